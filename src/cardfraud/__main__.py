@@ -1,0 +1,39 @@
+"""Command line: ``python -m cardfraud <command> [options]``; each stage runs without Jupyter."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "load": ("cardfraud.load", "validate an extract and print its profile"),
+    "simulate": ("cardfraud.simulate", "simulate transactions to a CSV or Parquet file"),
+    "flow": ("cardfraud.flow", "purchase flow through the channels: stage counts and intervals"),
+    "score": ("cardfraud.scoring", "score new transactions with the registered champion"),
+    "drift": ("cardfraud.drift", "compare a new extract with the training data"),
+}
+
+
+def usage() -> str:
+    """Return the list of commands."""
+    lines = ["usage: python -m cardfraud <command> [options]", "", "commands:"]
+    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += ["", "python -m cardfraud <command> --help shows a command's options."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch to the stage module's ``cli`` function."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in {"-h", "--help"}:
+        print(usage())
+        return 0
+    if argv[0] not in COMMANDS:
+        print(f"error: unknown command {argv[0]!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(COMMANDS[argv[0]][0])
+    return int(module.cli(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

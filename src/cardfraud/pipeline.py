@@ -1,0 +1,296 @@
+"""run_all's engine: discover the steps, run their notebooks with papermill, publish the site.
+
+A run executes into ``<output>/runs/<run id>/`` and, only when every step and the render
+succeed, swaps ``executed/``, ``artifacts/``, ``site/`` and ``run.json`` into place. A failed
+run leaves what was published before untouched and keeps its executed notebooks for reading.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fcntl
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from .artifacts import PROJECT_ROOT, resolve_output_dir, write_json_atomic
+from .config import (
+    COMMON_SECTION,
+    ConfigError,
+    apply_overrides,
+    check_sections,
+    read_params,
+    step_parameters,
+)
+
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+KERNEL_NAME = "cardfraud"
+PUBLISHED = ("executed", "artifacts", "site")
+# Files that outlive a run: carried into the next run's staging dir.
+PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
+RUNTIME_PARAMETERS = {"output_dir", "run_id"}
+
+
+@dataclass(frozen=True)
+class Step:
+    """One notebook of the chain: ``notebooks/NN_<name>.ipynb``."""
+
+    number: int
+    name: str
+    notebook: Path
+
+    @property
+    def executed_name(self) -> str:
+        """File name of the executed notebook."""
+        return self.notebook.name
+
+
+class RunFailed(RuntimeError):
+    """A step or the render failed; the message is the one line to print."""
+
+
+def discover_steps(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Step]:
+    """Return the steps in order: adding a step is adding a ``NN_<name>.ipynb`` notebook."""
+    steps = []
+    for path in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")):
+        match = re.fullmatch(r"(\d\d)_(\w+)\.ipynb", path.name)
+        if match:
+            steps.append(Step(int(match.group(1)), match.group(2), path))
+    return steps
+
+
+def select_steps(steps: list[Step], only: list[str] | None, from_step: str | None) -> list[Step]:
+    """Return the steps to run for ``--only`` / ``--from``; unknown names raise ConfigError."""
+    names = [s.name for s in steps]
+    for name in (only or []) + ([from_step] if from_step else []):
+        if name not in names:
+            raise ConfigError(f"unknown step {name!r} (steps: {', '.join(names)})")
+    if only:
+        return [s for s in steps if s.name in only]
+    if from_step:
+        return steps[names.index(from_step):]
+    return list(steps)
+
+
+def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
+    """Return, per step, the parameter names its notebook's ``parameters`` cell declares."""
+    import papermill
+
+    declared = {}
+    for step in steps:
+        names = set(papermill.inspect_notebook(str(step.notebook)))
+        declared[step.name] = names - RUNTIME_PARAMETERS
+    declared[COMMON_SECTION] = set().union(*declared.values()) if declared else set()
+    return declared
+
+
+def resolve_params(params_path: str | Path, overrides: list[str], steps: list[Step]) -> dict:
+    """Read, check and override the params; raise ConfigError before any notebook runs."""
+    params = read_params(params_path)
+    declared = declared_parameters(steps)
+    check_sections(params, declared, str(params_path))
+    return apply_overrides(params, overrides, declared)
+
+
+def new_run_id() -> str:
+    """Return a sortable, unique run id such as ``20261121T101500Z-3f9a``."""
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:4]
+
+
+def git_commit() -> str | None:
+    """Return the project's git commit (with ``-dirty`` when changed), or None."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=5, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5).stdout
+        return sha + ("-dirty" if dirty.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+class OutputLock:
+    """An exclusive lock on an output dir, so two runs never write into the same place."""
+
+    def __init__(self, output: Path):
+        self.path = output / ".run.lock"
+        self.handle = None
+
+    def __enter__(self) -> OutputLock:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.handle = open(self.path, "a+")
+        try:
+            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self.handle.seek(0)
+            holder = self.handle.read().strip() or "another process"
+            self.handle.close()
+            raise ConfigError(
+                f"another run is already writing to {self.path.parent} ({holder}); "
+                f"wait for it to finish or pass --output DIR"
+            ) from None
+        self.handle.seek(0)
+        self.handle.truncate()
+        self.handle.write(f"pid {os.getpid()}, started {dt.datetime.now():%Y-%m-%d %H:%M:%S}")
+        self.handle.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.handle.seek(0)
+        self.handle.truncate()
+        fcntl.flock(self.handle, fcntl.LOCK_UN)
+        self.handle.close()
+
+
+def prepare_staging(output: Path, run_id: str, partial: bool) -> Path:
+    """Create the run's staging dir; a partial run starts from the published outputs."""
+    staging = output / "runs" / run_id
+    (staging / "executed").mkdir(parents=True)
+    (staging / "artifacts").mkdir()
+    if partial:
+        for name in ("executed", "artifacts"):
+            if (output / name).is_dir():
+                shutil.copytree(output / name, staging / name, dirs_exist_ok=True)
+    else:
+        for name in PERSISTENT_ARTIFACTS:
+            if (output / "artifacts" / name).is_file():
+                shutil.copy2(output / "artifacts" / name, staging / "artifacts" / name)
+    return staging
+
+
+def execute_step(step: Step, staging: Path, parameters: dict, progress: bool) -> float:
+    """Execute one notebook with papermill into the staging dir; return seconds taken."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    target = staging / "executed" / step.executed_name
+    started = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            str(step.notebook), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
+            progress_bar=progress, cwd=str(NOTEBOOKS_DIR), log_output=False,
+        )
+    except PapermillExecutionError as exc:
+        message = str(exc.evalue).strip().splitlines()[0] if exc.evalue else ""
+        raise RunFailed(
+            f"step '{step.name}' failed at cell {exc.exec_count or exc.cell_index}: "
+            f"{exc.ename}: {message}\n  traceback in {target}"
+        ) from None
+    return time.perf_counter() - started
+
+
+def collect_results(staging: Path) -> dict:
+    """Return every step's saved results, keyed by step name."""
+    import json
+
+    results = {}
+    for path in sorted((staging / "artifacts" / "results").glob("*.json")):
+        results[path.stem] = json.loads(path.read_text(encoding="utf-8"))
+    return results
+
+
+def publish(staging: Path, output: Path) -> None:
+    """Swap the staging outputs into the output dir; old ones are removed only after."""
+    trash = output / "runs" / f".replaced-{staging.name}"
+    trash.mkdir(parents=True, exist_ok=True)
+    for name in PUBLISHED:
+        if not (staging / name).exists():
+            continue
+        if (output / name).exists():
+            os.replace(output / name, trash / name)
+        os.replace(staging / name, output / name)
+    os.replace(staging / "run.json", output / "run.json")
+    shutil.rmtree(trash, ignore_errors=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _say(text: str) -> None:
+    print(text, flush=True)
+
+
+def run_pipeline(
+    params_path: str | Path = PROJECT_ROOT / "params" / "default.yaml",
+    overrides: list[str] | None = None,
+    only: list[str] | None = None,
+    from_step: str | None = None,
+    output_dir: str | Path | None = None,
+    renderer: str = "auto",
+    render: bool = True,
+) -> int:
+    """Run the chosen steps and publish; return the process exit code (0 ok, 1 failed, 2 usage)."""
+    from . import site
+
+    try:
+        steps = discover_steps()
+        chosen = select_steps(steps, only, from_step)
+        params = resolve_params(params_path, overrides or [], steps)
+        site.check_renderer(renderer)
+        output = resolve_output_dir(output_dir)
+        lock = OutputLock(output).__enter__()
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _run_locked(params, params_path, steps, chosen, output, renderer, render)
+    finally:
+        lock.__exit__(None, None, None)
+
+
+def _run_locked(params, params_path, steps, chosen, output, renderer, render) -> int:
+    """Run the steps with the output dir locked; see :func:`run_pipeline`."""
+    from . import site
+
+    run_id = new_run_id()
+    partial = len(chosen) < len(steps)
+    staging = prepare_staging(output, run_id, partial)
+    record = {"run_id": run_id, "status": "running", "started_at": _now(), "finished_at": None,
+              "git_commit": git_commit(), "params_file": str(params_path), "params": params,
+              "output_dir": str(output), "steps": [], "renderer": None}
+    declared = declared_parameters(steps)
+    progress = sys.stdout.isatty()
+    started = time.perf_counter()
+    try:
+        for index, step in enumerate(chosen, start=1):
+            _say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
+            parameters = step_parameters(params, step.name, declared[step.name])
+            parameters.update(output_dir=str(staging), run_id=run_id)
+            entry = {"name": step.name, "notebook": step.notebook.name, "status": "running"}
+            record["steps"].append(entry)
+            try:
+                entry["seconds"] = round(execute_step(step, staging, parameters, progress), 2)
+            except RunFailed:
+                entry["status"] = "failed"
+                raise
+            entry["status"] = "ok"
+            _say(f"[{index}/{len(chosen)}] {step.name}: done in {entry['seconds']:.1f} s")
+        record.update(collect_results(staging))
+        record["data"] = record.get("load", {}).get("data")
+        if render:
+            render_started = time.perf_counter()
+            record["renderer"] = site.build_site(staging, record, steps, renderer)
+            _say(f"site: rendered with {record['renderer']} in "
+                 f"{time.perf_counter() - render_started:.1f} s")
+    except (RunFailed, site.RenderError) as exc:
+        record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
+        write_json_atomic(staging / "run.json", record)
+        print(f"FAILED: {exc}", file=sys.stderr)
+        print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
+        return 1
+    record.update(status="ok", finished_at=_now(),
+                  seconds=round(time.perf_counter() - started, 2))
+    write_json_atomic(staging / "run.json", record)
+    publish(staging, output)
+    _say(f"run {run_id} ok in {record['seconds']:.1f} s")
+    if render:
+        _say(f"site: {output / 'site' / 'index.html'}")
+    return 0
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")

@@ -1,0 +1,220 @@
+"""Publish the executed notebooks as a static site (Quarto when installed, else nbconvert).
+
+Both renderers get the same pages: each executed notebook with the parameters cells removed
+and a line giving the run id, date and data fingerprint. The nbconvert page is self-contained:
+inline CSS, figures embedded as PNG, no script and no font from the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from .artifacts import PROJECT_ROOT
+
+RENDERERS = ("auto", "quarto", "nbconvert")
+HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
+HOME_STEP = "summary"
+QUARTO_TEMPLATE = PROJECT_ROOT / "_quarto.yml"
+
+
+class RenderError(RuntimeError):
+    """The site could not be built; nothing is published."""
+
+
+@dataclass
+class Page:
+    """One page of the site: the step it shows, its file name, title and notebook."""
+
+    step: str
+    filename: str
+    title: str
+    notebook: nbformat.NotebookNode
+
+
+def check_renderer(renderer: str) -> None:
+    """Raise ConfigError for an unknown renderer or a forced Quarto that is not installed."""
+    from .config import ConfigError
+
+    if renderer not in RENDERERS:
+        raise ConfigError(f"unknown renderer {renderer!r} (choose from {', '.join(RENDERERS)})")
+    if renderer == "quarto" and shutil.which("quarto") is None:
+        raise ConfigError("--renderer quarto: the quarto command is not on PATH "
+                          "(install it, e.g. conda install -c conda-forge quarto, or use nbconvert)")
+
+
+def choose_renderer(renderer: str = "auto") -> str:
+    """Return ``quarto`` when asked or when auto finds it on PATH, else ``nbconvert``."""
+    if renderer == "auto":
+        return "quarto" if shutil.which("quarto") else "nbconvert"
+    return renderer
+
+
+def notebook_title(notebook: nbformat.NotebookNode, default: str) -> str:
+    """Return the first markdown heading of a notebook, without the leading hashes."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return default
+
+
+def run_banner(record: dict) -> str:
+    """Return the markdown line giving the run id, date and data fingerprint."""
+    data = record.get("data") or {}
+    return (f"*Run `{record['run_id']}` · {record['started_at'][:16].replace('T', ' ')} UTC · "
+            f"data: {data.get('source', 'n/a')}, {data.get('rows', 0):,} rows, "
+            f"fingerprint `{str(data.get('fingerprint', 'n/a'))[:23]}`*")
+
+
+def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
+    """Return a copy with the parameters cells removed and the run banner after the title."""
+    page = copy.deepcopy(notebook)
+    page.cells = [c for c in page.cells if not HIDDEN_CELL_TAGS & set(c.metadata.get("tags", []))]
+    banner = nbformat.v4.new_markdown_cell(run_banner(record))
+    page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, banner)
+    return page
+
+
+def collect_pages(executed_dir: Path, steps, record: dict) -> list[Page]:
+    """Return the site's pages in step order; the summary step, when run, is the home page."""
+    pages = []
+    for step in steps:
+        path = executed_dir / step.executed_name
+        if not path.is_file():
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        filename = "index.html" if step.name == HOME_STEP else f"{step.name}.html"
+        pages.append(Page(step.name, filename, notebook_title(notebook, step.name),
+                          prepare_page(notebook, record)))
+    if not any(p.filename == "index.html" for p in pages):
+        pages.insert(0, Page("overview", "index.html", "Run overview", overview_notebook(record)))
+    return pages
+
+
+def overview_notebook(record: dict) -> nbformat.NotebookNode:
+    """Return the home page used until the summary step exists: the run and its steps."""
+    lines = ["# Run overview", "", run_banner(record), "",
+             "| step | notebook | status | seconds |", "|---|---|---|---|"]
+    for step in record.get("steps", []):
+        lines.append(f"| {step['name']} | {step['notebook']} | {step['status']} | "
+                     f"{step.get('seconds', '')} |")
+    load = record.get("load", {})
+    if load:
+        lines += ["", f"{load.get('rows', 0):,} purchases analysed; fraud rate "
+                      f"{100 * load.get('fraud_rate', 0):.2f} %."]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
+
+
+def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> str:
+    """Render the pages of the run in ``staging`` into ``staging/site``; return the renderer."""
+    chosen = choose_renderer(renderer)
+    pages = collect_pages(staging / "executed", steps, record)
+    target = staging / "site"
+    if target.exists():
+        shutil.rmtree(target)
+    try:
+        if chosen == "quarto":
+            render_with_quarto(pages, staging / "quarto", target)
+        else:
+            render_with_nbconvert(pages, target)
+    except RenderError:
+        raise
+    except Exception as exc:  # a renderer failure must not publish a half-built site
+        raise RenderError(f"rendering with {chosen} failed: {type(exc).__name__}: {exc}") from exc
+    return chosen
+
+
+# --- nbconvert ---------------------------------------------------------------------------
+
+PAGE_CSS = """
+body{margin:0;font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+color:#1f2933;background:#fafbfc;line-height:1.5}
+nav{position:sticky;top:0;background:#102a43;padding:.5rem 1rem;display:flex;flex-wrap:wrap;
+gap:.25rem 1rem;z-index:10}
+nav a{color:#d9e2ec;text-decoration:none;padding:.2rem .4rem;border-radius:3px}
+nav a.current{background:#334e68;color:#fff;font-weight:600}
+nav span.brand{color:#fff;font-weight:700;margin-right:1rem}
+main{max-width:1100px;margin:0 auto;padding:1rem 2rem 3rem;background:#fff}
+img{max-width:100%;height:auto}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+th,td{border:1px solid #d9e2ec;padding:.25rem .6rem;text-align:right}
+th{background:#f0f4f8}
+td:first-child,th:first-child{text-align:left}
+pre{background:#f5f7fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
+.jp-InputArea,.input,.prompt,.jp-InputPrompt,.jp-OutputPrompt{display:none}
+footer{color:#627d98;font-size:.8rem;margin-top:2rem;border-top:1px solid #d9e2ec;padding-top:.5rem}
+"""
+
+
+def navigation_html(pages: list[Page], current: Page) -> str:
+    """Return the navigation bar, in step order, with the current page marked."""
+    links = []
+    for page in pages:
+        mark = ' class="current" aria-current="page"' if page is current else ""
+        links.append(f'<a href="{page.filename}"{mark}>{html.escape(page.title)}</a>')
+    return '<nav><span class="brand">cardfraud</span>' + "".join(links) + "</nav>"
+
+
+def render_with_nbconvert(pages: list[Page], target: Path) -> None:
+    """Write one self-contained HTML file per page into ``target``."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        body, _ = exporter.from_notebook_node(page.notebook)
+        document = (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(page.title)} · cardfraud</title><style>{PAGE_CSS}</style>"
+            f"</head><body>{navigation_html(pages, page)}<main>{body}"
+            "<footer>cardfraud report · built from the executed notebooks of this run</footer>"
+            "</main></body></html>\n"
+        )
+        (target / page.filename).write_text(document, encoding="utf-8")
+
+
+# --- Quarto ------------------------------------------------------------------------------
+
+def quarto_project(pages: list[Page], template: Path = QUARTO_TEMPLATE) -> dict:
+    """Return the ``_quarto.yml`` of a run: the template with exactly this run's pages."""
+    project = yaml.safe_load(template.read_text(encoding="utf-8"))
+    sources = [quarto_source(p) for p in pages]
+    project["project"]["render"] = sources
+    project["project"]["output-dir"] = "_site"
+    project["website"]["navbar"]["left"] = [{"href": s, "text": p.title}
+                                            for s, p in zip(sources, pages, strict=True)]
+    return project
+
+
+def quarto_source(page: Page) -> str:
+    """Return the notebook file name Quarto renders into ``page.filename``."""
+    return page.filename.replace(".html", ".ipynb")
+
+
+def render_with_quarto(pages: list[Page], workdir: Path, target: Path) -> None:
+    """Render the pages as a Quarto website project (never executing them) into ``target``."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for page in pages:
+        nbformat.write(page.notebook, workdir / quarto_source(page))
+    (workdir / "_quarto.yml").write_text(yaml.safe_dump(quarto_project(pages), sort_keys=False))
+    done = subprocess.run(["quarto", "render", str(workdir), "--no-execute"], capture_output=True,
+                          text=True, env={**os.environ, "QUARTO_PYTHON": os.sys.executable})
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RenderError(f"quarto render failed ({done.returncode}): {last[0]}")
+    shutil.move(str(workdir / "_site"), str(target))
+    shutil.rmtree(workdir, ignore_errors=True)
