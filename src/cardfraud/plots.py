@@ -112,24 +112,29 @@ def draw_rates_with_intervals(ax, labels, rates, low, high, color: str = FRAUD_C
 
 
 def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: str = "RdBu_r",
-                 vmin: float | None = None, vmax: float | None = None, colorbar_label: str = ""):
-    """Draw a labelled table of numbers as a coloured grid with the values written in."""
+                 vmin: float | None = None, vmax: float | None = None, colorbar_label: str = "",
+                 percent: bool = False):
+    """Draw a labelled table of numbers as a coloured grid with the values written in.
+
+    Args:
+        percent: the values are 0-1 rates; the colour bar shows them as percentages.
+    """
     values = table.to_numpy(dtype=float)
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
     ax.set_xticks(np.arange(values.shape[1]), [str(c) for c in table.columns], rotation=35,
                   ha="right")
     ax.set_yticks(np.arange(values.shape[0]), [str(i) for i in table.index])
     ax.grid(False)
-    span = (np.nanmax(values) - np.nanmin(values)) if np.isfinite(values).any() else 0
-    middle = np.nanmin(values) + span / 2 if span else 0
     for (row, col), value in np.ndenumerate(values):
         if np.isfinite(value):
-            dark = cmap != "RdBu_r" and value > middle
-            color = "white" if dark or (cmap == "RdBu_r" and abs(value) > 0.6) else "black"
+            red, green, blue, _ = image.cmap(image.norm(value))
+            dark_cell = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(col, row, value_format.format(value), ha="center", va="center",
-                    fontsize=8, color=color)
+                    fontsize=8, color="white" if dark_cell else "black")
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
+    if percent:
+        colorbar.ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(xmax=1.0))
     return ax
 
 
@@ -147,3 +152,48 @@ def style_table(table: pd.DataFrame, percent_decimals: int = 2):
         elif column not in formats and pd.api.types.is_float_dtype(table[column]):
             formats[column] = "{:,.3f}"
     return table.style.format(formats, na_rep="–").hide(axis="index")
+
+
+def draw_binned_map(ax, lon_edges, lat_edges, values, cmap: str, colorbar_label: str,
+                    norm=None, percent: bool = False):
+    """Draw per-cell values on a longitude/latitude grid, as flat as a local map.
+
+    Args:
+        values: 2-D array (latitude rows x longitude columns); NaN cells stay blank.
+        percent: the values are 0-1 rates; the colour bar shows them as percentages.
+    """
+    mesh = ax.pcolormesh(lon_edges, lat_edges, np.ma.masked_invalid(values), cmap=cmap,
+                         norm=norm, shading="flat")
+    ax.set_aspect(1 / np.cos(np.radians(np.mean(lat_edges))))
+    ax.grid(False)
+    colorbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
+    colorbar.set_label(colorbar_label)
+    if percent:
+        colorbar.ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(xmax=1.0))
+    return ax
+
+
+def draw_daily_counts_and_rate(ax, days, counts, rates, low=None, high=None,
+                               count_label: str = "purchases per day (count)"):
+    """Draw counts per day as bars (left axis) and a 0-1 rate per day as a line (right axis).
+
+    Returns the right-hand axes of the rate.
+    """
+    ax.bar(days, counts, width=0.85, color=LEGITIMATE_COLOR, alpha=0.45, label="purchases")
+    ax.set_xlabel("day (date)")
+    ax.set_ylabel(count_label)
+    thousands_axis(ax)
+    rate_ax = ax.twinx()
+    rate_ax.plot(days, rates, color=FRAUD_COLOR, linewidth=1.5, label="fraud rate")
+    if low is not None and high is not None:
+        rate_ax.fill_between(days, low, high, color=FRAUD_COLOR, alpha=0.15,
+                             label="95 % interval", linewidth=0)
+    rate_ax.set_ylabel("fraud rate (%)")
+    rate_ax.set_ylim(bottom=0)
+    rate_ax.grid(False)
+    rate_ax.spines["right"].set_visible(True)
+    percent_axis(rate_ax)
+    handles = ax.get_legend_handles_labels()[0] + rate_ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="upper left")
+    ax.figure.autofmt_xdate()
+    return rate_ax

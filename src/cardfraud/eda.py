@@ -1,0 +1,438 @@
+"""Exploratory analysis of the transactions: who is defrauded, how, where and when.
+
+Every function takes the cleaned transactions (``artifacts/transactions.parquet``) and works on
+real extracts (the 8 card_transdata columns) as well as on simulated data, which also has
+coordinates (``purchase_lat``/``purchase_lon``, ``city``) and ``timestamp``. Rates are fractions
+(0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
+1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LogNorm
+
+from . import plots
+from .data import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+
+CHANNELS = ("onsite", "online")
+FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
+              "used_pin_number": "PIN used", "online_order": "online order"}
+RATE_COLUMNS = ["fraud rate", "95% CI low", "95% CI high"]
+NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no purchase_lat/purchase_lon "
+                          "columns), so there is no map and no hot-spot table.")
+NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
+                         "view of purchases and fraud rate per day.")
+
+
+def has_coordinates(transactions: pd.DataFrame) -> bool:
+    """Return True when the purchases carry latitude and longitude."""
+    return {"purchase_lat", "purchase_lon"} <= set(transactions.columns)
+
+
+def has_timestamps(transactions: pd.DataFrame) -> bool:
+    """Return True when the purchases carry a timestamp."""
+    return "timestamp" in transactions.columns
+
+
+def purchase_channel(transactions: pd.DataFrame) -> np.ndarray:
+    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``."""
+    return np.where(transactions["online_order"].to_numpy() == 1, "online", "onsite")
+
+
+def wilson_interval(frauds, purchases, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Wilson score interval (low, high) of the fraud rate frauds / purchases."""
+    frauds, purchases = np.asarray(frauds, float), np.asarray(purchases, float)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = frauds / purchases
+        centre = (rate + z * z / (2 * purchases)) / (1 + z * z / purchases)
+        half = z * np.sqrt(rate * (1 - rate) / purchases + z * z / (4 * purchases ** 2))
+        half = half / (1 + z * z / purchases)
+    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+
+
+def with_fraud_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Add fraud rate and its 95 % interval to a table with ``purchases`` and ``frauds``."""
+    table = table.copy()
+    table["purchases"] = table["purchases"].astype("int64")
+    table["frauds"] = table["frauds"].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["fraud rate"] = table["frauds"] / table["purchases"]
+    table["95% CI low"], table["95% CI high"] = wilson_interval(table["frauds"], table["purchases"])
+    return table
+
+
+def class_balance(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases and share of purchases per class (legitimate, fraud)."""
+    counts = np.bincount(transactions[TARGET].to_numpy(), minlength=2)
+    return pd.DataFrame({"class": ["legitimate", "fraud"], "purchases": counts,
+                         "share of purchases": counts / counts.sum()})
+
+
+def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999) -> pd.DataFrame:
+    """Return median, mean, tail quantile, max, skewness, excess kurtosis and tail count."""
+    rows = []
+    for feature in CONTINUOUS_FEATURES:
+        values = transactions[feature]
+        cut = float(values.quantile(tail_quantile))
+        rows.append({"feature": feature, "median": values.median(), "mean": values.mean(),
+                     f"p{tail_quantile * 100:g}": cut, "max": values.max(),
+                     "skewness": values.skew(), "kurtosis": values.kurt(),
+                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum())})
+    return pd.DataFrame(rows)
+
+
+def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
+    """Return log-spaced bin edges and each class's share of purchases per bin.
+
+    Values at or below the smallest positive value (e.g. zero distances) fall in the first bin.
+    """
+    values = transactions[feature].to_numpy(dtype=float)
+    positive = values[values > 0]
+    low = positive.min() if positive.size else 1e-3
+    log_range = (np.log10(low), np.log10(max(values.max(), low * 10)))
+    # equal-width bins on log10 values take numpy's fast path (no per-value bin search)
+    log_values = np.log10(np.maximum(values, low))
+    fraud = transactions[TARGET].to_numpy() == 1
+    shares = {}
+    for label, mask in ((0, ~fraud), (1, fraud)):
+        counts, log_edges = np.histogram(log_values[mask], bins=bins, range=log_range)
+        shares[label] = counts / max(counts.sum(), 1)
+    return 10.0 ** log_edges, shares
+
+
+def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
+    """Figure: each continuous feature's distribution per class on a log scale."""
+    fig, axes = plt.subplots(1, len(CONTINUOUS_FEATURES), figsize=(13, 4.2))
+    for ax, feature in zip(axes, CONTINUOUS_FEATURES, strict=True):
+        edges, shares = log_histograms(transactions, feature, bins)
+        for label, share in shares.items():
+            ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
+                      label=plots.CLASS_NAMES[label])
+        ax.set_xscale("log")
+        plots.label_axes(ax, feature.replace("_", " "), plots.feature_label(feature) + ", log scale",
+                         "share of the class's purchases (%)")
+        plots.percent_axis(ax)
+    axes[0].legend()
+    fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
+    fig.tight_layout()
+    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
+                        "bins; each class's line sums to 100 %.")
+    return fig
+
+
+def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) for each value of the four flags."""
+    fraud = transactions[TARGET].to_numpy()
+    rows = []
+    for flag in FLAG_FEATURES:
+        values = transactions[flag].to_numpy()
+        purchases = np.bincount(values, minlength=2)
+        frauds = np.bincount(values, weights=fraud, minlength=2)
+        for value in (0, 1):
+            rows.append({"flag": FLAG_NAMES[flag], "value": "yes" if value else "no",
+                         "purchases": purchases[value], "frauds": frauds[value]})
+    return with_fraud_rates(pd.DataFrame(rows))
+
+
+def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
+    """Figure: fraud rate with its 95 % interval for each flag value."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    labels = flag_rates["flag"] + ": " + flag_rates["value"]
+    plots.draw_rates_with_intervals(ax, labels, flag_rates["fraud rate"],
+                                    flag_rates["95% CI low"], flag_rates["95% CI high"])
+    ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
+               label=f"all purchases ({overall_rate:.1%})")
+    ax.legend(loc="lower right")
+    plots.label_axes(ax, "Fraud rate by flag value (95 % intervals)", "fraud rate (%)", "flag")
+    fig.tight_layout()
+    return fig
+
+
+def fraud_rate_by_channel_chip_pin(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) per channel x chip x PIN."""
+    code = (transactions["online_order"].to_numpy().astype(int) * 4
+            + transactions["used_chip"].to_numpy() * 2 + transactions["used_pin_number"].to_numpy())
+    purchases = np.bincount(code, minlength=8)
+    frauds = np.bincount(code, weights=transactions[TARGET].to_numpy(), minlength=8)
+    cells = np.arange(8)
+    table = pd.DataFrame({"channel": np.where(cells >= 4, "online", "onsite"),
+                          "chip": np.where(cells & 2, "yes", "no"),
+                          "PIN": np.where(cells & 1, "yes", "no"),
+                          "purchases": purchases, "frauds": frauds})
+    return with_fraud_rates(table)
+
+
+def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the Pearson correlation matrix of the seven features and fraud."""
+    columns = FEATURES + [TARGET]
+    return pd.DataFrame(np.corrcoef(transactions[columns].to_numpy(dtype=float), rowvar=False),
+                        index=columns, columns=columns)
+
+
+def strongest_pair(correlations: pd.DataFrame) -> tuple[str, str, float]:
+    """Return the two features (fraud excluded) with the largest absolute correlation."""
+    values = correlations.loc[FEATURES, FEATURES].to_numpy().copy()
+    np.fill_diagonal(values, 0)
+    row, col = np.unravel_index(np.nanargmax(np.abs(values)), values.shape)
+    return FEATURES[row], FEATURES[col], float(values[row, col])
+
+
+def plot_correlations(correlations: pd.DataFrame):
+    """Figure: correlation heatmap of the features and fraud."""
+    fig, ax = plt.subplots(figsize=(8, 6.2))
+    names = [c.replace("_", " ") for c in correlations.columns]
+    table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
+    plots.draw_heatmap(ax, table, "{:.2f}", "RdBu_r", -1, 1, "Pearson correlation (-1 to 1)")
+    plots.label_axes(ax, "Correlation between features and fraud", "column", "column")
+    fig.tight_layout()
+    return fig
+
+
+def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarray, list[str]]:
+    """Return bin edges and labels: no/yes for a flag, equal-count (quantile) bins otherwise."""
+    if feature in FLAG_FEATURES:
+        return np.array([-0.5, 0.5, 1.5]), ["no", "yes"]
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
+    edges[-1] = np.nextafter(edges[-1], np.inf)
+    labels = [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return edges, labels
+
+
+def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: int = 10):
+    """Return the fraud-rate grid of two features (rows: second, columns: first) and purchases."""
+    x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
+    x_edges, x_labels = feature_bins(x, first, bins)
+    y_edges, y_labels = feature_bins(y, second, bins)
+    purchases, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges])
+    frauds, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges],
+                                  weights=transactions[TARGET].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = frauds / purchases
+    return (pd.DataFrame(rates, index=y_labels, columns=x_labels),
+            pd.DataFrame(purchases.astype(int), index=y_labels, columns=x_labels))
+
+
+def _scatter_axis(values: np.ndarray, feature: str, rng: np.random.Generator) -> np.ndarray:
+    """Jitter a 0/1 flag so its points spread; leave continuous values as they are."""
+    if feature in FLAG_FEATURES:
+        return values + rng.uniform(-0.25, 0.25, values.size)
+    return np.maximum(values, values[values > 0].min() if (values > 0).any() else 1e-3)
+
+
+def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlation: float,
+                   sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
+    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(transactions), min(sample_rows, len(transactions)), replace=False)
+    sample = transactions.iloc[np.sort(take)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
+    x, y = (_scatter_axis(sample[c].to_numpy(dtype=float), c, rng) for c in (first, second))
+    fraud = sample[TARGET].to_numpy() == 1
+    for label, mask in ((0, ~fraud), (1, fraud)):
+        left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
+                     color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
+    for feature, axis in ((first, "x"), (second, "y")):
+        if feature in CONTINUOUS_FEATURES:
+            (left.set_xscale if axis == "x" else left.set_yscale)("log")
+    plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
+                     plots.feature_label(first), plots.feature_label(second))
+    left.legend(markerscale=3)
+    rates, _ = pair_fraud_rates(transactions, first, second, bins)
+    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, "fraud rate (%)",
+                       percent=True)
+    plots.label_axes(right, "Fraud rate per cell (all purchases)", plots.feature_label(first),
+                     plots.feature_label(second))
+    fig.suptitle(f"Strongest pair: {first} and {second} (r = {correlation:.2f})",
+                 fontweight="bold")
+    fig.tight_layout()
+    plots.add_note(fig, f"Left: seeded random sample of {len(sample):,} of {len(transactions):,} "
+                        "purchases (flags jittered). Right: all purchases, in equal-count bins "
+                        "for continuous features.")
+    return fig
+
+
+def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
+    """Return purchases and frauds counted on a lon/lat grid of ``gridsize`` cells across.
+
+    Returns:
+        ``lon_edges``, ``lat_edges`` and 2-D arrays ``purchases`` and ``frauds`` (lat x lon).
+    """
+    lon = transactions["purchase_lon"].to_numpy(dtype=float)
+    lat = transactions["purchase_lat"].to_numpy(dtype=float)
+    lon_span, lat_span = np.ptp(lon) or 1.0, np.ptp(lat) or 1.0
+    lat_cells = max(int(round(gridsize * lat_span / lon_span)), 1)
+    lon_edges = np.linspace(lon.min(), lon.max() + 1e-9, gridsize + 1)
+    lat_edges = np.linspace(lat.min(), lat.max() + 1e-9, lat_cells + 1)
+    purchases, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges])
+    frauds, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges],
+                                  weights=transactions[TARGET].to_numpy(dtype=float))
+    return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": purchases,
+            "frauds": frauds}
+
+
+def city_positions(transactions: pd.DataFrame, top: int = 8) -> pd.DataFrame:
+    """Return the median purchase position of the ``top`` cities by purchases (empty if none)."""
+    if "city" not in transactions.columns:
+        return pd.DataFrame(columns=["city", "purchase_lon", "purchase_lat"])
+    grouped = transactions.groupby("city", observed=True)
+    biggest = grouped.size().nlargest(top).index
+    positions = grouped[["purchase_lon", "purchase_lat"]].median().loc[biggest]
+    return positions.reset_index()
+
+
+def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases: int = 30):
+    """Figure: where purchases happen and the fraud rate per map cell."""
+    grid = fraud_map_grid(transactions, gridsize)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = np.where(grid["purchases"] >= min_purchases, grid["frauds"] / grid["purchases"],
+                        np.nan)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
+    counts = np.where(grid["purchases"] > 0, grid["purchases"], np.nan)
+    plots.draw_binned_map(left, grid["lon_edges"], grid["lat_edges"], counts, "Blues",
+                          "purchases per cell (count, log scale)", norm=LogNorm())
+    plots.draw_binned_map(right, grid["lon_edges"], grid["lat_edges"], rate, "Reds",
+                          "fraud rate per cell (%)", percent=True)
+    cities = city_positions(transactions)
+    for ax, title in ((left, "Where purchases happen"), (right, "Fraud rate by place")):
+        plots.label_axes(ax, title, "longitude (degrees east)", "latitude (degrees north)")
+        for row in cities.itertuples(index=False):
+            ax.annotate(row.city, (row.purchase_lon, row.purchase_lat), fontsize=8,
+                        xytext=(4, 4), textcoords="offset points")
+    fig.suptitle("Purchases and fraud over the map", fontweight="bold")
+    fig.tight_layout()
+    cell_km = (grid["lon_edges"][1] - grid["lon_edges"][0]) * 111.3 * np.cos(
+        np.radians(np.mean(grid["lat_edges"])))
+    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases on a "
+                        f"{gridsize} x {len(grid['lat_edges']) - 1} grid (cells about "
+                        f"{cell_km:.0f} km wide); the rate map shows cells with at least "
+                        f"{min_purchases} purchases.")
+    return fig
+
+
+def hot_spots(transactions: pd.DataFrame, top: int = 10, min_purchases: int = 30,
+              area_degrees: float = 0.5) -> pd.DataFrame:
+    """Return the places with the highest fraud rate: city, or a lat/lon area when no city.
+
+    Places are ranked by the low end of the rate's 95 % interval, so a place with two frauds in
+    three purchases does not outrank a city with thousands; places with fewer than
+    ``min_purchases`` purchases are left out.
+    """
+    if "city" in transactions.columns:
+        place = transactions["city"]
+    else:
+        lat = (transactions["purchase_lat"] / area_degrees).round() * area_degrees
+        lon = (transactions["purchase_lon"] / area_degrees).round() * area_degrees
+        place = "lat " + lat.map("{:.1f}".format) + ", lon " + lon.map("{:.1f}".format)
+    grouped = transactions[TARGET].groupby(place, observed=True).agg(["size", "sum"])
+    table = with_fraud_rates(pd.DataFrame({"city": grouped.index.astype(str),
+                                           "purchases": grouped["size"],
+                                           "frauds": grouped["sum"]}))
+    table = table[table["purchases"] >= min_purchases]
+    table = table.sort_values(["95% CI low", "frauds"], ascending=False).head(top)
+    return table.reset_index(drop=True)
+
+
+def distance_band_fraud_rates(transactions: pd.DataFrame, bands_km: list[float]) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) per distance-from-home band.
+
+    Args:
+        bands_km: increasing lower edges of the bands; the last band is open-ended.
+    """
+    edges = np.asarray(sorted(bands_km), dtype=float)
+    band = np.searchsorted(edges, transactions["distance_from_home"].to_numpy(), side="right") - 1
+    band = np.clip(band, 0, len(edges) - 1)
+    purchases = np.bincount(band, minlength=len(edges))
+    frauds = np.bincount(band, weights=transactions[TARGET].to_numpy(), minlength=len(edges))
+    highs = list(edges[1:]) + [np.inf]
+    labels = [f"{low:g}–{high:g} km" if np.isfinite(high) else f"{low:g}+ km"
+              for low, high in zip(edges, highs, strict=True)]
+    return with_fraud_rates(pd.DataFrame({"band": labels, "from km": edges, "to km": highs,
+                                          "purchases": purchases, "frauds": frauds}))
+
+
+def plot_distance_bands(bands: pd.DataFrame, overall_rate: float):
+    """Figure: fraud rate with its 95 % interval per distance-from-home band."""
+    fig, ax = plt.subplots(figsize=(8, 4))
+    labels = bands["band"] + "  (" + bands["purchases"].map("{:,}".format) + ")"
+    plots.draw_rates_with_intervals(ax, labels, bands["fraud rate"], bands["95% CI low"],
+                                    bands["95% CI high"])
+    ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
+               label=f"all purchases ({overall_rate:.1%})")
+    ax.legend(loc="lower right")
+    plots.label_axes(ax, "Fraud rate by distance from home (95 % intervals)", "fraud rate (%)",
+                     "distance from home band (purchases)")
+    fig.tight_layout()
+    return fig
+
+
+def daily_activity(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) per calendar day."""
+    day = transactions["timestamp"].dt.normalize()
+    grouped = transactions[TARGET].groupby(day.to_numpy()).agg(["size", "sum"])
+    table = pd.DataFrame({"day": grouped.index, "purchases": grouped["size"],
+                          "frauds": grouped["sum"]})
+    return with_fraud_rates(table).reset_index(drop=True)
+
+
+def plot_daily_activity(daily: pd.DataFrame):
+    """Figure: purchases per day (bars) and fraud rate per day (line)."""
+    fig, ax = plt.subplots(figsize=(12, 4.5))
+    plots.draw_daily_counts_and_rate(ax, daily["day"], daily["purchases"], daily["fraud rate"],
+                                     daily["95% CI low"], daily["95% CI high"])
+    ax.set_title("Purchases and fraud rate per day")
+    fig.tight_layout()
+    return fig
+
+
+def period(daily: pd.DataFrame) -> dict:
+    """Return the first and last day (ISO dates) and the number of calendar days covered."""
+    start, end = daily["day"].min(), daily["day"].max()
+    return {"period_start": start.date().isoformat(), "period_end": end.date().isoformat(),
+            "days": int((end - start).days) + 1}
+
+
+def _rate_of(table: pd.DataFrame, **where) -> float:
+    """Return the fraud rate of the table's single row matching ``where``."""
+    mask = np.logical_and.reduce([table[k] == v for k, v in where.items()])
+    row = table[mask]
+    return float(row["frauds"].sum() / row["purchases"].sum()) if row["purchases"].sum() else None
+
+
+def _records(table: pd.DataFrame, columns: dict) -> list[dict]:
+    """Return table rows as plain dicts with the columns renamed."""
+    return table[list(columns)].rename(columns=columns).to_dict(orient="records")
+
+
+def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.DataFrame,
+                pair: tuple[str, str, float], spots: pd.DataFrame | None = None,
+                daily: pd.DataFrame | None = None) -> dict:
+    """Return the headline numbers of the EDA for run.json and the executive summary."""
+    fraud = transactions[TARGET].to_numpy()
+    channel = purchase_channel(transactions)
+    results = {
+        "rows": len(transactions), "frauds": int(fraud.sum()), "fraud_rate": float(fraud.mean()),
+        "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
+                                  else None for c in CHANNELS},
+        "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
+        "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
+        "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),
+        "fraud_rate_without_chip": _rate_of(flag_rates, flag="chip used", value="no"),
+        "fraud_rate_by_distance_band": _records(bands, {
+            "band": "band", "from km": "from_km", "purchases": "purchases", "frauds": "frauds",
+            "fraud rate": "rate"}),
+        "strongest_pair": {"features": [pair[0], pair[1]], "correlation": pair[2]},
+        "has_coordinates": has_coordinates(transactions),
+        "has_timestamps": has_timestamps(transactions),
+    }
+    if spots is not None:
+        results["hot_spots"] = _records(spots, {"city": "city", "purchases": "purchases",
+                                                "frauds": "frauds", "fraud rate": "rate"})
+    if daily is not None:
+        results.update(period(daily))
+    return results

@@ -1,0 +1,68 @@
+"""Shared fixtures: tiny transaction frames, the real public sample, isolated MLflow."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_SAMPLE = ROOT.parent / "shared" / "data" / "card_transdata_head50k.csv"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_mlflow(tmp_path_factory, monkeypatch):
+    """Never touch the user's mlruns/: every test gets its own tracking store."""
+    store = tmp_path_factory.mktemp("mlflow")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{store}/mlflow.db")
+    monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "true")
+
+
+@pytest.fixture
+def good_frame() -> pd.DataFrame:
+    """Eight valid purchases, two of them fraudulent."""
+    return pd.DataFrame({
+        "distance_from_home": [1.5, 10.0, 250.0, 3.2, 0.4, 60.0, 12.0, 7.7],
+        "distance_from_last_transaction": [0.1, 1.0, 70.0, 0.5, 0.2, 9.0, 1.1, 0.3],
+        "ratio_to_median_purchase_price": [0.5, 1.0, 8.0, 0.9, 1.2, 4.5, 0.7, 1.1],
+        "repeat_retailer": [1, 1, 0, 1, 1, 1, 0, 1],
+        "used_chip": [1, 0, 0, 1, 0, 1, 0, 0],
+        "used_pin_number": [0, 0, 0, 1, 0, 0, 0, 0],
+        "online_order": [0, 1, 1, 0, 1, 1, 0, 1],
+        "fraud": [0, 0, 1, 0, 0, 1, 0, 0],
+    })
+
+
+@pytest.fixture
+def real_sample() -> Path:
+    """The first rows of the public card_transdata table; tests skip when it is absent."""
+    if not REAL_SAMPLE.is_file():
+        pytest.skip(f"real sample not found at {REAL_SAMPLE}")
+    return REAL_SAMPLE
+
+
+def make_transactions(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A random frame with the card_transdata columns where fraud depends on the features."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({
+        "distance_from_home": rng.lognormal(2.3, 1.2, rows),
+        "distance_from_last_transaction": rng.lognormal(0, 1.3, rows),
+        "ratio_to_median_purchase_price": rng.lognormal(0, 0.9, rows),
+        "repeat_retailer": rng.binomial(1, 0.88, rows),
+        "used_chip": rng.binomial(1, 0.35, rows),
+        "used_pin_number": rng.binomial(1, 0.1, rows),
+        "online_order": rng.binomial(1, 0.65, rows),
+    })
+    risk = (frame.ratio_to_median_purchase_price > 3) & (frame.online_order == 1)
+    frame["fraud"] = (risk & (rng.random(rows) < 0.8)) | (rng.random(rows) < 0.02)
+    frame["fraud"] = frame["fraud"].astype(int)
+    return frame
+
+
+@pytest.fixture
+def project_env() -> dict:
+    """Environment for subprocesses: telemetry off, the test's tracking store."""
+    return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}

@@ -1,0 +1,128 @@
+"""End to end: run_all.py with the real kernel into a tmp dir, its site, and its failures."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cardfraud.pipeline import OutputLock, discover_steps
+from conftest import ROOT, make_transactions
+
+pytestmark = pytest.mark.slow
+
+
+def run_all(*args, env=None) -> subprocess.CompletedProcess:
+    """Run run_all.py with the smoke params; return the finished process."""
+    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
+                           str(ROOT / "params" / "smoke.yaml"), *args],
+                          capture_output=True, text=True, timeout=600, env=env)
+
+
+def site_links(page: Path) -> set[str]:
+    return set(re.findall(r'href="([^"#]+)"', page.read_text(encoding="utf-8")))
+
+
+def assert_site_complete(out: Path, steps) -> None:
+    """Every step has a page, every page links to every other page, nothing points online."""
+    site = out / "site"
+    pages = {"index.html"} | {f"{s.name}.html" for s in steps if s.name != "summary"}
+    assert {p.name for p in site.glob("*.html")} == pages
+    for page in pages:
+        text = (site / page).read_text(encoding="utf-8")
+        assert site_links(site / page) >= pages, page
+        assert "http://" not in text.replace("http://www.w3.org", "") and "https://cdn" not in text
+        assert "injected-parameters" not in text
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("data") / "extract.csv"
+    make_transactions(rows=3000, seed=1).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def file_run(small_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("out")
+    tracking = tmp_path_factory.mktemp("mlflow") / "mlflow.db"
+    done = run_all("--set", f"load.path={small_file}", "--set",
+                   f"common.tracking_uri=sqlite:///{tracking}", "--output", str(out))
+    return out, done
+
+
+def test_run_on_a_file_publishes_notebooks_run_json_and_site(file_run, small_file):
+    out, done = file_run
+    assert done.returncode == 0, done.stderr[-3000:]
+    steps = discover_steps()
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "ok"
+    assert record["data"]["rows"] == 3000 and record["data"]["source"] == "file"
+    expected_rate = make_transactions(rows=3000, seed=1)["fraud"].mean()
+    assert record["load"]["fraud_rate"] == pytest.approx(expected_rate)
+    assert record["data"]["fingerprint"].startswith("sha256:")
+    assert [s["name"] for s in record["steps"]] == [s.name for s in steps]
+    assert all(s["status"] == "ok" and s["seconds"] > 0 for s in record["steps"])
+    for step in steps:
+        assert (out / "executed" / step.notebook.name).is_file()
+    assert (out / "artifacts" / "transactions.parquet").is_file()
+    assert not any((out / "runs").glob("2*")), "staging dir left behind"
+    assert_site_complete(out, steps)
+    assert record["run_id"] in (out / "site" / "index.html").read_text()
+    assert re.search(r"\[\d/\d\] load: done in [\d.]+ s", done.stdout)
+
+
+def test_bad_file_fails_clearly_and_keeps_the_published_site(file_run, tmp_path):
+    out, first = file_run
+    assert first.returncode == 0
+    before = {p: p.read_bytes() for p in (out / "site").glob("*.html")}
+    run_before = (out / "run.json").read_text()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("distance_from_home,distance_from_last_transaction,ratio_to_median_purchase_price,"
+                   "repeat_retailer,used_chip,used_pin_number,online_order,fraud\n"
+                   "1,2,3,1,0,0,1,0\n-4,2,3,1,0,0,1,1\n")
+    done = run_all("--set", f"load.path={bad}", "--output", str(out))
+    assert done.returncode == 1
+    assert "step 'load' failed at cell" in done.stderr
+    assert "DataValidationError" in done.stderr and "bad.csv" in done.stderr
+    assert "column 'distance_from_home' has negative values at row 2" in done.stderr
+    executed = re.search(r"traceback in (\S+\.ipynb)", done.stderr).group(1)
+    assert Path(executed).is_file()
+    assert {p: p.read_bytes() for p in (out / "site").glob("*.html")} == before
+    assert (out / "run.json").read_text() == run_before
+    failed = json.loads((Path(executed).parents[1] / "run.json").read_text())
+    assert failed["status"] == "failed" and failed["steps"][0]["status"] == "failed"
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--set", "load.pth=x.csv"], "unknown key 'pth' in section 'load'"),
+    (["--only", "lod"], "unknown step 'lod'"),
+    (["--params", "/nonexistent/p.yaml"], "params file not found"),
+])
+def test_usage_errors_stop_before_any_notebook(tmp_path, args, message):
+    done = run_all(*args, "--output", str(tmp_path))
+    assert done.returncode == 2 and message in done.stderr
+    assert not (tmp_path / "executed").exists() and not (tmp_path / "runs").exists()
+
+
+def test_second_run_on_a_locked_output_is_refused(tmp_path):
+    with OutputLock(tmp_path):
+        done = run_all("--output", str(tmp_path), "--no-render")
+    assert done.returncode == 2
+    assert "another run is already writing to" in done.stderr
+
+
+def test_real_sample_end_to_end(real_sample, tmp_path):
+    done = run_all("--set", f"load.path={real_sample}", "--set",
+                   f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db", "--output", str(tmp_path))
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((tmp_path / "run.json").read_text())
+    assert record["data"]["rows"] == 49_999
+    assert record["data"]["fingerprint"] == (
+        "sha256:114f954e34616e1118b9763dd71a52beb89d60206a87438ce2b85875ec661d2d")
+    assert record["load"]["fraud_rate"] == pytest.approx(0.0863, abs=0.0005)
+    assert_site_complete(tmp_path, discover_steps())
