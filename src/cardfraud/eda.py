@@ -148,7 +148,7 @@ def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
                                     flag_rates["95% CI low"], flag_rates["95% CI high"])
     ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
                label=f"all purchases ({overall_rate:.1%})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     plots.label_axes(ax, "Fraud rate by flag value (95 % intervals)", "fraud rate (%)", "flag")
     fig.tight_layout()
     return fig
@@ -188,10 +188,18 @@ def plot_correlations(correlations: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(8, 6.2))
     names = [c.replace("_", " ") for c in correlations.columns]
     table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
-    plots.draw_heatmap(ax, table, "{:.2f}", "RdBu_r", -1, 1, "Pearson correlation (-1 to 1)")
-    plots.label_axes(ax, "Correlation between features and fraud", "column", "column")
+    # adding 0.0 turns the -0.00 of tiny negative values into 0.00
+    plots.draw_heatmap(ax, table.round(2) + 0.0, "{:.2f}", "RdBu_r", -1, 1,
+                       "Pearson correlation (-1 to 1)")
+    plots.label_axes(ax, "Correlation between features and fraud", "feature or label",
+                     "feature or label")
     fig.tight_layout()
     return fig
+
+
+def _short(value: float) -> str:
+    """Format a bin edge: three significant digits, whole numbers from 100 up."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarray, list[str]]:
@@ -200,7 +208,7 @@ def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarra
         return np.array([-0.5, 0.5, 1.5]), ["no", "yes"]
     edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
     edges[-1] = np.nextafter(edges[-1], np.inf)
-    labels = [f"{a:.3g}–{b:.3g}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     return edges, labels
 
 
@@ -237,9 +245,11 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     for label, mask in ((0, ~fraud), (1, fraud)):
         left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
                      color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
-    for feature, axis in ((first, "x"), (second, "y")):
+    for feature, axis in ((first, left.xaxis), (second, left.yaxis)):
         if feature in CONTINUOUS_FEATURES:
-            (left.set_xscale if axis == "x" else left.set_yscale)("log")
+            axis._set_axes_scale("log")
+        else:
+            axis.set_ticks([0, 1], ["no", "yes"])
     plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
                      plots.feature_label(first), plots.feature_label(second))
     left.legend(markerscale=3)
@@ -292,7 +302,7 @@ def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = np.where(grid["purchases"] >= min_purchases, grid["frauds"] / grid["purchases"],
                         np.nan)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6))
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6.5))
     counts = np.where(grid["purchases"] > 0, grid["purchases"], np.nan)
     plots.draw_binned_map(left, grid["lon_edges"], grid["lat_edges"], counts, "Blues",
                           "purchases per cell (count, log scale)", norm=LogNorm())
@@ -364,7 +374,7 @@ def plot_distance_bands(bands: pd.DataFrame, overall_rate: float):
                                     bands["95% CI high"])
     ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
                label=f"all purchases ({overall_rate:.1%})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="best")
     plots.label_axes(ax, "Fraud rate by distance from home (95 % intervals)", "fraud rate (%)",
                      "distance from home band (purchases)")
     fig.tight_layout()

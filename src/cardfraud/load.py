@@ -139,7 +139,7 @@ def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
         "required": [c in REQUIRED_COLUMNS for c in frame.columns],
         "meaning": [COLUMN_MEANINGS.get(c, "context carried along (not a model input)")
                     for c in frame.columns],
-    })
+    }).set_index("column")
 
 
 def data_quality_table(report: CleaningReport) -> pd.DataFrame:
@@ -158,7 +158,7 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
         ("extra columns kept", ", ".join(report.extra_columns) or "none"),
         ("rows kept for analysis", f"{report.rows_kept:,}"),
     ]
-    return pd.DataFrame(rows, columns=["check", "result"])
+    return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
 
 
 def class_balance_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -168,7 +168,7 @@ def class_balance_table(frame: pd.DataFrame) -> pd.DataFrame:
         "class": ["legitimate", "fraud"],
         "purchases": counts.to_numpy(),
         "share %": (100 * counts / counts.sum()).round(2).to_numpy(),
-    })
+    }).set_index("class")
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -186,6 +186,6 @@ def cli(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(describe_source(data, report).replace("**", ""))
-    print(data_quality_table(report).to_string(index=False))
-    print(class_balance_table(frame).to_string(index=False))
+    print(data_quality_table(report).to_string())
+    print(class_balance_table(frame).to_string())
     return 0

@@ -164,7 +164,8 @@ def draw_binned_map(ax, lon_edges, lat_edges, values, cmap: str, colorbar_label:
     """
     mesh = ax.pcolormesh(lon_edges, lat_edges, np.ma.masked_invalid(values), cmap=cmap,
                          norm=norm, shading="flat")
-    ax.set_aspect(1 / np.cos(np.radians(np.mean(lat_edges))))
+    # a degree of longitude is shorter than one of latitude away from the equator
+    ax.set_aspect(1 / np.cos(np.radians(np.mean(lat_edges))), adjustable="datalim")
     ax.grid(False)
     colorbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
@@ -194,6 +195,6 @@ def draw_daily_counts_and_rate(ax, days, counts, rates, low=None, high=None,
     rate_ax.spines["right"].set_visible(True)
     percent_axis(rate_ax)
     handles = ax.get_legend_handles_labels()[0] + rate_ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper left")
+    rate_ax.legend(handles=handles, loc="lower right", ncol=3, frameon=True, framealpha=0.9)
     ax.figure.autofmt_xdate()
     return rate_ax

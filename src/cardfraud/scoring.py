@@ -13,8 +13,8 @@ import json
 import os
 import shlex
 import sys
-import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import pandas as pd
@@ -40,8 +40,8 @@ def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFram
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write CSV or Parquet (by suffix) via a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    # A unique name opened normally (not mkstemp) so the file gets the user's usual permissions.
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         if path.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)

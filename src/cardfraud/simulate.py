@@ -203,3 +203,402 @@ def _first_of_group(keys: np.ndarray) -> np.ndarray:
     first = np.ones(len(keys), dtype=bool)
     first[1:] = keys[1:] != keys[:-1]
     return first
+
+
+def _tree_xy(lat, lon) -> np.ndarray:
+    """Planar coordinates (degrees, longitude shrunk at ~6 N) for nearest-shop look-ups."""
+    return np.column_stack((lat, np.asarray(lon) * 0.9945))
+
+
+def _beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
+    """Per-cardholder habits: Beta draws with the given mean and concentration a + b."""
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass
+class _World:
+    """Cities, merchants and cardholders: everything fixed before purchases happen."""
+
+    city_name: list
+    city_lat: np.ndarray
+    city_lon: np.ndarray
+    city_pop: np.ndarray
+    shop_lat: np.ndarray = None  # physical merchants, ids 0..n_shops-1
+    shop_lon: np.ndarray = None
+    shop_tree: cKDTree = None
+    online_popularity: np.ndarray = None  # online merchants, ids n_shops..n_shops+ONLINE_MERCHANTS-1
+    counts: np.ndarray = None  # genuine purchases per cardholder
+    home_city: np.ndarray = None
+    home_lat: np.ndarray = None
+    home_lon: np.ndarray = None
+    typical: np.ndarray = None  # median genuine amount (COP)
+    habits: dict = None  # online, chip, pin, repeat: per-cardholder probabilities
+    place_cum: np.ndarray = None  # (cardholders, PLACES) cumulative place weights
+    place_shops: np.ndarray = None  # (cardholders, PLACES, NEARBY_SHOPS), [:, :, 0] the usual shop
+    usual_online: np.ndarray = None  # (cardholders, USUAL_ONLINE) merchant ids
+    trip: dict = None  # start, end (seconds), lat, lon (base in the destination city)
+    prior_lat: np.ndarray = None  # where the last purchase before the period happened
+    prior_lon: np.ndarray = None
+
+    @property
+    def n_shops(self) -> int:
+        return len(self.shop_lat)
+
+    def random_cities(self, size: int, rng) -> np.ndarray:
+        """City indices drawn by population."""
+        return rng.choice(len(self.city_pop), size=size, p=self.city_pop / self.city_pop.sum())
+
+    def point_in_city(self, city: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """A random point in each given city (scattered around its centre)."""
+        dist = _city_scatter_km(self.city_pop[city], len(city), rng)
+        return _displace(self.city_lat[city], self.city_lon[city], dist, rng)
+
+    def nearby_shops(self, lat, lon, k: int) -> np.ndarray:
+        """Indices of the ``k`` physical merchants nearest to each point, shape (n, k)."""
+        _, idx = self.shop_tree.query(_tree_xy(lat, lon), k=k)
+        return idx.reshape(len(lat), k)
+
+    def popular_online(self, size: int, rng) -> np.ndarray:
+        """Online merchant ids drawn by popularity."""
+        return self.n_shops + rng.choice(ONLINE_MERCHANTS, size=size, p=self.online_popularity)
+
+
+def _cities(cfg: dict) -> tuple:
+    """Names, latitudes, longitudes and populations of the configured cities."""
+    table = cfg["cities"] if cfg["cities"] is not None else COUNTRY_CITIES[cfg["country"]]
+    names = [str(row[0]) for row in table]
+    lat, lon, pop = (np.array([float(row[i]) for row in table]) for i in (1, 2, 3))
+    return names, lat, lon, pop
+
+
+def _build_world(cfg: dict, n_legit: int, rng) -> _World:
+    """Draw cities' merchants and the cardholders with their homes, habits, places and trips."""
+    names, city_lat, city_lon, city_pop = _cities(cfg)
+    world = _World(names, city_lat, city_lon, city_pop)
+    n_cards = max(1, int(round(n_legit / cfg["purchases_per_cardholder"])))
+    activity = rng.gamma(2.0, 1.0, n_cards)
+    world.counts = rng.multinomial(n_legit, activity / activity.sum())
+    # Shops sit where people go: around the cities and in the towns near them.
+    n_shops = max(2000, n_cards)
+    lat, lon = world.point_in_city(world.random_cities(n_shops, rng), rng)
+    world.shop_lat, world.shop_lon = _displace(lat, lon, _lognormal_km(8.0, 1.2, n_shops, rng), rng)
+    world.shop_tree = cKDTree(_tree_xy(world.shop_lat, world.shop_lon))
+    zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
+    world.online_popularity = zipf / zipf.sum()
+    world.home_city = world.random_cities(n_cards, rng)
+    world.home_lat, world.home_lon = world.point_in_city(world.home_city, rng)
+    world.typical = cfg["typical_amount"] * np.exp(0.6 * rng.standard_normal(n_cards))
+    world.habits = {
+        "online": _beta_with_mean(cfg["online_share"], 3.0, n_cards, rng),
+        "chip": _beta_with_mean(cfg["chip_share"], 1.6, n_cards, rng),
+        "pin": _beta_with_mean(cfg["pin_share"], 2.5, n_cards, rng),
+        "repeat": _beta_with_mean(cfg["repeat_share"], 25.0, n_cards, rng),
+    }
+    _draw_places(world, n_cards, rng)
+    world.usual_online = world.popular_online(n_cards * USUAL_ONLINE, rng).reshape(n_cards, USUAL_ONLINE)
+    _draw_trips(world, cfg, n_cards, rng)
+    return world
+
+
+def _draw_places(world: _World, n_cards: int, rng) -> None:
+    """Each cardholder's usual places: a shop near a point at a lognormal distance from home."""
+    medians = np.tile(np.array(PLACE_MEDIAN_KM), n_cards)
+    dist = _lognormal_km(medians, PLACE_SIGMA, n_cards * PLACES, rng)
+    lat, lon = _displace(np.repeat(world.home_lat, PLACES), np.repeat(world.home_lon, PLACES), dist, rng)
+    shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)
+    world.place_shops = shops.reshape(n_cards, PLACES, NEARBY_SHOPS).astype(np.int32)
+    weights = rng.dirichlet(np.ones(PLACES), n_cards)
+    world.place_cum = np.cumsum(weights, axis=1)
+    prior = world.place_shops[np.arange(n_cards), _categorical(world.place_cum, rng.random(n_cards)), 0]
+    world.prior_lat, world.prior_lon = world.shop_lat[prior], world.shop_lon[prior]
+
+
+def _draw_trips(world: _World, cfg: dict, n_cards: int, rng) -> None:
+    """Honest travel: some cardholders spend a few days in another city."""
+    seconds = cfg["days"] * 86400
+    travels = rng.random(n_cards) < cfg["travel_rate"]
+    start = rng.uniform(0, seconds, n_cards)
+    length = (1 + rng.poisson(3.0, n_cards)) * 86400.0
+    dest = world.random_cities(n_cards, rng)
+    same = dest == world.home_city  # move to the next listed city instead
+    dest[same] = (dest[same] + 1) % len(world.city_pop)
+    lat, lon = world.point_in_city(dest, rng)
+    world.trip = {"start": np.where(travels, start, -1.0), "end": np.where(travels, start + length, -1.0),
+                  "lat": lat, "lon": lon}
+
+
+# --------------------------------------------------------------------------- purchases
+
+BEHAVIOUR_SHIFT_ONLINE = 0.25  # share of offline habit moved online per unit of drift_strength
+BEHAVIOUR_SHIFT_CHIP = 0.30  # share of non-token purchases moved to wallets per unit
+
+
+def _purchase_seconds(size: int, days: int, rng) -> np.ndarray:
+    """Seconds from the start of the period: a uniform day and a daytime-heavy hour."""
+    day = rng.integers(0, days, size)
+    hour = np.mod(rng.normal(14.5, 4.0, size), 24.0)
+    return day * 86400 + (hour * 3600).astype(np.int64)
+
+
+def _round_amount(amount: np.ndarray) -> np.ndarray:
+    """Amounts in whole hundreds of pesos, at least 100 COP."""
+    return np.maximum(100.0, np.round(amount / 100.0) * 100.0)
+
+
+def _after_drift(t: np.ndarray, cfg: dict) -> np.ndarray:
+    """True for purchases on or after ``drift_day`` (all False without drift)."""
+    if cfg["drift_day"] is None:
+        return np.zeros(len(t), dtype=bool)
+    return t >= cfg["drift_day"] * 86400
+
+
+def _markov_places(world: _World, ch: np.ndarray, rng) -> np.ndarray:
+    """Place of each purchase: often the previous purchase's place, else drawn by weight."""
+    n = len(ch)
+    candidate = _categorical(world.place_cum[ch], rng.random(n))
+    switch = _first_of_group(ch) | (rng.random(n) >= PLACE_PERSISTENCE)
+    last_switch = np.maximum.accumulate(np.where(switch, np.arange(n), 0))
+    return candidate[last_switch]
+
+
+def _habit_draws(world: _World, ch, after, cfg, rng) -> dict:
+    """Channel, cryptogram, verification and usual-merchant choice of each genuine purchase."""
+    n = len(ch)
+    p_online, p_chip = world.habits["online"][ch], world.habits["chip"][ch]
+    if cfg["drift_kind"] == "behaviour_shift" and after.any():
+        step = min(1.0, cfg["drift_strength"])
+        p_online = np.where(after, p_online + step * BEHAVIOUR_SHIFT_ONLINE * (1 - p_online), p_online)
+        p_chip = np.where(after, p_chip + step * BEHAVIOUR_SHIFT_CHIP * (1 - p_chip), p_chip)
+    return {
+        "online": rng.random(n) < p_online,
+        "chip": rng.random(n) < p_chip,
+        "pin": rng.random(n) < world.habits["pin"][ch],
+        "usual": rng.random(n) < world.habits["repeat"][ch],
+    }
+
+
+def _genuine_purchases(world: _World, cfg: dict, rng) -> dict:
+    """The cardholders' own purchases, sorted by cardholder and time."""
+    n = int(world.counts.sum())
+    ch = np.repeat(np.arange(len(world.counts), dtype=np.int32), world.counts)
+    t = _purchase_seconds(n, cfg["days"], rng)
+    t = t[np.lexsort((t, ch))]  # ch is already grouped, so this sorts time within cardholder
+    place = _markov_places(world, ch, rng)
+    after = _after_drift(t, cfg)
+    draw = _habit_draws(world, ch, after, cfg, rng)
+    shops = world.place_shops[ch, place]
+    shop = shops[np.arange(n), np.where(draw["usual"], 0, rng.integers(1, NEARBY_SHOPS, n))]
+    web = np.where(draw["usual"], world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n)],
+                   world.popular_online(n, rng))
+    # Online: the connection is geolocated near the place the cardholder is at.
+    jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n, rng)
+    web_lat, web_lon = _displace(world.shop_lat[shops[:, 0]], world.shop_lon[shops[:, 0]], jitter, rng)
+    lat = np.where(draw["online"], web_lat, world.shop_lat[shop])
+    lon = np.where(draw["online"], web_lon, world.shop_lon[shop])
+    merchant = np.where(draw["online"], web, shop)
+    _move_travellers(world, ch, t, draw["online"], lat, lon, merchant, rng)
+    amount = world.typical[ch] * np.exp(AMOUNT_SIGMA * rng.standard_normal(n))
+    large = rng.random(n) < cfg["large_purchase_rate"]
+    amount[large] *= LARGE_PURCHASE_FACTOR * np.exp(0.5 * rng.standard_normal(int(large.sum())))
+    return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": draw["online"],
+            "merchant": merchant.astype(np.int32), "amount": _round_amount(amount),
+            "chip": draw["chip"], "pin": draw["pin"], "scenario": np.zeros(n, dtype=np.int8)}
+
+
+def _move_travellers(world: _World, ch, t, online, lat, lon, merchant, rng) -> None:
+    """Purchases made during a trip happen in the destination city, at shops new to the cardholder."""
+    n = len(ch)
+    away = (t >= world.trip["start"][ch]) & (t < world.trip["end"][ch])
+    spread = _lognormal_km(2.0, 1.0, n, rng)
+    trip_lat, trip_lon = _displace(world.trip["lat"][ch], world.trip["lon"][ch], spread, rng)
+    lat[away & online], lon[away & online] = trip_lat[away & online], trip_lon[away & online]
+    in_shop = away & ~online
+    if in_shop.any():
+        shop = world.nearby_shops(trip_lat[in_shop], trip_lon[in_shop], 1)[:, 0]
+        merchant[in_shop] = shop
+        lat[in_shop], lon[in_shop] = world.shop_lat[shop], world.shop_lon[shop]
+
+
+def _episodes(n_rows: int, extra_rows: float, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``n_rows`` into episodes of 1 + Poisson(extra_rows) rows: (episode, position)."""
+    lengths = 1 + rng.poisson(extra_rows, int(n_rows / (1 + extra_rows) * 1.3) + 20)
+    while lengths.sum() < n_rows:
+        lengths = np.concatenate([lengths, 1 + rng.poisson(extra_rows, len(lengths))])
+    ends = np.cumsum(lengths)
+    last = int(np.searchsorted(ends, n_rows))
+    lengths = lengths[: last + 1]
+    lengths[-1] -= ends[last] - n_rows
+    episode = np.repeat(np.arange(last + 1), lengths)
+    position = np.arange(n_rows) - (np.cumsum(lengths) - lengths)[episode]
+    return episode, position
+
+
+def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: dict, rng) -> dict:
+    """Purchases of one fraud scenario: episodes on victims' cards, run from the fraudster's place."""
+    episode, position = _episodes(n_rows, scenario.extra_rows, rng)
+    n_ep = int(episode.max()) + 1 if n_rows else 0
+    victim = rng.choice(len(world.counts), size=n_ep, p=world.counts / world.counts.sum())
+    ch = victim[episode].astype(np.int32)
+    gaps = rng.exponential(scenario.gap_minutes * 60.0, n_rows)
+    gaps[position == 0] = 0.0
+    elapsed = np.cumsum(gaps)
+    elapsed -= elapsed[np.flatnonzero(position == 0)][episode]
+    seconds = cfg["days"] * 86400
+    t = np.minimum(rng.uniform(0, seconds, n_ep)[episode] + elapsed, seconds - 1).astype(np.int64)
+    local = rng.random(n_ep) < scenario.local_share
+    city = np.where(local, world.home_city[victim], world.random_cities(n_ep, rng))
+    base_lat, base_lon = world.point_in_city(city, rng)
+    jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n_rows, rng)
+    lat, lon = _displace(base_lat[episode], base_lon[episode], jitter, rng)
+    usual = rng.random(n_rows) < scenario.repeat
+    if scenario.online:
+        known = world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n_rows)]
+        merchant = np.where(usual, known, world.popular_online(n_rows, rng))
+    else:
+        shops = world.nearby_shops(lat, lon, 4)
+        merchant = shops[np.arange(n_rows), rng.integers(0, 4, n_rows)]
+        merchant = np.where(usual, world.place_shops[ch, 0, 0], merchant)
+        lat, lon = world.shop_lat[merchant], world.shop_lon[merchant]
+    ratio = scenario.ratio_median * np.exp(scenario.ratio_sigma * rng.standard_normal(n_rows))
+    code = SCENARIO_NAMES.index(scenario.name)
+    return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": np.full(n_rows, scenario.online),
+            "merchant": merchant.astype(np.int32), "amount": _round_amount(world.typical[ch] * ratio),
+            "chip": rng.random(n_rows) < scenario.chip, "pin": rng.random(n_rows) < scenario.pin,
+            "scenario": np.full(n_rows, code, dtype=np.int8)}
+
+
+def _card_testing(world: _World, genuine: dict, cfg: dict, rng) -> dict:
+    """Drift ``new_fraud_pattern``: from ``drift_day`` fraudsters test cards with tiny online purchases.
+
+    Each test replaces one of the victim's genuine purchase slots (so the row count stays
+    ``rows``): a small amount at an obscure online merchant, from a connection in a city drawn
+    by population, with no token and no verification.
+    """
+    n = len(genuine["t"])
+    hit = rng.random(n) < cfg["drift_strength"] * CARD_TESTING_RATE
+    tested = _after_drift(genuine["t"], cfg) & hit & (cfg["drift_kind"] == "new_fraud_pattern")
+    k = int(tested.sum())
+    lat, lon = world.point_in_city(world.random_cities(k, rng), rng)
+    out = {key: value.copy() for key, value in genuine.items()}
+    out["lat"][tested], out["lon"][tested] = lat, lon
+    out["online"][tested] = True
+    out["merchant"][tested] = world.n_shops + rng.integers(ONLINE_MERCHANTS // 2, ONLINE_MERCHANTS, k)
+    out["amount"][tested] = _round_amount(rng.uniform(1000.0, 6000.0, k))
+    out["chip"][tested] = False
+    out["pin"][tested] = False
+    out["scenario"][tested] = SCENARIO_NAMES.index("card_testing")
+    return out
+
+
+# --------------------------------------------------------------------------- derived columns
+
+
+def _median_by_cardholder(ch: np.ndarray, amount: np.ndarray, n_cards: int) -> np.ndarray:
+    """Median amount per cardholder (NaN for none) from one sort, without groupby."""
+    ordered = amount[np.lexsort((amount, ch))]
+    counts = np.bincount(ch, minlength=n_cards)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    low = starts[has] + (counts[has] - 1) // 2
+    high = starts[has] + counts[has] // 2
+    median = np.full(n_cards, np.nan)
+    median[has] = (ordered[low] + ordered[high]) / 2.0
+    return median
+
+
+def _repeat_retailer(world: _World, ch: np.ndarray, merchant: np.ndarray) -> np.ndarray:
+    """1 when the merchant is one of the cardholder's usual shops or online merchants."""
+    usual = np.concatenate([world.place_shops[:, :, 0], world.usual_online], axis=1)
+    return (usual[ch] == merchant[:, None]).any(axis=1)
+
+
+def _nearest_city(world: _World, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Index of the listed city nearest to each point (flat-earth, in chunks to save memory)."""
+    out = np.empty(len(lat), dtype=np.int16)
+    for start in range(0, len(lat), 200_000):
+        part = slice(start, start + 200_000)
+        d2 = (lat[part, None] - world.city_lat) ** 2 + ((lon[part, None] - world.city_lon) * 0.9945) ** 2
+        out[part] = d2.argmin(axis=1)
+    return out
+
+
+def _derive(world: _World, parts: list[dict], profile: dict) -> dict:
+    """Join the purchases, sort by cardholder and time and compute the card_transdata columns."""
+    rows = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+    order = np.lexsort((rows["t"], rows["ch"]))
+    rows = {key: value[order] for key, value in rows.items()}
+    ch, lat, lon = rows["ch"], rows["lat"], rows["lon"]
+    first = _first_of_group(ch)
+    prev_lat, prev_lon = np.roll(lat, 1), np.roll(lon, 1)
+    prev_lat[first], prev_lon[first] = world.prior_lat[ch[first]], world.prior_lon[ch[first]]
+    rows["distance_from_last_transaction"] = haversine_km(prev_lat, prev_lon, lat, lon)
+    rows["distance_from_home"] = haversine_km(world.home_lat[ch], world.home_lon[ch], lat, lon)
+    # The spending profile: the median of the cardholder's genuine purchases.
+    median = _median_by_cardholder(profile["ch"], profile["amount"], len(world.counts))
+    rows["ratio_to_median_purchase_price"] = rows["amount"] / median[ch]
+    rows["repeat_retailer"] = _repeat_retailer(world, ch, rows["merchant"])
+    return rows
+
+
+def _to_frame(world: _World, rows: dict, cfg: dict) -> pd.DataFrame:
+    """The output frame in time order: card_transdata columns first, then context."""
+    order = np.argsort(rows["t"], kind="stable")
+    rows = {key: value[order] for key, value in rows.items()}
+    ch = rows["ch"]
+    start = np.datetime64(pd.Timestamp(cfg["start"]).floor("s").to_datetime64(), "s")
+    frame = pd.DataFrame({
+        "distance_from_home": rows["distance_from_home"],
+        "distance_from_last_transaction": rows["distance_from_last_transaction"],
+        "ratio_to_median_purchase_price": rows["ratio_to_median_purchase_price"],
+        "repeat_retailer": rows["repeat_retailer"].astype(np.int8),
+        "used_chip": rows["chip"].astype(np.int8),
+        "used_pin_number": rows["pin"].astype(np.int8),
+        "online_order": rows["online"].astype(np.int8),
+        "fraud": (rows["scenario"] > 0).astype(np.int8),
+        "transaction_id": np.arange(1, len(ch) + 1, dtype=np.int64),
+        "timestamp": (start + rows["t"].astype("timedelta64[s]")).astype("datetime64[ns]"),
+        "cardholder_id": (ch + 1).astype(np.int32),
+        "merchant_id": (rows["merchant"] + 1).astype(np.int32),
+        "channel": pd.Categorical.from_codes(rows["online"].astype(np.int8), ["onsite", "online"]),
+        "amount": rows["amount"],
+        "city": pd.Categorical.from_codes(_nearest_city(world, rows["lat"], rows["lon"]), world.city_name),
+        "purchase_lat": rows["lat"],
+        "purchase_lon": rows["lon"],
+        "home_lat": world.home_lat[ch],
+        "home_lon": world.home_lon[ch],
+        "fraud_scenario": pd.Categorical.from_codes(rows["scenario"], list(SCENARIO_NAMES)),
+    })
+    return frame
+
+
+# --------------------------------------------------------------------------- entry point
+
+_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift")
+
+
+def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.DataFrame:
+    """Simulate ``rows`` purchases; same seed and knobs give the same frame.
+
+    Args:
+        rows: number of purchases (default ``SIMULATOR_DEFAULTS["rows"]``).
+        seed: random seed (default ``SIMULATOR_DEFAULTS["seed"]``).
+        **knobs: any other key of ``SIMULATOR_DEFAULTS``; an unknown key or a bad value
+            raises ``ValueError``.
+
+    Returns:
+        The card_transdata columns followed by identifiers and context (module docstring).
+    """
+    cfg = check_knobs({"rows": rows, "seed": seed, **knobs})
+    streams = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
+                                  np.random.SeedSequence(cfg["seed"]).spawn(len(_STREAMS))), strict=True))
+    n_fraud = {s.name: int(streams["counts"].binomial(cfg["rows"], cfg[f"{s.name}_rate"])) for s in SCENARIOS}
+    n_genuine = cfg["rows"] - sum(n_fraud.values())
+    world = _build_world(cfg, n_genuine, streams["world"])
+    genuine = _genuine_purchases(world, cfg, streams["genuine"])
+    parts = [_card_testing(world, genuine, cfg, streams["drift"])]
+    parts += [_fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name]) for s in SCENARIOS]
+    rows_ = _derive(world, parts, profile=genuine)
+    return _to_frame(world, rows_, cfg)

@@ -147,9 +147,10 @@ nav span.brand{color:#fff;font-weight:700;margin-right:1rem}
 main{max-width:1100px;margin:0 auto;padding:1rem 2rem 3rem;background:#fff}
 img{max-width:100%;height:auto}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
-th,td{border:1px solid #d9e2ec;padding:.25rem .6rem;text-align:right}
+th,td{border:1px solid #d9e2ec;padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}
-td:first-child,th:first-child{text-align:left}
+.anchor-link{visibility:hidden;text-decoration:none;margin-left:.3rem}
+h1:hover .anchor-link,h2:hover .anchor-link,h3:hover .anchor-link{visibility:visible}
 pre{background:#f5f7fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
 .jp-InputArea,.input,.prompt,.jp-InputPrompt,.jp-OutputPrompt{display:none}
 footer{color:#627d98;font-size:.8rem;margin-top:2rem;border-top:1px solid #d9e2ec;padding-top:.5rem}

@@ -1,0 +1,162 @@
+"""MLflow tracking: where runs go, one experiment, one run per candidate model.
+
+The tracking URI comes from the params, else ``MLFLOW_TRACKING_URI``, else an SQLite file
+``<project root>/mlruns/mlflow.db`` with artifacts beside it, both absolute (papermill changes
+the working directory). Nothing happens at import time; telemetry is turned off when tracking
+is configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from contextlib import contextmanager
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from .artifacts import PROJECT_ROOT
+
+SQLITE_PREFIX = "sqlite:///"
+MODEL_NAME = "model"
+_MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
+
+
+def default_tracking_uri() -> str:
+    """Return ``sqlite:////<project root>/mlruns/mlflow.db``."""
+    return SQLITE_PREFIX + str(PROJECT_ROOT / "mlruns" / "mlflow.db")
+
+
+def sqlite_path(tracking_uri: str) -> Path | None:
+    """Return the database file of an ``sqlite:///`` URI (relative ones under the project root)."""
+    if not tracking_uri.startswith(SQLITE_PREFIX):
+        return None
+    path = Path(tracking_uri[len(SQLITE_PREFIX):])
+    return path if path.is_absolute() else PROJECT_ROOT / path
+
+
+def configure_tracking(tracking_uri: str | None = None) -> str:
+    """Resolve the tracking URI (param, else MLFLOW_TRACKING_URI, else the project's SQLite file),
+    turn telemetry off, point MLflow at it and return it."""
+    import mlflow
+
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    database = sqlite_path(uri)
+    if database is not None:
+        database.parent.mkdir(parents=True, exist_ok=True)
+        uri = SQLITE_PREFIX + str(database.resolve())
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def get_or_create_experiment(name: str, tracking_uri: str) -> str:
+    """Return the id of experiment ``name``, creating it (or restoring it if deleted).
+
+    For SQLite URIs artifacts go to ``<dir of the sqlite file>/artifacts`` (absolute path);
+    for servers the server's default applies.
+    """
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri)
+    found = client.get_experiment_by_name(name)
+    if found is not None:
+        if found.lifecycle_stage == "deleted":
+            client.restore_experiment(found.experiment_id)
+        return found.experiment_id
+    database = sqlite_path(tracking_uri)
+    location = str(database.resolve().parent / "artifacts") if database is not None else None
+    return client.create_experiment(name, artifact_location=location)
+
+
+def model_requirements() -> list[str]:
+    """Return the pinned packages a logged scikit-learn pipeline needs to load and predict."""
+    return [f"{name}=={metadata.version(name)}" for name in _MODEL_DISTRIBUTIONS]
+
+
+@contextmanager
+def _quiet_mlflow_sklearn():
+    """Silence MLflow's advice on pickle formats, which the contract requires for pipelines."""
+    logger = logging.getLogger("mlflow.sklearn")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics: dict,
+                      model, input_example: pd.DataFrame, artifacts: list | None = None,
+                      tags: dict | None = None) -> str:
+    """Log one candidate as a run: params, metrics, figure files and the fitted pipeline.
+
+    The pipeline (preprocessing + classifier, no sampler) is logged as ``model`` with a
+    signature and input example, in cloudpickle format, predicting P(fraud) via predict_proba.
+    Returns the run id.
+    """
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    signature = infer_signature(input_example, model.predict_proba(input_example))
+    with mlflow.start_run(experiment_id=experiment_id, run_name=candidate) as run:
+        mlflow.set_tags({"candidate": candidate, **(tags or {})})
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None
+                            and pd.notna(v)})
+        for path in artifacts or []:
+            mlflow.log_artifact(str(path), artifact_path="figures" if str(path).endswith(
+                ".png") else None)
+        with _quiet_mlflow_sklearn():
+            mlflow.sklearn.log_model(model, name=MODEL_NAME, signature=signature,
+                                     input_example=input_example,
+                                     serialization_format="cloudpickle",
+                                     pyfunc_predict_fn="predict_proba",
+                                     pip_requirements=model_requirements())
+    return run.info.run_id
+
+
+def candidate_metrics(cv_row: pd.Series, threshold_row: pd.Series, test_row: pd.Series) -> dict:
+    """Return a candidate's cross-validation, threshold and test metrics under MLflow names."""
+    metrics = {name: cv_row[name] for name in cv_row.index if name.startswith("cv_")}
+    metrics["threshold"] = threshold_row["threshold"]
+    metrics["threshold_target_recall"] = threshold_row["threshold_target_recall"]
+    metrics["validation_cost_per_1000"] = threshold_row["validation_cost_per_1000"]
+    skip = {"best", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
+    metrics.update({f"test_{name}": value for name, value in test_row.items() if name not in skip})
+    return metrics
+
+
+def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted, thresholds,
+                     test, input_example: pd.DataFrame, settings: dict,
+                     shared_figures: list, best_figures: list, run_id: str | None = None
+                     ) -> dict:
+    """Log every candidate as a run of one experiment; return URI, experiment and run ids.
+
+    Args:
+        cv, fitted, thresholds, test: the cross-validation, fitted models, threshold table
+            and test evaluation of this step.
+        input_example: a few rows of model input (7 float64 columns).
+        settings: the step's parameters, logged on every run (split, costs, budget...).
+        shared_figures: figure files logged on every run (they compare all candidates).
+        best_figures: figure files about the best model only, logged on its run.
+        run_id: the report run's id, set as tag ``report_run_id``.
+    """
+    uri = configure_tracking(tracking_uri)
+    experiment_id = get_or_create_experiment(experiment_name, uri)
+    best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
+    runs = {}
+    for candidate, model in fitted.pipelines.items():
+        cv_row = best_cv.loc[best_cv["candidate"] == candidate].iloc[0]
+        params = {**settings, "candidate": candidate, "fit_rows": fitted.fit_rows[candidate],
+                  **{f"classify__{k}": v for k, v in cv.best_settings[candidate].items()}}
+        is_best = candidate == fitted.best
+        runs[candidate] = log_candidate_run(
+            experiment_id, candidate, params,
+            candidate_metrics(cv_row, thresholds.loc[candidate], test.comparison.loc[candidate]),
+            model, input_example, shared_figures + (best_figures if is_best else []),
+            tags={"best": str(is_best).lower(), "report_run_id": str(run_id or "")})
+    return {"tracking_uri": uri, "experiment_name": experiment_name,
+            "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}
