@@ -66,3 +66,23 @@ def make_transactions(rows: int = 400, seed: int = 0) -> pd.DataFrame:
 def project_env() -> dict:
     """Environment for subprocesses: telemetry off, the test's tracking store."""
     return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+def run_all(*args, env=None, params: str = "smoke.yaml") -> "subprocess.CompletedProcess":
+    """Run run_all.py with the given params file; return the finished process."""
+    import subprocess
+    import sys
+
+    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
+                           str(ROOT / "params" / params), *args],
+                          capture_output=True, text=True, timeout=900, env=env)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """One smoke run of every step on simulated data, shared by the end-to-end tests."""
+    out = tmp_path_factory.mktemp("smoke_out")
+    store = tmp_path_factory.mktemp("smoke_mlflow")
+    done = run_all("--output", str(out), "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return out, done, f"sqlite:///{store}/mlflow.db"

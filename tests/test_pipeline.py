@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from cardfraud.pipeline import OutputLock, discover_steps
-from conftest import ROOT, make_transactions
+from conftest import make_transactions, run_all
 
 pytestmark = pytest.mark.slow
-
-
-def run_all(*args, env=None) -> subprocess.CompletedProcess:
-    """Run run_all.py with the smoke params; return the finished process."""
-    return subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
-                           str(ROOT / "params" / "smoke.yaml"), *args],
-                          capture_output=True, text=True, timeout=600, env=env)
 
 
 def site_links(page: Path) -> set[str]:
@@ -126,3 +117,12 @@ def test_real_sample_end_to_end(real_sample, tmp_path):
         "sha256:114f954e34616e1118b9763dd71a52beb89d60206a87438ce2b85875ec661d2d")
     assert record["load"]["fraud_rate"] == pytest.approx(0.0863, abs=0.0005)
     assert_site_complete(tmp_path, discover_steps())
+
+
+def test_smoke_run_on_simulated_data(smoke_run):
+    out, done, _ = smoke_run
+    record = json.loads((out / "run.json").read_text())
+    assert record["status"] == "ok" and record["data"]["source"] == "simulated"
+    assert record["data"]["rows"] == record["params"]["load"]["simulator"]["rows"]
+    assert record["data"]["simulator"]["seed"] == record["params"]["load"]["simulator"]["seed"]
+    assert_site_complete(out, discover_steps())

@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.colors import LogNorm
 
 from . import plots
+from .artifacts import transactions_path
 from .data import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
 
 CHANNELS = ("onsite", "online")
@@ -27,6 +28,30 @@ NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no purchase_lat/purc
                           "columns), so there is no map and no hot-spot table.")
 NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
                          "view of purchases and fraud rate per day.")
+
+
+def read_loaded_transactions(output_dir=None) -> pd.DataFrame:
+    """Return the transactions the load step handed on, or raise naming the step to run."""
+    path = transactions_path(output_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the load step first "
+                                "(python run_all.py --only load)")
+    return pd.read_parquet(path)
+
+
+def data_scope(transactions: pd.DataFrame) -> str:
+    """Return one sentence on what the data holds and which sections it allows."""
+    frauds = int(transactions[TARGET].sum())
+    extras = [name for name, present in (("coordinates", has_coordinates(transactions)),
+                                         ("timestamps", has_timestamps(transactions))) if present]
+    text = (f"{len(transactions):,} purchases, {frauds:,} of them fraudulent "
+            f"({frauds / len(transactions):.2%}).")
+    if len(extras) == 2:
+        return text + " They carry coordinates and timestamps, so every section applies."
+    if extras:
+        return text + f" They carry {extras[0]} only; sections needing the other are skipped."
+    return text + (" They have the card_transdata columns only (no coordinates, no timestamps), "
+                   "so the map, hot-spot and per-day sections are skipped.")
 
 
 def has_coordinates(transactions: pd.DataFrame) -> bool:
@@ -245,11 +270,12 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     for label, mask in ((0, ~fraud), (1, fraud)):
         left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
                      color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
-    for feature, axis in ((first, left.xaxis), (second, left.yaxis)):
+    for feature, set_scale, set_ticks in ((first, left.set_xscale, left.set_xticks),
+                                          (second, left.set_yscale, left.set_yticks)):
         if feature in CONTINUOUS_FEATURES:
-            axis._set_axes_scale("log")
+            set_scale("log")
         else:
-            axis.set_ticks([0, 1], ["no", "yes"])
+            set_ticks([0, 1], ["no", "yes"])
     plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
                      plots.feature_label(first), plots.feature_label(second))
     left.legend(markerscale=3)
@@ -446,3 +472,30 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
     if daily is not None:
         results.update(period(daily))
     return results
+
+
+def summary_sentences(results: dict) -> str:
+    """Return the headline results as a short markdown list in the fraud team's words."""
+    channel = results["fraud_rate_by_channel"]
+    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}.",
+             f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.",
+             f"- With PIN {_pct(results['fraud_rate_with_pin'])} vs without "
+             f"{_pct(results['fraud_rate_without_pin'])}; with chip "
+             f"{_pct(results['fraud_rate_with_chip'])} vs without "
+             f"{_pct(results['fraud_rate_without_chip'])}."]
+    worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
+    lines.append(f"- Highest fraud rate by distance from home: {worst['band']} "
+                 f"({_pct(worst['rate'])} of {worst['purchases']:,} purchases).")
+    if results.get("hot_spots"):
+        top = results["hot_spots"][0]
+        lines.append(f"- Top hot spot: {top['city']} ({top['frauds']:,} frauds in "
+                     f"{top['purchases']:,} purchases, {_pct(top['rate'])}).")
+    if "period_start" in results:
+        lines.append(f"- Period: {results['period_start']} to {results['period_end']} "
+                     f"({results['days']} days).")
+    return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    """Format a 0-1 rate as a percentage, or 'n/a' when there were no purchases."""
+    return "n/a" if rate is None or not np.isfinite(rate) else f"{rate:.2%}"

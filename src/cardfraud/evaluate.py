@@ -317,3 +317,71 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
         f"Threshold reaching the target recall on validation: "
         f"{chosen['threshold_target_recall']:.4f}."
     )
+
+
+def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
+                          fitted: FittedModels, thresholds: pd.DataFrame,
+                          test: TestEvaluation, tracking: dict, settings: dict,
+                          output_dir=None) -> dict:
+    """Write the hand-over files and return the step's results (saved as modeling.json).
+
+    Files: ``model_comparison.csv`` (one row per candidate), ``split.parquet`` (train/test
+    per transaction, in order), ``test_predictions.parquet`` (row, fraud, the best model's
+    P(fraud)) and ``results/modeling.json``.
+    """
+    from .artifacts import artifacts_dir, save_step_results
+    from .models import split_labels
+
+    folder = artifacts_dir(output_dir)
+    comparison = test.comparison.join(thresholds[["threshold_target_recall",
+                                                  "validation_cost_per_1000"]])
+    comparison.insert(0, "run_id", [tracking["runs"][c] for c in comparison.index])
+    comparison.insert(1, "settings", [str(cv.best_settings[c]) for c in comparison.index])
+    comparison.to_csv(folder / "model_comparison.csv")
+    split_labels(len(frame), split).to_parquet(folder / "split.parquet", index=False)
+    pd.DataFrame({"row": split.test_rows.astype("int64"),
+                  TARGET: frame[TARGET].to_numpy()[split.test_rows],
+                  "probability": test.scores[fitted.best]}).to_parquet(
+        folder / "test_predictions.parquet", index=False)
+    best = fitted.best
+    results = {
+        "best_model": best, "best_run_id": tracking["best_run_id"],
+        "model_uri": f"runs:/{tracking['best_run_id']}/model",
+        "experiment_name": tracking["experiment_name"],
+        "experiment_id": tracking["experiment_id"], "tracking_uri": tracking["tracking_uri"],
+        "selection_metric": cv.selection_metric,
+        "threshold": float(thresholds.loc[best, "threshold"]),
+        "threshold_rule": settings["threshold_rule"],
+        "threshold_target_recall": float(thresholds.loc[best, "threshold_target_recall"]),
+        "target_recall": settings["target_recall"], "costs": settings["costs"],
+        "alert_budget": settings["alert_budget"], "resampling": cv.resampling,
+        "best_settings": cv.best_settings[best],
+        "test_metrics": test_metrics_for_results(test, best),
+        "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
+        "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
+        "split": split.description, "candidates": list(fitted.pipelines),
+        "runs": tracking["runs"],
+    }
+    save_step_results("modeling", results, output_dir)
+    return results
+
+
+def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_budget: float,
+                  cost_missed_fraud: float, cost_review: float, target_recall: float) -> dict:
+    """Return the settings of this modeling run, in words where a reader needs them."""
+    amounts = "amount" in frame
+    basis = ("a missed fraud costs its amount" if amounts
+             else f"a missed fraud costs {cost_missed_fraud:,.0f}") + \
+            f", a review costs {cost_review:,.0f}"
+    return {
+        "split": split.kind, "resampling": cv.resampling,
+        "selection_metric": cv.selection_metric,
+        "cv": f"{cv.folds} {'time-ordered' if cv.time_ordered else 'stratified'} folds on "
+              f"{len(cv.sample_rows):,} training rows",
+        "alert_budget": float(alert_budget), "target_recall": float(target_recall),
+        "costs": {"cost_missed_fraud": float(cost_missed_fraud),
+                  "cost_review": float(cost_review),
+                  "missed_fraud_cost": "amount" if amounts else "cost_missed_fraud"},
+        "cost_basis": basis,
+        "threshold_rule": f"least expected cost on out-of-fold validation scores ({basis})",
+    }

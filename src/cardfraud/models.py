@@ -62,6 +62,7 @@ class CrossValidation:
     resampling: str
     seed: int
     time_ordered: bool
+    folds: int
 
 
 @dataclass
@@ -316,7 +317,7 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     return CrossValidation(table=table, best_settings=best_settings, best_candidate=best,
                            validation=validation, sample_rows=sample,
                            selection_metric=selection_metric, resampling=resampling,
-                           seed=seed, time_ordered=time_ordered)
+                           seed=seed, time_ordered=time_ordered, folds=int(cv_folds))
 
 
 def cv_table(cv: CrossValidation) -> pd.DataFrame:

@@ -175,6 +175,8 @@ def execute_step(step: Step, staging: Path, parameters: dict, progress: bool) ->
         papermill.execute_notebook(
             str(step.notebook), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
             progress_bar=progress, cwd=str(NOTEBOOKS_DIR), log_output=False,
+            # the kernel warns about plain-TCP transport on loopback at every start: silence it
+            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
         )
     except PapermillExecutionError as exc:
         message = str(exc.evalue).strip().splitlines()[0] if exc.evalue else ""

@@ -9,7 +9,6 @@ Nothing here changes matplotlib's settings on import: call :func:`use_report_sty
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
@@ -91,12 +90,11 @@ def add_note(fig, text: str) -> None:
     fig.text(0.01, -0.02, text, ha="left", va="top", fontsize=8.5, color=NOTE_COLOR, wrap=True)
 
 
-def show_figure(fig, name: str, output_dir: str | os.PathLike | None = None) -> Path:
+def show_figure(fig, name: str, output_dir: str | os.PathLike | None = None) -> None:
     """Save the figure as ``artifacts/figures/<name>.png``, show it inline, and close it."""
-    path = save_figure(fig, name, output_dir)
+    save_figure(fig, name, output_dir)
     plt.show()
     plt.close(fig)
-    return path
 
 
 def draw_rates_with_intervals(ax, labels, rates, low, high, color: str = FRAUD_COLOR):

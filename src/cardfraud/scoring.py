@@ -1,9 +1,11 @@
-"""Score new transactions with a registered model, in batch or through the REST server.
+"""Score purchases with the registered model: the scorer itself, batch files and REST serving.
 
-``python -m cardfraud score --input new.csv --output scored.csv`` validates the file with the
-load step's rules (the fraud column is optional: new purchases have no label yet), scores it
-with the champion and writes the input columns plus ``probability`` and ``decision``. The output
-is written to a temporary file next to it and renamed, so a failure never leaves half a file.
+The registered model is a pyfunc (:class:`FraudScorer`) wrapping a scikit-learn pipeline and its
+decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = hold the
+purchase for review). ``python -m cardfraud score --input new.csv --output scored.csv``
+validates the file with the load step's rules (the fraud column is optional: new purchases have
+no label yet), scores it and writes the input columns plus ``probability`` and ``decision``
+through a temporary file and a rename, so a failure never leaves half a file.
 """
 
 from __future__ import annotations
@@ -11,20 +13,148 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
+import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
-from .data import FEATURES, DataValidationError, load_file, model_features
-from .registry import CHAMPION, DEFAULT_MODEL_NAME, LoadedScorer, load_registered_scorer
+from .data import (
+    FEATURES,
+    TARGET,
+    DataValidationError,
+    model_features,
+    read_transactions,
+    validate_transactions,
+)
+from .tracking import configure_tracking
 
-OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
-SCORE_COLUMNS = ["probability", "decision"]
+DEFAULT_MODEL_NAME = "card-fraud-detector"
+CHAMPION = "champion"
 DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
+SCORE_COLUMNS = ["probability", "decision"]
+OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
+
+
+def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Validate purchases to score with the load step's rules; return the clean frame.
+
+    Unlike the load step, rows with missing inputs fail instead of being dropped (every
+    purchase needs a score), and the fraud label is optional and not checked.
+    """
+    present = [c for c in FEATURES if c in frame.columns]
+    missing = frame[present].isna().any(axis=1).to_numpy()
+    if missing.any():
+        rows = np.flatnonzero(missing) + 1
+        columns = ", ".join(c for c in present if frame[c].isna().any())
+        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+        raise DataValidationError(
+            f"{source}: missing values in column(s) {columns} at row(s) "
+            f"{', '.join(map(str, rows[:5]))}{more}; every purchase needs all "
+            f"{len(FEATURES)} model inputs to be scored")
+    labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
+    clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
+                                     on_missing="fail", require_target=False)
+    if labels is not None:
+        clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
+    return clean
+
+
+class FraudScorer(mlflow.pyfunc.PythonModel):
+    """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
+
+    def __init__(self, classifier, threshold: float):
+        self.classifier = classifier
+        self.threshold = float(threshold)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
+
+        Raises:
+            MlflowException: (HTTP 400 when served) on missing values, negative distances or
+                flags other than 0/1, naming the column and the rows.
+        """
+        try:
+            purchases = check_purchases(model_input, "request")
+        except DataValidationError as exc:
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+        probability = self.classifier.predict_proba(model_features(purchases))[:, 1]
+        return pd.DataFrame({"probability": probability.astype("float64"),
+                             "decision": (probability >= self.threshold).astype("int64")})
+
+
+def scorer_output(output, threshold: float | None, uri: str) -> pd.DataFrame:
+    """Turn a model's output into ``probability``/``decision``, or raise TypeError naming it."""
+    if isinstance(output, pd.DataFrame) and set(SCORE_COLUMNS) <= set(output.columns):
+        return output[SCORE_COLUMNS].reset_index(drop=True)
+    array = np.asarray(output)
+    if array.ndim == 2 and array.shape[1] == 2 and threshold is not None:
+        probability = array[:, 1].astype("float64")
+        return pd.DataFrame({"probability": probability,
+                             "decision": (probability >= threshold).astype("int64")})
+    raise TypeError(f"{uri} does not return a fraud probability and decision "
+                    f"(got {type(output).__name__} of shape {array.shape})")
+
+
+@dataclass
+class LoadedScorer:
+    """A model loaded from MLflow with its registry version and threshold (None if unknown)."""
+
+    model: mlflow.pyfunc.PyFuncModel
+    uri: str
+    version: int | None
+    threshold: float | None
+    run_id: str | None
+
+    def score(self, purchases: pd.DataFrame) -> pd.DataFrame:
+        """Return ``probability`` and ``decision`` for each purchase (model input columns)."""
+        output = self.model.predict(model_features(purchases))
+        return scorer_output(output, self.threshold, self.uri)
+
+
+def configure_quiet_tracking(tracking_uri: str | None) -> str:
+    """Point MLflow at the tracking URI (see cardfraud.tracking) without download progress bars."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    return configure_tracking(tracking_uri)
+
+
+def registered_version(model_uri: str) -> int | None:
+    """Return the registry version behind ``models:/name@alias`` or ``models:/name/N``."""
+    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
+    if not match:
+        return None
+    name, alias, number = match.groups()
+    if number:
+        return int(number)
+    return int(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+
+
+def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> LoadedScorer:
+    """Load a scorer (``models:/<name>@<alias>``, ``models:/<name>/<version>``, ...).
+
+    Raises:
+        LookupError: the model does not exist or cannot be loaded (one line, with the URI).
+    """
+    configure_quiet_tracking(tracking_uri)
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+        version = registered_version(model_uri)
+    except (MlflowException, OSError, ModuleNotFoundError) as exc:
+        text = str(getattr(exc, "message", exc)).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise LookupError(f"cannot load model {model_uri} from {mlflow.get_tracking_uri()}: "
+                          f"{reason}") from None
+    threshold = (model.metadata.metadata or {}).get("threshold")
+    return LoadedScorer(model, model_uri, version,
+                        None if threshold is None else float(threshold), model.metadata.run_id)
 
 
 def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFrame:
@@ -49,8 +179,7 @@ def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -58,7 +187,7 @@ def check_output_path(input_path: Path, output_path: Path) -> None:
     """Raise ValueError when the output has an unknown suffix or would overwrite the input."""
     if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{output_path}: output must end with .csv or .parquet")
-    if output_path.exists() and output_path.is_dir():
+    if output_path.is_dir():
         raise ValueError(f"{output_path}: is a directory; give a file name ending with .csv")
     if output_path.resolve() == input_path.resolve():
         raise ValueError(f"{output_path}: is the input file; write the scores to another file")
@@ -78,9 +207,8 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     input_path, output_path = Path(input_path), Path(output_path)
     check_output_path(input_path, output_path)
     started = time.perf_counter()
-    # Every input row must get a score, so missing values fail instead of being dropped.
-    frame, _ = load_file(input_path, sep=sep, decimal=decimal, on_missing="fail",
-                         require_target=False)
+    frame = check_purchases(read_transactions(input_path, sep=sep, decimal=decimal),
+                            str(input_path))
     scorer = load_registered_scorer(model_uri, tracking_uri)
     scored = score_transactions(frame, scorer)
     write_table_atomic(scored, output_path)
@@ -100,12 +228,12 @@ def serving_payload(frame: pd.DataFrame, rows: int = 2) -> dict:
 
 def serving_commands(model_name: str, tracking_uri: str, payload: dict, port: int = 5001) -> str:
     """Return the shell commands that serve the champion locally and query it with curl."""
-    model_uri = f"models:/{model_name}@{CHAMPION}"
     body = json.dumps(payload, separators=(",", ":"))
     return "\n".join([
         f"export MLFLOW_TRACKING_URI={shlex.quote(tracking_uri)}",
         "export MLFLOW_DISABLE_TELEMETRY=true",
-        f"mlflow models serve -m {shlex.quote(model_uri)} --env-manager local -h 127.0.0.1 -p {port}",
+        f"mlflow models serve -m {shlex.quote(f'models:/{model_name}@{CHAMPION}')} "
+        f"--env-manager local -h 127.0.0.1 -p {port}",
         "",
         "# in another terminal:",
         f"curl -s -X POST http://127.0.0.1:{port}/invocations "
@@ -119,11 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m cardfraud score",
         description="Score new transactions (CSV or Parquet) with a registered model.")
     parser.add_argument("--input", required=True, help="transactions to score (.csv or .parquet)")
-    parser.add_argument("--output", required=True, help="where to write the scores (.csv or .parquet)")
+    parser.add_argument("--output", required=True,
+                        help="where to write the scores (.csv or .parquet)")
     parser.add_argument("--model", default=DEFAULT_MODEL_URI,
                         help=f"model URI (default {DEFAULT_MODEL_URI})")
-    parser.add_argument("--tracking-uri", default=None,
-                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else the project's mlruns/)")
+    parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: "
+                        "$MLFLOW_TRACKING_URI, else the project's mlruns/mlflow.db)")
     parser.add_argument("--sep", default=None, help="CSV separator (guessed when omitted)")
     parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
     return parser
@@ -132,11 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
 def cli(argv: list[str] | None = None) -> int:
     """Run ``score``; return 0 on success, 2 on bad input, 1 when the model cannot be used."""
     args = build_parser().parse_args(argv)
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     try:
         summary = score_file(args.input, args.output, args.model, args.tracking_uri,
                              sep=args.sep, decimal=args.decimal)
-    except (DataValidationError, ValueError) as exc:
+    except ValueError as exc:  # includes DataValidationError
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except TypeError as exc:

@@ -90,7 +90,7 @@ SIMULATOR_DEFAULTS: dict = {
     "chip_share": 0.36,  # mean share with an EMV cryptogram (chip onsite, wallet token online)
     "pin_share": 0.11,  # mean share verified (PIN onsite, OTP / 3-D Secure online)
     "repeat_share": 0.88,  # mean share of genuine purchases at a usual merchant
-    "travel_rate": 0.30,  # share of cardholders who take a trip to another city
+    "travel_rate": 0.15,  # share of cardholders who take a trip to another city
     "large_purchase_rate": 0.012,  # share of genuine purchases that are large planned ones
     "card_not_present_rate": 0.052,  # fraud rows per purchase, by scenario
     "account_takeover_rate": 0.029,
@@ -114,30 +114,36 @@ class FraudScenario:
     gap_minutes: float  # mean time between purchases of an episode
     ratio_median: float  # amount over the victim's typical amount
     ratio_sigma: float
-    local_share: float  # share of episodes run from the victim's home city
+    near_share: float  # share of episodes geolocated where the victim usually is (proxy, local ring)
+    distance_median_km: float  # otherwise the fraudster is this far from the victim's home (median)
+    distance_sigma: float
     chip: float
     pin: float
-    repeat: float  # share at one of the victim's usual merchants
+    repeat: float  # online: share at one of the victim's usual merchants
 
 
 SCENARIOS = (
     # Stolen card data used online, mostly at big merchants the victim also uses.
-    FraudScenario("card_not_present", True, 1.0, 180.0, 4.5, 0.75, 0.55, 0.10, 0.002, 0.85),
+    FraudScenario("card_not_present", True, 1.0, 180.0, 4.5, 0.75, 0.6, 40.0, 1.2, 0.10, 0.002, 0.85),
     # Someone controls the cardholder's accounts: a burst of purchases with the stored card.
-    FraudScenario("account_takeover", True, 4.0, 6.0, 3.0, 0.75, 0.25, 0.60, 0.006, 0.95),
+    FraudScenario("account_takeover", True, 4.0, 6.0, 3.0, 0.75, 0.2, 50.0, 1.2, 0.60, 0.006, 0.95),
     # A magnetic-stripe clone used in shops far from home.
-    FraudScenario("cloned_card", False, 2.0, 240.0, 3.5, 0.70, 0.15, 0.0, 0.05, 0.0),
+    FraudScenario("cloned_card", False, 2.0, 240.0, 3.5, 0.70, 0.0, 120.0, 0.8, 0.0, 0.05, 0.0),
 )
 
 # Shapes that are part of the story rather than knobs (see docs/simulator.md).
-PLACES = 4  # usual places per cardholder, each with its usual shop
+N_SHOPS = 20_000  # physical merchants (fixed, so shop density does not depend on rows)
+AREAS = 2  # where a cardholder's life happens: 0 the home area, 1 the activity centre
+AREA_MEDIAN_KM = (2.0, 12.0)  # median distance of each area from home
+AREA_SIGMA = (0.8, 1.1)
+HOME_AREA_SHARE = 0.25  # mean share of a cardholder's purchases made in the home area
+AREA_PERSISTENCE = 0.8  # chance a purchase is in the same area as the previous one
+USUAL_SHOPS = 4  # usual shops per area: the nearest ones to the area's point
+NEARBY_SHOPS = 10  # shops near an area; the ones after the usual ones are "new" shops
 USUAL_ONLINE = 3  # usual online merchants per cardholder
-NEARBY_SHOPS = 8  # shops near a place among which a new onsite merchant is picked
-PLACE_MEDIAN_KM = (2.0, 12.0, 12.0, 20.0)  # median distance of place k from home
-PLACE_SIGMA = 1.15
-PLACE_PERSISTENCE = 0.72  # chance a purchase is at the same place as the previous one
-CONNECTION_JITTER_KM = 0.45  # median spread of geolocated connections around a place
-AMOUNT_SIGMA = 0.85  # spread of a cardholder's genuine amounts (log scale)
+CONNECTION_JITTER_KM = 0.45  # median spread of geolocated connections around an area
+AMOUNT_SIGMA_LOW = 1.15  # spread of a cardholder's genuine amounts below their median (log)
+AMOUNT_SIGMA_HIGH = 0.9  # and above it
 LARGE_PURCHASE_FACTOR = 7.0
 ONLINE_MERCHANTS = 400
 CARD_TESTING_RATE = 0.03  # card-testing rows per post-drift purchase at drift_strength 1
@@ -236,8 +242,10 @@ class _World:
     home_lon: np.ndarray = None
     typical: np.ndarray = None  # median genuine amount (COP)
     habits: dict = None  # online, chip, pin, repeat: per-cardholder probabilities
-    place_cum: np.ndarray = None  # (cardholders, PLACES) cumulative place weights
-    place_shops: np.ndarray = None  # (cardholders, PLACES, NEARBY_SHOPS), [:, :, 0] the usual shop
+    home_area_share: np.ndarray = None  # per cardholder
+    area_lat: np.ndarray = None  # (cardholders, AREAS)
+    area_lon: np.ndarray = None
+    area_shops: np.ndarray = None  # (cardholders, AREAS, NEARBY_SHOPS), usual ones first
     usual_online: np.ndarray = None  # (cardholders, USUAL_ONLINE) merchant ids
     trip: dict = None  # start, end (seconds), lat, lon (base in the destination city)
     prior_lat: np.ndarray = None  # where the last purchase before the period happened
@@ -282,9 +290,8 @@ def _build_world(cfg: dict, n_legit: int, rng) -> _World:
     activity = rng.gamma(2.0, 1.0, n_cards)
     world.counts = rng.multinomial(n_legit, activity / activity.sum())
     # Shops sit where people go: around the cities and in the towns near them.
-    n_shops = max(2000, n_cards)
-    lat, lon = world.point_in_city(world.random_cities(n_shops, rng), rng)
-    world.shop_lat, world.shop_lon = _displace(lat, lon, _lognormal_km(8.0, 1.2, n_shops, rng), rng)
+    lat, lon = world.point_in_city(world.random_cities(N_SHOPS, rng), rng)
+    world.shop_lat, world.shop_lon = _displace(lat, lon, _lognormal_km(8.0, 1.2, N_SHOPS, rng), rng)
     world.shop_tree = cKDTree(_tree_xy(world.shop_lat, world.shop_lon))
     zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
     world.online_popularity = zipf / zipf.sum()
@@ -297,23 +304,24 @@ def _build_world(cfg: dict, n_legit: int, rng) -> _World:
         "pin": _beta_with_mean(cfg["pin_share"], 2.5, n_cards, rng),
         "repeat": _beta_with_mean(cfg["repeat_share"], 25.0, n_cards, rng),
     }
-    _draw_places(world, n_cards, rng)
+    _draw_areas(world, n_cards, rng)
     world.usual_online = world.popular_online(n_cards * USUAL_ONLINE, rng).reshape(n_cards, USUAL_ONLINE)
     _draw_trips(world, cfg, n_cards, rng)
     return world
 
 
-def _draw_places(world: _World, n_cards: int, rng) -> None:
-    """Each cardholder's usual places: a shop near a point at a lognormal distance from home."""
-    medians = np.tile(np.array(PLACE_MEDIAN_KM), n_cards)
-    dist = _lognormal_km(medians, PLACE_SIGMA, n_cards * PLACES, rng)
-    lat, lon = _displace(np.repeat(world.home_lat, PLACES), np.repeat(world.home_lon, PLACES), dist, rng)
+def _draw_areas(world: _World, n_cards: int, rng) -> None:
+    """Each cardholder's home area and activity centre, with the shops nearest to each."""
+    medians, sigmas = np.tile(AREA_MEDIAN_KM, n_cards), np.tile(AREA_SIGMA, n_cards)
+    dist = _lognormal_km(medians, sigmas, n_cards * AREAS, rng)
+    lat, lon = _displace(np.repeat(world.home_lat, AREAS), np.repeat(world.home_lon, AREAS), dist, rng)
+    world.area_lat, world.area_lon = lat.reshape(n_cards, AREAS), lon.reshape(n_cards, AREAS)
     shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)
-    world.place_shops = shops.reshape(n_cards, PLACES, NEARBY_SHOPS).astype(np.int32)
-    weights = rng.dirichlet(np.ones(PLACES), n_cards)
-    world.place_cum = np.cumsum(weights, axis=1)
-    prior = world.place_shops[np.arange(n_cards), _categorical(world.place_cum, rng.random(n_cards)), 0]
-    world.prior_lat, world.prior_lon = world.shop_lat[prior], world.shop_lon[prior]
+    world.area_shops = shops.reshape(n_cards, AREAS, NEARBY_SHOPS).astype(np.int32)
+    world.home_area_share = _beta_with_mean(HOME_AREA_SHARE, 10.0, n_cards, rng)
+    prior = (rng.random(n_cards) >= world.home_area_share).astype(int)
+    rows = np.arange(n_cards)
+    world.prior_lat, world.prior_lon = world.area_lat[rows, prior], world.area_lon[rows, prior]
 
 
 def _draw_trips(world: _World, cfg: dict, n_cards: int, rng) -> None:
@@ -355,11 +363,11 @@ def _after_drift(t: np.ndarray, cfg: dict) -> np.ndarray:
     return t >= cfg["drift_day"] * 86400
 
 
-def _markov_places(world: _World, ch: np.ndarray, rng) -> np.ndarray:
-    """Place of each purchase: often the previous purchase's place, else drawn by weight."""
+def _markov_areas(world: _World, ch: np.ndarray, rng) -> np.ndarray:
+    """Area of each purchase: often the previous purchase's area, else drawn by habit."""
     n = len(ch)
-    candidate = _categorical(world.place_cum[ch], rng.random(n))
-    switch = _first_of_group(ch) | (rng.random(n) >= PLACE_PERSISTENCE)
+    candidate = (rng.random(n) >= world.home_area_share[ch]).astype(np.int8)
+    switch = _first_of_group(ch) | (rng.random(n) >= AREA_PERSISTENCE)
     last_switch = np.maximum.accumulate(np.where(switch, np.arange(n), 0))
     return candidate[last_switch]
 
@@ -386,21 +394,22 @@ def _genuine_purchases(world: _World, cfg: dict, rng) -> dict:
     ch = np.repeat(np.arange(len(world.counts), dtype=np.int32), world.counts)
     t = _purchase_seconds(n, cfg["days"], rng)
     t = t[np.lexsort((t, ch))]  # ch is already grouped, so this sorts time within cardholder
-    place = _markov_places(world, ch, rng)
+    area = _markov_areas(world, ch, rng)
     after = _after_drift(t, cfg)
     draw = _habit_draws(world, ch, after, cfg, rng)
-    shops = world.place_shops[ch, place]
-    shop = shops[np.arange(n), np.where(draw["usual"], 0, rng.integers(1, NEARBY_SHOPS, n))]
+    pick = np.where(draw["usual"], rng.integers(0, USUAL_SHOPS, n), rng.integers(USUAL_SHOPS, NEARBY_SHOPS, n))
+    shop = world.area_shops[ch, area, pick]
     web = np.where(draw["usual"], world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n)],
                    world.popular_online(n, rng))
-    # Online: the connection is geolocated near the place the cardholder is at.
+    # Online: the connection is geolocated near the area the cardholder is in.
     jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n, rng)
-    web_lat, web_lon = _displace(world.shop_lat[shops[:, 0]], world.shop_lon[shops[:, 0]], jitter, rng)
+    web_lat, web_lon = _displace(world.area_lat[ch, area], world.area_lon[ch, area], jitter, rng)
     lat = np.where(draw["online"], web_lat, world.shop_lat[shop])
     lon = np.where(draw["online"], web_lon, world.shop_lon[shop])
     merchant = np.where(draw["online"], web, shop)
     _move_travellers(world, ch, t, draw["online"], lat, lon, merchant, rng)
-    amount = world.typical[ch] * np.exp(AMOUNT_SIGMA * rng.standard_normal(n))
+    z = rng.standard_normal(n)  # skewed: many small everyday purchases below the median
+    amount = world.typical[ch] * np.exp(np.where(z < 0, AMOUNT_SIGMA_LOW, AMOUNT_SIGMA_HIGH) * z)
     large = rng.random(n) < cfg["large_purchase_rate"]
     amount[large] *= LARGE_PURCHASE_FACTOR * np.exp(0.5 * rng.standard_normal(int(large.sum())))
     return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": draw["online"],
@@ -448,9 +457,12 @@ def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: d
     elapsed -= elapsed[np.flatnonzero(position == 0)][episode]
     seconds = cfg["days"] * 86400
     t = np.minimum(rng.uniform(0, seconds, n_ep)[episode] + elapsed, seconds - 1).astype(np.int64)
-    local = rng.random(n_ep) < scenario.local_share
-    city = np.where(local, world.home_city[victim], world.random_cities(n_ep, rng))
-    base_lat, base_lon = world.point_in_city(city, rng)
+    away = _lognormal_km(scenario.distance_median_km, scenario.distance_sigma, n_ep, rng)
+    base_lat, base_lon = _displace(world.home_lat[victim], world.home_lon[victim], away, rng)
+    near = rng.random(n_ep) < scenario.near_share
+    area = (rng.random(n_ep) >= world.home_area_share[victim]).astype(int)
+    base_lat = np.where(near, world.area_lat[victim, area], base_lat)
+    base_lon = np.where(near, world.area_lon[victim, area], base_lon)
     jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n_rows, rng)
     lat, lon = _displace(base_lat[episode], base_lon[episode], jitter, rng)
     usual = rng.random(n_rows) < scenario.repeat
@@ -460,7 +472,6 @@ def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: d
     else:
         shops = world.nearby_shops(lat, lon, 4)
         merchant = shops[np.arange(n_rows), rng.integers(0, 4, n_rows)]
-        merchant = np.where(usual, world.place_shops[ch, 0, 0], merchant)
         lat, lon = world.shop_lat[merchant], world.shop_lon[merchant]
     ratio = scenario.ratio_median * np.exp(scenario.ratio_sigma * rng.standard_normal(n_rows))
     code = SCENARIO_NAMES.index(scenario.name)
@@ -511,7 +522,8 @@ def _median_by_cardholder(ch: np.ndarray, amount: np.ndarray, n_cards: int) -> n
 
 def _repeat_retailer(world: _World, ch: np.ndarray, merchant: np.ndarray) -> np.ndarray:
     """1 when the merchant is one of the cardholder's usual shops or online merchants."""
-    usual = np.concatenate([world.place_shops[:, :, 0], world.usual_online], axis=1)
+    shops = world.area_shops[:, :, :USUAL_SHOPS].reshape(len(world.area_shops), -1)
+    usual = np.concatenate([shops, world.usual_online], axis=1)
     return (usual[ch] == merchant[:, None]).any(axis=1)
 
 
@@ -602,3 +614,71 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     parts += [_fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name]) for s in SCENARIOS]
     rows_ = _derive(world, parts, profile=genuine)
     return _to_frame(world, rows_, cfg)
+
+
+def _need(ok: bool, message: str) -> None:
+    """Raise ``ValueError(message)`` unless ``ok``."""
+    if not ok:
+        raise ValueError(f"simulator: {message}")
+
+
+def _is_int(value) -> bool:
+    """True for integers and integral floats (YAML and CLI give either), not for booleans."""
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+        and float(value).is_integer()
+
+
+def _is_number(value) -> bool:
+    """True for finite real numbers that are not booleans."""
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating)) \
+        and np.isfinite(value)
+
+
+def _check_cities(cities) -> None:
+    """Raise unless ``cities`` is a list of at least two [name, lat, lon, population] rows."""
+    _need(isinstance(cities, (list, tuple)) and len(cities) >= 2,
+          "cities must list at least two [name, lat, lon, population_millions] rows")
+    for row in cities:
+        _need(isinstance(row, (list, tuple)) and len(row) == 4, f"bad city row {row!r}: want [name, lat, lon, population_millions]")
+        _, lat, lon, pop = row
+        _need(all(_is_number(v) for v in (lat, lon, pop)) and -90 <= lat <= 90 and -180 <= lon <= 180
+              and pop > 0, f"bad city row {row!r}: lat in [-90, 90], lon in [-180, 180], population > 0")
+
+
+def check_knobs(knobs: dict) -> dict:
+    """Return the full configuration (defaults updated by ``knobs``); ValueError on a bad knob.
+
+    A knob given as None takes its default.
+    """
+    unknown = sorted(set(knobs) - set(SIMULATOR_DEFAULTS))
+    _need(not unknown, f"unknown knob{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+          f"known knobs: {', '.join(SIMULATOR_DEFAULTS)}")
+    cfg = {**SIMULATOR_DEFAULTS, **{k: v for k, v in knobs.items() if v is not None}}
+    _need(_is_int(cfg["rows"]) and cfg["rows"] >= 100, f"rows must be an integer >= 100, not {cfg['rows']!r}")
+    _need(_is_int(cfg["seed"]) and cfg["seed"] >= 0, f"seed must be an integer >= 0, not {cfg['seed']!r}")
+    _need(_is_int(cfg["days"]) and 2 <= cfg["days"] <= 3660, f"days must be an integer in [2, 3660], not {cfg['days']!r}")
+    cfg.update(rows=int(cfg["rows"]), seed=int(cfg["seed"]), days=int(cfg["days"]))
+    try:
+        pd.Timestamp(cfg["start"])
+    except (ValueError, TypeError):
+        raise ValueError(f"simulator: start must be a date like '2024-01-01', not {cfg['start']!r}") from None
+    if cfg["cities"] is None:
+        _need(cfg["country"] in COUNTRY_CITIES, f"country {cfg['country']!r} has no built-in city table "
+              f"(known: {', '.join(COUNTRY_CITIES)}); give cities=[[name, lat, lon, population_millions], ...]")
+    else:
+        _check_cities(cfg["cities"])
+    for key in ("typical_amount", "purchases_per_cardholder"):
+        _need(_is_number(cfg[key]) and cfg[key] >= 1, f"{key} must be a number >= 1, not {cfg[key]!r}")
+    for key in ("online_share", "chip_share", "pin_share", "repeat_share"):
+        _need(_is_number(cfg[key]) and 0 < cfg[key] < 1, f"{key} must be a share strictly between 0 and 1, not {cfg[key]!r}")
+    rates = [f"{s.name}_rate" for s in SCENARIOS]
+    for key in ("travel_rate", "large_purchase_rate", *rates):
+        _need(_is_number(cfg[key]) and 0 <= cfg[key] <= 1, f"{key} must be a share in [0, 1], not {cfg[key]!r}")
+    _need(sum(cfg[k] for k in rates) <= 0.5, f"the fraud rates ({', '.join(rates)}) must add up to at most 0.5")
+    day = cfg["drift_day"]
+    _need(day is None or (_is_int(day) and 0 <= day < cfg["days"]),
+          f"drift_day must be null or an integer in [0, days - 1 = {cfg['days'] - 1}], not {day!r}")
+    _need(cfg["drift_kind"] in DRIFT_KINDS, f"drift_kind must be one of {', '.join(DRIFT_KINDS)}, not {cfg['drift_kind']!r}")
+    _need(_is_number(cfg["drift_strength"]) and 0 <= cfg["drift_strength"] <= 10,
+          f"drift_strength must be a number in [0, 10], not {cfg['drift_strength']!r}")
+    return cfg

@@ -150,7 +150,9 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
     runs = {}
     for candidate, model in fitted.pipelines.items():
         cv_row = best_cv.loc[best_cv["candidate"] == candidate].iloc[0]
-        params = {**settings, "candidate": candidate, "fit_rows": fitted.fit_rows[candidate],
+        params = {**{k: v for k, v in settings.items() if not isinstance(v, dict)},
+                  **settings.get("costs", {}), "candidate": candidate,
+                  "fit_rows": fitted.fit_rows[candidate],
                   **{f"classify__{k}": v for k, v in cv.best_settings[candidate].items()}}
         is_best = candidate == fitted.best
         runs[candidate] = log_candidate_run(

@@ -1,0 +1,162 @@
+"""Benchmark the modeling step phase by phase (seconds per phase and the total).
+
+Runs the same package functions as notebooks/04_modeling.ipynb, with the ``modeling``
+section of a params file, on simulated transactions (``--rows``) or an extract (``--data``).
+MLflow logs into the output dir, never into the project's mlruns/.
+
+    .venv/bin/python bench/bench_modeling.py --rows 1000000
+    .venv/bin/python bench/bench_modeling.py --data ../shared/data/card_transdata_head50k.csv
+    .venv/bin/python bench/bench_modeling.py --rows 200000 --notebook   # also time papermill
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from cardfraud import evaluate, model_plots, models, tracking  # noqa: E402
+from cardfraud.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
+from cardfraud.config import read_params  # noqa: E402
+from cardfraud.data import load_file, model_features  # noqa: E402
+
+TIMES: dict[str, float] = {}
+
+
+@contextmanager
+def phase(name: str):
+    """Time one phase and print its seconds."""
+    started = time.perf_counter()
+    yield
+    TIMES[name] = time.perf_counter() - started
+    print(f"{name:<22} {TIMES[name]:7.2f} s", flush=True)
+
+
+def prepare_data(args, output_dir: Path) -> None:
+    """Write transactions.parquet into the output dir (simulated or from an extract)."""
+    target = transactions_path(output_dir)
+    if args.data:
+        frame, _ = load_file(args.data)
+    else:
+        from cardfraud.simulate import simulate
+
+        frame = simulate(rows=args.rows, seed=args.seed)
+    frame.to_parquet(target, index=False)
+
+
+def run_step(p: dict, output_dir: Path, seed: int) -> dict:
+    """Run every phase of the modeling step and return its results."""
+    with phase("read data"):
+        frame = pd.read_parquet(transactions_path(output_dir))
+    with phase("split"):
+        split = models.split_transactions(frame, p["split"], p["test_days"], p["test_share"], seed)
+    with phase("cross-validation"):
+        cv = models.cross_validate_candidates(
+            frame, split, p["candidates"], p["grids"], p["resampling"], p["cv_folds"],
+            p["cv_sample_rows"], p["selection_metric"], seed)
+    with phase("thresholds"):
+        thresholds, curves = evaluate.choose_thresholds(
+            frame, cv, p["cost_missed_fraud"], p["cost_review"], p["target_recall"])
+    with phase("refit best"):
+        fitted = models.fit_final_models(frame, split, cv)
+    with phase("test evaluation"):
+        test = evaluate.evaluate_on_test(frame, split, fitted, cv, thresholds, p["alert_budget"],
+                                         p["cost_missed_fraud"], p["cost_review"])
+    with phase("importance"):
+        importance = evaluate.permutation_importance_table(
+            fitted.pipelines[fitted.best], frame, split, p["importance_rows"], seed)
+    with phase("figures"):
+        best = fitted.best
+        figures = {
+            "modeling_pr_roc": model_plots.plot_pr_roc(test, best),
+            "modeling_confusion_matrices": model_plots.plot_confusion_matrices(test),
+            "modeling_cost_curve": model_plots.plot_cost_curve(
+                curves[best], thresholds.loc[best, "threshold"],
+                thresholds.loc[best, "threshold_target_recall"], p["target_recall"], best,
+                int(thresholds.loc[best, "validation_rows"])),
+            "modeling_calibration": model_plots.plot_calibration(test, best),
+            "modeling_importance": model_plots.plot_permutation_importance(
+                importance, best, p["importance_rows"]),
+        }
+        paths = {name: save_figure(fig, name, output_dir) for name, fig in figures.items()}
+        plt.close("all")
+    with phase("mlflow logging"):
+        settings = evaluate.step_settings(frame, split, cv, p["alert_budget"],
+                                          p["cost_missed_fraud"], p["cost_review"],
+                                          p["target_recall"])
+        shared = [paths["modeling_pr_roc"], paths["modeling_confusion_matrices"]]
+        best_only = [v for k, v in paths.items() if k not in {"modeling_pr_roc",
+                                                               "modeling_confusion_matrices"}]
+        runs = tracking.track_candidates(
+            p["experiment_name"], tracking.SQLITE_PREFIX + str(output_dir / "mlruns" / "mlflow.db"),
+            cv, fitted, thresholds, test, model_features(frame.iloc[split.train_rows[:5]]),
+            settings, shared, best_only, run_id="bench")
+    with phase("hand-over files"):
+        results = evaluate.save_modeling_results(frame, split, cv, fitted, thresholds, test,
+                                                 runs, settings, output_dir)
+    with phase("first analysis rerun"):
+        evaluate.first_analysis_rerun(frame, split, p["first_analysis_rows"], seed)
+    return results
+
+
+def time_notebook(params_file: Path, output_dir: Path) -> float:
+    """Execute the notebook with papermill into the output dir; return wall seconds."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "papermill", str(PROJECT_ROOT / "notebooks" /
+                    "04_modeling.ipynb"), str(output_dir / "04_modeling.ipynb"), "-k", "cardfraud",
+                    "-f", str(params_file), "-p", "output_dir", str(output_dir),
+                    "-p", "tracking_uri", tracking.SQLITE_PREFIX + str(output_dir / "nb.db")],
+                   check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, prepare the data, time the phases."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000, help="simulated rows")
+    parser.add_argument("--data", help="a CSV or Parquet extract instead of simulated rows")
+    parser.add_argument("--params", default=str(PROJECT_ROOT / "params" / "default.yaml"))
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--output", help="output dir (default: a temporary dir)")
+    parser.add_argument("--notebook", action="store_true", help="also time the notebook")
+    parser.add_argument("--reuse-data", action="store_true",
+                        help="keep the transactions.parquet already in --output")
+    args = parser.parse_args(argv)
+    os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    params = read_params(args.params)
+    if "modeling" not in params:
+        print(f"error: {args.params} has no 'modeling' section", file=sys.stderr)
+        return 2
+    output_dir = Path(args.output or tempfile.mkdtemp(prefix="bench_modeling_")).resolve()
+    if not (args.reuse_data and transactions_path(output_dir).exists()):
+        prepare_data(args, output_dir)
+    print(f"data: {args.data or f'{args.rows:,} simulated rows'}; output: {output_dir}")
+    results = run_step(params["modeling"], output_dir, args.seed)
+    print(f"{'total':<22} {sum(TIMES.values()):7.2f} s")
+    metrics = results["test_metrics"]
+    print(f"best model {results['best_model']}: test average_precision "
+          f"{metrics['average_precision']:.4f}, roc_auc {metrics['roc_auc']:.4f}, "
+          f"threshold {results['threshold']:.4f}")
+    if args.notebook:
+        notebook_params = output_dir / "notebook_params.yaml"
+        import yaml
+
+        notebook_params.write_text(yaml.safe_dump({**params["modeling"], "seed": args.seed}))
+        print(f"{'notebook (papermill)':<22} {time_notebook(notebook_params, output_dir):7.2f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
