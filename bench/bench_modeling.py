@@ -96,13 +96,12 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
         settings = evaluate.step_settings(frame, split, cv, p["alert_budget"],
                                           p["cost_missed_fraud"], p["cost_review"],
                                           p["target_recall"])
-        shared = [paths["modeling_pr_roc"], paths["modeling_confusion_matrices"]]
-        best_only = [v for k, v in paths.items() if k not in {"modeling_pr_roc",
-                                                               "modeling_confusion_matrices"}]
+        shared = ["modeling_pr_roc", "modeling_confusion_matrices"]
+        best_only = [name for name in paths if name not in shared]
         runs = tracking.track_candidates(
             p["experiment_name"], tracking.SQLITE_PREFIX + str(output_dir / "mlruns" / "mlflow.db"),
             cv, fitted, thresholds, test, model_features(frame.iloc[split.train_rows[:5]]),
-            settings, shared, best_only, run_id="bench")
+            settings, shared, best_only, run_id="bench", output_dir=output_dir)
     with phase("hand-over files"):
         results = evaluate.save_modeling_results(frame, split, cv, fitted, thresholds, test,
                                                  runs, settings, output_dir)
@@ -142,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     output_dir = Path(args.output or tempfile.mkdtemp(prefix="bench_modeling_")).resolve()
     if not (args.reuse_data and transactions_path(output_dir).exists()):
         prepare_data(args, output_dir)
-    print(f"data: {args.data or f'{args.rows:,} simulated rows'}; output: {output_dir}")
+    rows = len(pd.read_parquet(transactions_path(output_dir), columns=["fraud"]))
+    print(f"data: {args.data or 'simulated'}, {rows:,} rows; output: {output_dir}")
     results = run_step(params["modeling"], output_dir, args.seed)
     print(f"{'total':<22} {sum(TIMES.values()):7.2f} s")
     metrics = results["test_metrics"]

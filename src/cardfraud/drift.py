@@ -17,12 +17,14 @@ import datetime as dt
 import os
 import sys
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
@@ -33,7 +35,14 @@ from .artifacts import (
     save_step_results,
     transactions_path,
 )
-from .data import FEATURES, FLAG_FEATURES, TARGET, DataValidationError, load_file
+from .data import (
+    FEATURES,
+    FLAG_FEATURES,
+    REQUIRED_COLUMNS,
+    TARGET,
+    DataValidationError,
+    load_file,
+)
 from .plots import feature_label, label_axes, percent_axis
 
 PSI_EPSILON = 1e-4  # share given to an empty bin, so the log stays finite
@@ -228,6 +237,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
     reference, and counted), else the held-out test rows as a no-drift baseline. Without a
     split (``None``) every transaction counts as a training row.
     """
+    kind = "purchases of the reference data" if split is None else "training purchases"
     split = np.full(len(transactions), "train") if split is None else np.asarray(split)
     if len(split) != len(transactions):
         raise ValueError(f"{SPLIT_FILE} has {len(split):,} rows but the transactions have "
@@ -258,7 +268,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
                          f"so no reference is left; lower current_days")
     description = {
         "current_source": source, "current_path": current_path, "note": note,
-        "current_rows": len(current), "reference_rows": len(reference),
+        "current_rows": len(current), "reference_rows": len(reference), "reference_kind": kind,
         "overlap_excluded_rows": int(overlap.sum()),
         "current_period": _period(current["timestamp"]) if "timestamp" in current else None,
         "reference_period": _period(reference["timestamp"]) if has_time else None,
@@ -277,7 +287,10 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the 'modeling' step first "
                                 f"(python run_all.py --only modeling)")
-    transactions = pd.read_parquet(transactions_path(output_dir))
+    source = transactions_path(output_dir)
+    wanted = [*REQUIRED_COLUMNS, "timestamp"]  # reading only these keeps 1M rows under a second
+    transactions = pd.read_parquet(source, columns=[c for c in pq.read_schema(source).names
+                                                    if c in wanted])
     split = pd.read_parquet(path)["split"].to_numpy()
     current = load_file(current_path, require_target=False)[0] if current_path else None
     return monitoring_window(transactions, split, current_days, current, current_path)
@@ -289,12 +302,12 @@ def describe_window(window: MonitoringWindow) -> str:
     period = f" ({d['current_period'][0]} to {d['current_period'][1]})" if d["current_period"] else ""
     ref_period = (f" ({d['reference_period'][0]} to {d['reference_period'][1]})"
                   if d["reference_period"] else "")
-    overlap = (f" {d['overlap_excluded_rows']:,} training purchases fall in the current period "
-               f"and are left out of the reference." if d["overlap_excluded_rows"] else "")
+    overlap = (f" {d['overlap_excluded_rows']:,} more training purchases fall in the current "
+               f"period and are left out of the reference." if d["overlap_excluded_rows"] else "")
     labels = ("It has fraud labels, so the champion's performance can be measured."
               if d["current_has_labels"] else "It has no fraud labels: performance is not measured.")
     return (f"Current: {d['current_rows']:,} purchases, {d['note']}{period}. Reference: "
-            f"{d['reference_rows']:,} training purchases{ref_period}.{overlap} {labels}")
+            f"{d['reference_rows']:,} {d['reference_kind']}{ref_period}.{overlap} {labels}")
 
 
 # --------------------------------------------------------------------------- the champion
@@ -332,7 +345,7 @@ def metrics_at_training(model_name: str, version: int | None) -> dict | None:
 
 def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
                          psi_watch: float = 0.1, psi_alert: float = 0.25,
-                         sample_rows: int | None = 200_000, seed: int = 42,
+                         sample_rows: int | None = 100_000, seed: int = 42,
                          at_training: dict | None = None) -> ChampionCheck:
     """Score reference and current purchases with ``scorer``; compare scores and performance.
 
@@ -354,20 +367,24 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     now = (performance_now(window.current[TARGET].to_numpy(), scored)
            if window.description["current_has_labels"] else None)
-    message = (f"Champion version {scorer.version} (threshold {scorer.threshold:.4f}) scored "
-               f"{len(window.current):,} current and {len(reference):,} reference purchases."
-               if scorer.threshold is not None else
-               f"Champion version {scorer.version} scored {len(window.current):,} current and "
-               f"{len(reference):,} reference purchases.")
+    threshold = f" (threshold {scorer.threshold:.4f})" if scorer.threshold is not None else ""
+    message = (f"Champion version {scorer.version}{threshold} scored {len(window.current):,} "
+               f"current and {len(reference):,} reference purchases.")
+    if window.description["current_has_labels"] and now is None:
+        message += " The current fraud labels hold one class only: performance is not measured."
+    if at_training is None:
+        message += " The registry holds no test metrics for this version."
     return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
                          drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
 
 
 def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,
                    bins: int = 10, psi_watch: float = 0.1, psi_alert: float = 0.25,
-                   sample_rows: int | None = 200_000, seed: int = 42) -> ChampionCheck:
+                   sample_rows: int | None = 100_000, seed: int = 42) -> ChampionCheck:
     """Load the registry's champion and check it; say so in one line when there is none."""
-    from .registry import load_champion
+    with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from .registry import load_champion
 
     try:
         scorer = load_champion(model_name, tracking_uri)
@@ -418,12 +435,20 @@ def data_feed_problems(window: MonitoringWindow) -> list[str]:
 
 
 def _performance_status(champion: ChampionCheck, performance_drop: float) -> str | None:
-    """Return ``alert`` when PR-AUC or recall fell more than ``performance_drop``, else ok/None."""
+    """Return ``alert`` when PR-AUC or recall fell by more than ``performance_drop`` and by more
+    than chance on this many frauds explains (2 rough binomial standard errors), else ``ok``.
+
+    None when the current purchases have no labels or the training metrics are unknown.
+    """
     if not (champion.now and champion.at_training):
         return None
-    fell = any(champion.at_training[m] - champion.now[m] > performance_drop
-               for m in ("average_precision", "recall"))
-    return "alert" if fell else "ok"
+    frauds = champion.now["frauds"]
+    for metric in ("average_precision", "recall"):
+        then, now = champion.at_training[metric], champion.now[metric]
+        noise = 2 * np.sqrt(max(then * (1 - then), 1e-12) / frauds)
+        if then - now > max(performance_drop, noise):
+            return "alert"
+    return "ok"
 
 
 def _listed(table: pd.DataFrame, statuses: tuple) -> str:
@@ -440,10 +465,9 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
     performance = _performance_status(champion, performance_drop)
     overall = worst_status([feature_status, champion.score_status, performance])
     problems = data_feed_problems(window)
-    alerted, watched = _listed(table, ("alert",)), _listed(table, ("alert", "watch"))
     score = (f"the champion's scores shifted (score PSI {champion.score_psi:.2f})"
              if champion.score_status in ("watch", "alert") else "")
-    changed = "; ".join(p for p in (alerted or watched, score) if p) or "nothing"
+    changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p) or "nothing"
     if problems:
         action = "check_data_feed"
         text = (f"Check the data feed before anything else: {'; '.join(problems)}. A broken feed "
@@ -453,8 +477,10 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
         text = (f"Retrain: the champion's PR-AUC is {champion.now['average_precision']:.3f} "
                 f"against {champion.at_training['average_precision']:.3f} at training (recall "
                 f"{champion.now['recall']:.3f} against {champion.at_training['recall']:.3f}). "
-                f"Changed: {changed}. Train on recent labelled purchases and let the registry "
-                f"step compare the challenger with the champion.")
+                + (f"Drifted: {changed}. " if changed != "nothing" else
+                   "The purchases look stable, so the fraud itself has probably changed. ")
+                + "Train on recent labelled purchases and let the registry step compare the "
+                "challenger with the champion.")
     elif overall == "alert" and performance == "ok":
         action = "investigate"
         text = (f"The purchases changed ({changed}) but the champion still performs (PR-AUC "
@@ -463,9 +489,9 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
                 f"yet; find out with the fraud team why, and check again next period.")
     elif overall == "alert":
         action = "retrain"
-        text = (f"Prepare a retraining: {changed}, beyond the alert level, and the champion's "
-                f"performance on these purchases is not known yet. Get their fraud labels, "
-                f"retrain on recent purchases and compare the challenger with the champion.")
+        text = (f"Prepare a retraining: the purchases moved beyond the alert level ({changed}) "
+                f"and the champion's performance on them is not known yet. Get their fraud "
+                f"labels, retrain on recent purchases and compare the challenger with the champion.")
     elif overall == "watch":
         action = "watch"
         text = (f"Keep watching: {changed} moved moderately; no action yet, check again next "
@@ -479,6 +505,11 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
             "score_status": champion.score_status, "performance_status": performance,
             "drifted_features": list(table.index[table["status"] != "ok"]),
             "data_feed_problems": problems, "action": action, "recommendation": text}
+
+
+def status_summary(status: dict) -> str:
+    """Return the overall status and the recommendation as one Markdown paragraph."""
+    return f"**Overall status: {status['overall_status'].upper()}.** {status['recommendation']}"
 
 
 # --------------------------------------------------------------------------- log and results
@@ -542,6 +573,14 @@ def append_monitoring_log(row: dict, output_dir=None) -> pd.DataFrame:
     return log
 
 
+def monitoring_log_table(log: pd.DataFrame, last: int = 10) -> pd.DataFrame:
+    """Return the latest runs of the log with the columns worth reading."""
+    shown = [c for c in ("run_id", "monitored_at", "current_start", "current_end", "current_rows",
+                         "overall_status", "action", "max_feature_psi", "max_psi_feature",
+                         "score_psi", "pr_auc_now", "recall_now") if c in log.columns]
+    return log[shown].tail(last).set_index("run_id")
+
+
 def monitoring_results(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
                        status: dict, settings: dict) -> dict:
     """Return the step's results for run.json (saved as ``monitoring``)."""
@@ -580,6 +619,7 @@ def _draw_binned(ax, binned: BinnedComparison, title: str, xlabel: str) -> None:
     ax.bar(x + 0.2, cur, width=0.4, color=CURRENT_COLOR, label="current")
     ax.set_xticks(x, binned.labels, rotation=35 if len(x) > 2 else 0, ha="right" if len(x) > 2 else "center")
     label_axes(ax, title, xlabel, "share of purchases (%)")
+    ax.set_ylim(0, max(ref.max(), cur.max()) * 1.3)  # room for the legend above the bars
     percent_axis(ax)
 
 
@@ -592,11 +632,11 @@ def feature_drift_figure(drift: FeatureDrift, max_features: int = 6) -> plt.Figu
     fig, axes = plt.subplots(rows, columns, figsize=(6.2 * columns, 3.9 * rows), squeeze=False)
     for ax, feature in zip(axes.flat, drifted, strict=False):
         r = table.loc[feature]
-        _draw_binned(ax, drift.binned[feature], f"{feature}: PSI {r.psi:.3f} ({r.status})",
+        _draw_binned(ax, drift.binned[feature], f"{feature}: PSI {r.psi:.4f} ({r.status})",
                      feature_label(feature))
     for ax in list(axes.flat)[len(drifted):]:
         ax.set_visible(False)
-    axes.flat[0].legend(loc="best")
+    axes.flat[0].legend(loc="upper center", ncol=2)
     fig.tight_layout()
     return fig
 
@@ -605,9 +645,9 @@ def score_drift_figure(champion: ChampionCheck) -> plt.Figure:
     """The champion's fraud probabilities: reference against current per reference decile."""
     fig, ax = plt.subplots(figsize=(9.0, 4.2))
     _draw_binned(ax, champion.score_binned,
-                 f"Champion v{champion.version} scores: PSI {champion.score_psi:.3f} "
+                 f"Champion v{champion.version} scores: PSI {champion.score_psi:.4f} "
                  f"({champion.score_status})", "fraud probability (bins of the reference)")
-    ax.legend(loc="best")
+    ax.legend(loc="upper center", ncol=2)
     fig.tight_layout()
     return fig
 
@@ -630,11 +670,13 @@ def monitoring_history_figure(log: pd.DataFrame, psi_watch: float = 0.1,
     ax.legend(loc="best")
     if labelled:
         ax = axes[0, 1]
-        ax.plot(runs, log["pr_auc_now"], "o-", color=CURRENT_COLOR, label="PR-AUC now")
-        ax.plot(runs, log["pr_auc_at_training"], "s--", color=REFERENCE_COLOR,
-                label="PR-AUC at training")
-        label_axes(ax, "Champion's PR-AUC", "monitoring run (oldest first)", "PR-AUC")
-        ax.legend(loc="best")
+        for metric, name, color in (("pr_auc", "PR-AUC", CURRENT_COLOR), ("recall", "recall", REFERENCE_COLOR)):
+            ax.plot(runs, log[f"{metric}_now"], "o-", color=color, label=f"{name} now")
+            ax.plot(runs, log[f"{metric}_at_training"], "x:", color=color, label=f"{name} at training")
+        label_axes(ax, "Champion's performance on the current purchases",
+                   "monitoring run (oldest first)", "PR-AUC, recall (0-1)")
+        ax.set_ylim(0, 1.05)
+        ax.legend(loc="lower left", ncol=2)
     for ax in axes.flat:
         ax.set_xticks(runs)
     fig.tight_layout()
@@ -669,3 +711,42 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--psi-watch", type=float, default=0.1)
     parser.add_argument("--psi-alert", type=float, default=0.25)
     return parser
+
+
+def cli_window(args: argparse.Namespace) -> MonitoringWindow:
+    """Read the reference (its training rows when split.parquet lies beside it) and the current."""
+    reference_path = Path(args.reference)
+    reference = load_file(reference_path, require_target=False)[0]
+    split_path = reference_path.parent / SPLIT_FILE
+    split = None
+    if split_path.exists() and reference_path.name == TRANSACTIONS_FILE:
+        split = pd.read_parquet(split_path)["split"].to_numpy()
+        split = split if len(split) == len(reference) else None
+    current = load_file(args.current, require_target=False)[0] if args.current else None
+    return monitoring_window(reference, split, args.current_days, current, args.current)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m cardfraud drift``: print the drift per feature and the overall status.
+
+    Returns 0 when the comparison ran (whatever the status), 2 on a bad file or parameter.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        check_monitoring_params(args.bins, args.psi_watch, args.psi_alert, args.current_days)
+        window = cli_window(args)
+        drift = feature_drift(window.reference, window.current, args.bins, args.psi_watch,
+                              args.psi_alert)
+    except (DataValidationError, ValueError, FileNotFoundError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    status = monitoring_status(window, drift, ChampionCheck(False, "not checked"))
+    print(describe_window(window))
+    table = drift.table[["kind", "reference", "current", "psi", "js_distance", "test", "p_value",
+                         "status"]]
+    print(table.to_string(formatters={"reference": "{:.3g}".format, "current": "{:.3g}".format,
+                                      "psi": "{:.4f}".format, "js_distance": "{:.4f}".format,
+                                      "p_value": "{:.2e}".format}))
+    print(f"overall: {status['overall_status'].upper()} (features only; the champion's scores are "
+          f"checked by the monitoring notebook). {status['recommendation']}")
+    return 0

@@ -23,9 +23,9 @@ from .data import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
               "used_pin_number": "PIN used", "online_order": "online order"}
-RATE_COLUMNS = ["fraud rate", "95% CI low", "95% CI high"]
 NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no purchase_lat/purchase_lon "
                           "columns), so there is no map and no hot-spot table.")
+NO_HOT_SPOTS_MESSAGE = "No hot-spot table either: this extract has no coordinates."
 NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
                          "view of purchases and fraud rate per day.")
 
@@ -78,7 +78,10 @@ def wilson_interval(frauds, purchases, confidence: float = 0.95) -> tuple[np.nda
         centre = (rate + z * z / (2 * purchases)) / (1 + z * z / purchases)
         half = z * np.sqrt(rate * (1 - rate) / purchases + z * z / (4 * purchases ** 2))
         half = half / (1 + z * z / purchases)
-    return np.clip(centre - half, 0, 1), np.clip(centre + half, 0, 1)
+    # the exact ends at 0 and 1 frauds-per-purchase, not a rounding hair away from them
+    low = np.where(frauds == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(frauds == purchases, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
 
 
 def with_fraud_rates(table: pd.DataFrame) -> pd.DataFrame:
@@ -146,8 +149,11 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     axes[0].legend()
     fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
     fig.tight_layout()
+    zeros = {f: int((transactions[f] <= 0).sum()) for f in CONTINUOUS_FEATURES}
+    zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
     plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
-                        "bins; each class's line sums to 100 %.")
+                        "bins; each class's line sums to 100 %."
+                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else ""))
     return fig
 
 
@@ -293,23 +299,34 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     return fig
 
 
+def map_extent(values: np.ndarray, share: float = 0.99) -> tuple[float, float]:
+    """Return the range holding the central ``share`` of the values, padded by 5 %.
+
+    Online purchases geolocated abroad would otherwise shrink the country to a few cells.
+    """
+    low, high = np.quantile(values, [(1 - share) / 2, 1 - (1 - share) / 2])
+    pad = 0.05 * (high - low) or 0.5
+    return float(low - pad), float(high + pad)
+
+
 def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
     """Return purchases and frauds counted on a lon/lat grid of ``gridsize`` cells across.
 
     Returns:
-        ``lon_edges``, ``lat_edges`` and 2-D arrays ``purchases`` and ``frauds`` (lat x lon).
+        ``lon_edges``, ``lat_edges``, 2-D arrays ``purchases`` and ``frauds`` (lat x lon) and
+        ``outside``: purchases beyond the map's extent (not counted in the grid).
     """
     lon = transactions["purchase_lon"].to_numpy(dtype=float)
     lat = transactions["purchase_lat"].to_numpy(dtype=float)
-    lon_span, lat_span = np.ptp(lon) or 1.0, np.ptp(lat) or 1.0
-    lat_cells = max(int(round(gridsize * lat_span / lon_span)), 1)
-    lon_edges = np.linspace(lon.min(), lon.max() + 1e-9, gridsize + 1)
-    lat_edges = np.linspace(lat.min(), lat.max() + 1e-9, lat_cells + 1)
+    (lon_low, lon_high), (lat_low, lat_high) = map_extent(lon), map_extent(lat)
+    lat_cells = max(int(round(gridsize * (lat_high - lat_low) / (lon_high - lon_low))), 1)
+    lon_edges = np.linspace(lon_low, lon_high, gridsize + 1)
+    lat_edges = np.linspace(lat_low, lat_high, lat_cells + 1)
     purchases, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges])
     frauds, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges],
                                   weights=transactions[TARGET].to_numpy(dtype=float))
     return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": purchases,
-            "frauds": frauds}
+            "frauds": frauds, "outside": len(lon) - int(purchases.sum())}
 
 
 def city_positions(transactions: pd.DataFrame, top: int = 8) -> pd.DataFrame:
@@ -347,7 +364,9 @@ def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases
     plots.add_note(fig, f"Binned from all {len(transactions):,} purchases on a "
                         f"{gridsize} x {len(grid['lat_edges']) - 1} grid (cells about "
                         f"{cell_km:.0f} km wide); the rate map shows cells with at least "
-                        f"{min_purchases} purchases.")
+                        f"{min_purchases} purchases. {grid['outside']:,} purchases placed beyond "
+                        "the central 99 % of longitudes or latitudes (e.g. online connections "
+                        "from abroad) are left off the map.")
     return fig
 
 
@@ -433,8 +452,8 @@ def period(daily: pd.DataFrame) -> dict:
             "days": int((end - start).days) + 1}
 
 
-def _rate_of(table: pd.DataFrame, **where) -> float:
-    """Return the fraud rate of the table's single row matching ``where``."""
+def _rate_of(table: pd.DataFrame, **where) -> float | None:
+    """Return the fraud rate of the rows matching ``where``; None when they hold no purchase."""
     mask = np.logical_and.reduce([table[k] == v for k, v in where.items()])
     row = table[mask]
     return float(row["frauds"].sum() / row["purchases"].sum()) if row["purchases"].sum() else None

@@ -28,7 +28,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from .data import FEATURES, TARGET, model_features
-from .models import CrossValidation, FittedModels, Split
+from .models import CrossValidation, FittedModels, Split, one_openmp_thread
 
 FLAG_NONE = float(np.nextafter(1.0, 2.0))  # a threshold above every probability: no alerts
 
@@ -139,8 +139,8 @@ def choose_thresholds(frame: pd.DataFrame, cv: CrossValidation, cost_missed_frau
                      "validation_rows": len(validation),
                      "validation_recall": float(curve["recall"].iloc[best]),
                      "validation_precision": float(curve["precision"].iloc[best]),
-                     "validation_cost_per_1000": 1000 * float(curve["expected_cost"].iloc[best])
-                     / len(validation)})
+                     "validation_cost_per_1000": round(1000 * float(
+                         curve["expected_cost"].iloc[best]) / len(validation))})
         curves[candidate] = curve
     return pd.DataFrame(rows).set_index("candidate"), curves
 
@@ -152,6 +152,7 @@ def _test_days(frame: pd.DataFrame, split: Split):
     return pd.to_datetime(frame["timestamp"].iloc[split.test_rows]).dt.floor("D").to_numpy()
 
 
+@one_openmp_thread
 def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
                      cv: CrossValidation, thresholds: pd.DataFrame, alert_budget: float,
                      cost_missed_fraud: float, cost_review: float) -> TestEvaluation:
@@ -176,7 +177,7 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
                      "cv_average_precision": cv_row["cv_average_precision"],
                      "cv_roc_auc": cv_row["cv_roc_auc"], "threshold": threshold, **metrics,
                      "alerts_per_day": flagged / n_days if n_days else None,
-                     "expected_cost_per_1000": 1000 * cost / len(fraud)})
+                     "expected_cost_per_1000": round(1000 * cost / len(fraud))})
         scores[candidate] = score
     return TestEvaluation(comparison=pd.DataFrame(rows).set_index("candidate"),
                           scores=scores, fraud=fraud, days=n_days)
@@ -220,6 +221,7 @@ def test_metrics_for_results(test: TestEvaluation, candidate: str) -> dict:
                    else float(row[name])) for name in REPORTED_METRICS}
 
 
+@one_openmp_thread
 def permutation_importance_table(pipeline, frame: pd.DataFrame, split: Split, rows: int,
                                  seed: int = 42, repeats: int = 3) -> pd.DataFrame:
     """Return how much the test PR-AUC drops when each input is shuffled (mean, std).
@@ -250,16 +252,22 @@ def _first_analysis_models(seed: int) -> dict:
             "decision_tree": DecisionTreeClassifier(random_state=seed)}
 
 
+FIRST_PROCEDURE = "first: SMOTE on all rows, then split"
+HONEST_PROCEDURE = "honest: split first, test untouched"
+
+
 def _default_cut_metrics(procedure, name, fraud, scores, synthetic) -> dict:
     """Return the first analysis' numbers (at the 0.5 cut-off) plus PR-AUC and recall."""
     metrics = classification_metrics(fraud, scores, 0.5)
-    return {"procedure": procedure, "model": name, "test rows": len(fraud),
-            "frauds in test": int(np.sum(fraud)), "synthetic frauds in test": int(synthetic),
-            "accuracy": metrics["accuracy"], "precision": metrics["precision"],
-            "recall": metrics["recall"], "average_precision": metrics["average_precision"],
+    return {"model": name, "procedure": procedure, "test rows": len(fraud),
+            "fraud share in test": float(np.mean(fraud)),
+            "synthetic frauds in test": int(synthetic), "accuracy": metrics["accuracy"],
+            "precision": metrics["precision"], "recall": metrics["recall"],
+            "average_precision": metrics["average_precision"],
             "false negatives": metrics["fn"], "false positives": metrics["fp"]}
 
 
+@one_openmp_thread
 def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
                          seed: int = 42) -> pd.DataFrame:
     """Re-run the first procedure (SMOTE on all rows, then split, accuracy) beside the honest one.
@@ -284,13 +292,26 @@ def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
     for name, model in _first_analysis_models(seed).items():
         model.fit(features.iloc[fit], labels[fit])
         results.append(_default_cut_metrics(
-            "first analysis: SMOTE on all rows, then split", name, labels[test],
-            model.predict_proba(features.iloc[test])[:, 1], np.sum(test >= len(every))))
+            FIRST_PROCEDURE, name, labels[test], model.predict_proba(features.iloc[test])[:, 1],
+            np.sum(test >= len(every))))  # SMOTE appends its synthetic rows at the end
         model.fit(model_features(frame.iloc[honest_fit]), fraud[honest_fit])
         results.append(_default_cut_metrics(
-            "honest: split first, test untouched", name, fraud[split.test_rows],
+            HONEST_PROCEDURE, name, fraud[split.test_rows],
             model.predict_proba(honest_test)[:, 1], 0))
-    return pd.DataFrame(results).set_index(["procedure", "model"]).round(4)
+    return pd.DataFrame(results).set_index(["model", "procedure"]).round(4)
+
+
+def first_analysis_gap(table: pd.DataFrame) -> str:
+    """Return, per model, the first procedure's numbers beside the honest ones, in words."""
+    lines = []
+    for model in table.index.get_level_values("model").unique():
+        first, honest = table.loc[(model, FIRST_PROCEDURE)], table.loc[(model, HONEST_PROCEDURE)]
+        lines.append(
+            f"{model}: recall {first['recall']:.1%} (first procedure) vs {honest['recall']:.1%} "
+            f"(honest), precision {first['precision']:.1%} vs {honest['precision']:.1%}, "
+            f"PR-AUC {first['average_precision']:.3f} vs {honest['average_precision']:.3f}, "
+            f"accuracy {first['accuracy']:.1%} vs {honest['accuracy']:.1%}.")
+    return "\n".join(lines)
 
 
 def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
@@ -367,12 +388,13 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
 
 
 def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_budget: float,
-                  cost_missed_fraud: float, cost_review: float, target_recall: float) -> dict:
+                  cost_missed_fraud: float, cost_review: float, target_recall: float,
+                  currency: str = "COP") -> dict:
     """Return the settings of this modeling run, in words where a reader needs them."""
     amounts = "amount" in frame
     basis = ("a missed fraud costs its amount" if amounts
-             else f"a missed fraud costs {cost_missed_fraud:,.0f}") + \
-            f", a review costs {cost_review:,.0f}"
+             else f"a missed fraud costs {cost_missed_fraud:,.0f} {currency}") + \
+        f", a review costs {cost_review:,.0f} {currency}"
     return {
         "split": split.kind, "resampling": cv.resampling,
         "selection_metric": cv.selection_metric,
@@ -381,7 +403,21 @@ def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_
         "alert_budget": float(alert_budget), "target_recall": float(target_recall),
         "costs": {"cost_missed_fraud": float(cost_missed_fraud),
                   "cost_review": float(cost_review),
-                  "missed_fraud_cost": "amount" if amounts else "cost_missed_fraud"},
+                  "missed_fraud_cost": "amount" if amounts else "cost_missed_fraud",
+                  "currency": currency},
         "cost_basis": basis,
         "threshold_rule": f"least expected cost on out-of-fold validation scores ({basis})",
     }
+
+
+def handover_table(results: dict) -> pd.DataFrame:
+    """Return the headline of what the modeling step hands on, one line per item."""
+    metrics = results["test_metrics"]
+    rows = {"chosen model": results["best_model"], "MLflow run": results["best_run_id"],
+            "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
+            f"threshold for {results['target_recall']:.0%} recall":
+                f"{results['threshold_target_recall']:.4f}",
+            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}",
+            "test recall / precision": f"{metrics['recall']:.3f} / {metrics['precision']:.3f}",
+            "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}"}
+    return pd.DataFrame({"value": rows})

@@ -295,6 +295,30 @@ def flow_results(stages: pd.DataFrame, intervals: pd.DataFrame, runs: int, seed:
     return results
 
 
+def summary_sentences(results: dict) -> str:
+    """Return the step's headline results as a short markdown list."""
+    stages, n = results["stage_counts"], results["purchases"]
+    lines = [f"- Of {n:,} purchases, {stages['validated_onsite'] / n:.1%} were validated onsite "
+             f"and {stages['validated_online'] / n:.1%} online; {stages['fraudulent_onsite']:,} "
+             f"onsite and {stages['fraudulent_online']:,} online purchases were fraudulent."]
+    for channel in CHANNELS:
+        batch = results["expected_frauds_per_batch"][channel]
+        lines.append(f"- On a day of {n:,} purchases, expect {batch['low']:,} to "
+                     f"{batch['high']:,} {channel} frauds ({results['interval_level']:.0%} "
+                     "interval).")
+    if "purchases_per_day" in results:
+        day = results["expected_frauds_per_day"]["all"]
+        lines.append(f"- A day of the data (about {results['purchases_per_day']:,.0f} "
+                     f"purchases) brings {day['low']:,} to {day['high']:,} frauds.")
+    for rule in results.get("what_if", []):
+        lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']} would have met "
+                     f"{rule['share_of_channel_fraud_met']:.1%} of {rule['channel']} fraud "
+                     f"({rule['share_of_all_fraud_met']:.1%} of all fraud) and challenged "
+                     f"{rule['share_of_legitimate_challenged']:.1%} of legitimate "
+                     f"{rule['channel']} purchases.")
+    return "\n".join(lines)
+
+
 def default_data_path() -> Path:
     """Return the transactions of the last run: ``reports/artifacts/transactions.parquet``."""
     return resolve_output_dir(None) / "artifacts" / TRANSACTIONS_FILE
@@ -316,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m cardfraud flow",
         description="Purchase flow through the channels: stage counts of N purchases drawn from "
-                    "the data and the 90 %% interval of frauds per batch of N purchases.")
+                    "the data and the 90 % interval of frauds per batch of N purchases.")
     parser.add_argument("--purchases", type=_positive_int, default=None, metavar="N",
                         help="purchases to draw (default: every row of the data)")
     parser.add_argument("--data", metavar="FILE", default=None,

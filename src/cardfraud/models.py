@@ -8,6 +8,7 @@ the model handed on for scoring is the same pipeline without its sampler.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import time
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
 
 from .data import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
 
@@ -33,6 +35,21 @@ CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", 
 RESAMPLING = ("none", "smote", "undersample", "class_weight")
 SELECTION_METRICS = {"average_precision": average_precision_score, "roc_auc": roc_auc_score}
 SPLITS = ("auto", "time", "stratified")
+
+
+def one_openmp_thread(func):
+    """Run ``func`` with OpenMP limited to one thread.
+
+    On a shared two-core machine gradient boosting's OpenMP threads spin-wait for each other
+    and fit many times slower than a single thread; one thread is steady everywhere.
+    """
+
+    @functools.wraps(func)
+    def limited(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return func(*args, **kwargs)
+
+    return limited
 
 
 class ModelingError(ValueError):
@@ -272,6 +289,7 @@ def _score_settings(pipeline, features, fraud, pairs) -> tuple[dict, np.ndarray,
     return metrics, np.concatenate(positions), np.concatenate(scores)
 
 
+@one_openmp_thread
 def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: list[str],
                               grids: dict | None = None, resampling: str = "none",
                               cv_folds: int = 3, cv_sample_rows: int | None = None,
@@ -333,6 +351,7 @@ def cv_table(cv: CrossValidation) -> pd.DataFrame:
     return table.round(4)
 
 
+@one_openmp_thread
 def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> FittedModels:
     """Fit each candidate's best settings on the cross-validation rows; the best on all training.
 

@@ -91,17 +91,25 @@ def add_note(fig, text: str) -> None:
 
 
 def show_figure(fig, name: str, output_dir: str | os.PathLike | None = None) -> None:
-    """Save the figure as ``artifacts/figures/<name>.png``, show it inline, and close it."""
-    save_figure(fig, name, output_dir)
-    plt.show()
+    """Save the figure as ``artifacts/figures/<name>.png``, show that PNG inline, close it.
+
+    The notebook embeds the saved file itself, so each figure is rendered once (``plt.show()``
+    would render it a second time) and the page shows exactly the published artifact.
+    """
+    from IPython.display import Image, display
+
+    path = save_figure(fig, name, output_dir)
     plt.close(fig)
+    display(Image(filename=str(path)))
 
 
 def draw_rates_with_intervals(ax, labels, rates, low, high, color: str = FRAUD_COLOR):
     """Draw fraud rates (0-1) as points with their confidence intervals, one row per label."""
     rates, low, high = (np.asarray(v, dtype=float) for v in (rates, low, high))
     positions = np.arange(len(rates))[::-1]
-    ax.errorbar(rates, positions, xerr=[rates - low, high - rates], fmt="o", color=color,
+    # rounding can put an interval end a hair inside its rate; error bars must be >= 0
+    errors = [np.maximum(rates - low, 0), np.maximum(high - rates, 0)]
+    ax.errorbar(rates, positions, xerr=errors, fmt="o", color=color,
                 ecolor=color, capsize=3, markersize=5)
     ax.set_yticks(positions, labels)
     ax.set_xlim(left=0)
@@ -136,19 +144,24 @@ def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: st
     return ax
 
 
+def _readable_number(value: float) -> str:
+    """Format a measurement: four significant digits, whole numbers with separators from 1,000."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
+
+
 def style_table(table: pd.DataFrame, percent_decimals: int = 2):
     """Return a Styler that shows rates/shares as percentages and counts with separators.
 
     Columns whose name contains ``rate``, ``share`` or ``CI`` hold fractions (0-1).
     """
-    percent_columns = [c for c in table.columns
-                       if any(word in str(c) for word in ("rate", "share", "CI"))]
+    percent_columns = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
+                       and any(word in str(c) for word in ("rate", "share", "CI"))]
     formats = {c: f"{{:.{percent_decimals}%}}" for c in percent_columns}
     for column in table.columns:
         if column not in formats and pd.api.types.is_integer_dtype(table[column]):
             formats[column] = "{:,}"
         elif column not in formats and pd.api.types.is_float_dtype(table[column]):
-            formats[column] = "{:,.3f}"
+            formats[column] = _readable_number
     return table.style.format(formats, na_rep="–").hide(axis="index")
 
 

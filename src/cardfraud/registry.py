@@ -10,14 +10,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import mlflow
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.models import ModelSignature
-from mlflow.types import ColSpec, Schema
 from sklearn import metrics
 
 from .artifacts import artifacts_dir, transactions_path
@@ -31,6 +28,13 @@ from .scoring import (
     load_registered_scorer,
 )
 
+with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import mlflow
+    from mlflow.exceptions import MlflowException
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
 CHALLENGER = "challenger"
 SCORER_NAME = "scorer"
 TEST_PREDICTIONS_FILE = "test_predictions.parquet"
@@ -39,6 +43,7 @@ MODEL_DESCRIPTION = (
     "Scores card purchases: returns the probability of fraud and the decision (1 = hold for "
     "review) at the version's threshold. Alias 'champion' is the live version, 'challenger' "
     "the latest registered candidate.")
+_DISTRIBUTION_OF_MODULE = {"imblearn": "imbalanced-learn", "sklearn": "scikit-learn"}
 _PROBABILITY_METRICS = {"average_precision": metrics.average_precision_score,
                         "roc_auc": metrics.roc_auc_score}
 _DECISION_METRICS = {"recall": metrics.recall_score, "precision": metrics.precision_score,
@@ -85,7 +90,7 @@ def selection_score(metric: str, fraud, probability, decision) -> float:
     raise ValueError(f"unknown selection metric {metric!r} (known: {known})")
 
 
-def test_transactions(output_dir=None) -> pd.DataFrame:
+def held_out_test_rows(output_dir=None) -> pd.DataFrame:
     """Return the modeling step's test rows: model inputs, fraud and modeling's P(fraud)."""
     predictions_path = artifacts_dir(output_dir) / TEST_PREDICTIONS_FILE
     if not predictions_path.exists():
@@ -116,10 +121,15 @@ def scorer_requirements(classifier) -> list[str]:
     parts = [classifier]
     if hasattr(classifier, "get_params"):
         parts += list(classifier.get_params(deep=True).values())
-    owners = importlib.metadata.packages_distributions()
+    modules = {type(p).__module__.split(".")[0] for p in parts}
     wanted = {"mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn"}
-    wanted |= {d for p in parts for d in owners.get(type(p).__module__.split(".")[0], [])}
-    wanted.discard("cardfraud")  # installed from this repository, not from PyPI
+    for module in modules - {"builtins", "cardfraud", "sklearn", "numpy", "pandas"}:
+        name = _DISTRIBUTION_OF_MODULE.get(module, module)
+        try:
+            importlib.metadata.version(name)
+            wanted.add(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # a local module, not a pip package
     return sorted(f"{d}=={importlib.metadata.version(d)}" for d in wanted)
 
 
@@ -380,7 +390,10 @@ def registry_table(model_name: str = DEFAULT_MODEL_NAME) -> pd.DataFrame:
             **{m: _number(tags.get(f"test_{m}"))
                for m in ("average_precision", "roc_auc", "recall", "precision")},
             "data": (tags.get("data_fingerprint") or "")[:19], "run_id": found.run_id})
-    return pd.DataFrame(rows).sort_values("version", ascending=False).reset_index(drop=True)
+    columns = ["version", "aliases", "registered", "model", "threshold", "average_precision",
+               "roc_auc", "recall", "precision", "data", "run_id"]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values("version", ascending=False).reset_index(drop=True)
 
 
 def _number(text: str | None) -> float:

@@ -18,14 +18,12 @@ import shlex
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 from .data import (
     FEATURES,
@@ -36,6 +34,13 @@ from .data import (
     validate_transactions,
 )
 from .tracking import configure_tracking
+
+with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 
 DEFAULT_MODEL_NAME = "card-fraud-detector"
 CHAMPION = "champion"

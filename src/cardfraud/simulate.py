@@ -49,6 +49,8 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
+from .data import FEATURES, TARGET
+
 # --------------------------------------------------------------------------- knobs and data
 
 #: Approximate city centres (lat, lon) and metro populations in millions.
@@ -88,9 +90,9 @@ SIMULATOR_DEFAULTS: dict = {
     "purchases_per_cardholder": 50.0,  # mean genuine purchases per cardholder in the period
     "online_share": 0.62,  # mean share of a cardholder's genuine purchases made online
     "chip_share": 0.36,  # mean share with an EMV cryptogram (chip onsite, wallet token online)
-    "pin_share": 0.11,  # mean share verified (PIN onsite, OTP / 3-D Secure online)
+    "pin_share": 0.05,  # mean share verified (PIN onsite, OTP / 3-D Secure online)
     "repeat_share": 0.88,  # mean share of genuine purchases at a usual merchant
-    "travel_rate": 0.15,  # share of cardholders who take a trip to another city
+    "travel_rate": 0.06,  # share of cardholders who take a trip to another city
     "large_purchase_rate": 0.012,  # share of genuine purchases that are large planned ones
     "card_not_present_rate": 0.052,  # fraud rows per purchase, by scenario
     "account_takeover_rate": 0.029,
@@ -123,28 +125,40 @@ class FraudScenario:
 
 
 SCENARIOS = (
-    # Stolen card data used online, mostly at big merchants the victim also uses.
-    FraudScenario("card_not_present", True, 1.0, 180.0, 4.5, 0.75, 0.6, 40.0, 1.2, 0.10, 0.002, 0.85),
-    # Someone controls the cardholder's accounts: a burst of purchases with the stored card.
-    FraudScenario("account_takeover", True, 4.0, 6.0, 3.0, 0.75, 0.2, 50.0, 1.2, 0.60, 0.006, 0.95),
-    # A magnetic-stripe clone used in shops far from home.
-    FraudScenario("cloned_card", False, 2.0, 240.0, 3.5, 0.70, 0.0, 120.0, 0.8, 0.0, 0.05, 0.0),
+    # Stolen card data used online, mostly at big merchants the victim also uses, often through
+    # a proxy geolocated where the victim usually is.
+    FraudScenario("card_not_present", online=True, extra_rows=1.5, gap_minutes=180.0,
+                  ratio_median=5.5, ratio_sigma=0.6, near_share=0.55, distance_median_km=12.0,
+                  distance_sigma=0.9, chip=0.15, pin=0.002, repeat=0.90),
+    # Someone controls the cardholder's accounts: a burst with the stored card, from elsewhere.
+    FraudScenario("account_takeover", online=True, extra_rows=5.0, gap_minutes=6.0,
+                  ratio_median=5.0, ratio_sigma=0.6, near_share=0.2, distance_median_km=25.0,
+                  distance_sigma=0.9, chip=0.50, pin=0.006, repeat=0.97),
+    # A magnetic-stripe clone used in shops of a town far from home.
+    FraudScenario("cloned_card", online=False, extra_rows=2.0, gap_minutes=240.0,
+                  ratio_median=4.5, ratio_sigma=0.7, near_share=0.0, distance_median_km=80.0,
+                  distance_sigma=0.7, chip=0.0, pin=0.05, repeat=0.0),
 )
 
 # Shapes that are part of the story rather than knobs (see docs/simulator.md).
 N_SHOPS = 20_000  # physical merchants (fixed, so shop density does not depend on rows)
 AREAS = 2  # where a cardholder's life happens: 0 the home area, 1 the activity centre
 AREA_MEDIAN_KM = (2.0, 12.0)  # median distance of each area from home
-AREA_SIGMA = (0.8, 1.1)
-HOME_AREA_SHARE = 0.25  # mean share of a cardholder's purchases made in the home area
-AREA_PERSISTENCE = 0.8  # chance a purchase is in the same area as the previous one
+AREA_SIGMA = (0.8, 1.15)
+HOME_AREA_SHARE = 0.3  # mean share of a cardholder's purchases made in the home area ...
+FAR_CENTRE_KM = 30.0  # ... times exp(-distance of their activity centre / FAR_CENTRE_KM)
+AREA_PERSISTENCE = 0.92  # chance a purchase is in the same area as the previous one
 USUAL_SHOPS = 4  # usual shops per area: the nearest ones to the area's point
 NEARBY_SHOPS = 10  # shops near an area; the ones after the usual ones are "new" shops
 USUAL_ONLINE = 3  # usual online merchants per cardholder
-CONNECTION_JITTER_KM = 0.45  # median spread of geolocated connections around an area
+CONNECTION_JITTER_KM = 0.2  # median spread of geolocated connections around an area
+JITTER_SIGMA = 1.8
 AMOUNT_SIGMA_LOW = 1.15  # spread of a cardholder's genuine amounts below their median (log)
-AMOUNT_SIGMA_HIGH = 0.9  # and above it
+AMOUNT_SIGMA_HIGH = 0.8  # and above it
 LARGE_PURCHASE_FACTOR = 7.0
+TRIP_EXTRA_DAYS = 19.0  # a trip lasts 1 + Poisson(TRIP_EXTRA_DAYS) days
+STEP_UP_RATIO = 3.0  # amounts above this many times the cardholder's typical one ...
+STEP_UP_SHARE = 0.7  # ... are verified (PIN / 3-D Secure) this often on top of habit
 ONLINE_MERCHANTS = 400
 CARD_TESTING_RATE = 0.03  # card-testing rows per post-drift purchase at drift_strength 1
 KM_PER_DEGREE = 111.195
@@ -165,8 +179,8 @@ CALIBRATION_TARGETS: dict = {
         "online_order": (0.125, 0.013), "used_pin_number": (0.003, 0.095),
         "used_chip": (0.064, 0.098), "repeat_retailer": (0.087, 0.087),
     },
-    # fraud rate when the flag is 0 over when it is 1 must exceed this (1/x: 1 over 0)
-    "orderings": {"online_order": 1 / 3.0, "used_pin_number": 5.0, "used_chip": 1.0},
+    # flag -> (value with the higher fraud rate, minimum ratio of the two rates)
+    "orderings": {"online_order": (1, 3.0), "used_pin_number": (0, 5.0), "used_chip": (0, 1.0)},
     "separability_pr_auc": (0.80, 0.97),
 }
 
@@ -211,11 +225,6 @@ def _first_of_group(keys: np.ndarray) -> np.ndarray:
     return first
 
 
-def _tree_xy(lat, lon) -> np.ndarray:
-    """Planar coordinates (degrees, longitude shrunk at ~6 N) for nearest-shop look-ups."""
-    return np.column_stack((lat, np.asarray(lon) * 0.9945))
-
-
 def _beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
     """Per-cardholder habits: Beta draws with the given mean and concentration a + b."""
     return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
@@ -253,7 +262,17 @@ class _World:
 
     @property
     def n_shops(self) -> int:
+        """Number of physical merchants."""
         return len(self.shop_lat)
+
+    @property
+    def lon_scale(self) -> float:
+        """Length of a degree of longitude relative to one of latitude, at the cities."""
+        return float(np.cos(np.radians(self.city_lat.mean())))
+
+    def planar(self, lat, lon) -> np.ndarray:
+        """Points as (lat, scaled lon) rows, for nearest-neighbour look-ups."""
+        return np.column_stack((lat, np.asarray(lon) * self.lon_scale))
 
     def random_cities(self, size: int, rng) -> np.ndarray:
         """City indices drawn by population."""
@@ -266,7 +285,7 @@ class _World:
 
     def nearby_shops(self, lat, lon, k: int) -> np.ndarray:
         """Indices of the ``k`` physical merchants nearest to each point, shape (n, k)."""
-        _, idx = self.shop_tree.query(_tree_xy(lat, lon), k=k)
+        _, idx = self.shop_tree.query(self.planar(lat, lon), k=k)
         return idx.reshape(len(lat), k)
 
     def popular_online(self, size: int, rng) -> np.ndarray:
@@ -292,7 +311,7 @@ def _build_world(cfg: dict, n_legit: int, rng) -> _World:
     # Shops sit where people go: around the cities and in the towns near them.
     lat, lon = world.point_in_city(world.random_cities(N_SHOPS, rng), rng)
     world.shop_lat, world.shop_lon = _displace(lat, lon, _lognormal_km(8.0, 1.2, N_SHOPS, rng), rng)
-    world.shop_tree = cKDTree(_tree_xy(world.shop_lat, world.shop_lon))
+    world.shop_tree = cKDTree(world.planar(world.shop_lat, world.shop_lon))
     zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
     world.online_popularity = zipf / zipf.sum()
     world.home_city = world.random_cities(n_cards, rng)
@@ -318,7 +337,9 @@ def _draw_areas(world: _World, n_cards: int, rng) -> None:
     world.area_lat, world.area_lon = lat.reshape(n_cards, AREAS), lon.reshape(n_cards, AREAS)
     shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)
     world.area_shops = shops.reshape(n_cards, AREAS, NEARBY_SHOPS).astype(np.int32)
-    world.home_area_share = _beta_with_mean(HOME_AREA_SHARE, 10.0, n_cards, rng)
+    # Those whose life centres far from home (commuters, an old address on file) seldom shop near it.
+    far = np.exp(-dist.reshape(n_cards, AREAS)[:, 1] / FAR_CENTRE_KM)
+    world.home_area_share = far * _beta_with_mean(HOME_AREA_SHARE, 10.0, n_cards, rng)
     prior = (rng.random(n_cards) >= world.home_area_share).astype(int)
     rows = np.arange(n_cards)
     world.prior_lat, world.prior_lon = world.area_lat[rows, prior], world.area_lon[rows, prior]
@@ -329,7 +350,7 @@ def _draw_trips(world: _World, cfg: dict, n_cards: int, rng) -> None:
     seconds = cfg["days"] * 86400
     travels = rng.random(n_cards) < cfg["travel_rate"]
     start = rng.uniform(0, seconds, n_cards)
-    length = (1 + rng.poisson(3.0, n_cards)) * 86400.0
+    length = (1 + rng.poisson(TRIP_EXTRA_DAYS, n_cards)) * 86400.0
     dest = world.random_cities(n_cards, rng)
     same = dest == world.home_city  # move to the next listed city instead
     dest[same] = (dest[same] + 1) % len(world.city_pop)
@@ -402,7 +423,7 @@ def _genuine_purchases(world: _World, cfg: dict, rng) -> dict:
     web = np.where(draw["usual"], world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n)],
                    world.popular_online(n, rng))
     # Online: the connection is geolocated near the area the cardholder is in.
-    jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n, rng)
+    jitter = _lognormal_km(CONNECTION_JITTER_KM, JITTER_SIGMA, n, rng)
     web_lat, web_lon = _displace(world.area_lat[ch, area], world.area_lon[ch, area], jitter, rng)
     lat = np.where(draw["online"], web_lat, world.shop_lat[shop])
     lon = np.where(draw["online"], web_lon, world.shop_lon[shop])
@@ -412,9 +433,11 @@ def _genuine_purchases(world: _World, cfg: dict, rng) -> dict:
     amount = world.typical[ch] * np.exp(np.where(z < 0, AMOUNT_SIGMA_LOW, AMOUNT_SIGMA_HIGH) * z)
     large = rng.random(n) < cfg["large_purchase_rate"]
     amount[large] *= LARGE_PURCHASE_FACTOR * np.exp(0.5 * rng.standard_normal(int(large.sum())))
+    # Step-up authentication: the bank asks for a PIN / 3-D Secure on unusually large amounts.
+    stepped = (amount > STEP_UP_RATIO * world.typical[ch]) & (rng.random(n) < STEP_UP_SHARE)
     return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": draw["online"],
             "merchant": merchant.astype(np.int32), "amount": _round_amount(amount),
-            "chip": draw["chip"], "pin": draw["pin"], "scenario": np.zeros(n, dtype=np.int8)}
+            "chip": draw["chip"], "pin": draw["pin"] | stepped, "scenario": np.zeros(n, dtype=np.int8)}
 
 
 def _move_travellers(world: _World, ch, t, online, lat, lon, merchant, rng) -> None:
@@ -463,14 +486,16 @@ def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: d
     area = (rng.random(n_ep) >= world.home_area_share[victim]).astype(int)
     base_lat = np.where(near, world.area_lat[victim, area], base_lat)
     base_lon = np.where(near, world.area_lon[victim, area], base_lon)
-    jitter = _lognormal_km(CONNECTION_JITTER_KM, 1.0, n_rows, rng)
+    jitter = _lognormal_km(CONNECTION_JITTER_KM, JITTER_SIGMA, n_rows, rng)
     lat, lon = _displace(base_lat[episode], base_lon[episode], jitter, rng)
     usual = rng.random(n_rows) < scenario.repeat
     if scenario.online:
         known = world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n_rows)]
         merchant = np.where(usual, known, world.popular_online(n_rows, rng))
     else:
-        shops = world.nearby_shops(lat, lon, 4)
+        # Cloned cards are used in shops of the town nearest to where the fraudster is.
+        town = world.nearby_shops(base_lat, base_lon, 1)[:, 0]
+        shops = world.nearby_shops(world.shop_lat[town][episode], world.shop_lon[town][episode], 4)
         merchant = shops[np.arange(n_rows), rng.integers(0, 4, n_rows)]
         lat, lon = world.shop_lat[merchant], world.shop_lon[merchant]
     ratio = scenario.ratio_median * np.exp(scenario.ratio_sigma * rng.standard_normal(n_rows))
@@ -532,7 +557,7 @@ def _nearest_city(world: _World, lat: np.ndarray, lon: np.ndarray) -> np.ndarray
     out = np.empty(len(lat), dtype=np.int16)
     for start in range(0, len(lat), 200_000):
         part = slice(start, start + 200_000)
-        d2 = (lat[part, None] - world.city_lat) ** 2 + ((lon[part, None] - world.city_lon) * 0.9945) ** 2
+        d2 = (lat[part, None] - world.city_lat) ** 2 + ((lon[part, None] - world.city_lon) * world.lon_scale) ** 2
         out[part] = d2.argmin(axis=1)
     return out
 
@@ -682,3 +707,154 @@ def check_knobs(knobs: dict) -> dict:
     _need(_is_number(cfg["drift_strength"]) and 0 <= cfg["drift_strength"] <= 10,
           f"drift_strength must be a number in [0, 10], not {cfg['drift_strength']!r}")
     return cfg
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+def _fraud_rate(frame: pd.DataFrame, flag: str, value: int) -> float:
+    """Fraud rate among purchases whose ``flag`` equals ``value`` (NaN when there are none)."""
+    chosen = frame["fraud"].to_numpy()[frame[flag].to_numpy() == value]
+    return float(chosen.mean()) if len(chosen) else float("nan")
+
+
+def calibration_report(frame: pd.DataFrame) -> pd.DataFrame:
+    """Compare a frame with the public table's figures (``CALIBRATION_TARGETS``).
+
+    Returns:
+        One row per measure: ``measure, target, simulated, tolerance, within``. Quantiles must
+        be within ±25 % of the target, shares within ±3 points (fraud ±0.5), fraud rates by
+        flag within ±3 points, and each ordering must hold (the ratio above its target).
+    """
+    rows = []
+    for column, quantiles in CALIBRATION_TARGETS["quantiles"].items():
+        values = frame[column].to_numpy()
+        for q, target in quantiles.items():
+            simulated = float(np.quantile(values, q))
+            rows.append((f"{column} p{round(q * 100)}", target, simulated, "±25 %",
+                         abs(simulated / target - 1) <= _QUANTILE_TOL))
+    for column, target in CALIBRATION_TARGETS["shares"].items():
+        tolerance = _FRAUD_TOL if column == "fraud" else _SHARE_TOL
+        simulated = float(frame[column].mean())
+        rows.append((f"share {column}", target, simulated, f"±{tolerance * 100:g} pts",
+                     abs(simulated - target) <= tolerance))
+    for flag, targets in CALIBRATION_TARGETS["fraud_rates"].items():
+        for value, target in zip((1, 0), targets, strict=True):
+            simulated = _fraud_rate(frame, flag, value)
+            rows.append((f"fraud rate {flag}={value}", target, simulated, "±3 pts",
+                         abs(simulated - target) <= _SHARE_TOL))
+    for flag, (higher, minimum) in CALIBRATION_TARGETS["orderings"].items():
+        ratio = _fraud_rate(frame, flag, higher) / _fraud_rate(frame, flag, 1 - higher)
+        rows.append((f"fraud rate {flag}={higher} / {flag}={1 - higher}", minimum, ratio,
+                     "> target", bool(ratio > minimum)))
+    report = pd.DataFrame(rows, columns=["measure", "target", "simulated", "tolerance", "within"])
+    report["within"] = report["within"].astype(bool)
+    return report
+
+
+def separability_check(frame: pd.DataFrame, train_days: int = 60, seed: int = 0) -> dict:
+    """PR-AUC of a gradient-boosting model trained on the first ``train_days`` days.
+
+    The model (sklearn ``HistGradientBoostingClassifier`` with default settings) sees the seven
+    card_transdata features only and is tested on the later days. The simulator's story keeps
+    the classes overlapping: at defaults this lands within ``CALIBRATION_TARGETS
+    ["separability_pr_auc"]``.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.metrics import average_precision_score
+
+    if "timestamp" not in frame:
+        raise ValueError("separability_check needs the simulator's timestamp column")
+    day = (frame["timestamp"] - frame["timestamp"].min().normalize()).dt.days.to_numpy()
+    train = day < train_days
+    if train.all() or not train.any():
+        raise ValueError(f"separability_check: no purchases on both sides of day {train_days}")
+    model = HistGradientBoostingClassifier(random_state=seed)
+    model.fit(frame.loc[train, FEATURES], frame.loc[train, TARGET])
+    scores = model.predict_proba(frame.loc[~train, FEATURES])[:, 1]
+    test_fraud = frame.loc[~train, TARGET]
+    low, high = CALIBRATION_TARGETS["separability_pr_auc"]
+    pr_auc = float(average_precision_score(test_fraud, scores))
+    return {"pr_auc": pr_auc, "target_low": low, "target_high": high, "within": low <= pr_auc <= high,
+            "train_rows": int(train.sum()), "test_rows": int((~train).sum()),
+            "test_fraud_rate": float(test_fraud.mean())}
+
+
+# --------------------------------------------------------------------------- command line
+
+_CLI_TYPES = {"drift_day": int}  # knobs whose default (None) does not tell their type
+
+
+def _parser() -> argparse.ArgumentParser:
+    """Options: rows, seed, output file, report, and every scalar knob as --knob-name."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cardfraud simulate",
+        description="Simulate card purchases with the card_transdata columns (see docs/simulator.md).")
+    parser.add_argument("--rows", type=int, default=SIMULATOR_DEFAULTS["rows"], help="purchases to simulate")
+    parser.add_argument("--seed", type=int, default=SIMULATOR_DEFAULTS["seed"], help="random seed")
+    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file")
+    parser.add_argument("--report", action="store_true",
+                        help="print the calibration table and the separability check")
+    for knob, default in SIMULATOR_DEFAULTS.items():
+        if knob in {"rows", "seed", "cities"}:
+            continue
+        kind = _CLI_TYPES.get(knob, type(default))
+        parser.add_argument(f"--{knob.replace('_', '-')}", dest=knob, type=kind, default=None,
+                            help=f"default: {default}")
+    return parser
+
+
+def _write(frame: pd.DataFrame, path: str) -> None:
+    """Write ``frame`` as Parquet or CSV according to the file's suffix."""
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.suffix.lower() in {".parquet", ".pq"}:
+        frame.to_parquet(target, index=False)
+    else:
+        frame.to_csv(target, index=False)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m cardfraud simulate``: simulate, optionally write a file and print the report."""
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help or a usage error: argparse has printed the message
+        return int(exc.code or 0)
+    if not args.out and not args.report:
+        print("error: give --out FILE.parquet|FILE.csv and/or --report", file=sys.stderr)
+        return 2
+    if args.out and not args.out.lower().endswith((".parquet", ".pq", ".csv")):
+        print(f"error: --out must end in .parquet or .csv, not {args.out!r}", file=sys.stderr)
+        return 2
+    knobs = {k: v for k, v in vars(args).items() if k in SIMULATOR_DEFAULTS and v is not None}
+    try:
+        frame = simulate(**knobs)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        _write(frame, args.out)
+        print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to {args.out}")
+    if args.report:
+        _print_report(frame)
+    return 0
+
+
+def _print_report(frame: pd.DataFrame) -> None:
+    """Print the calibration table and, when the period allows it, the separability check."""
+    report = calibration_report(frame)
+    shown = report.assign(within=report["within"].map({True: "yes", False: "NO"}))
+    with pd.option_context("display.width", 120, "display.float_format", "{:.4g}".format):
+        print(shown.to_string(index=False))
+    print(f"{int(report['within'].sum())} of {len(report)} measures within tolerance")
+    days = (frame["timestamp"].max() - frame["timestamp"].min()).days
+    if days <= 60:
+        print("separability: skipped (needs more than 60 days of purchases)")
+        return
+    check = separability_check(frame)
+    low, high = check["target_low"], check["target_high"]
+    print(f"separability: HistGradientBoosting trained on days 0-59 ({check['train_rows']:,} rows), "
+          f"PR-AUC on the later days {check['pr_auc']:.3f} (target {low:.2f}-{high:.2f}: "
+          f"{'yes' if check['within'] else 'NO'})")

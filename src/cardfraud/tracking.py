@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,16 @@ from .artifacts import PROJECT_ROOT
 SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
+
+
+def _import_mlflow():
+    """Import MLflow quietly: inside Jupyter without ipywidgets its progress bars warn."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import mlflow
+        import mlflow.sklearn
+        import tqdm.auto  # noqa: F401  (the import that warns)
+    return mlflow
 
 
 def default_tracking_uri() -> str:
@@ -39,9 +50,8 @@ def sqlite_path(tracking_uri: str) -> Path | None:
 def configure_tracking(tracking_uri: str | None = None) -> str:
     """Resolve the tracking URI (param, else MLFLOW_TRACKING_URI, else the project's SQLite file),
     turn telemetry off, point MLflow at it and return it."""
-    import mlflow
-
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    mlflow = _import_mlflow()
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
     database = sqlite_path(uri)
     if database is not None:
@@ -76,15 +86,17 @@ def model_requirements() -> list[str]:
 
 
 @contextmanager
-def _quiet_mlflow_sklearn():
-    """Silence MLflow's advice on pickle formats, which the contract requires for pipelines."""
-    logger = logging.getLogger("mlflow.sklearn")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
+def _quiet_mlflow():
+    """Keep MLflow's INFO lines (database set-up) and its advice on pickle formats, which the
+    contract requires for pipelines, out of the report."""
+    levels = {name: logging.getLogger(name).level for name in ("mlflow", "mlflow.sklearn")}
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+    logging.getLogger("mlflow.sklearn").setLevel(logging.ERROR)
     try:
         yield
     finally:
-        logger.setLevel(level)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
 
 
 def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics: dict,
@@ -96,8 +108,7 @@ def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics:
     signature and input example, in cloudpickle format, predicting P(fraud) via predict_proba.
     Returns the run id.
     """
-    import mlflow
-    import mlflow.sklearn
+    mlflow = _import_mlflow()
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, model.predict_proba(input_example))
@@ -109,7 +120,7 @@ def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics:
         for path in artifacts or []:
             mlflow.log_artifact(str(path), artifact_path="figures" if str(path).endswith(
                 ".png") else None)
-        with _quiet_mlflow_sklearn():
+        with _quiet_mlflow():
             mlflow.sklearn.log_model(model, name=MODEL_NAME, signature=signature,
                                      input_example=input_example,
                                      serialization_format="cloudpickle",
@@ -131,8 +142,8 @@ def candidate_metrics(cv_row: pd.Series, threshold_row: pd.Series, test_row: pd.
 
 def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted, thresholds,
                      test, input_example: pd.DataFrame, settings: dict,
-                     shared_figures: list, best_figures: list, run_id: str | None = None
-                     ) -> dict:
+                     shared_figures: list, best_figures: list, run_id: str | None = None,
+                     output_dir=None) -> dict:
     """Log every candidate as a run of one experiment; return URI, experiment and run ids.
 
     Args:
@@ -140,12 +151,20 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
             and test evaluation of this step.
         input_example: a few rows of model input (7 float64 columns).
         settings: the step's parameters, logged on every run (split, costs, budget...).
-        shared_figures: figure files logged on every run (they compare all candidates).
-        best_figures: figure files about the best model only, logged on its run.
+        shared_figures: names of saved figures logged on every run (they compare all
+            candidates), found under ``artifacts/figures`` of ``output_dir``.
+        best_figures: names of saved figures about the best model only, logged on its run.
         run_id: the report run's id, set as tag ``report_run_id``.
+        output_dir: the step's output dir (holds the figures).
     """
+    from .artifacts import figures_dir
+
+    folder = figures_dir(output_dir)
+    shared = [folder / f"{name}.png" for name in shared_figures]
+    best_only = [folder / f"{name}.png" for name in best_figures]
     uri = configure_tracking(tracking_uri)
-    experiment_id = get_or_create_experiment(experiment_name, uri)
+    with _quiet_mlflow():
+        experiment_id = get_or_create_experiment(experiment_name, uri)
     best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
     runs = {}
     for candidate, model in fitted.pipelines.items():
@@ -158,7 +177,7 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
         runs[candidate] = log_candidate_run(
             experiment_id, candidate, params,
             candidate_metrics(cv_row, thresholds.loc[candidate], test.comparison.loc[candidate]),
-            model, input_example, shared_figures + (best_figures if is_best else []),
+            model, input_example, shared + (best_only if is_best else []),
             tags={"best": str(is_best).lower(), "report_run_id": str(run_id or "")})
     return {"tracking_uri": uri, "experiment_name": experiment_name,
             "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}

@@ -1,0 +1,199 @@
+"""Split, candidate pipelines, cross-validated selection and refit on tiny frames."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_transactions
+from imblearn.over_sampling import SMOTENC
+from sklearn.pipeline import Pipeline
+
+from cardfraud import evaluate, models
+from cardfraud.models import ModelingError
+
+
+def timed_transactions(rows: int = 600, seed: int = 0, days: int = 10) -> pd.DataFrame:
+    """make_transactions plus timestamps spread over ``days`` days (in order) and amounts."""
+    frame = make_transactions(rows, seed)
+    seconds = np.sort(np.random.default_rng(seed).uniform(0, days * 86400, rows))
+    frame["timestamp"] = pd.Timestamp("2024-05-01") + pd.to_timedelta(seconds, unit="s")
+    frame["amount"] = np.round(50000 * frame["ratio_to_median_purchase_price"], -2)
+    return frame
+
+
+def test_time_split_tests_on_the_latest_days():
+    frame = timed_transactions(days=10)
+    split = models.split_transactions(frame, "auto", test_days=3)
+    stamps = frame["timestamp"]
+    assert split.kind == "time"
+    assert stamps.iloc[split.train_rows].max() < pd.Timestamp("2024-05-08")
+    assert stamps.iloc[split.test_rows].min() >= pd.Timestamp("2024-05-08")
+    assert len(split.train_rows) + len(split.test_rows) == len(frame)
+    assert split.description["test_period"] == ["2024-05-08", "2024-05-10"]
+    assert split.description["test_days"] == 3
+
+
+def test_time_split_without_test_days_cuts_the_latest_share_at_a_day_boundary():
+    frame = timed_transactions(rows=1000, days=10)
+    split = models.split_transactions(frame, "time", test_days=None, test_share=0.2)
+    test_stamps = frame["timestamp"].iloc[split.test_rows]
+    assert test_stamps.min() == test_stamps.min().floor("D") or \
+        test_stamps.min().floor("D") > frame["timestamp"].iloc[split.train_rows].max().floor("D")
+    assert 0.2 <= len(split.test_rows) / len(frame) <= 0.35
+
+
+def test_stratified_split_keeps_the_fraud_rate_and_share():
+    frame = make_transactions(1000, seed=3)
+    split = models.split_transactions(frame, "auto", test_share=0.25, seed=1)
+    fraud = frame["fraud"].to_numpy()
+    assert split.kind == "stratified" and len(split.test_rows) == 250
+    assert abs(fraud[split.test_rows].mean() - fraud.mean()) < 0.01
+    assert not set(split.train_rows) & set(split.test_rows)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"split": "time"}, "needs a 'timestamp' column"),
+    ({"split": "random"}, "split must be one of auto, time, stratified"),
+    ({"test_share": 1.5}, "test_share must be between 0 and 1"),
+])
+def test_bad_split_settings_get_one_line_messages(kwargs, message):
+    with pytest.raises(ModelingError, match=message):
+        models.split_transactions(make_transactions(200), **kwargs)
+
+
+def test_test_days_covering_everything_is_refused():
+    with pytest.raises(ModelingError, match="test_days=30 leaves no training rows"):
+        models.split_transactions(timed_transactions(days=10), "time", test_days=30)
+
+
+def test_split_labels_mark_every_row_in_order():
+    frame = timed_transactions(days=10)
+    split = models.split_transactions(frame, "auto", test_days=2)
+    labels = models.split_labels(len(frame), split)
+    assert list(labels.columns) == ["split"] and len(labels) == len(frame)
+    assert (labels["split"].iloc[split.test_rows] == "test").all()
+    assert (labels["split"] == "train").sum() == len(split.train_rows)
+
+
+@pytest.mark.parametrize("resampling, sampler", [("smote", "SMOTENC"), ("undersample",
+                                                 "RandomUnderSampler"), ("none", None)])
+def test_pipeline_resamples_while_fitting_and_prediction_pipeline_drops_the_sampler(
+        resampling, sampler):
+    frame = make_transactions(300)
+    pipeline = models.make_pipeline("logistic_regression", resampling, seed=1)
+    assert (type(pipeline.steps[0][1]).__name__ == sampler) if sampler else \
+        pipeline.steps[0][0] == "log"
+    pipeline.fit(frame[models.FEATURES].astype(float), frame["fraud"])
+    predictor = models.prediction_pipeline(pipeline)
+    assert isinstance(predictor, Pipeline)
+    assert [name for name, _ in predictor.steps] == ["log", "scale", "classify"]
+    probabilities = predictor.predict_proba(frame[models.FEATURES].astype(float))[:, 1]
+    assert probabilities.shape == (300,) and 0 <= probabilities.min() <= probabilities.max() <= 1
+
+
+def test_class_weight_balances_the_classifier_and_grid_settings_apply():
+    pipeline = models.make_pipeline("random_forest", "class_weight", settings={"max_depth": 4})
+    classifier = pipeline.named_steps["classify"]
+    assert classifier.class_weight == "balanced" and classifier.max_depth == 4
+    assert classifier.n_estimators <= 100 and classifier.max_samples is not None
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: models.make_pipeline("svm"), "unknown candidate 'svm'"),
+    (lambda: models.make_pipeline("decision_tree", "oversample"), "resampling must be one of"),
+    (lambda: models.make_pipeline("decision_tree", settings={"depth": 3}), "grid for decision_tree"),
+])
+def test_bad_candidate_settings_are_named(call, message):
+    with pytest.raises(ModelingError, match=message):
+        call()
+
+
+def test_expand_grid_lists_every_combination():
+    assert models.expand_grid({"a": [1, 2], "b": [3]}) == [{"a": 1, "b": 3}, {"a": 2, "b": 3}]
+    assert models.expand_grid(None) == [{}]
+    assert models.expand_grid({"a": 5}) == [{"a": 5}]
+
+
+def test_the_test_rows_and_validation_folds_never_reach_the_sampler(monkeypatch):
+    frame = timed_transactions(rows=800, days=10)
+    frame["distance_from_home"] = np.arange(len(frame)) + 0.5  # a row's identity
+    seen = []
+    original = SMOTENC.fit_resample
+
+    def spy(self, X, y, **kwargs):
+        seen.append(set(np.asarray(X["distance_from_home"] - 0.5, dtype=int)))
+        return original(self, X, y, **kwargs)
+
+    monkeypatch.setattr(SMOTENC, "fit_resample", spy)
+    split = models.split_transactions(frame, "auto", test_days=2)
+    cv = models.cross_validate_candidates(frame, split, ["decision_tree"], resampling="smote",
+                                          cv_folds=3, seed=0)
+    validated = set(cv.validation["decision_tree"]["row"])
+    fitted = models.fit_final_models(frame, split, cv)
+    thresholds, _ = evaluate.choose_thresholds(frame, cv, 1000, 10, 0.8)
+    evaluate.evaluate_on_test(frame, split, fitted, cv, thresholds, 0.05, 1000, 10)
+    test_rows, train_rows = set(split.test_rows), set(split.train_rows)
+    assert len(seen) == 4  # three folds and the final fit, nothing at prediction time
+    assert all(not rows & test_rows for rows in seen)
+    for rows in seen[:3]:  # each fold's sampler sees only rows earlier than its validation part
+        assert rows < train_rows and max(rows) < min(validated & (train_rows - rows))
+    assert seen[3] == train_rows
+
+
+def test_time_ordered_folds_validate_on_later_rows_only():
+    frame = timed_transactions(rows=900, days=10)
+    split = models.split_transactions(frame, "auto", test_days=2)
+    cv = models.cross_validate_candidates(frame, split, ["decision_tree"], cv_folds=3)
+    validated = cv.validation["decision_tree"]["row"].to_numpy()
+    assert cv.time_ordered
+    earliest = split.train_rows[: len(split.train_rows) // 4]
+    assert not set(earliest) & set(validated)
+    assert set(validated) <= set(split.train_rows)
+
+
+def test_selection_prefers_trees_on_an_interaction_a_linear_model_cannot_see():
+    rng = np.random.default_rng(5)
+    frame = make_transactions(1200, seed=5)
+    xor = frame["online_order"] ^ frame["used_chip"]
+    frame["fraud"] = ((xor == 1) & (rng.random(1200) < 0.5)).astype(int)
+    split = models.split_transactions(frame, "stratified", test_share=0.25)
+    cv = models.cross_validate_candidates(
+        frame, split, ["logistic_regression", "decision_tree"],
+        grids={"decision_tree": {"max_depth": [1, 4]}}, cv_folds=3)
+    assert cv.best_candidate == "decision_tree"
+    assert cv.best_settings["decision_tree"] == {"max_depth": 4}
+    table = models.cv_table(cv)
+    assert table.loc[table["kept"] == "yes, best", "settings"].tolist() == ["max_depth=4"]
+    assert len(table) == 3
+
+
+def test_final_fit_uses_every_training_row_for_the_winner_only():
+    frame = make_transactions(1000, seed=2)
+    split = models.split_transactions(frame, "stratified", test_share=0.2)
+    cv = models.cross_validate_candidates(frame, split, ["logistic_regression", "decision_tree"],
+                                          cv_sample_rows=300, cv_folds=3)
+    fitted = models.fit_final_models(frame, split, cv)
+    loser = next(c for c in fitted.pipelines if c != fitted.best)
+    assert fitted.fit_rows == {fitted.best: 800, loser: 300}
+    assert len(cv.sample_rows) == 300
+    assert abs(frame["fraud"].to_numpy()[cv.sample_rows].mean() - frame["fraud"].mean()) < 0.02
+    assert all(isinstance(p, Pipeline) for p in fitted.pipelines.values())
+
+
+def test_a_fold_without_fraud_is_explained():
+    frame = timed_transactions(rows=300, days=10)
+    frame["fraud"] = 0
+    frame.loc[frame.index[-40:], "fraud"] = 1  # frauds only in the latest days
+    split = models.split_transactions(frame, "stratified", test_share=0.2)
+    split.kind = "time"
+    with pytest.raises(ModelingError, match="cross-validation fold 1 .* has no fraud"):
+        models.cross_validate_candidates(frame, split, ["decision_tree"], cv_folds=3)
+
+
+def test_accuracy_is_refused_as_selection_metric():
+    frame = make_transactions(300)
+    split = models.split_transactions(frame)
+    with pytest.raises(ModelingError, match="selection_metric must be one of average_precision"):
+        models.cross_validate_candidates(frame, split, ["decision_tree"],
+                                         selection_metric="accuracy")

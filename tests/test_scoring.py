@@ -1,0 +1,228 @@
+"""Batch scoring of new purchases: good files scored, bad files refused, outputs never partial."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_registry import fake_modeling_step, fresh_tracking_store, registry_step
+
+from cardfraud.data import FEATURES, DataValidationError
+from cardfraud.registry import held_out_test_rows, load_champion
+from cardfraud.scoring import (
+    check_purchases,
+    cli,
+    scorer_output,
+    serving_commands,
+    serving_payload,
+)
+
+THRESHOLD = 0.3
+
+
+@pytest.fixture
+def champion_dir(tmp_path, monkeypatch) -> Path:
+    """An output dir whose logistic regression is registered as champion (threshold 0.3)."""
+    fresh_tracking_store(tmp_path / "mlflow", monkeypatch)
+    output_dir = tmp_path / "out"
+    output_dir.mkdir()
+    fake_modeling_step(output_dir, os.environ["MLFLOW_TRACKING_URI"], threshold=THRESHOLD)
+    registry_step(output_dir)
+    return output_dir
+
+
+@pytest.fixture
+def new_purchases(champion_dir, tmp_path) -> tuple[Path, pd.DataFrame]:
+    """Test purchases written as a CSV without the fraud column, plus an id column."""
+    test = held_out_test_rows(champion_dir)
+    frame = test[FEATURES].copy()
+    frame.insert(0, "transaction_id", [f"T{r:05d}" for r in test["row"]])
+    path = tmp_path / "new.csv"
+    frame.to_csv(path, index=False)
+    return path, test
+
+
+def run_score(*args: str) -> int:
+    """Run ``python -m cardfraud score`` in-process and return its exit code."""
+    return cli(list(args))
+
+
+# --- validation, without MLflow ---------------------------------------------------------
+
+def test_check_purchases_keeps_the_label_optional(good_frame):
+    clean = check_purchases(good_frame.drop(columns="fraud"), "new.csv")
+    assert list(clean.columns) == FEATURES and len(clean) == 8
+    labelled = good_frame.assign(fraud=[0, None, 1, 0, 0, 1, 0, 0])
+    clean = check_purchases(labelled, "new.csv")
+    assert list(clean.columns) == list(labelled.columns) and len(clean) == 8
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("used_chip", None, "new.csv: missing values in column(s) used_chip at row(s) 3; every "
+                        "purchase needs all 7 model inputs to be scored"),
+    ("distance_from_home", -4.0, "column 'distance_from_home' has negative values at row 3"),
+    ("online_order", 2, "column 'online_order' must be 0 or 1 but has 2 at row 3"),
+    ("ratio_to_median_purchase_price", "high", "column 'ratio_to_median_purchase_price' has "
+                                               "non-numeric values at row 3 (e.g. 'high')"),
+])
+def test_check_purchases_names_file_column_and_row(good_frame, column, value, message):
+    bad = good_frame.astype({column: object if isinstance(value, str) else "float64"})
+    bad.loc[2, column] = value
+    with pytest.raises(DataValidationError) as caught:
+        check_purchases(bad, "new.csv")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_scorer_output_accepts_probability_pairs_with_a_threshold():
+    scored = scorer_output(np.array([[0.9, 0.1], [0.2, 0.8]]), 0.5, "runs:/x/model")
+    assert scored["decision"].tolist() == [0, 1]
+    with pytest.raises(TypeError, match="runs:/x/model does not return a fraud probability"):
+        scorer_output(np.array([0, 1]), None, "runs:/x/model")
+
+
+# --- batch scoring with a registered champion ---------------------------------------------
+
+def test_scores_a_csv_with_probability_and_decision(new_purchases, tmp_path, capsys):
+    path, test = new_purchases
+    output = tmp_path / "scored.csv"
+    assert run_score("--input", str(path), "--output", str(output)) == 0
+    scored = pd.read_csv(output)
+    assert list(scored.columns) == ["transaction_id", *FEATURES, "probability", "decision"]
+    assert len(scored) == len(test)
+    np.testing.assert_allclose(scored["probability"], test["modeling_probability"], atol=1e-12)
+    assert (scored["decision"] == (scored["probability"] >= THRESHOLD)).all()
+    flagged = int(scored["decision"].sum())
+    out = capsys.readouterr().out
+    assert f"scored {len(test):,} transactions from {path}" in out
+    assert "models:/card-fraud-detector@champion (version 1, threshold 0.3000)" in out
+    assert f"{flagged:,} held for review" in out
+
+
+def test_scores_parquet_with_labels_and_a_model_version(champion_dir, tmp_path):
+    test = held_out_test_rows(champion_dir)
+    source = tmp_path / "labelled.parquet"
+    test[[*FEATURES, "fraud"]].to_parquet(source)
+    output = tmp_path / "scored.parquet"
+    code = run_score("--input", str(source), "--output", str(output),
+                     "--model", "models:/card-fraud-detector/1")
+    assert code == 0
+    scored = pd.read_parquet(output)
+    assert scored["fraud"].tolist() == test["fraud"].tolist()
+    champion = load_champion("card-fraud-detector")
+    expected = champion.score(test)["probability"].to_numpy()
+    np.testing.assert_allclose(scored["probability"], expected, atol=1e-12)
+
+
+def _bad_files(folder: Path, good: pd.DataFrame) -> dict[str, tuple[Path, str]]:
+    """Write one bad file per problem; return name -> (path, expected message part)."""
+    files = {}
+    missing_column = folder / "missing_column.csv"
+    good.drop(columns="online_order").to_csv(missing_column, index=False)
+    files["missing column"] = (missing_column, "missing required column online_order")
+    text = good.astype({"distance_from_home": object})
+    text.loc[4, "distance_from_home"] = "far"
+    files["text in a number"] = (folder / "text.csv", "column 'distance_from_home' has "
+                                 "non-numeric values at row 5 (e.g. 'far')")
+    text.to_csv(files["text in a number"][0], index=False)
+    missing_value = good.copy()
+    missing_value.loc[[1, 6], "used_pin_number"] = np.nan
+    files["missing value"] = (folder / "missing_value.csv", "missing values in column(s) "
+                              "used_pin_number at row(s) 2, 7")
+    missing_value.to_csv(files["missing value"][0], index=False)
+    empty = folder / "empty.csv"
+    empty.write_text("")
+    files["empty file"] = (empty, "file is empty (0 bytes)")
+    files["not found"] = (folder / "nowhere.csv", "nowhere.csv: file not found")
+    return files
+
+
+@pytest.mark.parametrize("problem", ["missing column", "text in a number", "missing value",
+                                     "empty file", "not found"])
+def test_bad_input_fails_clearly_and_leaves_existing_output_untouched(
+        new_purchases, tmp_path, capsys, problem):
+    path, _ = new_purchases
+    bad, message = _bad_files(tmp_path, pd.read_csv(path))[problem]
+    output = tmp_path / "results" / "scored.csv"
+    output.parent.mkdir()
+    output.write_text("yesterday's scores\n")
+    assert run_score("--input", str(bad), "--output", str(output)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+    assert "Traceback" not in err
+    assert output.read_text() == "yesterday's scores\n"
+    assert os.listdir(output.parent) == ["scored.csv"]
+
+
+def test_bad_input_creates_no_output(new_purchases, tmp_path, capsys):
+    path, _ = new_purchases
+    bad, _ = _bad_files(tmp_path, pd.read_csv(path))["missing value"]
+    output = tmp_path / "fresh" / "scored.csv"
+    assert run_score("--input", str(bad), "--output", str(output)) == 2
+    assert not output.exists()
+
+
+def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, monkeypatch):
+    path, _ = new_purchases
+    output = tmp_path / "scored.csv"
+    output.write_text("yesterday's scores\n")
+
+    def disk_full(self, *args, **kwargs):
+        Path(args[0]).write_text("half a fi")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        run_score("--input", str(path), "--output", str(output))
+    assert output.read_text() == "yesterday's scores\n"
+    assert sorted(os.listdir(tmp_path)) == sorted(["mlflow", "out", "new.csv", "scored.csv"])
+
+
+@pytest.mark.parametrize("output_name, message", [
+    ("scored.txt", "output must end with .csv or .parquet"),
+    ("new.csv", "is the input file"),
+])
+def test_unusable_output_path(new_purchases, tmp_path, capsys, output_name, message):
+    path, _ = new_purchases
+    before = path.read_bytes()
+    assert run_score("--input", str(path), "--output", str(tmp_path / output_name)) == 2
+    assert message in capsys.readouterr().err
+    assert path.read_bytes() == before
+
+
+def test_unknown_model_is_exit_1_with_a_hint(new_purchases, tmp_path, capsys):
+    path, _ = new_purchases
+    output = tmp_path / "scored.csv"
+    code = run_score("--input", str(path), "--output", str(output), "--model",
+                     "models:/card-fraud-detector@nobody")
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "cannot load model models:/card-fraud-detector@nobody" in err
+    assert "Run the registry step" in err and not output.exists()
+
+
+def test_module_entry_point_scores_a_file(new_purchases, tmp_path, project_env):
+    path, test = new_purchases
+    output = tmp_path / "scored.csv"
+    done = subprocess.run([sys.executable, "-m", "cardfraud", "score", "--input", str(path),
+                           "--output", str(output)], env={**project_env, **os.environ},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith(f"scored {len(test):,} transactions")
+    assert len(pd.read_csv(output)) == len(test)
+
+
+def test_serving_commands_hold_a_real_payload(champion_dir):
+    test = held_out_test_rows(champion_dir)
+    payload = serving_payload(test, rows=2)
+    text = serving_commands("card-fraud-detector", "sqlite:////tmp/x/mlflow.db", payload)
+    assert "mlflow models serve -m models:/card-fraud-detector@champion --env-manager local" \
+        in text
+    body = json.loads(text.split(" -d ", 1)[1].strip("'"))
+    assert body["dataframe_split"]["columns"] == FEATURES
+    assert body["dataframe_split"]["data"][0] == test[FEATURES].iloc[0].tolist()
