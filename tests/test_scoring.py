@@ -167,7 +167,8 @@ def test_bad_input_creates_no_output(new_purchases, tmp_path, capsys):
     assert not output.exists()
 
 
-def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, monkeypatch):
+def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, monkeypatch,
+                                                      capsys):
     path, _ = new_purchases
     output = tmp_path / "scored.csv"
     output.write_text("yesterday's scores\n")
@@ -177,8 +178,8 @@ def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, m
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
-    with pytest.raises(OSError, match="No space left"):
-        run_score("--input", str(path), "--output", str(output))
+    assert run_score("--input", str(path), "--output", str(output)) == 1
+    assert f"error: cannot write {output}: No space left on device" in capsys.readouterr().err
     assert output.read_text() == "yesterday's scores\n"
     assert sorted(os.listdir(tmp_path)) == sorted(["mlflow", "out", "new.csv", "scored.csv"])
 

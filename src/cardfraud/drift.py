@@ -245,6 +245,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
     train = split == "train"
     has_time = "timestamp" in transactions.columns
     overlap = np.zeros(len(transactions), dtype=bool)
+    test_period = False
     if current is not None:
         source, note = "file", f"the extract {current_path or 'given'}"
     elif has_time:
@@ -253,6 +254,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
         in_period = (stamps >= cut).to_numpy()
         overlap = train & in_period
         current = transactions.loc[in_period]
+        test_period = bool(np.array_equal(in_period, ~train))
         source, note = "latest_days", f"the latest {int(current_days)} days"
     else:
         current = transactions.loc[~train]
@@ -269,7 +271,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
     description = {
         "current_source": source, "current_path": current_path, "note": note,
         "current_rows": len(current), "reference_rows": len(reference), "reference_kind": kind,
-        "overlap_excluded_rows": int(overlap.sum()),
+        "overlap_excluded_rows": int(overlap.sum()), "current_is_test_set": test_period,
         "current_period": _period(current["timestamp"]) if "timestamp" in current else None,
         "reference_period": _period(reference["timestamp"]) if has_time else None,
         "current_has_labels": TARGET in current.columns and current[TARGET].notna().all(),
@@ -306,6 +308,10 @@ def describe_window(window: MonitoringWindow) -> str:
                f"period and are left out of the reference." if d["overlap_excluded_rows"] else "")
     labels = ("It has fraud labels, so the champion's performance can be measured."
               if d["current_has_labels"] else "It has no fraud labels: performance is not measured.")
+    if d["current_is_test_set"]:
+        labels += (" The current period is exactly the modeling step's test period, so the "
+                   "champion's performance now repeats its test result; give current_path (new "
+                   "purchases) to follow it on data it has not been evaluated on.")
     return (f"Current: {d['current_rows']:,} purchases, {d['note']}{period}. Reference: "
             f"{d['reference_rows']:,} {d['reference_kind']}{ref_period}.{overlap} {labels}")
 
@@ -404,7 +410,7 @@ def champion_table(champion: ChampionCheck) -> pd.DataFrame:
             for m, label in names.items()]
     table = pd.DataFrame(rows).set_index("metric")
     table["change"] = table["now"] - table["at training"]
-    return table
+    return table.round(4)
 
 
 # --------------------------------------------------------------------------- status and advice
@@ -457,9 +463,43 @@ def _listed(table: pd.DataFrame, statuses: tuple) -> str:
     return ", ".join(f"{f} (PSI {r.psi:.2f}, {r.status})" for f, r in chosen.iterrows())
 
 
+def recommendation(overall: str, performance: str | None, problems: list[str], changed: str,
+                   champion: ChampionCheck, table: pd.DataFrame) -> tuple[str, str]:
+    """Return the action (none, watch, investigate, check_data_feed, retrain) and why, in words."""
+    now, then = champion.now or {}, champion.at_training or {}
+    if problems:
+        return "check_data_feed", (
+            f"Check the data feed before anything else: {'; '.join(problems)}. A broken feed "
+            f"looks like drift, and retraining on it would teach the model the error.")
+    if performance == "alert":
+        cause = (f"Drifted: {changed}. " if changed else
+                 "The purchases look stable, so the fraud itself has probably changed. ")
+        return "retrain", (
+            f"Retrain: the champion's PR-AUC is {now['average_precision']:.3f} against "
+            f"{then['average_precision']:.3f} at training (recall {now['recall']:.3f} against "
+            f"{then['recall']:.3f}). {cause}Train on recent labelled purchases and let the "
+            f"registry step compare the challenger with the champion.")
+    if overall == "alert" and performance == "ok":
+        return "investigate", (
+            f"The purchases changed ({changed}) but the champion still performs (PR-AUC "
+            f"{now['average_precision']:.3f} against {then['average_precision']:.3f} at "
+            f"training): no retraining yet; find out with the fraud team why, and check again "
+            f"next period.")
+    if overall == "alert":
+        return "retrain", (
+            f"Prepare a retraining: the purchases moved beyond the alert level ({changed}) and "
+            f"the champion's performance on them is not known yet. Get their fraud labels, "
+            f"retrain on recent purchases and compare the challenger with the champion.")
+    if overall == "watch":
+        return "watch", f"Keep watching: {changed} moved moderately; no action yet, check again next period."
+    top = table["psi"].idxmax()
+    return "none", (f"No action: the current purchases look like the training data (largest "
+                    f"PSI {table.loc[top, 'psi']:.3f}, {top}).")
+
+
 def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
                       performance_drop: float = 0.05) -> dict:
-    """Return the overall status, each part's status and a recommendation in words."""
+    """Return the overall status (worst of features, scores, performance) and the advice."""
     table = drift.table
     feature_status = worst_status(table["status"])
     performance = _performance_status(champion, performance_drop)
@@ -467,40 +507,8 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
     problems = data_feed_problems(window)
     score = (f"the champion's scores shifted (score PSI {champion.score_psi:.2f})"
              if champion.score_status in ("watch", "alert") else "")
-    changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p) or "nothing"
-    if problems:
-        action = "check_data_feed"
-        text = (f"Check the data feed before anything else: {'; '.join(problems)}. A broken feed "
-                f"looks like drift, and retraining on it would teach the model the error.")
-    elif performance == "alert":
-        action = "retrain"
-        text = (f"Retrain: the champion's PR-AUC is {champion.now['average_precision']:.3f} "
-                f"against {champion.at_training['average_precision']:.3f} at training (recall "
-                f"{champion.now['recall']:.3f} against {champion.at_training['recall']:.3f}). "
-                + (f"Drifted: {changed}. " if changed != "nothing" else
-                   "The purchases look stable, so the fraud itself has probably changed. ")
-                + "Train on recent labelled purchases and let the registry step compare the "
-                "challenger with the champion.")
-    elif overall == "alert" and performance == "ok":
-        action = "investigate"
-        text = (f"The purchases changed ({changed}) but the champion still performs (PR-AUC "
-                f"{champion.now['average_precision']:.3f} against "
-                f"{champion.at_training['average_precision']:.3f} at training): no retraining "
-                f"yet; find out with the fraud team why, and check again next period.")
-    elif overall == "alert":
-        action = "retrain"
-        text = (f"Prepare a retraining: the purchases moved beyond the alert level ({changed}) "
-                f"and the champion's performance on them is not known yet. Get their fraud "
-                f"labels, retrain on recent purchases and compare the challenger with the champion.")
-    elif overall == "watch":
-        action = "watch"
-        text = (f"Keep watching: {changed} moved moderately; no action yet, check again next "
-                f"period.")
-    else:
-        action = "none"
-        top = table["psi"].idxmax()
-        text = (f"No action: the current purchases look like the training data (largest PSI "
-                f"{table.loc[top, 'psi']:.3f}, {top}).")
+    changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p)
+    action, text = recommendation(overall, performance, problems, changed, champion, table)
     return {"overall_status": overall, "feature_status": feature_status,
             "score_status": champion.score_status, "performance_status": performance,
             "drifted_features": list(table.index[table["status"] != "ok"]),

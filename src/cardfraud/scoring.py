@@ -275,6 +275,9 @@ def cli(argv: list[str] | None = None) -> int:
     except TypeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except LookupError as exc:
         print(f"error: {exc}. Run the registry step (python run_all.py --only registry) "
               f"or pass --model", file=sys.stderr)

@@ -92,7 +92,7 @@ SIMULATOR_DEFAULTS: dict = {
     "chip_share": 0.36,  # mean share with an EMV cryptogram (chip onsite, wallet token online)
     "pin_share": 0.05,  # mean share verified (PIN onsite, OTP / 3-D Secure online)
     "repeat_share": 0.88,  # mean share of genuine purchases at a usual merchant
-    "travel_rate": 0.06,  # share of cardholders who take a trip to another city
+    "travel_rate": 0.08,  # share of cardholders who take a trip to another city
     "large_purchase_rate": 0.012,  # share of genuine purchases that are large planned ones
     "card_not_present_rate": 0.052,  # fraud rows per purchase, by scenario
     "account_takeover_rate": 0.029,
@@ -145,13 +145,14 @@ N_SHOPS = 20_000  # physical merchants (fixed, so shop density does not depend o
 AREAS = 2  # where a cardholder's life happens: 0 the home area, 1 the activity centre
 AREA_MEDIAN_KM = (2.0, 12.0)  # median distance of each area from home
 AREA_SIGMA = (0.8, 1.15)
+MAX_SPREAD_KM = 150.0  # farthest a shop is from its city, or an area from home
 HOME_AREA_SHARE = 0.3  # mean share of a cardholder's purchases made in the home area ...
 FAR_CENTRE_KM = 30.0  # ... times exp(-distance of their activity centre / FAR_CENTRE_KM)
 AREA_PERSISTENCE = 0.92  # chance a purchase is in the same area as the previous one
 USUAL_SHOPS = 4  # usual shops per area: the nearest ones to the area's point
 NEARBY_SHOPS = 10  # shops near an area; the ones after the usual ones are "new" shops
 USUAL_ONLINE = 3  # usual online merchants per cardholder
-CONNECTION_JITTER_KM = 0.2  # median spread of geolocated connections around an area
+CONNECTION_JITTER_KM = 0.25  # median spread of geolocated connections around an area
 JITTER_SIGMA = 1.8
 AMOUNT_SIGMA_LOW = 1.15  # spread of a cardholder's genuine amounts below their median (log)
 AMOUNT_SIGMA_HIGH = 0.8  # and above it
@@ -310,7 +311,8 @@ def _build_world(cfg: dict, n_legit: int, rng) -> _World:
     world.counts = rng.multinomial(n_legit, activity / activity.sum())
     # Shops sit where people go: around the cities and in the towns near them.
     lat, lon = world.point_in_city(world.random_cities(N_SHOPS, rng), rng)
-    world.shop_lat, world.shop_lon = _displace(lat, lon, _lognormal_km(8.0, 1.2, N_SHOPS, rng), rng)
+    spread = np.minimum(_lognormal_km(8.0, 1.2, N_SHOPS, rng), MAX_SPREAD_KM)
+    world.shop_lat, world.shop_lon = _displace(lat, lon, spread, rng)
     world.shop_tree = cKDTree(world.planar(world.shop_lat, world.shop_lon))
     zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
     world.online_popularity = zipf / zipf.sum()
@@ -332,10 +334,11 @@ def _build_world(cfg: dict, n_legit: int, rng) -> _World:
 def _draw_areas(world: _World, n_cards: int, rng) -> None:
     """Each cardholder's home area and activity centre, with the shops nearest to each."""
     medians, sigmas = np.tile(AREA_MEDIAN_KM, n_cards), np.tile(AREA_SIGMA, n_cards)
-    dist = _lognormal_km(medians, sigmas, n_cards * AREAS, rng)
+    dist = np.minimum(_lognormal_km(medians, sigmas, n_cards * AREAS, rng), MAX_SPREAD_KM)
     lat, lon = _displace(np.repeat(world.home_lat, AREAS), np.repeat(world.home_lon, AREAS), dist, rng)
+    shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)  # an area is where shops are, never at sea
+    lat, lon = world.shop_lat[shops[:, 0]], world.shop_lon[shops[:, 0]]
     world.area_lat, world.area_lon = lat.reshape(n_cards, AREAS), lon.reshape(n_cards, AREAS)
-    shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)
     world.area_shops = shops.reshape(n_cards, AREAS, NEARBY_SHOPS).astype(np.int32)
     # Those whose life centres far from home (commuters, an old address on file) seldom shop near it.
     far = np.exp(-dist.reshape(n_cards, AREAS)[:, 1] / FAR_CENTRE_KM)
@@ -482,6 +485,8 @@ def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: d
     t = np.minimum(rng.uniform(0, seconds, n_ep)[episode] + elapsed, seconds - 1).astype(np.int64)
     away = _lognormal_km(scenario.distance_median_km, scenario.distance_sigma, n_ep, rng)
     base_lat, base_lon = _displace(world.home_lat[victim], world.home_lon[victim], away, rng)
+    town = world.nearby_shops(base_lat, base_lon, 1)[:, 0]  # fraudsters operate from towns too
+    base_lat, base_lon = world.shop_lat[town], world.shop_lon[town]
     near = rng.random(n_ep) < scenario.near_share
     area = (rng.random(n_ep) >= world.home_area_share[victim]).astype(int)
     base_lat = np.where(near, world.area_lat[victim, area], base_lat)
@@ -493,9 +498,8 @@ def _fraud_purchases(world: _World, scenario: FraudScenario, n_rows: int, cfg: d
         known = world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n_rows)]
         merchant = np.where(usual, known, world.popular_online(n_rows, rng))
     else:
-        # Cloned cards are used in shops of the town nearest to where the fraudster is.
-        town = world.nearby_shops(base_lat, base_lon, 1)[:, 0]
-        shops = world.nearby_shops(world.shop_lat[town][episode], world.shop_lon[town][episode], 4)
+        # Cloned cards are used in the shops around where the fraudster is.
+        shops = world.nearby_shops(base_lat[episode], base_lon[episode], 4)
         merchant = shops[np.arange(n_rows), rng.integers(0, 4, n_rows)]
         lat, lon = world.shop_lat[merchant], world.shop_lon[merchant]
     ratio = scenario.ratio_median * np.exp(scenario.ratio_sigma * rng.standard_normal(n_rows))

@@ -157,12 +157,20 @@ footer{color:#627d98;font-size:.8rem;margin-top:2rem;border-top:1px solid #d9e2e
 """
 
 
+def nav_label(page: Page) -> str:
+    """Short navigation label: the title before its colon; the home page is 'Summary'."""
+    if page.step == HOME_STEP:
+        return "Summary"
+    return page.title.split(":")[0].strip()
+
+
 def navigation_html(pages: list[Page], current: Page) -> str:
     """Return the navigation bar, in step order, with the current page marked."""
     links = []
-    for page in pages:
+    for page in sorted(pages, key=lambda p: p.filename != "index.html"):
         mark = ' class="current" aria-current="page"' if page is current else ""
-        links.append(f'<a href="{page.filename}"{mark}>{html.escape(page.title)}</a>')
+        links.append(f'<a href="{page.filename}"{mark} title="{html.escape(page.title)}">'
+                     f"{html.escape(nav_label(page))}</a>")
     return '<nav><span class="brand">cardfraud</span>' + "".join(links) + "</nav>"
 
 
