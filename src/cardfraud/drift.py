@@ -714,10 +714,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reference", default=str(default_reference),
                         help="training data (default: reports/artifacts/transactions.parquet; "
                              "its training rows when split.parquet lies beside it)")
-    parser.add_argument("--current-days", type=int, default=14)
-    parser.add_argument("--bins", type=int, default=10)
-    parser.add_argument("--psi-watch", type=float, default=0.1)
-    parser.add_argument("--psi-alert", type=float, default=0.25)
+    parser.add_argument("--current-days", type=int, default=14,
+                        help="latest days compared when --current is not given (default 14)")
+    parser.add_argument("--bins", type=int, default=10, help="quantile bins for PSI (default 10)")
+    parser.add_argument("--psi-watch", type=float, default=0.1, help="watch from this PSI (0.1)")
+    parser.add_argument("--psi-alert", type=float, default=0.25, help="alert from this PSI (0.25)")
+    parser.add_argument("--champion", action="store_true",
+                        help="also score with the registry's champion: score PSI and, with fraud "
+                             "labels, PR-AUC and recall now against at training")
+    parser.add_argument("--model-name", default="card-fraud-detector")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else mlruns/)")
     return parser
 
 
@@ -748,13 +755,19 @@ def cli(argv: list[str] | None = None) -> int:
     except (DataValidationError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    status = monitoring_status(window, drift, ChampionCheck(False, "not checked"))
+    champion = (champion_check(window, args.model_name, args.tracking_uri, args.bins,
+                               args.psi_watch, args.psi_alert) if args.champion
+                else ChampionCheck(False, "The champion was not checked (add --champion)."))
+    status = monitoring_status(window, drift, champion)
     print(describe_window(window))
     table = drift.table[["kind", "reference", "current", "psi", "js_distance", "test", "p_value",
                          "status"]]
     print(table.to_string(formatters={"reference": "{:.3g}".format, "current": "{:.3g}".format,
                                       "psi": "{:.4f}".format, "js_distance": "{:.4f}".format,
                                       "p_value": "{:.2e}".format}))
-    print(f"overall: {status['overall_status'].upper()} (features only; the champion's scores are "
-          f"checked by the monitoring notebook). {status['recommendation']}")
+    print(champion.message)
+    if champion.available:
+        print(f"score PSI {champion.score_psi:.4f} ({champion.score_status})")
+        print(champion_table(champion).to_string())
+    print(f"overall: {status['overall_status'].upper()}. {status['recommendation']}")
     return 0

@@ -199,10 +199,11 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
 def quarto_project(pages: list[Page], template: Path = QUARTO_TEMPLATE) -> dict:
     """Return the ``_quarto.yml`` of a run: the template with exactly this run's pages."""
     project = yaml.safe_load(template.read_text(encoding="utf-8"))
+    pages = sorted(pages, key=lambda p: p.filename != "index.html")
     sources = [quarto_source(p) for p in pages]
     project["project"]["render"] = sources
     project["project"]["output-dir"] = "_site"
-    project["website"]["navbar"]["left"] = [{"href": s, "text": p.title}
+    project["website"]["navbar"]["left"] = [{"href": s, "text": nav_label(p)}
                                             for s, p in zip(sources, pages, strict=True)]
     return project
 

@@ -1,0 +1,86 @@
+"""The executive summary quotes the run's numbers exactly and never recomputes them."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import pandas as pd
+import pytest
+
+from cardfraud.summary import (
+    analysed_text,
+    concentration_text,
+    model_text,
+    next_actions,
+    prevented_loss,
+    summary_markdown,
+)
+
+RESULTS = {
+    "load": {"data": {"source": "file", "path": "/data/oct.csv", "rows": 125_000}, "fraud_rate": 0.0871},
+    "eda": {"fraud_rate_by_channel": {"onsite": 0.013, "online": 0.125},
+            "fraud_rate_with_pin": 0.003, "fraud_rate_without_pin": 0.095,
+            "fraud_rate_with_chip": 0.064, "fraud_rate_without_chip": 0.098,
+            "fraud_rate_by_distance_band": [{"band": "0–2 km", "rate": 0.04},
+                                            {"band": "≥ 250 km", "rate": 0.31}]},
+    "modeling": {"best_model": "hist_gradient_boosting", "threshold": 0.5, "test_rows": 1000,
+                 "costs": {"cost_missed_fraud": 300_000.0, "cost_review": 10_000.0},
+                 "test_metrics": {"recall": 0.9, "precision": 0.6, "average_precision": 0.88,
+                                  "tp": 90, "fp": 60, "fn": 10, "tn": 840}},
+    "monitoring": {"overall_status": "alert", "recommendation": "Retrain."},
+    "registry": {"promoted": False},
+}
+
+
+def test_analysed_text_quotes_rows_and_rate():
+    text = analysed_text(RESULTS)
+    assert "125,000 card purchases" in text and "8.7 %" in text and "`oct.csv`" in text
+
+
+def test_concentration_text_compares_channels_and_authentication():
+    text = concentration_text(RESULTS)
+    assert "10 times as likely" in text and "12.5 % against 1.3 %" in text
+    assert "0.3 % against 9.5 %" in text and "31.0 % at ≥ 250 km" in text
+
+
+def test_model_text_gives_catch_rate_and_alert_volume():
+    text = model_text(RESULTS, None)
+    assert "90 % of frauds" in text and "15.0 % of purchases" in text and "60 % of its alerts" in text
+
+
+def test_next_actions_follow_the_findings():
+    actions = " ".join(next_actions(RESULTS))
+    assert "retrain" in actions and "online purchases" in actions and "Keep the current champion" in actions
+
+
+def test_prevented_loss_uses_saved_scores_and_amounts(tmp_path):
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    pd.DataFrame({"amount": [100.0, 200.0, 400.0, 800.0], "fraud": [1, 1, 0, 0]}).to_parquet(
+        artifacts / "transactions.parquet")
+    pd.DataFrame({"row": [0, 1, 2, 3], "fraud": [1, 1, 0, 0],
+                  "probability": [0.9, 0.2, 0.7, 0.1]}).to_parquet(artifacts / "test_predictions.parquet")
+    modeling = {"threshold": 0.5, "costs": {"cost_missed_fraud": 1.0, "cost_review": 10.0}}
+    loss = prevented_loss(tmp_path, modeling)
+    # alerts: rows 0 and 2; caught fraud: row 0 (amount 100); reviews: 2 x 10
+    assert loss["frauds_caught"] == 1 and loss["alerts"] == 2
+    assert loss["saved"] == 100.0 and loss["review_cost"] == 20.0 and loss["net"] == 80.0
+
+
+@pytest.mark.slow
+def test_home_page_numbers_equal_run_json(smoke_run):
+    out, _, _ = smoke_run
+    record = json.loads((out / "run.json").read_text())
+    page = html.unescape(re.sub(r"<[^>]+>", "", (out / "site" / "index.html").read_text()))
+    assert f"{record['data']['rows']:,} card purchases" in page
+    assert f"{100 * record['load']['fraud_rate']:.1f} %" in page
+    channel = record["eda"]["fraud_rate_by_channel"]
+    assert f"{100 * channel['online']:.1f} % against {100 * channel['onsite']:.1f} %" in page
+    metrics = record["modeling"]["test_metrics"]
+    assert f"{100 * metrics['recall']:.0f} % of frauds" in page
+    assert f"Version {record['registry']['champion_version']} of" in page
+    assert record["monitoring"]["overall_status"].upper() in page
+    loss = record["summary"]["loss_prevented"]
+    assert f"{loss['net']:,.0f}" in page
