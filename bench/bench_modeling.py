@@ -85,7 +85,7 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
             "modeling_cost_curve": model_plots.plot_cost_curve(
                 curves[best], thresholds.loc[best, "threshold"],
                 thresholds.loc[best, "threshold_target_recall"], p["target_recall"], best,
-                int(thresholds.loc[best, "validation_rows"])),
+                int(thresholds.loc[best, "validation_rows"]), p.get("currency", "COP")),
             "modeling_calibration": model_plots.plot_calibration(test, best),
             "modeling_importance": model_plots.plot_permutation_importance(
                 importance, best, p["importance_rows"]),
@@ -95,7 +95,7 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
     with phase("mlflow logging"):
         settings = evaluate.step_settings(frame, split, cv, p["alert_budget"],
                                           p["cost_missed_fraud"], p["cost_review"],
-                                          p["target_recall"])
+                                          p["target_recall"], p.get("currency", "COP"))
         shared = ["modeling_pr_roc", "modeling_confusion_matrices"]
         best_only = [name for name in paths if name not in shared]
         runs = tracking.track_candidates(

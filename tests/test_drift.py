@@ -200,11 +200,12 @@ def write_output_dir(tmp_path, frame, split) -> str:
 def test_current_extract_is_validated_like_the_load_step(tmp_path):
     frame = timed_transactions()
     output_dir = write_output_dir(tmp_path, frame, np.array(["train"] * len(frame)))
-    extract = frame.head(200).drop(columns=["fraud", "timestamp"])
+    extract = frame.head(200).drop(columns=["fraud"])
     extract["used_chip"] = extract["used_chip"].astype(float)  # written 1.0 / 0.0
-    extract.to_csv(tmp_path / "next_month.csv", index=False)
+    extract.to_csv(tmp_path / "next_month.csv", index=False)  # timestamps become text
     window = d.load_monitoring_window(output_dir, 14, str(tmp_path / "next_month.csv"))
     assert window.description["current_source"] == "file"
+    assert window.description["current_period"] == ["2024-01-01", "2024-01-05"]
     assert window.description["current_rows"] == 200
     assert window.description["reference_rows"] == len(frame)
     assert not window.description["current_has_labels"]
@@ -543,16 +544,17 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
 
     from cardfraud.data import model_features
     from cardfraud.scoring import FraudScorer
-    from cardfraud.tracking import configure_tracking
+    from cardfraud.tracking import configure_tracking, get_or_create_experiment
 
     frame = pd.read_parquet(f"{output_dir}/artifacts/transactions.parquet")
     train = pd.read_parquet(f"{output_dir}/artifacts/split.parquet")["split"].eq("train").to_numpy()
     classifier = HistGradientBoostingClassifier(max_iter=30, random_state=0)
     classifier.fit(model_features(frame[train]), frame.loc[train, "fraud"])
     metrics = {"average_precision": 0.9, "recall": 0.8, "precision": 0.7}
-    configure_tracking(tracking_uri)
+    uri = configure_tracking(tracking_uri)
     example = model_features(frame.head(5))
-    with mlflow.start_run():
+    # an experiment whose artifacts sit beside the test's database, not in ./mlruns
+    with mlflow.start_run(experiment_id=get_or_create_experiment("drift-test", uri)):
         info = mlflow.pyfunc.log_model(name="scorer", python_model=FraudScorer(classifier, 0.5),
                                        input_example=example, metadata={"threshold": 0.5})
     version = mlflow.register_model(info.model_uri, "card-fraud-detector",
@@ -601,3 +603,13 @@ def test_notebook_without_champion_runs_and_logs_one_row_per_run(tmp_path, proje
     assert "No champion to check" in text and "Overall status: OK" in text
     for name in ("monitoring_feature_drift", "monitoring_history"):
         assert (tmp_path / "out" / "artifacts" / "figures" / f"{name}.png").stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_cli_with_champion_flag_and_no_registered_model(tmp_path, capsys):
+    timed_transactions().to_parquet(tmp_path / "reference.parquet", index=False)
+    code = d.cli(["--reference", str(tmp_path / "reference.parquet"), "--champion",
+                  "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "No champion to check" in out and "overall: OK" in out

@@ -197,3 +197,13 @@ def test_accuracy_is_refused_as_selection_metric():
     with pytest.raises(ModelingError, match="selection_metric must be one of average_precision"):
         models.cross_validate_candidates(frame, split, ["decision_tree"],
                                          selection_metric="accuracy")
+
+
+def test_smote_without_enough_frauds_in_a_fold_is_explained():
+    frame = timed_transactions(rows=300, days=10)
+    frame["fraud"] = 0
+    frame.loc[frame.index[[10, 20, 70, 80, 130, 140, 190, 200, 285, 295]], "fraud"] = 1
+    split = models.split_transactions(frame, "time", test_days=2)
+    with pytest.raises(ModelingError, match="SMOTE needs at least 6 frauds in the training "
+                                            "part of cross-validation fold 1 but it has 2"):
+        models.cross_validate_candidates(frame, split, ["decision_tree"], resampling="smote")

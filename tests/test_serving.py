@@ -60,9 +60,9 @@ def running(command: list[str], env: dict, ready_url: str, log: Path, timeout: f
         while True:
             assert process.poll() is None, f"server exited: {log.read_text()[-2000:]}"
             try:
-                if requests.get(ready_url, timeout=1).status_code == 200:
+                if requests.get(ready_url, timeout=2).status_code == 200:
                     break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still starting
                 pass
             assert time.monotonic() < deadline, f"server not ready: {log.read_text()[-2000:]}"
             time.sleep(0.3)

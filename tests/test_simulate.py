@@ -136,7 +136,7 @@ def test_travel_and_large_purchase_knobs_change_genuine_behaviour():
     stay, travel = genuine(travel_rate=0.0), genuine(travel_rate=0.3)
     assert (travel["distance_from_home"] > 250).mean() > 5 * max((stay["distance_from_home"] > 250).mean(), 1e-3)
     few, many = genuine(large_purchase_rate=0.0), genuine(large_purchase_rate=0.05)
-    assert (many["ratio_to_median_purchase_price"] > 5).mean() > 3 * (few["ratio_to_median_purchase_price"] > 5).mean()
+    assert (many["ratio_to_median_purchase_price"] > 8).mean() > 3 * (few["ratio_to_median_purchase_price"] > 8).mean()
 
 
 def _split_at(frame: pd.DataFrame, day: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -4,11 +4,7 @@ The notebooks in ``notebooks/`` tell the story; this package does the work, one 
 stage. ``cardfraud.simulate(rows=..., seed=...)`` returns simulated transactions.
 """
 
+from .simulate import simulate
+
+__all__ = ["simulate"]
 __version__ = "0.1.0"
-
-
-def simulate(*args, **kwargs):
-    """Return simulated transactions (see :func:`cardfraud.simulate.simulate`)."""
-    from .simulate import simulate as _simulate
-
-    return _simulate(*args, **kwargs)

@@ -223,7 +223,8 @@ def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10
 
 
 def _period(stamps: pd.Series) -> list[str] | None:
-    """Return [first day, last day] of timestamps, or None when there are none."""
+    """Return [first day, last day] of timestamps (text read from a CSV too), or None."""
+    stamps = pd.to_datetime(stamps, errors="coerce").dropna()
     return [f"{stamps.min():%Y-%m-%d}", f"{stamps.max():%Y-%m-%d}"] if len(stamps) else None
 
 
@@ -351,7 +352,7 @@ def metrics_at_training(model_name: str, version: int | None) -> dict | None:
 
 def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
                          psi_watch: float = 0.1, psi_alert: float = 0.25,
-                         sample_rows: int | None = 100_000, seed: int = 42,
+                         sample_rows: int | None = 50_000, seed: int = 42,
                          at_training: dict | None = None) -> ChampionCheck:
     """Score reference and current purchases with ``scorer``; compare scores and performance.
 
@@ -386,7 +387,7 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
 
 def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,
                    bins: int = 10, psi_watch: float = 0.1, psi_alert: float = 0.25,
-                   sample_rows: int | None = 100_000, seed: int = 42) -> ChampionCheck:
+                   sample_rows: int | None = 50_000, seed: int = 42) -> ChampionCheck:
     """Load the registry's champion and check it; say so in one line when there is none."""
     with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
         warnings.filterwarnings("ignore", message="IProgress not found")

@@ -71,26 +71,30 @@ def plot_confusion_matrices(test: TestEvaluation):
 
 
 def plot_cost_curve(curve: pd.DataFrame, threshold: float, recall_threshold: float,
-                    target_recall: float, candidate: str, rows: int):
+                    target_recall: float, candidate: str, rows: int, currency: str = "COP"):
     """Return expected cost per 1,000 transactions and recall against the alert threshold."""
-    fig, ax = plt.subplots(figsize=(9, 4.6))
+    fig, ax = plt.subplots(figsize=(9, 4.8))
     shown = curve[curve["threshold"] <= 1.0]
-    ax.plot(shown["threshold"], 1000 * shown["expected_cost"] / rows, color=FRAUD_COLOR,
-            lw=2, label="expected cost per 1,000 transactions")
+    cost = 1000 * shown["expected_cost"] / rows / 1e6
+    ax.plot(shown["threshold"], cost, color=FRAUD_COLOR, lw=2,
+            label="expected cost per 1,000 transactions")
     ax.axvline(threshold, color="black", lw=1.2, label=f"least cost: {threshold:.3f}")
     ax.axvline(recall_threshold, color="grey", ls="--", lw=1.2,
                label=f"recall {target_recall:.0%}: {recall_threshold:.3f}")
     label_axes(ax, f"Expected cost by alert threshold ({candidate}, validation data)",
                "alert threshold (fraud probability at or above which a purchase is reviewed)",
-               "expected cost per 1,000 transactions")
+               f"expected cost per 1,000 transactions (million {currency})")
+    ax.set_ylim(0, 1.4 * float(cost.max()))  # head room for the legend
     recall_ax = ax.twinx()
     recall_ax.plot(shown["threshold"], shown["recall"], color=LEGITIMATE_COLOR, lw=1.2,
                    alpha=0.8, label="recall (right axis)")
     recall_ax.set_ylabel("recall (share of frauds caught)")
+    recall_ax.set_ylim(0, 1.4)
+    recall_ax.set_yticks(np.linspace(0, 1, 6))
     percent_axis(recall_ax, "y")
     recall_ax.grid(False)
     handles = ax.get_legend_handles_labels()[0] + recall_ax.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, loc="upper center")
+    ax.legend(handles=handles, loc="upper center", ncol=2)
     add_note(fig, f"Out-of-fold scores of cross-validation ({rows:,} validation transactions); "
                   "cost = missed frauds + reviews.")
     return fig
@@ -99,7 +103,7 @@ def plot_cost_curve(curve: pd.DataFrame, threshold: float, recall_threshold: flo
 def plot_calibration(test: TestEvaluation, candidate: str, bins: int = 10):
     """Return the calibration curve of a candidate: predicted P(fraud) against observed rate."""
     scores = test.scores[candidate]
-    observed, predicted = calibration_curve(test.fraud, scores, n_bins=bins, strategy="quantile")
+    observed, predicted = calibration_curve(test.fraud, scores, n_bins=bins, strategy="uniform")
     fig, ax = plt.subplots(figsize=(6.2, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
     ax.plot(predicted, observed, marker="o", color=FRAUD_COLOR, lw=2, label=candidate)
@@ -108,7 +112,7 @@ def plot_calibration(test: TestEvaluation, candidate: str, bins: int = 10):
     percent_axis(ax, "x")
     percent_axis(ax, "y")
     ax.legend(loc="upper left")
-    add_note(fig, f"{bins} bins of equal size by predicted probability over "
+    add_note(fig, f"{bins} equal-width bins of predicted probability (empty bins left out), "
                   f"{len(scores):,} test transactions.")
     return fig
 

@@ -190,7 +190,7 @@ def _classifier(candidate: str, seed: int, balanced: bool):
     if candidate == "hist_gradient_boosting":
         return HistGradientBoostingClassifier(class_weight=weight, random_state=seed)
     # bounded: few shallow trees on a share of the rows each, so it fits in seconds
-    return RandomForestClassifier(n_estimators=50, max_depth=10, min_samples_leaf=10,
+    return RandomForestClassifier(n_estimators=40, max_depth=10, min_samples_leaf=10,
                                   max_samples=0.3, n_jobs=-1, class_weight=weight,
                                   random_state=seed)
 
@@ -261,8 +261,12 @@ def cv_sample(frame: pd.DataFrame, split: Split, rows: int | None, seed: int) ->
     return train[np.sort(picked)]
 
 
-def _folds(fraud: np.ndarray, folds: int, time_ordered: bool, seed: int) -> list:
-    """Return (fit, validate) index pairs: time-ordered folds or stratified ones."""
+def _folds(fraud: np.ndarray, folds: int, time_ordered: bool, seed: int,
+           min_frauds: int = 1) -> list:
+    """Return (fit, validate) index pairs: time-ordered folds or stratified ones.
+
+    Each fold's training part must hold ``min_frauds`` frauds (SMOTE needs neighbours).
+    """
     if folds < 2:
         raise ModelingError(f"modeling: cv_folds must be at least 2, not {folds}")
     splitter = (TimeSeriesSplit(n_splits=folds) if time_ordered
@@ -271,6 +275,11 @@ def _folds(fraud: np.ndarray, folds: int, time_ordered: bool, seed: int) -> list
     for number, (fit, validate) in enumerate(pairs, start=1):
         _check_both_classes(fraud[fit], f"training part of cross-validation fold {number}")
         _check_both_classes(fraud[validate], f"validation part of cross-validation fold {number}")
+        if fraud[fit].sum() < min_frauds:
+            raise ModelingError(
+                f"modeling: SMOTE needs at least {min_frauds} frauds in the training part of "
+                f"cross-validation fold {number} but it has {int(fraud[fit].sum())}; use fewer "
+                f"folds, more rows or another resampling")
     return pairs
 
 
@@ -306,6 +315,7 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
         raise ModelingError(f"modeling: selection_metric must be one of "
                             f"{', '.join(SELECTION_METRICS)} (threshold-free, fit for rare "
                             f"fraud), not {selection_metric!r}")
+    candidates = [candidates] if isinstance(candidates, str) else list(candidates or [])
     if not candidates:
         raise ModelingError("modeling: the candidates list is empty")
     unknown = sorted(set(grids or {}) - set(candidates) - set(CANDIDATES))
@@ -314,7 +324,8 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     sample = cv_sample(frame, split, cv_sample_rows, seed)
     features, fraud = model_features(frame.iloc[sample]), frame[TARGET].to_numpy()[sample]
     time_ordered = split.kind == "time"
-    pairs = _folds(fraud, int(cv_folds), time_ordered, seed)
+    smote_neighbours = 6 if resampling == "smote" else 1  # SMOTE's 5 neighbours + itself
+    pairs = _folds(fraud, int(cv_folds), time_ordered, seed, smote_neighbours)
     rows, best_settings, validation, best_value = [], {}, {}, {}
     for candidate in candidates:
         for settings in expand_grid((grids or {}).get(candidate)):

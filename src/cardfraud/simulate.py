@@ -1,24 +1,25 @@
 """Built-in transaction simulator: cardholders' purchases with the card_transdata columns.
 
-The story (details and every number in ``docs/simulator.md``): cardholders live around the
+The story (every number and the reasons in ``docs/simulator.md``): cardholders live around the
 main cities of one country (Colombia by default, cities weighted by population). Each has a
-home, a typical purchase amount, a few usual places (each with the shop they use there), a
-few usual online merchants and habits: share of online shopping, share of purchases with an
-EMV cryptogram, share of verified purchases. Purchases happen over ``days`` days; honest
-unusual behaviour (trips to another city, large planned purchases) overlaps with fraud, which
-comes in scenarios with their own rates (card-not-present with stolen card data, account
-takeover bursts, cloned cards). A drift knob changes the later part of the period.
+home, a typical purchase amount, two areas where their life happens (the home area and an
+activity centre, each with its usual shops), three usual online merchants and habits: share
+of online shopping, of purchases with an EMV cryptogram and of verified purchases. Purchases
+happen over ``days`` days. Honest unusual behaviour (trips to another city, large planned
+purchases) overlaps with fraud, which comes in scenarios with their own rates: card-not-present
+with stolen card data, account-takeover bursts and cloned cards. A drift knob changes the later
+part of the period (a new card-testing pattern, or a shift to online and wallet payments).
 
 Columns of the returned frame, the eight card_transdata ones first:
 
 - ``distance_from_home`` (float64, km): haversine distance from the cardholder's home to where
-  the purchase happened: the merchant for onsite purchases, the geolocated connection point
-  (or the fraudster's) for online ones.
-- ``distance_from_last_transaction`` (float64, km): from where the cardholder's previous
-  purchase happened (for the first one in the period, from a usual place of theirs).
+  the purchase happened: the shop for onsite purchases, the geolocated connection for online
+  ones (the fraudster's connection for fraud).
+- ``distance_from_last_transaction`` (float64, km): from where the card's previous purchase
+  happened (for the first one in the period, from one of the cardholder's areas).
 - ``ratio_to_median_purchase_price`` (float64): amount over the median amount of the
-  cardholder's genuine purchases in the period (their spending profile).
-- ``repeat_retailer`` (int8): 1 when the merchant is one of the cardholder's usual merchants.
+  cardholder's genuine purchases in the period (their spending profile; fraud excluded).
+- ``repeat_retailer`` (int8): 1 when the merchant is one of the cardholder's usual ones.
 - ``used_chip`` (int8): 1 when an EMV cryptogram was present: chip or contactless onsite, a
   tokenized wallet (network token) online.
 - ``used_pin_number`` (int8): 1 when the cardholder was verified: PIN onsite, one-time code
@@ -26,17 +27,20 @@ Columns of the returned frame, the eight card_transdata ones first:
 - ``online_order`` (int8): 1 for card-not-present (online) purchases.
 - ``fraud`` (int8): 1 for fraudulent purchases.
 - ``transaction_id`` (int64): 1..rows in time order.
-- ``timestamp`` (datetime64[ns]): when the purchase happened (local time, to the second).
-- ``cardholder_id`` (int32), ``merchant_id`` (int32): physical merchants are numbered first,
-  online merchants after them.
-- ``channel`` (category): ``onsite`` or ``online``.
-- ``amount`` (float64): purchase amount in Colombian pesos (COP), whole hundreds.
+- ``timestamp`` (datetime64[ns]): local time of the purchase, to the second.
+- ``cardholder_id`` (int32), ``merchant_id`` (int32): shops are numbered 1..20,000, online
+  merchants from 20,001.
+- ``channel`` (category): ``onsite`` or ``online`` (the same as ``online_order``).
+- ``amount`` (float64): purchase amount in Colombian pesos (COP), in whole hundreds.
 - ``city`` (category): the listed city nearest to where the purchase happened.
 - ``purchase_lat``, ``purchase_lon``, ``home_lat``, ``home_lon`` (float64, degrees).
-- ``fraud_scenario`` (category): ``none`` for genuine purchases, else the scenario's name.
+- ``fraud_scenario`` (category): ``none`` for genuine purchases, else ``card_not_present``,
+  ``account_takeover``, ``cloned_card`` or (drift only) ``card_testing``.
 
-Everything is vectorized numpy: rows are sorted by cardholder and time and "previous purchase"
-and per-cardholder medians come from offsets in the sorted arrays, never a loop per purchase.
+Everything is vectorized numpy: rows are sorted by cardholder and time, and "previous
+purchase" and per-cardholder medians come from offsets in the sorted arrays, never from a loop
+per purchase. Each part of the story draws from its own random stream, so a drift changes
+nothing before ``drift_day``.
 """
 
 from __future__ import annotations
@@ -94,7 +98,7 @@ SIMULATOR_DEFAULTS: dict = {
     "repeat_share": 0.88,  # mean share of genuine purchases at a usual merchant
     "travel_rate": 0.08,  # share of cardholders who take a trip to another city
     "large_purchase_rate": 0.012,  # share of genuine purchases that are large planned ones
-    "card_not_present_rate": 0.052,  # fraud rows per purchase, by scenario
+    "card_not_present_rate": 0.0535,  # fraud rows per purchase, by scenario
     "account_takeover_rate": 0.029,
     "cloned_card_rate": 0.0045,
     "drift_day": None,  # None = no drift; else the day (0-based) from which it applies
@@ -214,11 +218,6 @@ def _city_scatter_km(population, size, rng) -> np.ndarray:
     return scale * np.sqrt(-2.0 * np.log1p(-rng.random(size)))
 
 
-def _categorical(cumulative, u) -> np.ndarray:
-    """Index drawn per row from rows of cumulative probabilities, given uniforms ``u``."""
-    return np.minimum((u[:, None] > cumulative).sum(axis=1), cumulative.shape[1] - 1)
-
-
 def _first_of_group(keys: np.ndarray) -> np.ndarray:
     """True where a sorted key array starts a new group."""
     first = np.ones(len(keys), dtype=bool)
@@ -303,7 +302,7 @@ def _cities(cfg: dict) -> tuple:
 
 
 def _build_world(cfg: dict, n_legit: int, rng) -> _World:
-    """Draw cities' merchants and the cardholders with their homes, habits, places and trips."""
+    """Draw the merchants and the cardholders with their homes, habits, areas and trips."""
     names, city_lat, city_lon, city_pop = _cities(cfg)
     world = _World(names, city_lat, city_lon, city_pop)
     n_cards = max(1, int(round(n_legit / cfg["purchases_per_cardholder"])))
@@ -364,8 +363,9 @@ def _draw_trips(world: _World, cfg: dict, n_cards: int, rng) -> None:
 
 # --------------------------------------------------------------------------- purchases
 
-BEHAVIOUR_SHIFT_ONLINE = 0.25  # share of offline habit moved online per unit of drift_strength
-BEHAVIOUR_SHIFT_CHIP = 0.30  # share of non-token purchases moved to wallets per unit
+# Drift "behaviour_shift", per unit of drift_strength (capped at all of it):
+BEHAVIOUR_SHIFT_ONLINE = 0.25  # share of a cardholder's onsite habit that moves online
+BEHAVIOUR_SHIFT_CHIP = 0.30  # share of purchases without a cryptogram that move to wallets
 
 
 def _purchase_seconds(size: int, days: int, rng) -> np.ndarray:
@@ -401,9 +401,10 @@ def _habit_draws(world: _World, ch, after, cfg, rng) -> dict:
     n = len(ch)
     p_online, p_chip = world.habits["online"][ch], world.habits["chip"][ch]
     if cfg["drift_kind"] == "behaviour_shift" and after.any():
-        step = min(1.0, cfg["drift_strength"])
-        p_online = np.where(after, p_online + step * BEHAVIOUR_SHIFT_ONLINE * (1 - p_online), p_online)
-        p_chip = np.where(after, p_chip + step * BEHAVIOUR_SHIFT_CHIP * (1 - p_chip), p_chip)
+        to_online = min(1.0, cfg["drift_strength"] * BEHAVIOUR_SHIFT_ONLINE)
+        to_wallet = min(1.0, cfg["drift_strength"] * BEHAVIOUR_SHIFT_CHIP)
+        p_online = np.where(after, p_online + to_online * (1 - p_online), p_online)
+        p_chip = np.where(after, p_chip + to_wallet * (1 - p_chip), p_chip)
     return {
         "online": rng.random(n) < p_online,
         "chip": rng.random(n) < p_chip,
@@ -641,8 +642,11 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     genuine = _genuine_purchases(world, cfg, streams["genuine"])
     parts = [_card_testing(world, genuine, cfg, streams["drift"])]
     parts += [_fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name]) for s in SCENARIOS]
-    rows_ = _derive(world, parts, profile=genuine)
-    return _to_frame(world, rows_, cfg)
+    purchases = _derive(world, parts, profile=genuine)
+    return _to_frame(world, purchases, cfg)
+
+
+# --------------------------------------------------------------------------- knob checks
 
 
 def _need(ok: bool, message: str) -> None:
