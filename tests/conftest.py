@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,11 +70,8 @@ def project_env() -> dict:
     return {**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
-def run_all(*args, env=None, params: str = "smoke.yaml") -> "subprocess.CompletedProcess":
+def run_all(*args, env=None, params: str = "smoke.yaml") -> subprocess.CompletedProcess:
     """Run run_all.py with the given params file; return the finished process."""
-    import subprocess
-    import sys
-
     return subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
                            str(ROOT / "params" / params), *args],
                           capture_output=True, text=True, timeout=900, env=env)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import make_transactions, run_all
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from cardfraud.config import ConfigError, apply_overrides, check_sections, parse_override, read_params
+from cardfraud.config import (
+    ConfigError,
+    apply_overrides,
+    check_sections,
+    parse_override,
+    read_params,
+)
 from cardfraud.pipeline import discover_steps, resolve_params, select_steps
 
 ALLOWED = {"common": {"seed"}, "load": {"path", "simulator", "on_missing"}}

@@ -7,9 +7,9 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import make_transactions, run_all
 
 from cardfraud.pipeline import OutputLock, discover_steps
-from conftest import make_transactions, run_all
 
 pytestmark = pytest.mark.slow
 

@@ -15,7 +15,6 @@ from cardfraud.summary import (
     model_text,
     next_actions,
     prevented_loss,
-    summary_markdown,
 )
 
 RESULTS = {
@@ -29,7 +28,7 @@ RESULTS = {
                  "costs": {"cost_missed_fraud": 300_000.0, "cost_review": 10_000.0},
                  "test_metrics": {"recall": 0.9, "precision": 0.6, "average_precision": 0.88,
                                   "tp": 90, "fp": 60, "fn": 10, "tn": 840}},
-    "monitoring": {"overall_status": "alert", "recommendation": "Retrain."},
+    "monitoring": {"overall_status": "alert", "action": "retrain", "recommendation": "Retrain."},
     "registry": {"promoted": False},
 }
 
@@ -52,7 +51,7 @@ def test_model_text_gives_catch_rate_and_alert_volume():
 
 def test_next_actions_follow_the_findings():
     actions = " ".join(next_actions(RESULTS))
-    assert "retrain" in actions and "online purchases" in actions and "Keep the current champion" in actions
+    assert "Retrain the model" in actions and "online purchases" in actions and "Keep the current champion" in actions
 
 
 def test_prevented_loss_uses_saved_scores_and_amounts(tmp_path):

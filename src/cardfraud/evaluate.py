@@ -318,11 +318,16 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
                      alert_budget: float, cost_basis: str) -> str:
     """Return in words what the chosen model and threshold mean for the review team."""
     row, chosen = test.comparison.loc[best], thresholds.loc[best]
-    alerts = int(row["tp"] + row["fp"])
-    if test.days:
-        volume = f"{row['alerts_per_day']:,.1f} alerts a day over {test.days} test days"
-    else:
-        volume = f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
+    at_target = classification_metrics(test.fraud, test.scores[best],
+                                       chosen["threshold_target_recall"])
+
+    def _volume(alerts: int) -> str:
+        if test.days:
+            return f"{alerts / test.days:,.1f} alerts a day"
+        return f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
+
+    volume = _volume(int(row["tp"] + row["fp"])) + (
+        f" over {test.days} test days" if test.days else "")
     return (
         f"Chosen model: {best} (test PR-AUC {row['average_precision']:.3f}, ROC-AUC "
         f"{row['roc_auc']:.3f}).\n"
@@ -335,8 +340,10 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
         f"Reviewing only the top {alert_budget:.1%} of transactions"
         f"{' each day' if test.days else ''} would catch {row['recall_at_budget']:.1%} of frauds "
         f"with {row['precision_at_budget']:.1%} precision.\n"
-        f"Threshold reaching the target recall on validation: "
-        f"{chosen['threshold_target_recall']:.4f}."
+        f"The threshold reaching the target recall on validation, "
+        f"{chosen['threshold_target_recall']:.4f}, would on the test period raise "
+        f"{_volume(at_target['tp'] + at_target['fp'])} and catch {at_target['recall']:.1%} of "
+        f"frauds."
     )
 
 

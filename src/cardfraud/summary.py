@@ -169,11 +169,15 @@ def next_actions(results: dict) -> list[str]:
     """What to do next, from the run's findings."""
     actions = []
     mon, eda, reg = results.get("monitoring", {}), results.get("eda", {}), results.get("registry", {})
-    if mon.get("overall_status") == "alert":
-        actions.append("Check the data feed and retrain the model on recent purchases before "
-                       "relying on its alerts.")
-    elif mon.get("overall_status") == "watch":
-        actions.append("Watch the drifting features in next month's monitoring run.")
+    advice = {
+        "retrain": "Retrain the model on recent purchases: its performance or its inputs moved.",
+        "check_data_feed": "Check the data feed with the data engineers before trusting the "
+                           "new extract: some columns look broken.",
+        "investigate": "Have the fraud analysts look at the drifting features before the next run.",
+        "watch": "Watch the drifting features in next month's monitoring run.",
+    }
+    if mon.get("action") in advice:
+        actions.append(advice[mon["action"]])
     channel = eda.get("fraud_rate_by_channel", {})
     if channel and channel.get("online", 0) > 3 * channel.get("onsite", 0):
         actions.append("Require cardholder verification (one-time code or 3-D Secure) for "
