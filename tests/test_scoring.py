@@ -13,7 +13,6 @@ import pandas as pd
 import pytest
 from test_registry import fake_modeling_step, fresh_tracking_store, registry_step
 
-from cardfraud import scoring
 from cardfraud.data import FEATURES, DataValidationError
 from cardfraud.registry import held_out_test_rows, load_champion
 from cardfraud.scoring import (
@@ -174,11 +173,11 @@ def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, m
     output = tmp_path / "scored.csv"
     output.write_text("yesterday's scores\n")
 
-    def disk_full(table, where, *args, **kwargs):
+    def disk_full(frame, where, *args, **kwargs):
         Path(where).write_text("half a fi")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(scoring.pa_csv, "write_csv", disk_full)
+    monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
     assert run_score("--input", str(path), "--output", str(output)) == 1
     assert f"error: cannot write {output}: No space left on device" in capsys.readouterr().err
     assert output.read_text() == "yesterday's scores\n"

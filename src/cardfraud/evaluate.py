@@ -314,19 +314,20 @@ def first_analysis_gap(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def _alert_volume(alerts: int, test: TestEvaluation) -> str:
+    """Return alerts per day (with timestamps) or per 10,000 transactions, in words."""
+    if test.days:
+        return f"{alerts / test.days:,.1f} alerts a day"
+    return f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
+
+
 def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
                      alert_budget: float, cost_basis: str) -> str:
     """Return in words what the chosen model and threshold mean for the review team."""
     row, chosen = test.comparison.loc[best], thresholds.loc[best]
     at_target = classification_metrics(test.fraud, test.scores[best],
                                        chosen["threshold_target_recall"])
-
-    def _volume(alerts: int) -> str:
-        if test.days:
-            return f"{alerts / test.days:,.1f} alerts a day"
-        return f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
-
-    volume = _volume(int(row["tp"] + row["fp"])) + (
+    volume = _alert_volume(int(row["tp"] + row["fp"]), test) + (
         f" over {test.days} test days" if test.days else "")
     return (
         f"Chosen model: {best} (test PR-AUC {row['average_precision']:.3f}, ROC-AUC "
@@ -342,7 +343,7 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
         f"with {row['precision_at_budget']:.1%} precision.\n"
         f"The threshold reaching the target recall on validation, "
         f"{chosen['threshold_target_recall']:.4f}, would on the test period raise "
-        f"{_volume(at_target['tp'] + at_target['fp'])} and catch {at_target['recall']:.1%} of "
+        f"{_alert_volume(at_target['tp'] + at_target['fp'], test)} and catch {at_target['recall']:.1%} of "
         f"frauds."
     )
 

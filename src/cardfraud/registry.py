@@ -183,13 +183,14 @@ def _quiet_pyfunc_logging():
 
 def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
                        model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None,
-                       ) -> RegisteredVersion:
+                       report_run_id: str | None = None) -> RegisteredVersion:
     """Register the best candidate as a version of ``model_name`` (once per run and data).
 
     The run's scikit-learn pipeline is wrapped with its threshold in a FraudScorer, logged
     into the same run as ``scorer`` with a signature (so serving checks columns and types) and
     registered with tags and a description. Re-running reuses the version already registered.
-    Without ``tracking_uri`` the store where modeling logged the run is used.
+    Without ``tracking_uri`` the store where modeling logged the run is used;
+    ``report_run_id`` (the report run that registered it) is kept as a tag.
     """
     uri = configure_quiet_tracking(tracking_uri or modeling.get("tracking_uri"))
     client = mlflow.MlflowClient()
@@ -212,6 +213,8 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
             metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
                       "selection_metric": tags["selection_metric"],
                       "classifier_uri": modeling["model_uri"]})
+    if report_run_id:
+        tags["report_run_id"] = str(report_run_id)
     version = client.create_model_version(model_name, info.model_uri, run_id=run_id, tags=tags,
                                           description=version_description(modeling, data),
                                           model_id=info.model_id)

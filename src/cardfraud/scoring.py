@@ -11,8 +11,6 @@ through a temporary file and a rename, so a failure never leaves half a file.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import re
@@ -26,8 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.csv as pa_csv
 
 from .data import (
     FEATURES,
@@ -176,16 +172,6 @@ def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFram
     return result
 
 
-def write_csv_fast(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV with pyarrow (~10x faster than pandas on a million rows, same values)."""
-    header = io.StringIO()
-    csv.writer(header, lineterminator="\n").writerow(map(str, frame.columns))
-    with open(path, "wb") as handle:
-        handle.write(header.getvalue().encode("utf-8"))
-        pa_csv.write_csv(pa.Table.from_pandas(frame, preserve_index=False), handle,
-                         pa_csv.WriteOptions(include_header=False, quoting_style="needed"))
-
-
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write CSV or Parquet (by suffix) via a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -193,7 +179,7 @@ def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
     tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
     try:
         if path.suffix.lower() == ".csv":
-            write_csv_fast(frame, tmp)
+            frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
         os.replace(tmp, path)
