@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import make_transactions, run_all
+from conftest import ROOT, make_transactions, run_all
 
 pytestmark = pytest.mark.slow
 HEADER = ("distance_from_home,distance_from_last_transaction,ratio_to_median_purchase_price,"
@@ -108,11 +108,14 @@ def fingerprint_outputs(out: Path, tracking_uri: str) -> dict:
 
 
 def champion_version(tracking_uri: str) -> str | None:
+    """The version the smoke params' registered model has as champion, or None."""
+    import yaml
     from mlflow import MlflowClient
 
+    model_name = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())["common"]["model_name"]
     client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
     try:
-        return client.get_model_version_by_alias("card-fraud-detector", "champion").version
+        return client.get_model_version_by_alias(model_name, "champion").version
     except Exception:
         return None
 
@@ -146,8 +149,11 @@ def test_run_all_refuses_bad_input_and_keeps_what_was_published(kind, published,
 
 def score(tracking_uri: str, source: Path, target: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    import yaml
+
+    model_name = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())["common"]["model_name"]
     return subprocess.run([sys.executable, "-m", "cardfraud", "score", "--input", str(source),
-                           "--output", str(target)], capture_output=True, text=True,
+                           "--output", str(target), "--model", f"models:/{model_name}@champion"], capture_output=True, text=True,
                           timeout=300, env=env)
 
 

@@ -55,7 +55,7 @@ def test_experiment_gets_an_absolute_artifact_location_beside_the_database(tmp_p
     experiment_id = tracking.get_or_create_experiment("fraud", uri)
     client = MlflowClient(uri)
     location = client.get_experiment(experiment_id).artifact_location
-    assert location == str(tmp_path / "store" / "artifacts")
+    assert location == str(tmp_path / "store" / "mlflow-artifacts")
     assert tracking.get_or_create_experiment("fraud", uri) == experiment_id
     client.delete_experiment(experiment_id)
     assert tracking.get_or_create_experiment("fraud", uri) == experiment_id

@@ -64,7 +64,7 @@ def configure_tracking(tracking_uri: str | None = None) -> str:
 def get_or_create_experiment(name: str, tracking_uri: str) -> str:
     """Return the id of experiment ``name``, creating it (or restoring it if deleted).
 
-    For SQLite URIs artifacts go to ``<dir of the sqlite file>/artifacts`` (absolute path);
+    For SQLite URIs artifacts go to ``<dir of the sqlite file>/mlflow-artifacts`` (absolute path);
     for servers the server's default applies.
     """
     from mlflow.tracking import MlflowClient
@@ -76,7 +76,7 @@ def get_or_create_experiment(name: str, tracking_uri: str) -> str:
             client.restore_experiment(found.experiment_id)
         return found.experiment_id
     database = sqlite_path(tracking_uri)
-    location = str(database.resolve().parent / "artifacts") if database is not None else None
+    location = str(database.resolve().parent / "mlflow-artifacts") if database is not None else None
     return client.create_experiment(name, artifact_location=location)
 
 
