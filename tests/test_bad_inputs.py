@@ -87,7 +87,7 @@ BAD = {
     "missing_column": ("no_chip.csv: missing required column used_chip",) * 2,
     "text_in_numeric": ("text.csv: column 'distance_from_home' has non-numeric values at row 3",) * 2,
     "negative_distance": ("negative.csv: column 'distance_from_last_transaction' has negative values at row 5",) * 2,
-    "nan_fail": ("nans.csv: missing values in column(s) ratio_to_median_purchase_price at row 6", None),
+    "nan_fail": ("nans.csv: missing values in column(s) ratio_to_median_purchase_price at row 6",) * 2,
     "fraud_two": ("fraud2.csv: column 'fraud' must be 0 or 1 but has 2 at row 7",) * 2,
     "single_class": ("one_class.csv: column 'fraud' has one class only", None),
     "one_row": ("one_row.csv: column 'fraud' has one class only: all 1 rows", None),

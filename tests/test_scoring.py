@@ -133,7 +133,7 @@ def _bad_files(folder: Path, good: pd.DataFrame) -> dict[str, tuple[Path, str]]:
     missing_value = good.copy()
     missing_value.loc[[1, 6], "used_pin_number"] = np.nan
     files["missing value"] = (folder / "missing_value.csv", "missing values in column(s) "
-                              "used_pin_number at row(s) 2, 7")
+                              "used_pin_number at rows 2, 7")
     missing_value.to_csv(files["missing value"][0], index=False)
     empty = folder / "empty.csv"
     empty.write_text("")

@@ -249,6 +249,19 @@ def validate_transactions(
     return frame, report
 
 
+def missing_values_error(frame: pd.DataFrame, columns: list[str], source: str,
+                         hint: str) -> DataValidationError | None:
+    """Return the error naming the columns and rows with missing values, or None if none."""
+    missing = frame[columns].isna()
+    rows = missing.any(axis=1).to_numpy()
+    if not rows.any():
+        return None
+    named = ", ".join(c for c in columns if missing[c].any())
+    return DataValidationError(
+        f"{source}: missing values in column(s) {named} at {_rows_text(np.flatnonzero(rows))}{hint}"
+    )
+
+
 def _handle_missing(frame, report, present, on_missing):
     """Count rows with missing required values; drop them or raise per ``on_missing``."""
     missing = frame[present].isna()
@@ -256,12 +269,9 @@ def _handle_missing(frame, report, present, on_missing):
     any_missing = missing.any(axis=1).to_numpy()
     report.rows_with_missing = int(any_missing.sum())
     if report.rows_with_missing and on_missing == "fail":
-        positions = np.flatnonzero(any_missing)
-        columns = ", ".join(report.missing_by_column)
-        raise DataValidationError(
-            f"{report.source}: missing values in column(s) {columns} at {_rows_text(positions)} "
-            f"(load.on_missing is 'fail'; set it to 'drop' to drop such rows)"
-        )
+        raise missing_values_error(
+            frame, present, report.source,
+            " (load.on_missing is 'fail'; set it to 'drop' to drop such rows)")
     if report.rows_with_missing:
         frame = frame.loc[~any_missing]
         report.missing_rows_dropped = report.rows_with_missing

@@ -29,6 +29,7 @@ from .data import (
     FEATURES,
     TARGET,
     DataValidationError,
+    missing_values_error,
     model_features,
     read_transactions,
     validate_transactions,
@@ -56,15 +57,10 @@ def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     purchase needs a score), and the fraud label is optional and not checked.
     """
     present = [c for c in FEATURES if c in frame.columns]
-    missing = frame[present].isna().any(axis=1).to_numpy()
-    if missing.any():
-        rows = np.flatnonzero(missing) + 1
-        columns = ", ".join(c for c in present if frame[c].isna().any())
-        more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
-        raise DataValidationError(
-            f"{source}: missing values in column(s) {columns} at row(s) "
-            f"{', '.join(map(str, rows[:5]))}{more}; every purchase needs all "
-            f"{len(FEATURES)} model inputs to be scored")
+    error = missing_values_error(frame, present, source,
+                                 f"; every purchase needs all {len(FEATURES)} model inputs to be scored")
+    if error:
+        raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
     clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
                                      on_missing="fail", require_target=False)

@@ -146,7 +146,7 @@ nav a.current{background:#334e68;color:#fff;font-weight:600}
 nav span.brand{color:#fff;font-weight:700;margin-right:1rem}
 main{max-width:1100px;margin:0 auto;padding:1rem 2rem 3rem;background:#fff}
 img{max-width:100%;height:auto}
-table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #d9e2ec;padding:.25rem .6rem;text-align:left;vertical-align:top}
 th{background:#f0f4f8}
 .anchor-link{visibility:hidden;text-decoration:none;margin-left:.3rem}
