@@ -64,7 +64,7 @@ def test_check_purchases_keeps_the_label_optional(good_frame):
 
 
 @pytest.mark.parametrize("column, value, message", [
-    ("used_chip", None, "new.csv: missing values in column(s) used_chip at row(s) 3; every "
+    ("used_chip", None, "new.csv: missing values in column(s) used_chip at row 3; every "
                         "purchase needs all 7 model inputs to be scored"),
     ("distance_from_home", -4.0, "column 'distance_from_home' has negative values at row 3"),
     ("online_order", 2, "column 'online_order' must be 0 or 1 but has 2 at row 3"),
