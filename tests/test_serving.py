@@ -132,7 +132,7 @@ def test_served_champion_returns_probabilities_and_rejects_bad_requests(champion
         missing_value = [[*good[0][:4], None, *good[0][5:]]]
         answer = _invocations(port, _split(FEATURES, missing_value))
         assert answer.status_code == 400
-        assert "request: missing values in column(s) used_chip at row(s) 1" in \
+        assert "request: missing values in column(s) used_chip at row 1" in \
             answer.json()["message"]
 
         bad_flag = [[*good[0][:6], 7.0]]
