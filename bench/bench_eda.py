@@ -26,7 +26,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from cardfraud import eda, flow, plots  # noqa: E402
+from cardfraud import eda, eda_correlations, eda_where_when, flow, plots  # noqa: E402
 from cardfraud.artifacts import PROJECT_ROOT  # noqa: E402
 from cardfraud.config import read_params  # noqa: E402
 from cardfraud.data import DataValidationError, compact_dtypes, load_file  # noqa: E402
@@ -81,27 +81,28 @@ def bench_eda(transactions: pd.DataFrame, params: dict, seed: int) -> None:
     with timed("fraud_rate_by_channel_chip_pin"):
         eda.fraud_rate_by_channel_chip_pin(transactions)
     with timed("feature_correlations + figure"):
-        correlations = eda.feature_correlations(transactions)
-        pair = eda.strongest_pair(correlations)
-        render(eda.plot_correlations(correlations))
+        correlations = eda_correlations.feature_correlations(transactions)
+        pair = eda_correlations.strongest_pair(correlations)
+        render(eda_correlations.plot_correlations(correlations))
     with timed("plot_pair_view"):
-        render(eda.plot_pair_view(transactions, *pair, sample_rows=params["sample_rows"],
-                                  bins=params["pair_bins"], seed=seed))
+        render(eda_correlations.plot_pair_view(transactions, *pair,
+                                               sample_rows=params["sample_rows"],
+                                               bins=params["pair_bins"], seed=seed))
     with timed("distance bands + figure"):
-        bands = eda.distance_band_fraud_rates(transactions, params["distance_bands_km"])
-        render(eda.plot_distance_bands(bands, transactions["fraud"].mean()))
+        bands = eda_where_when.distance_band_fraud_rates(transactions, params["distance_bands_km"])
+        render(eda_where_when.plot_distance_bands(bands, transactions["fraud"].mean()))
     spots = daily = None
     if eda.has_coordinates(transactions):
         with timed("plot_fraud_map"):
-            render(eda.plot_fraud_map(transactions, params["map_gridsize"],
-                                      params["map_min_purchases"]))
+            render(eda_where_when.plot_fraud_map(transactions, params["map_gridsize"],
+                                                 params["map_min_purchases"]))
         with timed("hot_spots"):
-            spots = eda.hot_spots(transactions, params["hot_spots_top"],
-                                  params["hot_spot_min_purchases"])
+            spots = eda_where_when.hot_spots(transactions, params["hot_spots_top"],
+                                             params["hot_spot_min_purchases"])
     if eda.has_timestamps(transactions):
         with timed("daily_activity + figure"):
-            daily = eda.daily_activity(transactions)
-            render(eda.plot_daily_activity(daily))
+            daily = eda_where_when.daily_activity(transactions)
+            render(eda_where_when.plot_daily_activity(daily))
     with timed("eda_results"):
         eda.eda_results(transactions, flags, bands, pair, spots, daily)
 

@@ -16,7 +16,8 @@ import time
 
 import psutil
 
-from cardfraud.simulate import SIMULATOR_DEFAULTS, calibration_report, simulate
+from cardfraud.calibration import calibration_report
+from cardfraud.simulate import SIMULATOR_DEFAULTS, simulate
 
 BUDGET_SECONDS = 10.0
 BUDGET_MB = 2048.0

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import make_transactions
 
-from cardfraud import eda
+from cardfraud import eda, eda_correlations, eda_where_when
 from cardfraud.data import load_file
 
 
@@ -80,7 +80,7 @@ def test_continuous_summary_counts_the_tail():
 def test_distance_bands_put_edges_in_the_upper_band(good_frame):
     frame = good_frame.copy()
     frame.loc[0, "distance_from_home"] = 5.0
-    bands = eda.distance_band_fraud_rates(frame, [0, 5, 50])
+    bands = eda_where_when.distance_band_fraud_rates(frame, [0, 5, 50])
     assert bands["band"].tolist() == ["0–5 km", "5–50 km", "50+ km"]
     assert bands["purchases"].tolist() == [2, 4, 2]
     assert bands["fraud rate"].tolist() == [0, 0, 1.0]
@@ -90,7 +90,8 @@ def test_strongest_pair_finds_the_correlated_flags():
     frame = make_transactions(rows=500, seed=4)
     frame["used_pin_number"] = frame["used_chip"]
     frame.loc[:20, "used_pin_number"] = 1 - frame.loc[:20, "used_chip"]
-    first, second, correlation = eda.strongest_pair(eda.feature_correlations(frame))
+    correlations = eda_correlations.feature_correlations(frame)
+    first, second, correlation = eda_correlations.strongest_pair(correlations)
     assert {first, second} == {"used_chip", "used_pin_number"}
     assert correlation > 0.8
 
@@ -98,17 +99,17 @@ def test_strongest_pair_finds_the_correlated_flags():
 def test_hot_spots_rank_by_interval_and_drop_small_places():
     frame = with_place_and_time(make_transactions(rows=400, seed=5))
     frame["fraud"] = ((frame["city"] == "Cali") & (np.arange(400) % 8 == 0)).astype(int)
-    spots = eda.hot_spots(frame, top=5, min_purchases=50)
+    spots = eda_where_when.hot_spots(frame, top=5, min_purchases=50)
     assert spots["city"].tolist() == ["Cali", "Bogotá"]
     cali = frame[frame.city == "Cali"]
     assert spots.loc[0, "purchases"] == len(cali)
     assert spots.loc[0, "frauds"] == cali["fraud"].sum()
-    assert eda.hot_spots(frame, top=5, min_purchases=10_000).empty
+    assert eda_where_when.hot_spots(frame, top=5, min_purchases=10_000).empty
 
 
 def test_hot_spots_fall_back_to_map_areas_without_city():
     frame = with_place_and_time(make_transactions(rows=80, seed=6)).drop(columns="city")
-    spots = eda.hot_spots(frame, top=5, min_purchases=1, area_degrees=0.5)
+    spots = eda_where_when.hot_spots(frame, top=5, min_purchases=1, area_degrees=0.5)
     assert set(spots["city"]) == {"lat 3.5, lon -76.5", "lat 4.5, lon -74.0"}
     assert spots["purchases"].sum() == 80
 
@@ -116,7 +117,7 @@ def test_hot_spots_fall_back_to_map_areas_without_city():
 def test_daily_activity_and_period_count_calendar_days():
     frame = with_place_and_time(make_transactions(rows=30, seed=7))
     frame = frame[frame["timestamp"].dt.day != 2]
-    daily = eda.daily_activity(frame)
+    daily = eda_where_when.daily_activity(frame)
     assert daily["purchases"].tolist() == [10, 10]
     assert eda.period(daily) == {"period_start": "2024-03-01", "period_end": "2024-03-03",
                                  "days": 3}
@@ -124,7 +125,7 @@ def test_daily_activity_and_period_count_calendar_days():
 
 def test_results_without_coordinates_or_timestamps(good_frame):
     results = eda.eda_results(good_frame, eda.flag_fraud_rates(good_frame),
-                              eda.distance_band_fraud_rates(good_frame, [0, 50]),
+                              eda_where_when.distance_band_fraud_rates(good_frame, [0, 50]),
                               ("used_chip", "online_order", 0.1))
     assert results["rows"] == 8 and results["fraud_rate"] == 0.25
     assert results["fraud_rate_by_channel"] == {"onsite": 0.0, "online": 0.4}
@@ -138,11 +139,11 @@ def test_results_without_coordinates_or_timestamps(good_frame):
 
 def test_results_with_place_and_time():
     frame = with_place_and_time(make_transactions(rows=120, seed=8))
-    spots = eda.hot_spots(frame, min_purchases=1)
+    spots = eda_where_when.hot_spots(frame, min_purchases=1)
     results = eda.eda_results(frame, eda.flag_fraud_rates(frame),
-                              eda.distance_band_fraud_rates(frame, [0, 10]),
+                              eda_where_when.distance_band_fraud_rates(frame, [0, 10]),
                               ("used_chip", "online_order", 0.1), spots,
-                              eda.daily_activity(frame))
+                              eda_where_when.daily_activity(frame))
     assert set(results["hot_spots"][0]) == {"city", "purchases", "frauds", "rate"}
     assert sum(s["purchases"] for s in results["hot_spots"]) == 120
     assert results["days"] == 3 and results["period_start"] == "2024-03-01"
@@ -161,16 +162,18 @@ def _assert_labelled(fig):
 def test_every_figure_is_labelled_on_tiny_frames():
     frame = with_place_and_time(make_transactions(rows=60, seed=9))
     rate = frame["fraud"].mean()
-    correlations = eda.feature_correlations(frame)
+    correlations = eda_correlations.feature_correlations(frame)
     _assert_labelled(eda.plot_continuous_distributions(frame))
     _assert_labelled(eda.plot_flag_fraud_rates(eda.flag_fraud_rates(frame), rate))
-    _assert_labelled(eda.plot_correlations(correlations))
-    _assert_labelled(eda.plot_pair_view(frame, *eda.strongest_pair(correlations),
-                                        sample_rows=1000))
-    _assert_labelled(eda.plot_pair_view(frame, "distance_from_home", "used_chip", 0.0))
-    _assert_labelled(eda.plot_fraud_map(frame, gridsize=10, min_purchases=1))
-    _assert_labelled(eda.plot_distance_bands(eda.distance_band_fraud_rates(frame, [0, 10]), rate))
-    _assert_labelled(eda.plot_daily_activity(eda.daily_activity(frame)))
+    _assert_labelled(eda_correlations.plot_correlations(correlations))
+    _assert_labelled(eda_correlations.plot_pair_view(
+        frame, *eda_correlations.strongest_pair(correlations), sample_rows=1000))
+    _assert_labelled(eda_correlations.plot_pair_view(frame, "distance_from_home", "used_chip",
+                                                     0.0))
+    _assert_labelled(eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1))
+    bands = eda_where_when.distance_band_fraud_rates(frame, [0, 10])
+    _assert_labelled(eda_where_when.plot_distance_bands(bands, rate))
+    _assert_labelled(eda_where_when.plot_daily_activity(eda_where_when.daily_activity(frame)))
 
 
 def test_missing_handed_on_data_names_the_load_step(tmp_path):
@@ -182,8 +185,9 @@ def test_real_sample_has_no_place_or_time_and_still_gives_results(real_sample):
     frame, _ = load_file(real_sample)
     assert not eda.has_coordinates(frame) and not eda.has_timestamps(frame)
     flags = eda.flag_fraud_rates(frame)
-    results = eda.eda_results(frame, flags, eda.distance_band_fraud_rates(frame, [0, 10, 100]),
-                              eda.strongest_pair(eda.feature_correlations(frame)))
+    bands = eda_where_when.distance_band_fraud_rates(frame, [0, 10, 100])
+    pair = eda_correlations.strongest_pair(eda_correlations.feature_correlations(frame))
+    results = eda.eda_results(frame, flags, bands, pair)
     channel = results["fraud_rate_by_channel"]
     assert channel["online"] > 5 * channel["onsite"]
     assert results["fraud_rate_with_pin"] < results["fraud_rate_without_pin"]

@@ -6,15 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cardfraud.calibration import calibration_report, separability_check
 from cardfraud.data import FEATURES, TARGET
-from cardfraud.simulate import (
-    SIMULATOR_DEFAULTS,
-    calibration_report,
-    cli,
-    haversine_km,
-    separability_check,
-    simulate,
-)
+from cardfraud.simulate import SIMULATOR_DEFAULTS, cli, simulate
+from cardfraud.simulated_world import haversine_km
 
 CONTEXT_COLUMNS = [
     "transaction_id", "timestamp", "cardholder_id", "merchant_id", "channel", "amount", "city",

@@ -10,7 +10,7 @@ COMMANDS = {
     "simulate": ("cardfraud.simulate", "simulate transactions to a CSV or Parquet file"),
     "flow": ("cardfraud.flow", "purchase flow through the channels: stage counts and intervals"),
     "score": ("cardfraud.scoring", "score new transactions with the registered champion"),
-    "drift": ("cardfraud.drift", "compare a new extract with the training data"),
+    "drift": ("cardfraud.monitoring", "compare a new extract with the training data"),
 }
 
 

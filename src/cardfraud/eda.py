@@ -5,6 +5,9 @@ real extracts (the 8 card_transdata columns) as well as on simulated data, which
 coordinates (``purchase_lat``/``purchase_lon``, ``city``) and ``timestamp``. Rates are fractions
 (0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
 1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
+
+How the features go together (correlations, the strongest pair) is in ``eda_correlations.py``;
+where and when fraud happens (map, hot spots, distance from home, days) in ``eda_where_when.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ from statistics import NormalDist
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.colors import LogNorm
 
 from . import plots
 from .artifacts import transactions_path
-from .data import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+from .data import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
 
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
@@ -197,252 +199,6 @@ def fraud_rate_by_channel_chip_pin(transactions: pd.DataFrame) -> pd.DataFrame:
                           "PIN": np.where(cells & 1, "yes", "no"),
                           "purchases": purchases, "frauds": frauds})
     return with_fraud_rates(table)
-
-
-def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return the Pearson correlation matrix of the seven features and fraud."""
-    columns = FEATURES + [TARGET]
-    return pd.DataFrame(np.corrcoef(transactions[columns].to_numpy(dtype=float), rowvar=False),
-                        index=columns, columns=columns)
-
-
-def strongest_pair(correlations: pd.DataFrame) -> tuple[str, str, float]:
-    """Return the two features (fraud excluded) with the largest absolute correlation."""
-    values = correlations.loc[FEATURES, FEATURES].to_numpy().copy()
-    np.fill_diagonal(values, 0)
-    row, col = np.unravel_index(np.nanargmax(np.abs(values)), values.shape)
-    return FEATURES[row], FEATURES[col], float(values[row, col])
-
-
-def plot_correlations(correlations: pd.DataFrame):
-    """Figure: correlation heatmap of the features and fraud."""
-    fig, ax = plt.subplots(figsize=(8, 6.2))
-    names = [c.replace("_", " ") for c in correlations.columns]
-    table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
-    # adding 0.0 turns the -0.00 of tiny negative values into 0.00
-    plots.draw_heatmap(ax, table.round(2) + 0.0, "{:.2f}", "RdBu_r", -1, 1,
-                       "Pearson correlation (-1 to 1)")
-    plots.label_axes(ax, "Correlation between features and fraud", "feature or label",
-                     "feature or label")
-    fig.tight_layout()
-    return fig
-
-
-def _short(value: float) -> str:
-    """Format a bin edge: three significant digits, whole numbers from 100 up."""
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
-
-
-def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarray, list[str]]:
-    """Return bin edges and labels: no/yes for a flag, equal-count (quantile) bins otherwise."""
-    if feature in FLAG_FEATURES:
-        return np.array([-0.5, 0.5, 1.5]), ["no", "yes"]
-    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
-    edges[-1] = np.nextafter(edges[-1], np.inf)
-    labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
-    return edges, labels
-
-
-def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: int = 10):
-    """Return the fraud-rate grid of two features (rows: second, columns: first) and purchases."""
-    x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
-    x_edges, x_labels = feature_bins(x, first, bins)
-    y_edges, y_labels = feature_bins(y, second, bins)
-    purchases, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges])
-    frauds, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges],
-                                  weights=transactions[TARGET].to_numpy(dtype=float))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rates = frauds / purchases
-    return (pd.DataFrame(rates, index=y_labels, columns=x_labels),
-            pd.DataFrame(purchases.astype(int), index=y_labels, columns=x_labels))
-
-
-def _scatter_axis(values: np.ndarray, feature: str, rng: np.random.Generator) -> np.ndarray:
-    """Jitter a 0/1 flag so its points spread; leave continuous values as they are."""
-    if feature in FLAG_FEATURES:
-        return values + rng.uniform(-0.25, 0.25, values.size)
-    return np.maximum(values, values[values > 0].min() if (values > 0).any() else 1e-3)
-
-
-def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlation: float,
-                   sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
-    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
-    rng = np.random.default_rng(seed)
-    take = rng.choice(len(transactions), min(sample_rows, len(transactions)), replace=False)
-    sample = transactions.iloc[np.sort(take)]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
-    x, y = (_scatter_axis(sample[c].to_numpy(dtype=float), c, rng) for c in (first, second))
-    fraud = sample[TARGET].to_numpy() == 1
-    for label, mask in ((0, ~fraud), (1, fraud)):
-        left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
-                     color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
-    for feature, set_scale, set_ticks in ((first, left.set_xscale, left.set_xticks),
-                                          (second, left.set_yscale, left.set_yticks)):
-        if feature in CONTINUOUS_FEATURES:
-            set_scale("log")
-        else:
-            set_ticks([0, 1], ["no", "yes"])
-    plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
-                     plots.feature_label(first), plots.feature_label(second))
-    left.legend(markerscale=3)
-    rates, _ = pair_fraud_rates(transactions, first, second, bins)
-    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, "fraud rate (%)",
-                       percent=True)
-    plots.label_axes(right, "Fraud rate per cell (all purchases)", plots.feature_label(first),
-                     plots.feature_label(second))
-    fig.suptitle(f"Strongest pair: {first} and {second} (r = {correlation:.2f})",
-                 fontweight="bold")
-    fig.tight_layout()
-    plots.add_note(fig, f"Left: seeded random sample of {len(sample):,} of {len(transactions):,} "
-                        "purchases (flags jittered). Right: all purchases, in equal-count bins "
-                        "for continuous features.")
-    return fig
-
-
-def map_extent(values: np.ndarray, share: float = 0.99) -> tuple[float, float]:
-    """Return the range holding the central ``share`` of the values, padded by 5 %.
-
-    Online purchases geolocated abroad would otherwise shrink the country to a few cells.
-    """
-    low, high = np.quantile(values, [(1 - share) / 2, 1 - (1 - share) / 2])
-    pad = 0.05 * (high - low) or 0.5
-    return float(low - pad), float(high + pad)
-
-
-def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
-    """Return purchases and frauds counted on a lon/lat grid of ``gridsize`` cells across.
-
-    Returns:
-        ``lon_edges``, ``lat_edges``, 2-D arrays ``purchases`` and ``frauds`` (lat x lon) and
-        ``outside``: purchases beyond the map's extent (not counted in the grid).
-    """
-    lon = transactions["purchase_lon"].to_numpy(dtype=float)
-    lat = transactions["purchase_lat"].to_numpy(dtype=float)
-    (lon_low, lon_high), (lat_low, lat_high) = map_extent(lon), map_extent(lat)
-    lat_cells = max(int(round(gridsize * (lat_high - lat_low) / (lon_high - lon_low))), 1)
-    lon_edges = np.linspace(lon_low, lon_high, gridsize + 1)
-    lat_edges = np.linspace(lat_low, lat_high, lat_cells + 1)
-    purchases, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges])
-    frauds, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges],
-                                  weights=transactions[TARGET].to_numpy(dtype=float))
-    return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": purchases,
-            "frauds": frauds, "outside": len(lon) - int(purchases.sum())}
-
-
-def city_positions(transactions: pd.DataFrame, top: int = 8) -> pd.DataFrame:
-    """Return the median purchase position of the ``top`` cities by purchases (empty if none)."""
-    if "city" not in transactions.columns:
-        return pd.DataFrame(columns=["city", "purchase_lon", "purchase_lat"])
-    grouped = transactions.groupby("city", observed=True)
-    biggest = grouped.size().nlargest(top).index
-    positions = grouped[["purchase_lon", "purchase_lat"]].median().loc[biggest]
-    return positions.reset_index()
-
-
-def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases: int = 30):
-    """Figure: where purchases happen and the fraud rate per map cell."""
-    grid = fraud_map_grid(transactions, gridsize)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = np.where(grid["purchases"] >= min_purchases, grid["frauds"] / grid["purchases"],
-                        np.nan)
-    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 6.5))
-    counts = np.where(grid["purchases"] > 0, grid["purchases"], np.nan)
-    plots.draw_binned_map(left, grid["lon_edges"], grid["lat_edges"], counts, "Blues",
-                          "purchases per cell (count, log scale)", norm=LogNorm())
-    plots.draw_binned_map(right, grid["lon_edges"], grid["lat_edges"], rate, "Reds",
-                          "fraud rate per cell (%)", percent=True)
-    cities = city_positions(transactions)
-    for ax, title in ((left, "Where purchases happen"), (right, "Fraud rate by place")):
-        plots.label_axes(ax, title, "longitude (degrees east)", "latitude (degrees north)")
-        for row in cities.itertuples(index=False):
-            ax.annotate(row.city, (row.purchase_lon, row.purchase_lat), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
-    fig.suptitle("Purchases and fraud over the map", fontweight="bold")
-    fig.tight_layout()
-    cell_km = (grid["lon_edges"][1] - grid["lon_edges"][0]) * 111.3 * np.cos(
-        np.radians(np.mean(grid["lat_edges"])))
-    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases on a "
-                        f"{gridsize} x {len(grid['lat_edges']) - 1} grid (cells about "
-                        f"{cell_km:.0f} km wide); the rate map shows cells with at least "
-                        f"{min_purchases} purchases. {grid['outside']:,} purchases placed beyond "
-                        "the central 99 % of longitudes or latitudes (e.g. online connections "
-                        "from abroad) are left off the map.")
-    return fig
-
-
-def hot_spots(transactions: pd.DataFrame, top: int = 10, min_purchases: int = 30,
-              area_degrees: float = 0.5) -> pd.DataFrame:
-    """Return the places with the highest fraud rate: city, or a lat/lon area when no city.
-
-    Places are ranked by the low end of the rate's 95 % interval, so a place with two frauds in
-    three purchases does not outrank a city with thousands; places with fewer than
-    ``min_purchases`` purchases are left out.
-    """
-    if "city" in transactions.columns:
-        place = transactions["city"]
-    else:
-        lat = (transactions["purchase_lat"] / area_degrees).round() * area_degrees
-        lon = (transactions["purchase_lon"] / area_degrees).round() * area_degrees
-        place = "lat " + lat.map("{:.1f}".format) + ", lon " + lon.map("{:.1f}".format)
-    grouped = transactions[TARGET].groupby(place, observed=True).agg(["size", "sum"])
-    table = with_fraud_rates(pd.DataFrame({"city": grouped.index.astype(str),
-                                           "purchases": grouped["size"],
-                                           "frauds": grouped["sum"]}))
-    table = table[table["purchases"] >= min_purchases]
-    table = table.sort_values(["95% CI low", "frauds"], ascending=False).head(top)
-    return table.reset_index(drop=True)
-
-
-def distance_band_fraud_rates(transactions: pd.DataFrame, bands_km: list[float]) -> pd.DataFrame:
-    """Return purchases, frauds and fraud rate (95 % CI) per distance-from-home band.
-
-    Args:
-        bands_km: increasing lower edges of the bands; the last band is open-ended.
-    """
-    edges = np.asarray(sorted(bands_km), dtype=float)
-    band = np.searchsorted(edges, transactions["distance_from_home"].to_numpy(), side="right") - 1
-    band = np.clip(band, 0, len(edges) - 1)
-    purchases = np.bincount(band, minlength=len(edges))
-    frauds = np.bincount(band, weights=transactions[TARGET].to_numpy(), minlength=len(edges))
-    highs = list(edges[1:]) + [np.inf]
-    labels = [f"{low:g}–{high:g} km" if np.isfinite(high) else f"{low:g}+ km"
-              for low, high in zip(edges, highs, strict=True)]
-    return with_fraud_rates(pd.DataFrame({"band": labels, "from km": edges, "to km": highs,
-                                          "purchases": purchases, "frauds": frauds}))
-
-
-def plot_distance_bands(bands: pd.DataFrame, overall_rate: float):
-    """Figure: fraud rate with its 95 % interval per distance-from-home band."""
-    fig, ax = plt.subplots(figsize=(8, 4))
-    labels = bands["band"] + "  (" + bands["purchases"].map("{:,}".format) + ")"
-    plots.draw_rates_with_intervals(ax, labels, bands["fraud rate"], bands["95% CI low"],
-                                    bands["95% CI high"])
-    ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
-               label=f"all purchases ({overall_rate:.1%})")
-    ax.legend(loc="best")
-    plots.label_axes(ax, "Fraud rate by distance from home (95 % intervals)", "fraud rate (%)",
-                     "distance from home band (purchases)")
-    fig.tight_layout()
-    return fig
-
-
-def daily_activity(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return purchases, frauds and fraud rate (95 % CI) per calendar day."""
-    day = transactions["timestamp"].dt.normalize()
-    grouped = transactions[TARGET].groupby(day.to_numpy()).agg(["size", "sum"])
-    table = pd.DataFrame({"day": grouped.index, "purchases": grouped["size"],
-                          "frauds": grouped["sum"]})
-    return with_fraud_rates(table).reset_index(drop=True)
-
-
-def plot_daily_activity(daily: pd.DataFrame):
-    """Figure: purchases per day (bars) and fraud rate per day (line)."""
-    fig, ax = plt.subplots(figsize=(12, 4.5))
-    plots.draw_daily_counts_and_rate(ax, daily["day"], daily["purchases"], daily["fraud rate"],
-                                     daily["95% CI low"], daily["95% CI high"])
-    ax.set_title("Purchases and fraud rate per day")
-    fig.tight_layout()
-    return fig
 
 
 def period(daily: pd.DataFrame) -> dict:
