@@ -40,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="site renderer: quarto when on PATH (auto), else nbconvert")
     parser.add_argument("--no-render", action="store_true",
                         help="execute the notebooks but do not build the site")
+    parser.add_argument("--fresh-kernels", action="store_true",
+                        help="start a new Jupyter kernel for every notebook (slower; by default "
+                             "one kernel runs them all, its namespace cleared between notebooks)")
     return parser
 
 
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> int:
 
     return run_pipeline(params_path=args.params, overrides=args.overrides, only=args.only,
                         from_step=args.from_step, output_dir=args.output,
-                        renderer=args.renderer, render=not args.no_render)
+                        renderer=args.renderer, render=not args.no_render,
+                        fresh_kernels=args.fresh_kernels)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         record = result.pop("record")
         steps = {s["name"]: s["seconds"] for s in record["steps"]}
         figures = {"rows": args.rows, "steps_seconds": steps,
+                   "render_seconds": record.get("render_seconds"),
                    "steps_total_seconds": round(sum(steps.values()), 2),
                    "run_seconds": record.get("seconds"), **result, "budgets": BUDGETS}
         figures.pop("out")
@@ -121,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"rows: {args.rows:,}")
     for name, seconds in steps.items():
         print(f"  {name:<20} {seconds:7.1f} s")
+    print(f"  {'render':<20} {figures['render_seconds'] or 0:7.1f} s")
     print(f"  {'total (wall)':<20} {figures['wall_seconds']:7.1f} s  (budget {BUDGETS['total_seconds']} s)")
     print(f"peak RSS: {figures['peak_rss_gb']:.2f} GB in {figures['peak_process']} "
           f"(budget {BUDGETS['peak_rss_gb']} GB)")

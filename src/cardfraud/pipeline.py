@@ -28,9 +28,9 @@ from .config import (
     read_params,
     step_parameters,
 )
+from .kernel import NotebookFailed, StepKernel
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-KERNEL_NAME = "cardfraud"
 PUBLISHED = ("executed", "artifacts", "site")
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
@@ -164,29 +164,6 @@ def prepare_staging(output: Path, run_id: str, partial: bool) -> Path:
     return staging
 
 
-def execute_step(step: Step, staging: Path, parameters: dict, progress: bool) -> float:
-    """Execute one notebook with papermill into the staging dir; return seconds taken."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
-    target = staging / "executed" / step.executed_name
-    started = time.perf_counter()
-    try:
-        papermill.execute_notebook(
-            str(step.notebook), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
-            progress_bar=progress, cwd=str(NOTEBOOKS_DIR), log_output=False,
-            # the kernel warns about plain-TCP transport on loopback at every start: silence it
-            extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
-        )
-    except PapermillExecutionError as exc:
-        message = str(exc.evalue).strip().splitlines()[0] if exc.evalue else ""
-        raise RunFailed(
-            f"step '{step.name}' failed at cell {exc.exec_count or exc.cell_index}: "
-            f"{exc.ename}: {message}\n  traceback in {target}"
-        ) from None
-    return time.perf_counter() - started
-
-
 def collect_results(staging: Path) -> dict:
     """Return every step's saved results, keyed by step name."""
     import json
@@ -224,6 +201,7 @@ def run_pipeline(
     output_dir: str | Path | None = None,
     renderer: str = "auto",
     render: bool = True,
+    fresh_kernels: bool = False,
 ) -> int:
     """Run the chosen steps and publish; return the process exit code (0 ok, 1 failed, 2 usage)."""
     from . import site
@@ -239,12 +217,14 @@ def run_pipeline(
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run_locked(params, params_path, steps, chosen, output, renderer, render)
+        return _run_locked(params, params_path, steps, chosen, output, renderer, render,
+                           fresh_kernels)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _run_locked(params, params_path, steps, chosen, output, renderer, render) -> int:
+def _run_locked(params, params_path, steps, chosen, output, renderer, render,
+                fresh_kernels) -> int:
     """Run the steps with the output dir locked; see :func:`run_pipeline`."""
     from . import site
 
@@ -257,6 +237,7 @@ def _run_locked(params, params_path, steps, chosen, output, renderer, render) ->
     declared = declared_parameters(steps)
     progress = sys.stdout.isatty()
     started = time.perf_counter()
+    kernel = StepKernel(fresh=fresh_kernels)
     try:
         for index, step in enumerate(chosen, start=1):
             _say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
@@ -265,10 +246,12 @@ def _run_locked(params, params_path, steps, chosen, output, renderer, render) ->
             entry = {"name": step.name, "notebook": step.notebook.name, "status": "running"}
             record["steps"].append(entry)
             try:
-                entry["seconds"] = round(execute_step(step, staging, parameters, progress), 2)
-            except RunFailed:
+                seconds = kernel.execute(step.notebook, staging / "executed" / step.executed_name,
+                                         parameters, NOTEBOOKS_DIR, progress)
+            except NotebookFailed as exc:
                 entry["status"] = "failed"
-                raise
+                raise RunFailed(f"step '{step.name}' failed {exc}") from None
+            entry["seconds"] = round(seconds, 2)
             entry["status"] = "ok"
             _say(f"[{index}/{len(chosen)}] {step.name}: done in {entry['seconds']:.1f} s")
         record.update(collect_results(staging))
@@ -276,14 +259,16 @@ def _run_locked(params, params_path, steps, chosen, output, renderer, render) ->
         if render:
             render_started = time.perf_counter()
             record["renderer"] = site.build_site(staging, record, steps, renderer)
-            _say(f"site: rendered with {record['renderer']} in "
-                 f"{time.perf_counter() - render_started:.1f} s")
+            record["render_seconds"] = round(time.perf_counter() - render_started, 2)
+            _say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
     except (RunFailed, site.RenderError) as exc:
+        kernel.shutdown()
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / "run.json", record)
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
+    kernel.shutdown()
     record.update(status="ok", finished_at=_now(),
                   seconds=round(time.perf_counter() - started, 2))
     write_json_atomic(staging / "run.json", record)
