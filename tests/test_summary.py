@@ -61,11 +61,13 @@ def test_prevented_loss_uses_saved_scores_and_amounts(tmp_path):
         artifacts / "transactions.parquet")
     pd.DataFrame({"row": [0, 1, 2, 3], "fraud": [1, 1, 0, 0],
                   "probability": [0.9, 0.2, 0.7, 0.1]}).to_parquet(artifacts / "test_predictions.parquet")
-    modeling = {"threshold": 0.5, "costs": {"cost_missed_fraud": 1.0, "cost_review": 10.0}}
+    modeling = {"threshold": 0.5,
+                "costs": {"cost_missed_fraud": 1.0, "cost_review": 10.0, "currency": "COP"}}
     loss = prevented_loss(tmp_path, modeling)
     # alerts: rows 0 and 2; caught fraud: row 0 (amount 100); reviews: 2 x 10
     assert loss["frauds_caught"] == 1 and loss["alerts"] == 2
     assert loss["saved"] == 100.0 and loss["review_cost"] == 20.0 and loss["net"] == 80.0
+    assert "each alert is reviewed at 10 COP" in loss["assumptions"]
 
 
 @pytest.mark.slow

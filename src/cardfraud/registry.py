@@ -8,6 +8,8 @@ their registered scorers), when there is no champion yet, or when promotion is f
 
 from __future__ import annotations
 
+import datetime as dt
+
 import importlib.metadata
 import logging
 import warnings
@@ -36,6 +38,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     from mlflow.types import ColSpec, Schema
 
 CHALLENGER = "challenger"
+CHAMPION_SINCE_TAG = "champion_since"
 SCORER_NAME = "scorer"
 TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 SCORE_TOLERANCE = 1e-9
@@ -325,7 +328,19 @@ def apply_aliases(registered: RegisteredVersion, decision: PromotionDecision) ->
     client.set_registered_model_alias(registered.model_name, CHALLENGER, str(registered.version))
     if decision.promote:
         client.set_registered_model_alias(registered.model_name, CHAMPION, str(registered.version))
+        client.set_model_version_tag(registered.model_name, str(registered.version),
+                                     CHAMPION_SINCE_TAG,
+                                     dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
     return version_aliases(registered.model_name).get(registered.version, [])
+
+
+def champion_since(model_name: str) -> str | None:
+    """When the current champion was promoted (UTC, ISO), from its tag; None without champion."""
+    version = current_champion(model_name)
+    if version is None:
+        return None
+    tags = mlflow.MlflowClient().get_model_version(model_name, str(version)).tags
+    return tags.get(CHAMPION_SINCE_TAG)
 
 
 def version_aliases(model_name: str) -> dict[int, list[str]]:
@@ -414,6 +429,7 @@ def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
             "model_uri": registered.uri,
             "champion_uri": f"models:/{registered.model_name}@{CHAMPION}",
             "champion_version": current_champion(registered.model_name),
+            "champion_since": champion_since(registered.model_name),
             "newly_registered": registered.newly_registered, "aliases": aliases,
             "promoted": decision.promote, "reason": decision.reason, "selection_metric": metric,
             "candidate_score": decision.candidate_score, "champion_score": decision.champion_score,

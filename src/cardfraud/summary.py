@@ -108,18 +108,20 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     caught = alerts & (scores["fraud"].to_numpy() == 1)
     costs = modeling["costs"]
     columns = pd.read_parquet(transactions_path(output_dir)).columns
+    currency = modeling.get("currency") or (modeling.get("costs") or {}).get("currency", "")
     if "amount" in columns:
         amounts = pd.read_parquet(transactions_path(output_dir), columns=["amount"])["amount"]
         saved = float(amounts.to_numpy()[scores["row"].to_numpy()[caught]].sum())
-        basis = "a caught fraud saves its amount (COP for simulated data)"
+        basis = "a caught fraud saves its amount"
     else:
         saved = float(caught.sum() * costs["cost_missed_fraud"])
-        basis = f"a caught fraud saves {costs['cost_missed_fraud']:,.0f}"
+        basis = f"a caught fraud saves {costs['cost_missed_fraud']:,.0f} {currency}"
     review = float(alerts.sum() * costs["cost_review"])
     days = (modeling.get("split") or {}).get("test_days")
     return {"frauds_caught": int(caught.sum()), "alerts": int(alerts.sum()),
             "saved": saved, "review_cost": review, "net": saved - review, "test_days": days,
-            "assumptions": f"{basis}; each alert is reviewed at {costs['cost_review']:,.0f}"}
+            "currency": currency,
+            "assumptions": f"{basis}; each alert is reviewed at {costs['cost_review']:,.0f} {currency}"}
 
 
 def model_text(results: dict, loss: dict | None) -> str:
@@ -136,7 +138,8 @@ def model_text(results: dict, loss: dict | None) -> str:
             f"It was tested on purchases it never saw (PR-AUC {m['average_precision']:.2f}).")
     if loss:
         span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
-        text += (f" It would have prevented an estimated **{loss['net']:,.0f}** of losses{span} "
+        text += (f" It would have prevented an estimated **{loss['net']:,.0f} {loss['currency']}** "
+                 f"of losses, net of review costs,{span} "
                  f"({loss['frauds_caught']:,} frauds caught; assumptions: {loss['assumptions']}).")
     return text
 
