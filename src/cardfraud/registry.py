@@ -9,7 +9,6 @@ their registered scorers), when there is no champion yet, or when promotion is f
 from __future__ import annotations
 
 import datetime as dt
-
 import importlib.metadata
 import logging
 import warnings
