@@ -82,6 +82,7 @@ def test_home_page_numbers_equal_run_json(smoke_run):
     metrics = record["modeling"]["test_metrics"]
     assert f"{100 * metrics['recall']:.0f} % of frauds" in page
     assert f"Version {record['registry']['champion_version']} of" in page
+    assert f"since {record['registry']['champion_since'][:10]}" in page
     assert record["monitoring"]["overall_status"].upper() in page
     loss = record["summary"]["loss_prevented"]
     assert f"{loss['net']:,.0f}" in page
