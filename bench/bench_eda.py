@@ -15,8 +15,6 @@ import argparse
 import ast
 import io
 import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -25,22 +23,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from timing import PhaseTimer  # noqa: E402
 
 from cardfraud import eda, eda_correlations, eda_where_when, flow, plots  # noqa: E402
 from cardfraud.artifacts import PROJECT_ROOT  # noqa: E402
 from cardfraud.config import read_params  # noqa: E402
 from cardfraud.data import DataValidationError, compact_dtypes, load_file  # noqa: E402
 
-TIMES: dict[str, float] = {}
-
-
-@contextmanager
-def timed(name: str):
-    """Time one function call and print its seconds."""
-    started = time.perf_counter()
-    yield
-    TIMES[name] = time.perf_counter() - started
-    print(f"{name:<34} {TIMES[name]:7.3f} s", flush=True)
+timed = PhaseTimer(width=34)
 
 
 def render(fig) -> None:
@@ -145,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     bench_flow(transactions,
                step_params(params, "channel_simulation", "03_channel_simulation.ipynb"),
                args.seed)
-    print(f"{'total':<34} {sum(TIMES.values()):7.3f} s")
+    timed.print_total()
     return 0
 
 

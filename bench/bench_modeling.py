@@ -17,7 +17,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import matplotlib
@@ -26,22 +25,14 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from timing import PhaseTimer  # noqa: E402
 
 from cardfraud import evaluate, model_plots, models, tracking  # noqa: E402
 from cardfraud.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
 from cardfraud.config import read_params  # noqa: E402
 from cardfraud.data import load_file, model_features  # noqa: E402
 
-TIMES: dict[str, float] = {}
-
-
-@contextmanager
-def phase(name: str):
-    """Time one phase and print its seconds."""
-    started = time.perf_counter()
-    yield
-    TIMES[name] = time.perf_counter() - started
-    print(f"{name:<22} {TIMES[name]:7.2f} s", flush=True)
+phase = PhaseTimer(width=22)
 
 
 def prepare_data(args, output_dir: Path) -> None:
@@ -144,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = len(pd.read_parquet(transactions_path(output_dir), columns=["fraud"]))
     print(f"data: {args.data or 'simulated'}, {rows:,} rows; output: {output_dir}")
     results = run_step(params["modeling"], output_dir, args.seed)
-    print(f"{'total':<22} {sum(TIMES.values()):7.2f} s")
+    phase.print_total()
     metrics = results["test_metrics"]
     print(f"best model {results['best_model']}: test average_precision "
           f"{metrics['average_precision']:.4f}, roc_auc {metrics['roc_auc']:.4f}, "

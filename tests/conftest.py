@@ -46,10 +46,9 @@ def real_sample() -> Path:
     return REAL_SAMPLE
 
 
-def make_transactions(rows: int = 400, seed: int = 0) -> pd.DataFrame:
-    """A random frame with the card_transdata columns where fraud depends on the features."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame({
+def random_features(rng: np.random.Generator, rows: int) -> pd.DataFrame:
+    """The seven card_transdata features drawn at roughly the public table's shares."""
+    return pd.DataFrame({
         "distance_from_home": rng.lognormal(2.3, 1.2, rows),
         "distance_from_last_transaction": rng.lognormal(0, 1.3, rows),
         "ratio_to_median_purchase_price": rng.lognormal(0, 0.9, rows),
@@ -58,9 +57,24 @@ def make_transactions(rows: int = 400, seed: int = 0) -> pd.DataFrame:
         "used_pin_number": rng.binomial(1, 0.1, rows),
         "online_order": rng.binomial(1, 0.65, rows),
     })
+
+
+def make_transactions(rows: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A random frame with the card_transdata columns where fraud depends on the features."""
+    rng = np.random.default_rng(seed)
+    frame = random_features(rng, rows)
     risk = (frame.ratio_to_median_purchase_price > 3) & (frame.online_order == 1)
     frame["fraud"] = (risk & (rng.random(rows) < 0.8)) | (rng.random(rows) < 0.02)
     frame["fraud"] = frame["fraud"].astype(int)
+    return frame
+
+
+def make_timed_transactions(rows: int = 600, seed: int = 0, days: int = 10) -> pd.DataFrame:
+    """make_transactions plus timestamps spread over ``days`` days (in order) and COP amounts."""
+    frame = make_transactions(rows, seed)
+    seconds = np.sort(np.random.default_rng(seed).uniform(0, days * 86400, rows))
+    frame["timestamp"] = pd.Timestamp("2024-05-01") + pd.to_timedelta(seconds, unit="s")
+    frame["amount"] = np.round(50000 * frame["ratio_to_median_purchase_price"], -2)
     return frame
 
 

@@ -7,19 +7,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_transactions
+from conftest import make_timed_transactions
 
 from cardfraud import evaluate, models
 from cardfraud.data import load_file
 
 
 def timed_transactions(rows: int = 800, seed: int = 0, days: int = 10) -> pd.DataFrame:
-    """make_transactions plus timestamps over ``days`` days (in order) and amounts in COP."""
-    frame = make_transactions(rows, seed)
-    seconds = np.sort(np.random.default_rng(seed).uniform(0, days * 86400, rows))
-    frame["timestamp"] = pd.Timestamp("2024-05-01") + pd.to_timedelta(seconds, unit="s")
-    frame["amount"] = np.round(50000 * frame["ratio_to_median_purchase_price"], -2)
-    return frame
+    """Timestamped purchases with amounts (800 by default)."""
+    return make_timed_transactions(rows, seed, days)
 
 
 def modeling_run(frame: pd.DataFrame, candidates=("logistic_regression", "decision_tree")):

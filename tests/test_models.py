@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_transactions
+from conftest import make_timed_transactions, make_transactions
 from imblearn.over_sampling import SMOTENC
 from sklearn.pipeline import Pipeline
 
@@ -14,12 +14,8 @@ from cardfraud.models import ModelingError
 
 
 def timed_transactions(rows: int = 600, seed: int = 0, days: int = 10) -> pd.DataFrame:
-    """make_transactions plus timestamps spread over ``days`` days (in order) and amounts."""
-    frame = make_transactions(rows, seed)
-    seconds = np.sort(np.random.default_rng(seed).uniform(0, days * 86400, rows))
-    frame["timestamp"] = pd.Timestamp("2024-05-01") + pd.to_timedelta(seconds, unit="s")
-    frame["amount"] = np.round(50000 * frame["ratio_to_median_purchase_price"], -2)
-    return frame
+    """Timestamped purchases with amounts (600 by default)."""
+    return make_timed_transactions(rows, seed, days)
 
 
 def test_time_split_tests_on_the_latest_days():

@@ -7,6 +7,7 @@ import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import random_features
 
 from cardfraud.data import FEATURES, DataValidationError
 from cardfraud.drift import feature_drift
@@ -41,16 +42,8 @@ def timed_transactions(days: int = 30, per_day: int = 40, seed: int = 0) -> pd.D
     """Purchases spread over ``days`` days with the card_transdata columns and a timestamp."""
     rng = np.random.default_rng(seed)
     rows = days * per_day
-    frame = pd.DataFrame({
-        "distance_from_home": rng.lognormal(2.3, 1.2, rows),
-        "distance_from_last_transaction": rng.lognormal(0, 1.3, rows),
-        "ratio_to_median_purchase_price": rng.lognormal(0, 0.9, rows),
-        "repeat_retailer": rng.binomial(1, 0.88, rows),
-        "used_chip": rng.binomial(1, 0.35, rows),
-        "used_pin_number": rng.binomial(1, 0.1, rows),
-        "online_order": rng.binomial(1, 0.65, rows),
-        "fraud": rng.binomial(1, 0.09, rows),
-    })
+    frame = random_features(rng, rows)
+    frame["fraud"] = rng.binomial(1, 0.09, rows)
     frame["timestamp"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
         np.repeat(np.arange(days), per_day) * 86400 + rng.integers(0, 86400, rows), unit="s")
     return frame

@@ -1,0 +1,25 @@
+"""A phase timer shared by the bench scripts: prints each phase's seconds as it ends."""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+
+class PhaseTimer:
+    """Collect the seconds of named phases; ``with timer("name"): ...`` times one."""
+
+    def __init__(self, width: int = 34):
+        self.width = width
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, name: str):
+        started = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - started
+        print(f"{name:<{self.width}} {self.seconds[name]:7.3f} s", flush=True)
+
+    def print_total(self) -> None:
+        """Print the sum of every phase."""
+        print(f"{'total':<{self.width}} {sum(self.seconds.values()):7.3f} s")
