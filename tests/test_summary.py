@@ -26,7 +26,9 @@ RESULTS = {
                                             {"band": "≥ 250 km", "rate": 0.31}]},
     "modeling": {"best_model": "hist_gradient_boosting", "threshold": 0.5, "test_rows": 1000,
                  "costs": {"cost_missed_fraud": 300_000.0, "cost_review": 10_000.0},
+                 "alert_budget": 0.01,
                  "test_metrics": {"recall": 0.9, "precision": 0.6, "average_precision": 0.88,
+                                  "recall_at_budget": 0.12, "precision_at_budget": 0.97,
                                   "tp": 90, "fp": 60, "fn": 10, "tn": 840}},
     "monitoring": {"overall_status": "alert", "action": "retrain", "recommendation": "Retrain."},
     "registry": {"promoted": False},
@@ -47,6 +49,8 @@ def test_concentration_text_compares_channels_and_authentication():
 def test_model_text_gives_catch_rate_and_alert_volume():
     text = model_text(RESULTS, None)
     assert "90 % of frauds" in text and "15.0 % of purchases" in text and "60 % of its alerts" in text
+    assert "can only take 1 % of purchases" in text and "catch 12 % of frauds" in text
+    assert "97 % of those alerts" in text
 
 
 def test_next_actions_follow_the_findings():

@@ -136,6 +136,10 @@ def model_text(results: dict, loss: dict | None) -> str:
             f"**{pct(m['recall'], 0)} of frauds** while sending **{pct(alerts_share)} of purchases** "
             f"to review{per_day}; {pct(m['precision'], 0)} of its alerts are real frauds. "
             f"It was tested on purchases it never saw (PR-AUC {m['average_precision']:.2f}).")
+    if m.get("recall_at_budget") is not None and modeling.get("alert_budget"):
+        text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
+                 f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
+                 f"and {pct(m['precision_at_budget'], 0)} of those alerts are real frauds.")
     if loss:
         span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
         text += (f" It would have prevented an estimated **{loss['net']:,.0f} {loss['currency']}** "
