@@ -84,3 +84,13 @@ def test_unknown_step_is_refused():
 def test_from_selects_the_step_and_the_rest():
     steps = discover_steps()
     assert select_steps(steps, None, steps[0].name) == steps
+
+
+def test_only_the_newest_failed_runs_are_kept(tmp_path):
+    from cardfraud.pipeline import prune_failed_runs
+
+    for stamp in range(8):
+        (tmp_path / "runs" / f"20261121T10000{stamp}Z-abcd").mkdir(parents=True)
+    prune_failed_runs(tmp_path, keep=5)
+    assert sorted(p.name[-9:-6] for p in (tmp_path / "runs").iterdir()) == ["003", "004", "005",
+                                                                            "006", "007"]

@@ -35,6 +35,7 @@ PUBLISHED = ("executed", "artifacts", "site")
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
+KEPT_FAILED_RUNS = 5
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,16 @@ class OutputLock:
         self.handle.close()
 
 
+def prune_failed_runs(output: Path, keep: int = KEPT_FAILED_RUNS) -> None:
+    """Delete all but the newest ``keep`` failed runs kept for their tracebacks."""
+    runs = sorted(p for p in (output / "runs").glob("2*") if p.is_dir())
+    for old in runs[:-keep] if keep else runs:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def prepare_staging(output: Path, run_id: str, partial: bool) -> Path:
     """Create the run's staging dir; a partial run starts from the published outputs."""
+    prune_failed_runs(output)
     staging = output / "runs" / run_id
     (staging / "executed").mkdir(parents=True)
     (staging / "artifacts").mkdir()
