@@ -410,9 +410,9 @@ def test_drift_knob_off_gives_no_alert_at_default_thresholds():
 
 
 def test_drift_knob_on_raises_the_alert_on_the_drifted_features():
-    # from day 76 on, 6 x 3% of genuine purchases are replaced by card tests (the whole
-    # current period, none of the reference)
-    window = simulated_window(drift_day=76, drift_kind="new_fraud_pattern", drift_strength=6)
+    # the knob at its default strength: from day 76 on, 15 % of genuine purchases are replaced
+    # by card tests (the whole current period, none of the reference)
+    window = simulated_window(drift_day=76)
     drift = feature_drift(window.reference, window.current)
     status = monitoring_status(window, drift, ChampionCheck(False, "none"))
     table = drift.table
@@ -427,7 +427,8 @@ def test_drift_knob_on_raises_the_alert_on_the_drifted_features():
 def test_behaviour_shift_moves_the_chip_share():
     window = simulated_window(drift_day=76, drift_kind="behaviour_shift")
     drift = feature_drift(window.reference, window.current)
-    assert drift.table.loc["used_chip", "status"] == "watch"
+    alerted = set(drift.table.index[drift.table["status"] == "alert"])
+    assert alerted == {"used_chip", "online_order"}
     assert drift.table["psi"].idxmax() == "used_chip"
 
 

@@ -24,7 +24,7 @@ from .simulated_world import (
 )
 
 SCENARIO_NAMES = ("none", "card_not_present", "account_takeover", "cloned_card", "card_testing")
-CARD_TESTING_RATE = 0.03  # card-testing rows per post-drift purchase at drift_strength 1
+CARD_TESTING_RATE = 0.15  # card-testing rows per post-drift purchase at drift_strength 1
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def card_testing(world: World, genuine: dict, cfg: dict, rng) -> dict:
     by population, with no token and no verification.
     """
     n = len(genuine["t"])
-    hit = rng.random(n) < cfg["drift_strength"] * CARD_TESTING_RATE
+    hit = rng.random(n) < min(1.0, cfg["drift_strength"] * CARD_TESTING_RATE)
     tested = after_drift(genuine["t"], cfg) & hit & (cfg["drift_kind"] == "new_fraud_pattern")
     k = int(tested.sum())
     lat, lon = world.point_in_city(world.random_cities(k, rng), rng)

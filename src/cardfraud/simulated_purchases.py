@@ -36,8 +36,8 @@ STEP_UP_RATIO = 3.0  # amounts above this many times the cardholder's typical on
 STEP_UP_SHARE = 0.7  # ... are verified (PIN / 3-D Secure) this often on top of habit
 
 # Drift "behaviour_shift", per unit of drift_strength (capped at all of it):
-BEHAVIOUR_SHIFT_ONLINE = 0.25  # share of a cardholder's onsite habit that moves online
-BEHAVIOUR_SHIFT_CHIP = 0.30  # share of purchases without a cryptogram that move to wallets
+BEHAVIOUR_SHIFT_ONLINE = 0.6  # share of a cardholder's onsite habit that moves online
+BEHAVIOUR_SHIFT_CHIP = 0.7  # share of purchases without a cryptogram that move to wallets
 
 
 # --------------------------------------------------------------------------- genuine purchases
