@@ -19,8 +19,9 @@ ALLOWED = {"common": {"seed"}, "load": {"path", "simulator", "on_missing"}}
 def test_default_and_smoke_params_match_the_notebooks():
     steps = discover_steps()
     for name in ("default", "smoke"):
-        params = resolve_params(f"params/{name}.yaml", [], steps)
+        params, declared = resolve_params(f"params/{name}.yaml", [], steps)
         assert params["load"]["simulator"]["rows"] > 0
+        assert {"path", "simulator", "on_missing"} <= declared["load"]
 
 
 def test_steps_are_discovered_in_order_from_the_notebooks():

@@ -91,12 +91,17 @@ def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
     return declared
 
 
-def resolve_params(params_path: str | Path, overrides: list[str], steps: list[Step]) -> dict:
-    """Read, check and override the params; raise ConfigError before any notebook runs."""
+def resolve_params(params_path: str | Path, overrides: list[str],
+                   steps: list[Step]) -> tuple[dict, dict[str, set[str]]]:
+    """Read, check and override the params; raise ConfigError before any notebook runs.
+
+    Returns:
+        The resolved params and, per step, the parameters its notebook declares.
+    """
     params = read_params(params_path)
     declared = declared_parameters(steps)
     check_sections(params, declared, str(params_path))
-    return apply_overrides(params, overrides, declared)
+    return apply_overrides(params, overrides, declared), declared
 
 
 def new_run_id() -> str:
@@ -218,7 +223,7 @@ def run_pipeline(
     try:
         steps = discover_steps()
         chosen = select_steps(steps, only, from_step)
-        params = resolve_params(params_path, overrides or [], steps)
+        params, declared = resolve_params(params_path, overrides or [], steps)
         site.check_renderer(renderer)
         output = resolve_output_dir(output_dir)
         lock = OutputLock(output).__enter__()
@@ -226,13 +231,13 @@ def run_pipeline(
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        return _run_locked(params, params_path, steps, chosen, output, renderer, render,
-                           fresh_kernels)
+        return _run_locked(params, declared, params_path, steps, chosen, output, renderer,
+                           render, fresh_kernels)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _run_locked(params, params_path, steps, chosen, output, renderer, render,
+def _run_locked(params, declared, params_path, steps, chosen, output, renderer, render,
                 fresh_kernels) -> int:
     """Run the steps with the output dir locked; see :func:`run_pipeline`."""
     from . import site
@@ -243,7 +248,6 @@ def _run_locked(params, params_path, steps, chosen, output, renderer, render,
     record = {"run_id": run_id, "status": "running", "started_at": _now(), "finished_at": None,
               "git_commit": git_commit(), "params_file": str(params_path), "params": params,
               "output_dir": str(output), "steps": [], "renderer": None}
-    declared = declared_parameters(steps)
     progress = sys.stdout.isatty()
     started = time.perf_counter()
     kernel = StepKernel(fresh=fresh_kernels)
@@ -271,13 +275,13 @@ def _run_locked(params, params_path, steps, chosen, output, renderer, render,
             record["render_seconds"] = round(time.perf_counter() - render_started, 2)
             _say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
     except (RunFailed, site.RenderError) as exc:
-        kernel.shutdown()
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / "run.json", record)
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
-    kernel.shutdown()
+    finally:
+        kernel.shutdown()
     record.update(status="ok", finished_at=_now(),
                   seconds=round(time.perf_counter() - started, 2))
     write_json_atomic(staging / "run.json", record)
