@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pyarrow.parquet
 
 from .artifacts import resolve_output_dir, transactions_path
 
@@ -107,7 +108,7 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     alerts = scores["probability"].to_numpy() >= modeling["threshold"]
     caught = alerts & (scores["fraud"].to_numpy() == 1)
     costs = modeling["costs"]
-    columns = pd.read_parquet(transactions_path(output_dir)).columns
+    columns = pyarrow.parquet.read_schema(transactions_path(output_dir)).names
     currency = modeling.get("currency") or (modeling.get("costs") or {}).get("currency", "")
     if "amount" in columns:
         amounts = pd.read_parquet(transactions_path(output_dir), columns=["amount"])["amount"]
