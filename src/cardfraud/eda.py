@@ -21,6 +21,7 @@ import pandas as pd
 from . import plots
 from .artifacts import transactions_path
 from .data import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
+from .markup import sentence
 
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
@@ -259,15 +260,18 @@ def summary_sentences(results: dict) -> str:
              f"{_pct(results['fraud_rate_with_chip'])} vs without "
              f"{_pct(results['fraud_rate_without_chip'])}."]
     worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
-    lines.append(f"- Highest fraud rate by distance from home: {worst['band']} "
-                 f"({_pct(worst['rate'])} of {worst['purchases']:,} purchases).")
+    lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
+                          "{purchases:,} purchases).", band=worst["band"], rate=_pct(worst["rate"]),
+                          purchases=worst["purchases"]))
     if results.get("hot_spots"):
         top = results["hot_spots"][0]
-        lines.append(f"- Top hot spot: {top['city']} ({top['frauds']:,} frauds in "
-                     f"{top['purchases']:,} purchases, {_pct(top['rate'])}).")
+        lines.append(sentence("- Top hot spot: {city} ({frauds:,} frauds in {purchases:,} "
+                              "purchases, {rate}).", city=top["city"], frauds=top["frauds"],
+                              purchases=top["purchases"], rate=_pct(top["rate"])))
     if "period_start" in results:
-        lines.append(f"- Period: {results['period_start']} to {results['period_end']} "
-                     f"({results['days']} days).")
+        lines.append(sentence("- Period: {start} to {end} ({days} days).",
+                              start=results["period_start"], end=results["period_end"],
+                              days=results["days"]))
     return "\n".join(lines)
 
 

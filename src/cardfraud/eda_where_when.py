@@ -16,6 +16,7 @@ from matplotlib.colors import LogNorm
 from . import plots
 from .data import TARGET
 from .eda import with_fraud_rates
+from .markup import figure_text
 
 
 def map_extent(values: np.ndarray, share: float = 0.99) -> tuple[float, float]:
@@ -74,7 +75,7 @@ def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases
     for ax, title in ((left, "Where purchases happen"), (right, "Fraud rate by place")):
         plots.label_axes(ax, title, "longitude (degrees east)", "latitude (degrees north)")
         for row in cities.itertuples(index=False):
-            ax.annotate(row.city, (row.purchase_lon, row.purchase_lat), fontsize=8,
+            ax.annotate(figure_text(row.city), (row.purchase_lon, row.purchase_lat), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")
     fig.suptitle("Purchases and fraud over the map", fontweight="bold")
     fig.tight_layout()

@@ -26,6 +26,7 @@ from .data import (
     file_fingerprint,
     load_file,
 )
+from .markup import code, plain_text, sentence
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",
@@ -120,15 +121,17 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
 
 def describe_source(data: dict, report: CleaningReport) -> str:
     """Return two sentences, in a risk manager's words, on where the data came from."""
+    fingerprint = code(f"{data['fingerprint'][:19]}…")
     if data["source"] == "file":
-        origin = f"the extract `{data['path']}` (fingerprint `{data['fingerprint'][:19]}…`)"
+        origin = sentence("the extract {path} (fingerprint {fingerprint})",
+                          path=code(data["path"]), fingerprint=fingerprint)
     else:
-        sim = data.get("simulator", {})
-        origin = (f"the built-in transaction simulator (seed {sim.get('seed', 'default')}, "
-                  f"fingerprint `{data['fingerprint'][:19]}…`)")
-    dropped = report.rows_read - report.rows_kept
-    return (f"**{data['rows']:,} purchases** were loaded from {origin}. "
-            f"{report.rows_read:,} rows were read and {dropped:,} were removed by cleaning.")
+        origin = sentence("the built-in transaction simulator (seed {seed}, fingerprint "
+                          "{fingerprint})", seed=data.get("simulator", {}).get("seed", "default"),
+                          fingerprint=fingerprint)
+    return sentence("**{rows:,} purchases** were loaded from {origin}. {read:,} rows were read "
+                    "and {dropped:,} were removed by cleaning.", rows=data["rows"], origin=origin,
+                    read=report.rows_read, dropped=report.rows_read - report.rows_kept)
 
 
 def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
@@ -185,7 +188,7 @@ def cli(argv: list[str] | None = None) -> int:
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(describe_source(data, report).replace("**", ""))
+    print(plain_text(describe_source(data, report)))
     print(data_quality_table(report).to_string())
     print(class_balance_table(frame).to_string())
     return 0

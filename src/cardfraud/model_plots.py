@@ -12,6 +12,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
 from .evaluate import TestEvaluation
+from .markup import figure_text
 from .plots import FRAUD_COLOR, LEGITIMATE_COLOR, add_note, feature_label, label_axes, percent_axis
 
 CANDIDATE_COLORS = {"logistic_regression": "#4C72B0", "decision_tree": "#DD8452",
@@ -83,7 +84,7 @@ def plot_cost_curve(curve: pd.DataFrame, threshold: float, recall_threshold: flo
                label=f"recall {target_recall:.0%}: {recall_threshold:.3f}")
     label_axes(ax, f"Expected cost by alert threshold ({candidate}, validation data)",
                "alert threshold (fraud probability at or above which a purchase is reviewed)",
-               f"expected cost per 1,000 transactions (million {currency})")
+               figure_text(f"expected cost per 1,000 transactions (million {currency})"))
     ax.set_ylim(0, 1.4 * float(cost.max()))  # head room for the legend
     recall_ax = ax.twinx()
     recall_ax.plot(shown["threshold"], shown["recall"], color=LEGITIMATE_COLOR, lw=1.2,

@@ -22,6 +22,7 @@ import pandas as pd
 from .artifacts import TRANSACTIONS_FILE, resolve_output_dir
 from .data import FEATURES, FLAG_FEATURES, DataValidationError, load_file
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
+from .markup import plain_text, sentence
 from .monitoring_champion import ChampionCheck, champion_check, champion_table
 from .monitoring_window import SPLIT_FILE, MonitoringWindow, describe_window, monitoring_window
 
@@ -129,7 +130,9 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
 
 def status_summary(status: dict) -> str:
     """Return the overall status and the recommendation as one Markdown paragraph."""
-    return f"**Overall status: {status['overall_status'].upper()}.** {status['recommendation']}"
+    return sentence("**Overall status: {status}.** {recommendation}",
+                    status=status["overall_status"].upper(),
+                    recommendation=status["recommendation"])
 
 
 # --------------------------------------------------------------------------- command line
@@ -192,7 +195,7 @@ def cli(argv: list[str] | None = None) -> int:
                                args.psi_watch, args.psi_alert) if args.champion
                 else ChampionCheck(False, "The champion was not checked (add --champion)."))
     status = monitoring_status(window, drift, champion)
-    print(describe_window(window))
+    print(plain_text(describe_window(window)))
     table = drift.table[["kind", "reference", "current", "psi", "js_distance", "test", "p_value",
                          "status"]]
     print(table.to_string(formatters={"reference": "{:.3g}".format, "current": "{:.3g}".format,

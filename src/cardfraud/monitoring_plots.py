@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from .drift import BinnedComparison, FeatureDrift
+from .markup import html_table
 from .monitoring_champion import ChampionCheck
 from .plots import feature_label, label_axes, percent_axis
 
@@ -90,5 +91,5 @@ def style_drift_table(drift: FeatureDrift):
     """Return the drift table for reading: PSI to 3 decimals, p-values in e-notation, colours."""
     formats = {"reference": "{:.3g}", "current": "{:.3g}", "psi": "{:.3f}",
                "js_distance": "{:.3f}", "statistic": "{:.3g}", "p_value": "{:.2e}"}
-    return drift.table.style.format(formats).map(
+    return html_table(drift.table, formats, hide_index=False).map(
         lambda s: f"background-color: {STATUS_COLORS[s]}; color: white", subset=["status"])

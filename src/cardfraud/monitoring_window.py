@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 
 from .artifacts import artifacts_dir, transactions_path
 from .data import REQUIRED_COLUMNS, TARGET, load_file
+from .markup import sentence
 
 SPLIT_FILE = "split.parquet"
 
@@ -119,5 +120,8 @@ def describe_window(window: MonitoringWindow) -> str:
         labels += (" The current period is exactly the modeling step's test period, so the "
                    "champion's performance now repeats its test result; give current_path (new "
                    "purchases) to follow it on data it has not been evaluated on.")
-    return (f"Current: {d['current_rows']:,} purchases, {d['note']}{period}. Reference: "
-            f"{d['reference_rows']:,} {d['reference_kind']}{ref_period}.{overlap} {labels}")
+    return sentence("Current: {rows:,} purchases, {note}{period}. Reference: {reference_rows:,} "
+                    "{kind}{ref_period}.{overlap} {labels}", rows=d["current_rows"],
+                    note=d["note"], period=period, reference_rows=d["reference_rows"],
+                    kind=d["reference_kind"], ref_period=ref_period, overlap=overlap,
+                    labels=labels)

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import save_figure
+from .markup import figure_text, html_table
 
 LEGITIMATE_COLOR = "#4C72B0"
 FRAUD_COLOR = "#C8423B"
@@ -60,7 +61,7 @@ def use_report_style() -> None:
 
 def feature_label(column: str) -> str:
     """Return the axis label, with units, of a transaction column."""
-    return FEATURE_LABELS.get(column, column.replace("_", " "))
+    return FEATURE_LABELS.get(column, figure_text(column.replace("_", " ")))
 
 
 def label_axes(ax, title: str, xlabel: str, ylabel: str):
@@ -127,9 +128,9 @@ def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: st
     """
     values = table.to_numpy(dtype=float)
     image = ax.imshow(values, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(np.arange(values.shape[1]), [str(c) for c in table.columns], rotation=35,
+    ax.set_xticks(np.arange(values.shape[1]), [figure_text(c) for c in table.columns], rotation=35,
                   ha="right")
-    ax.set_yticks(np.arange(values.shape[0]), [str(i) for i in table.index])
+    ax.set_yticks(np.arange(values.shape[0]), [figure_text(i) for i in table.index])
     ax.grid(False)
     for (row, col), value in np.ndenumerate(values):
         if np.isfinite(value):
@@ -152,7 +153,8 @@ def _readable_number(value: float) -> str:
 def style_table(table: pd.DataFrame, percent_decimals: int = 2):
     """Return a Styler that shows rates/shares as percentages and counts with separators.
 
-    Columns whose name contains ``rate``, ``share`` or ``CI`` hold fractions (0-1).
+    Columns whose name contains ``rate``, ``share`` or ``CI`` hold fractions (0-1). Text cells
+    and headers are escaped (:func:`cardfraud.markup.html_table`): a city may hold markup.
     """
     percent_columns = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
                        and any(word in str(c) for word in ("rate", "share", "CI"))]
@@ -162,7 +164,7 @@ def style_table(table: pd.DataFrame, percent_decimals: int = 2):
             formats[column] = "{:,}"
         elif column not in formats and pd.api.types.is_float_dtype(table[column]):
             formats[column] = _readable_number
-    return table.style.format(formats, na_rep="–").hide(axis="index")
+    return html_table(table, formats)
 
 
 def draw_binned_map(ax, lon_edges, lat_edges, values, cmap: str, colorbar_label: str,

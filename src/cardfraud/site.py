@@ -19,6 +19,7 @@ import nbformat
 import yaml
 
 from .artifacts import PROJECT_ROOT
+from .markup import code, sentence
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
@@ -71,9 +72,11 @@ def notebook_title(notebook: nbformat.NotebookNode, default: str) -> str:
 def run_banner(record: dict) -> str:
     """Return the markdown line giving the run id, date and data fingerprint."""
     data = record.get("data") or {}
-    return (f"*Run `{record['run_id']}` · {record['started_at'][:16].replace('T', ' ')} UTC · "
-            f"data: {data.get('source', 'n/a')}, {data.get('rows', 0):,} rows, "
-            f"fingerprint `{str(data.get('fingerprint', 'n/a'))[:23]}`*")
+    return sentence("*Run {run} · {started} UTC · data: {source}, {rows:,} rows, fingerprint "
+                    "{fingerprint}*", run=code(record["run_id"]),
+                    started=record["started_at"][:16].replace("T", " "),
+                    source=data.get("source", "n/a"), rows=data.get("rows", 0),
+                    fingerprint=code(str(data.get("fingerprint", "n/a"))[:23]))
 
 
 def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
@@ -106,12 +109,13 @@ def overview_notebook(record: dict) -> nbformat.NotebookNode:
     lines = ["# Run overview", "", run_banner(record), "",
              "| step | notebook | status | seconds |", "|---|---|---|---|"]
     for step in record.get("steps", []):
-        lines.append(f"| {step['name']} | {step['notebook']} | {step['status']} | "
-                     f"{step.get('seconds', '')} |")
+        lines.append(sentence("| {name} | {notebook} | {status} | {seconds} |", name=step["name"],
+                              notebook=step["notebook"], status=step["status"],
+                              seconds=step.get("seconds", "")))
     load = record.get("load", {})
     if load:
-        lines += ["", f"{load.get('rows', 0):,} purchases analysed; fraud rate "
-                      f"{100 * load.get('fraud_rate', 0):.2f} %."]
+        lines += ["", sentence("{rows:,} purchases analysed; fraud rate {rate:.2f} %.",
+                               rows=load.get("rows", 0), rate=100 * load.get("fraud_rate", 0))]
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
 
 

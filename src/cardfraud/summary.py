@@ -12,6 +12,7 @@ import pandas as pd
 import pyarrow.parquet
 
 from .artifacts import resolve_output_dir, transactions_path
+from .markup import code, join, sentence
 
 STEP_PAGES = [
     ("load", "load.html", "the data and its quality"),
@@ -44,12 +45,14 @@ def analysed_text(results: dict) -> str:
     """One paragraph: what was analysed (purchases, period, source)."""
     data = results["load"]["data"]
     eda = results.get("eda", {})
-    source = ("the bank's extract `" + data["path"].rsplit("/", 1)[-1] + "`"
+    source = (sentence("the bank's extract {name}", name=code(data["path"].rsplit("/", 1)[-1]))
               if data["source"] == "file" else "the built-in transaction simulator")
-    period = (f" over {eda['days']} days ({eda['period_start'][:10]} to {eda['period_end'][:10]})"
+    period = (sentence(" over {days} days ({start} to {end})", days=eda["days"],
+                       start=eda["period_start"][:10], end=eda["period_end"][:10])
               if eda.get("days") else "")
-    return (f"We analysed **{data['rows']:,} card purchases**{period}, from {source}. "
-            f"**{pct(results['load']['fraud_rate'])}** of them were fraudulent.")
+    return sentence("We analysed **{rows:,} card purchases**{period}, from {source}. "
+                    "**{rate}** of them were fraudulent.", rows=data["rows"], period=period,
+                    source=source, rate=pct(results["load"]["fraud_rate"]))
 
 
 def concentration_text(results: dict) -> str:
@@ -69,12 +72,15 @@ def concentration_text(results: dict) -> str:
     bands = eda.get("fraud_rate_by_distance_band") or []
     if bands:
         near, far = bands[0], max(bands, key=lambda b: b["rate"])
-        lines.append(f"- **Distance from home**: {pct(near['rate'])} of purchases within "
-                     f"{near['band']} are fraudulent, {pct(far['rate'])} at {far['band']}.")
+        lines.append(sentence("- **Distance from home**: {near_rate} of purchases within "
+                              "{near} are fraudulent, {far_rate} at {far}.",
+                              near_rate=pct(near["rate"]), near=near["band"],
+                              far_rate=pct(far["rate"]), far=far["band"]))
     spots = eda.get("hot_spots") or []
     if spots:
-        top = ", ".join(f"{s['city']} ({pct(s['rate'])})" for s in spots[:3])
-        lines.append(f"- **Places** with the highest fraud rate: {top}.")
+        top = join(", ", (sentence("{city} ({rate})", city=s["city"], rate=pct(s["rate"]))
+                          for s in spots[:3]))
+        lines.append(sentence("- **Places** with the highest fraud rate: {top}.", top=top))
     return "\n".join(lines)
 
 
@@ -133,19 +139,23 @@ def model_text(results: dict, loss: dict | None) -> str:
     m = modeling["test_metrics"]
     alerts_share = (m["tp"] + m["fp"]) / modeling["test_rows"]
     per_day = f" (about {m['alerts_per_day']:,.0f} alerts a day)" if m.get("alerts_per_day") else ""
-    text = (f"The recommended model, **{modeling['best_model'].replace('_', ' ')}**, catches "
-            f"**{pct(m['recall'], 0)} of frauds** while sending **{pct(alerts_share)} of purchases** "
-            f"to review{per_day}; {pct(m['precision'], 0)} of its alerts are real frauds. "
-            f"It was tested on purchases it never saw (PR-AUC {m['average_precision']:.2f}).")
+    text = sentence("The recommended model, **{model}**, catches **{recall} of frauds** while "
+                    "sending **{alerts} of purchases** to review{per_day}; {precision} of its "
+                    "alerts are real frauds. It was tested on purchases it never saw (PR-AUC "
+                    "{pr_auc:.2f}).", model=modeling["best_model"].replace("_", " "),
+                    recall=pct(m["recall"], 0), alerts=pct(alerts_share), per_day=per_day,
+                    precision=pct(m["precision"], 0), pr_auc=m["average_precision"])
     if m.get("recall_at_budget") is not None and modeling.get("alert_budget"):
         text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
                  f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
                  f"and {pct(m['precision_at_budget'], 0)} of those alerts are real frauds.")
     if loss:
         span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
-        text += (f" It would have prevented an estimated **{loss['net']:,.0f} {loss['currency']}** "
-                 f"of losses, net of review costs,{span} "
-                 f"({loss['frauds_caught']:,} frauds caught; assumptions: {loss['assumptions']}).")
+        text += sentence(" It would have prevented an estimated **{net:,.0f} {currency}** of "
+                         "losses, net of review costs,{span} ({caught:,} frauds caught; "
+                         "assumptions: {assumptions}).", net=loss["net"],
+                         currency=loss["currency"], span=span, caught=loss["frauds_caught"],
+                         assumptions=loss["assumptions"])
     return text
 
 
@@ -157,9 +167,11 @@ def registry_text(results: dict) -> str:
     champion = reg.get("champion_version")
     since = reg.get("champion_since")
     changed = "was promoted to champion" if reg.get("promoted") else "did not replace the champion"
-    return (f"Version **{champion}** of `{reg['model_name']}` is the champion in production"
-            f"{' since ' + since[:10] if since else ''}. This run's model (version "
-            f"{reg.get('version')}) {changed}. Why: {reg.get('reason', 'not recorded')}.")
+    return sentence("Version **{champion}** of {model} is the champion in production{since}. "
+                    "This run's model (version {version}) {changed}. Why: {reason}.",
+                    champion=champion, model=code(reg["model_name"]),
+                    since=" since " + since[:10] if since else "", version=reg.get("version"),
+                    changed=changed, reason=reg.get("reason", "not recorded"))
 
 
 def drift_text(results: dict) -> str:
@@ -169,8 +181,9 @@ def drift_text(results: dict) -> str:
         return "The monitoring step did not run."
     status = mon.get("overall_status", "n/a")
     word = {"ok": "no drift", "watch": "some drift to watch", "alert": "drift that needs action"}
-    return (f"Drift status: **{status.upper()}** ({word.get(status, status)}). "
-            f"{mon.get('recommendation', '')}")
+    return sentence("Drift status: **{status}** ({word}). {recommendation}",
+                    status=status.upper(), word=word.get(status, status),
+                    recommendation=mon.get("recommendation", ""))
 
 
 def next_actions(results: dict) -> list[str]:
