@@ -11,8 +11,10 @@ import io
 from html.parser import HTMLParser
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_transactions
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from cardfraud import markup
@@ -144,3 +146,130 @@ def test_figure_text_draws_dollars_literally(text):
     fig.savefig(io.BytesIO(), format="png")  # mathtext that cannot be parsed raises here
     plt.close(fig)
     assert label.get_text().replace("\\$", "$") == text
+
+
+# --- every page-producing function of the package -----------------------------------------
+
+NASTY = ["a`<img src=x onerror=alert(9)>`b.csv",
+         "<script>alert(1)</script> *x* | y [l](javascript:alert(2)) $x$"]
+PAGE_TAGS = {"p", "strong", "em", "code", "ul", "ol", "li", "h1", "h2", "table", "thead",
+             "tbody", "tr", "th", "td", "a"}
+
+
+def assert_shown_as_text(markdown: str, payload: str) -> None:
+    """The Markdown renders with the template's own elements only and shows the payload."""
+    page = render(markdown)
+    assert set(page.tags) <= PAGE_TAGS, f"markup from the data: {set(page.tags) - PAGE_TAGS}"
+    # the only link is the anchor nbconvert adds to a heading of the template
+    assert all(name in {"id", "class", "href"} for name, _ in page.attributes), page.attributes
+    assert all(value.startswith("#") for name, value in page.attributes if name == "href")
+    assert literal(payload) in literal(page.text)
+
+
+def eda_results_with(city: str, band: str) -> dict:
+    return {"rows": 100, "fraud_rate": 0.1,
+            "fraud_rate_by_channel": {"online": 0.2, "onsite": 0.01},
+            "fraud_rate_with_pin": 0.01, "fraud_rate_without_pin": 0.2,
+            "fraud_rate_with_chip": 0.05, "fraud_rate_without_chip": 0.15,
+            "fraud_rate_by_distance_band": [{"band": band, "rate": 0.3, "purchases": 50}],
+            "hot_spots": [{"city": city, "purchases": 40, "frauds": 12, "rate": 0.3}],
+            "period_start": "2024-01-01", "period_end": "2024-01-31", "days": 31}
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_eda_headline_sentences_show_cities_and_bands_as_text(payload):
+    from cardfraud.eda import summary_sentences
+
+    assert_shown_as_text(summary_sentences(eda_results_with(payload, "0–2 km")), payload)
+    assert_shown_as_text(summary_sentences(eda_results_with("Cali", payload)), payload)
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload):
+    from cardfraud import summary
+
+    results = {"load": {"data": {"source": "file", "path": f"/data/{NASTY[0]}", "rows": 100},
+                        "fraud_rate": 0.1},
+               "eda": eda_results_with(payload, payload),
+               "modeling": {"best_model": payload, "test_rows": 100, "alert_budget": None,
+                            "test_metrics": {"recall": 0.8, "precision": 0.5, "tp": 8, "fp": 8,
+                                             "average_precision": 0.7}},
+               "registry": {"model_name": payload, "champion_version": 2, "version": 2,
+                            "promoted": True, "reason": payload},
+               "monitoring": {"overall_status": "watch", "recommendation": payload}}
+    loss = {"net": 1000.0, "currency": payload, "test_days": None, "frauds_caught": 8,
+            "assumptions": f"a caught fraud saves 10 {payload}"}
+    assert_shown_as_text(summary.analysed_text(results), NASTY[0])
+    for text in (summary.concentration_text(results),
+                 summary.model_text(results, loss), summary.registry_text(results),
+                 summary.drift_text(results)):
+        assert_shown_as_text(text, payload)
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_load_page_names_the_extract_as_text(payload):
+    from cardfraud.data import CleaningReport
+    from cardfraud.load import describe_source
+    from cardfraud.markup import plain_text
+
+    data = {"source": "file", "path": f"/data/{payload}", "fingerprint": "sha256:" + "f" * 64,
+            "rows": 10}
+    text = describe_source(data, CleaningReport(source=payload, rows_read=12, rows_kept=10))
+    assert_shown_as_text(text, payload)
+    assert f"/data/{payload}" in plain_text(text)  # the command line shows it unchanged
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_monitoring_sentences_show_the_extract_and_advice_as_text(payload):
+    from cardfraud.monitoring import status_summary
+    from cardfraud.monitoring_window import MonitoringWindow, describe_window
+
+    description = {"note": f"the extract {payload}", "current_period": ["2024-01-01", payload],
+                   "reference_period": None, "current_rows": 10, "reference_rows": 90,
+                   "reference_kind": "training purchases", "overlap_excluded_rows": 0,
+                   "current_has_labels": True, "current_is_test_set": False}
+    window = MonitoringWindow(pd.DataFrame(), pd.DataFrame(), description)
+    assert_shown_as_text(describe_window(window), payload)
+    assert_shown_as_text(status_summary({"overall_status": "watch", "recommendation": payload}),
+                         payload)
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_site_banner_and_overview_show_the_run_as_text(payload):
+    from cardfraud.site import overview_notebook, run_banner
+
+    record = {"run_id": payload, "started_at": "2026-01-01T10:00:00",
+              "data": {"source": payload, "rows": 5, "fingerprint": payload},
+              "steps": [{"name": payload, "notebook": payload, "status": "ok", "seconds": 1.5}]}
+    assert_shown_as_text(run_banner(record), payload)
+    overview = overview_notebook(record).cells[0].source
+    assert_shown_as_text(overview, payload)
+    assert render(overview).tags.count("td") == 4  # a | in a name does not add a cell
+
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_hot_spot_table_escapes_the_city(payload):
+    from cardfraud import eda_where_when, plots
+
+    frame = make_transactions(rows=60, seed=3)
+    frame["city"] = np.where(np.arange(60) % 2, payload, "Cali")
+    frame["purchase_lat"], frame["purchase_lon"] = 4.7, -74.1
+    html = plots.style_table(eda_where_when.hot_spots(frame, min_purchases=1)).to_html()
+    page = Rendered(html)
+    assert not {"img", "script", "a"} & set(page.tags) and literal(payload) in page.text
+
+
+def test_map_draws_a_city_whose_name_is_broken_mathtext():
+    import matplotlib.pyplot as plt
+
+    from cardfraud import eda_where_when
+
+    frame = make_transactions(rows=200, seed=4)
+    frame["city"] = np.where(np.arange(200) % 2, r"a $\undefinedsymbol$ b", "$x$")
+    rng = np.random.default_rng(0)
+    frame["purchase_lat"], frame["purchase_lon"] = rng.normal(4.7, 1, 200), rng.normal(-74, 1, 200)
+    fig = eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1)
+    fig.savefig(io.BytesIO(), format="png")
+    labels = {t.get_text() for ax in fig.axes for t in ax.texts}
+    plt.close(fig)
+    assert r"a \$\undefinedsymbol\$ b" in labels

@@ -31,7 +31,7 @@ import pandas as pd
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#!|~$^@:])")
 # at the start of a value, these begin a list item, an ordered list or a thematic break
 _LIST_MARKER = re.compile(r"^(\s*)([-+=])")
-_ORDERED_MARKER = re.compile(r"^(\s*\d+)([.)])")
+_ORDERED_MARKER = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 _WHITESPACE = re.compile(r"\s+")
 
 
