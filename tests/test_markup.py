@@ -273,3 +273,40 @@ def test_map_draws_a_city_whose_name_is_broken_mathtext():
     labels = {t.get_text() for ax in fig.axes for t in ax.texts}
     plt.close(fig)
     assert r"a \$\undefinedsymbol\$ b" in labels
+
+
+# --- the site's last check ----------------------------------------------------------------
+
+@pytest.mark.parametrize("page, found", [
+    ("<p>&lt;img src=x onerror=alert(1)&gt; shown as text</p>", []),
+    ('<meta charset="utf-8"><style>td{}</style><img src="data:image/png;base64,AAAA">', []),
+    ("<img src=x onerror=alert(1)>", ["<img onerror=...>"]),
+    ("<svg><script>alert(1)</script></svg>", ["<script>"]),
+    ('<a href=" JaVa&#x09;script:alert(1)">x</a>', ["<a href=javascript:...>"]),
+    ('<meta http-equiv="refresh" content="0;url=javascript:alert(1)">', ["<meta http-equiv=...>"]),
+    ('<iframe srcdoc="&lt;script&gt;alert(1)&lt;/script&gt;"></iframe>',
+     ["<iframe>", "<iframe srcdoc=...>"]),
+])
+def test_active_content_finds_what_would_run_script(page, found):
+    assert markup.active_content(page) == found
+
+
+def test_site_refuses_to_publish_a_page_that_would_run_script(tmp_path):
+    import nbformat
+
+    from cardfraud.pipeline import Step
+    from cardfraud.site import RenderError, build_site
+
+    raw = nbformat.v4.new_output("display_data", {"text/html": "<img src=x onerror=alert(1)>",
+                                                  "text/plain": "x"})
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# 1. Load"),
+        nbformat.v4.new_code_cell("show()", outputs=[raw])])
+    path = tmp_path / "executed" / "01_load.ipynb"
+    path.parent.mkdir()
+    nbformat.write(notebook, path)
+    record = {"run_id": "20260101T000000Z-abcd", "started_at": "2026-01-01T00:00:00",
+              "data": {"source": "file", "rows": 1, "fingerprint": "sha256:ff"}, "steps": []}
+    with pytest.raises(RenderError, match=r"load\.html would run script .*onerror"):
+        build_site(tmp_path, record, [Step(1, "load", path)], "nbconvert")
+    assert not list((tmp_path / "site").glob("load.html"))

@@ -11,6 +11,7 @@ Markdown or HTML by hand:
 - :func:`html_table` renders a DataFrame as a Styler whose cells and headers are escaped.
 - :func:`figure_text` keeps a string from being read as mathtext in a matplotlib figure.
 - :func:`plain_text` turns such Markdown back into text for the command line.
+- :func:`active_content` is the site's last check: what in a finished page would run script.
 
 The output renders the same through nbconvert's Markdown (mistune) and Quarto's (pandoc).
 DataFrames shown as a cell's own result are escaped by pandas (``to_html`` escapes by default).
@@ -22,6 +23,7 @@ import html
 import numbers
 import re
 import string
+from html.parser import HTMLParser
 
 import pandas as pd
 
@@ -137,3 +139,38 @@ def _escaped_names(names) -> list:
 def figure_text(value) -> str:
     """Return ``value`` for a figure's title, label or annotation, never read as mathtext."""
     return str(value).replace("$", r"\$")
+
+
+ACTIVE_TAGS = {"script", "iframe", "frame", "object", "embed", "applet", "base", "form"}
+SCRIPT_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
+
+
+class _ActiveContent(HTMLParser):
+    """Collect the elements, event handlers and script links of an HTML page."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in ACTIVE_TAGS:
+            self.found.append(f"<{tag}>")
+        for name, value in attrs:
+            url = re.sub(r"[\s\x00-\x1f]", "", value or "").lower()
+            if name.startswith("on") or name in {"http-equiv", "srcdoc"}:
+                self.found.append(f"<{tag} {name}=...>")
+            elif url.startswith(SCRIPT_SCHEMES):
+                self.found.append(f"<{tag} {name}={url[:11]}...>")
+
+    handle_startendtag = handle_starttag
+
+
+def active_content(page: str) -> list[str]:
+    """Return what in an HTML page would run script or leave it: script-like elements,
+    ``on*`` handlers, refreshes and ``javascript:`` links; empty for a page of text, tables
+    and images.
+    """
+    parser = _ActiveContent()
+    parser.feed(page)
+    parser.close()
+    return parser.found

@@ -2,7 +2,9 @@
 
 Both renderers get the same pages: each executed notebook with the parameters cells removed
 and a line giving the run id, date and data fingerprint. The nbconvert page is self-contained:
-inline CSS, figures embedded as PNG, no script and no font from the network.
+inline CSS, figures embedded as PNG, no script and no font from the network. Strings from the
+data reach the pages escaped (:mod:`cardfraud.markup`); a page that would still run script is
+not published.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import nbformat
 import yaml
 
 from .artifacts import PROJECT_ROOT
-from .markup import code, sentence
+from .markup import active_content, code, sentence
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
@@ -195,6 +197,10 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
             "<footer>cardfraud report · built from the executed notebooks of this run</footer>"
             "</main></body></html>\n"
         )
+        found = active_content(document)
+        if found:  # escaping missed a string: refuse to publish a page that runs its script
+            raise RenderError(f"{page.filename} would run script from the data or parameters "
+                              f"({', '.join(sorted(set(found))[:3])}): nothing published")
         (target / page.filename).write_text(document, encoding="utf-8")
 
 
