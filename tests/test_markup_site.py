@@ -60,9 +60,9 @@ def page_elements(page: Path) -> PageElements:
 
 @pytest.fixture(scope="module")
 def markup_extract(tmp_path_factory) -> Path:
-    """A 6,000-purchase simulated extract with markup in cities and an extra column."""
+    """A 5,000-purchase simulated extract with markup in cities and an extra column."""
     # a CSV carries no timestamp type: the timestamps are left out (the load step owns parsing)
-    frame = simulate(rows=6000, seed=7, days=60).drop(columns="timestamp")
+    frame = simulate(rows=5000, seed=7, days=60).drop(columns="timestamp")
     cities = list(frame["city"].value_counts().index)
     renamed = {c: f"{CITY_PAYLOADS[i % len(CITY_PAYLOADS)]} #{i}" for i, c in enumerate(cities)}
     frame["city"] = frame["city"].astype(str).map(renamed)
@@ -81,7 +81,8 @@ def markup_run(markup_extract, tmp_path_factory):
                    "--set", f"common.tracking_uri=sqlite:///{tracking}",
                    "--set", f"modeling.currency={CURRENCY}",
                    "--set", f"modeling.experiment_name={EXPERIMENT}",
-                   "--set", "modeling.candidates=[logistic_regression, decision_tree]",
+                   "--set", "modeling.candidates=[logistic_regression]",
+                   "--set", "modeling.cv_folds=2",
                    "--set", "modeling.importance_rows=500",
                    "--set", "modeling.first_analysis_rows=2000",
                    "--set", "channel_simulation.runs=300",

@@ -62,7 +62,8 @@ def code(value) -> SafeMarkdown:
     """Return ``value`` as an inline code span that shows it literally (backticks included).
 
     The fence is one backtick longer than the longest run inside, as CommonMark allows, so a
-    file name such as ``a`<img>`b.csv`` cannot close the span early.
+    file name such as ``a`<img>`b.csv`` cannot close the span early. Not for a Markdown table
+    cell, where a ``|`` inside code still splits the cell: use :func:`escape` there.
     """
     text = _WHITESPACE.sub(" ", str(value))
     longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
@@ -166,9 +167,10 @@ class _ActiveContent(HTMLParser):
 
 
 def active_content(page: str) -> list[str]:
-    """Return what in an HTML page would run script or leave it: script-like elements,
-    ``on*`` handlers, refreshes and ``javascript:`` links; empty for a page of text, tables
-    and images.
+    """Return what in an HTML page would run script; empty for text, tables and images.
+
+    Looks for script-like elements, ``on*`` event handlers, ``http-equiv`` refreshes and
+    ``javascript:`` (or ``vbscript:``, ``data:text/html``) links in any attribute.
     """
     parser = _ActiveContent()
     parser.feed(page)
