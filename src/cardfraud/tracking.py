@@ -108,17 +108,23 @@ def open_store(tracking_uri: str) -> None:
     _opened_stores.add(tracking_uri)
 
 
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """Return the tracking URI to use: the param, else MLFLOW_TRACKING_URI, else the project's
+    SQLite file; SQLite paths made absolute."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    database = sqlite_path(uri)
+    return uri if database is None else SQLITE_PREFIX + str(database.resolve())
+
+
 def configure_tracking(tracking_uri: str | None = None) -> str:
-    """Resolve the tracking URI (param, else MLFLOW_TRACKING_URI, else the project's SQLite file),
-    turn telemetry off, point MLflow at it (creating an SQLite store's tables under its lock)
-    and return it."""
+    """Resolve the tracking URI (see :func:`resolve_tracking_uri`), turn telemetry off, point
+    MLflow at it (creating an SQLite store's tables under its lock) and return it."""
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     mlflow = _import_mlflow()
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    uri = resolve_tracking_uri(tracking_uri)
     database = sqlite_path(uri)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
-        uri = SQLITE_PREFIX + str(database.resolve())
     mlflow.set_tracking_uri(uri)
     open_store(uri)
     return uri
