@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import functools
 import json
@@ -115,6 +116,17 @@ def test_a_held_store_lock_makes_other_processes_wait(tmp_path):
         holder.communicate("done\n", timeout=30)
     with tracking.store_lock(uri), tracking.store_lock(uri):
         pass  # free again once the holder is gone; nesting in one process does not deadlock
+
+
+def test_a_read_only_store_opens_without_its_lock_file(tmp_path, monkeypatch):
+    uri = fresh_tracking_store(tmp_path / "mounted", monkeypatch)  # a store with its tables
+
+    def read_only(path, *args, **kwargs):
+        raise PermissionError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setattr(tracking, "open", read_only, raising=False)  # only tracking's open()
+    assert tracking.configure_tracking(uri) == uri
+    assert mlflow.MlflowClient().search_registered_models() == []
 
 
 def test_a_champion_promoted_meanwhile_by_another_run_is_not_overwritten(output_dir):

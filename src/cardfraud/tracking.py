@@ -14,6 +14,7 @@ server (``http://...``) serializes writes in its own database; there the lock is
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import logging
 import os
@@ -31,6 +32,7 @@ SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
 LOCK_SUFFIX = ".lock"
 ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+_READ_ONLY_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
 _held_locks: set[Path] = set()  # lock files this process holds: nested use must not deadlock
 _opened_stores: set[str] = set()  # SQLite stores whose tables this process has checked
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
@@ -81,7 +83,14 @@ def store_lock(tracking_uri: str) -> Iterator[None]:
         yield
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as handle:
+    try:
+        handle = open(path, "a")
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY_ERRORS:
+            raise
+        yield  # a read-only store (scoring from a mounted copy): this process cannot write it
+        return
+    with handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         _held_locks.add(path)
         try:
