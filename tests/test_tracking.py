@@ -24,22 +24,25 @@ def test_tracking_uri_comes_from_the_param_first(tmp_path, monkeypatch):
     uri = tracking.configure_tracking(f"sqlite:///{tmp_path}/a/mlflow.db")
     assert uri == f"sqlite:///{tmp_path}/a/mlflow.db"
     assert mlflow.get_tracking_uri() == uri
-    assert (tmp_path / "a").is_dir()
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
+    assert MlflowClient(uri).search_experiments()[0].name == "Default"  # the store is ready
+    assert (tmp_path / "a" / "mlflow.db.lock").is_file()  # its tables were created under the lock
 
 
 def test_tracking_uri_falls_back_to_the_environment_then_the_project(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/env.db")
-    assert tracking.configure_tracking(None) == f"sqlite:///{tmp_path}/env.db"
+    assert tracking.resolve_tracking_uri(None) == f"sqlite:///{tmp_path}/env.db"
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
     monkeypatch.setattr(tracking, "PROJECT_ROOT", tmp_path / "project")
-    assert tracking.configure_tracking(None) == f"sqlite:///{tmp_path}/project/mlruns/mlflow.db"
+    assert tracking.resolve_tracking_uri(None) == \
+        f"sqlite:///{tmp_path}/project/mlruns/mlflow.db"
 
 
 def test_relative_sqlite_paths_are_made_absolute_under_the_project(tmp_path, monkeypatch):
     monkeypatch.setattr(tracking, "PROJECT_ROOT", tmp_path)
-    assert tracking.configure_tracking("sqlite:///runs/mlflow.db") == \
+    assert tracking.resolve_tracking_uri("sqlite:///runs/mlflow.db") == \
         f"sqlite:///{tmp_path}/runs/mlflow.db"
+    assert tracking.resolve_tracking_uri("http://mlflow-host:5000") == "http://mlflow-host:5000"
 
 
 def test_importing_tracking_sets_nothing():

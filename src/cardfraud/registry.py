@@ -28,6 +28,7 @@ from .scoring import (
     configure_quiet_tracking,
     load_registered_scorer,
 )
+from .tracking import ALREADY_EXISTS, store_lock
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -183,6 +184,20 @@ def _quiet_pyfunc_logging():
         logger.setLevel(level)
 
 
+def create_model_unless_present(client, model_name: str) -> None:
+    """Create the registered model unless it exists (another run may create it this moment)."""
+    try:
+        client.get_registered_model(model_name)
+        return
+    except MlflowException:
+        pass
+    try:
+        client.create_registered_model(model_name, description=MODEL_DESCRIPTION)
+    except MlflowException as exc:
+        if exc.error_code != ALREADY_EXISTS:
+            raise
+
+
 def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
                        model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None,
                        report_run_id: str | None = None) -> RegisteredVersion:
@@ -196,10 +211,8 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
     """
     uri = configure_quiet_tracking(tracking_uri or modeling.get("tracking_uri"))
     client = mlflow.MlflowClient()
-    try:
-        client.get_registered_model(model_name)
-    except MlflowException:
-        client.create_registered_model(model_name, description=MODEL_DESCRIPTION)
+    with store_lock(uri):
+        create_model_unless_present(client, model_name)
     tags, run_id = version_tags(modeling, data), modeling["best_run_id"]
     threshold = float(modeling["threshold"])
     existing = find_registered_version(client, model_name, tags)
@@ -217,9 +230,10 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
                       "classifier_uri": modeling["model_uri"]})
     if report_run_id:
         tags["report_run_id"] = str(report_run_id)
-    version = client.create_model_version(model_name, info.model_uri, run_id=run_id, tags=tags,
-                                          description=version_description(modeling, data),
-                                          model_id=info.model_id)
+    with store_lock(uri):
+        version = client.create_model_version(
+            model_name, info.model_uri, run_id=run_id, tags=tags,
+            description=version_description(modeling, data), model_id=info.model_id)
     return RegisteredVersion(model_name, int(version.version), run_id, info.model_uri, threshold,
                              True, uri)
 
@@ -322,15 +336,47 @@ def decide_promotion(candidate_version: int, candidate_score: float,
 
 
 def apply_aliases(registered: RegisteredVersion, decision: PromotionDecision) -> list[str]:
-    """Point ``challenger`` (and ``champion`` when promoted) at the version; return its aliases."""
+    """Point ``challenger`` (and ``champion`` when promoted) at the version; return its aliases.
+
+    The champion moves only if it is still the one the decision was made against: when another
+    run promoted a version meanwhile, this one stays challenger and the decision says why.
+    """
     client = mlflow.MlflowClient()
-    client.set_registered_model_alias(registered.model_name, CHALLENGER, str(registered.version))
-    if decision.promote:
-        client.set_registered_model_alias(registered.model_name, CHAMPION, str(registered.version))
-        client.set_model_version_tag(registered.model_name, str(registered.version),
-                                     CHAMPION_SINCE_TAG,
-                                     dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    with store_lock(registered.tracking_uri):
+        client.set_registered_model_alias(registered.model_name, CHALLENGER,
+                                          str(registered.version))
+        if decision.promote and not set_champion_if_unchanged(registered,
+                                                              decision.champion_version):
+            decision.promote = False
+            decision.reason = champion_taken_reason(registered, decision.champion_version)
     return version_aliases(registered.model_name).get(registered.version, [])
+
+
+def set_champion_if_unchanged(registered: RegisteredVersion, expected: int | None) -> bool:
+    """Make the version champion if the champion is still ``expected``; return whether it is.
+
+    Call it under :func:`cardfraud.tracking.store_lock`: for an SQLite store nothing can come
+    between the check and the move. A server has no compare-and-set, so the champion is read
+    again after the move: of two runs promoting at the same moment, the one whose move the
+    server took last reports the promotion.
+    """
+    name, version = registered.model_name, registered.version
+    if current_champion(name) != expected:
+        return False
+    client = mlflow.MlflowClient()
+    client.set_registered_model_alias(name, CHAMPION, str(version))
+    client.set_model_version_tag(name, str(version), CHAMPION_SINCE_TAG,
+                                 dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+    return current_champion(name) == version
+
+
+def champion_taken_reason(registered: RegisteredVersion, expected: int | None) -> str:
+    """Say that another run promoted a version while this one compared, and what to do."""
+    now = current_champion(registered.model_name)
+    compared = "no champion" if expected is None else f"champion v{expected}"
+    return (f"another run made v{now} champion while this run compared v{registered.version} "
+            f"with {compared}: v{registered.version} stays challenger; run the registry step "
+            f"again to compare it with v{now}")
 
 
 def champion_since(model_name: str) -> str | None:

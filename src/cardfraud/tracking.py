@@ -4,13 +4,22 @@ The tracking URI comes from the params, else ``MLFLOW_TRACKING_URI``, else an SQ
 ``<project root>/mlruns/mlflow.db`` with artifacts beside it, both absolute (papermill changes
 the working directory). Nothing happens at import time; telemetry is turned off when tracking
 is configured.
+
+An SQLite store may be shared by runs started at once (two terminals, CI jobs). MLflow creates
+its tables on first open and numbers registry writes without coordinating processes, so the
+first open of an SQLite store and the registry's read-then-write sequences run under
+:func:`store_lock`, an ``fcntl`` lock on ``mlflow.db.lock`` beside the database. A tracking
+server (``http://...``) serializes writes in its own database; there the lock is a no-op.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import logging
 import os
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +30,11 @@ from .artifacts import PROJECT_ROOT
 
 SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
+LOCK_SUFFIX = ".lock"
+ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
+_READ_ONLY_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
+_held_locks: set[Path] = set()  # lock files this process holds: nested use must not deadlock
+_opened_stores: set[str] = set()  # SQLite stores whose tables this process has checked
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
 
 
@@ -47,17 +61,81 @@ def sqlite_path(tracking_uri: str) -> Path | None:
     return path if path.is_absolute() else PROJECT_ROOT / path
 
 
+def store_lock_path(tracking_uri: str) -> Path | None:
+    """Return the lock file of an SQLite store (``mlflow.db.lock`` beside it), None for servers."""
+    database = sqlite_path(tracking_uri)
+    if database is None:
+        return None
+    database = database.resolve()
+    return database.with_name(database.name + LOCK_SUFFIX)
+
+
+@contextmanager
+def store_lock(tracking_uri: str) -> Iterator[None]:
+    """Hold the store's exclusive lock while the body runs: one process at a time writes.
+
+    For an SQLite store this waits for ``mlflow.db.lock`` (``fcntl.flock``, released by the
+    system even when a run is killed); for a server it does nothing. Nested use in one
+    process is allowed.
+    """
+    path = store_lock_path(tracking_uri)
+    if path is None or path in _held_locks:
+        yield
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        handle = open(path, "a")
+    except OSError as exc:
+        if exc.errno not in _READ_ONLY_ERRORS:
+            raise
+        yield  # a read-only store (scoring from a mounted copy): this process cannot write it
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        _held_locks.add(path)
+        try:
+            yield
+        finally:
+            _held_locks.discard(path)
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def open_store(tracking_uri: str) -> None:
+    """Create (or check) an SQLite store's tables once per process, one process at a time.
+
+    Two first runs creating the tables at once leave a half-migrated database that every
+    later run fails on (``table _alembic_tmp_... already exists``).
+    """
+    if sqlite_path(tracking_uri) is None or tracking_uri in _opened_stores:
+        return
+    from mlflow.tracking import MlflowClient
+
+    with store_lock(tracking_uri), _quiet_mlflow():
+        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        client.search_experiments(max_results=1)
+        client.search_registered_models(max_results=1)
+    _opened_stores.add(tracking_uri)
+
+
+def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
+    """Return the tracking URI to use: the param, else MLFLOW_TRACKING_URI, else the project's
+    SQLite file; SQLite paths made absolute."""
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    database = sqlite_path(uri)
+    return uri if database is None else SQLITE_PREFIX + str(database.resolve())
+
+
 def configure_tracking(tracking_uri: str | None = None) -> str:
-    """Resolve the tracking URI (param, else MLFLOW_TRACKING_URI, else the project's SQLite file),
-    turn telemetry off, point MLflow at it and return it."""
+    """Resolve the tracking URI (see :func:`resolve_tracking_uri`), turn telemetry off, point
+    MLflow at it (creating an SQLite store's tables under its lock) and return it."""
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
     mlflow = _import_mlflow()
-    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri()
+    uri = resolve_tracking_uri(tracking_uri)
     database = sqlite_path(uri)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
-        uri = SQLITE_PREFIX + str(database.resolve())
     mlflow.set_tracking_uri(uri)
+    open_store(uri)
     return uri
 
 
@@ -67,17 +145,24 @@ def get_or_create_experiment(name: str, tracking_uri: str) -> str:
     For SQLite URIs artifacts go to ``<dir of the sqlite file>/mlflow-artifacts`` (absolute path);
     for servers the server's default applies.
     """
+    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri=tracking_uri)
-    found = client.get_experiment_by_name(name)
-    if found is not None:
-        if found.lifecycle_stage == "deleted":
-            client.restore_experiment(found.experiment_id)
-        return found.experiment_id
-    database = sqlite_path(tracking_uri)
-    location = str(database.resolve().parent / "mlflow-artifacts") if database is not None else None
-    return client.create_experiment(name, artifact_location=location)
+    with store_lock(tracking_uri):
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            if found.lifecycle_stage == "deleted":
+                client.restore_experiment(found.experiment_id)
+            return found.experiment_id
+        database = sqlite_path(tracking_uri)
+        location = str(database.resolve().parent / "mlflow-artifacts") if database else None
+        try:
+            return client.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:  # a run on the same server created it a moment ago
+            if exc.error_code != ALREADY_EXISTS:
+                raise
+            return client.get_experiment_by_name(name).experiment_id
 
 
 def model_requirements() -> list[str]:
