@@ -26,7 +26,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import PROJECT_ROOT, resolve_output_dir, write_json_atomic
+from .artifacts import (
+    PROJECT_ROOT,
+    path_from_caller,
+    resolve_output_dir,
+    tracking_uri_from_caller,
+    write_json_atomic,
+)
 from .config import (
     COMMON_SECTION,
     ConfigError,
@@ -55,7 +61,6 @@ RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
 PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",)}
 TRACKING_URI = "tracking_uri"
-SQLITE_PREFIX = "sqlite:///"
 INTERRUPTED = "interrupted: nothing published"
 INTERRUPTED_EXIT = 130
 
@@ -124,19 +129,6 @@ def resolve_params(params_path: str | Path, overrides: list[str],
     declared = declared_parameters(steps)
     check_sections(params, declared, str(params_path))
     return apply_overrides(params, overrides, declared), declared
-
-
-def path_from_caller(path: str | os.PathLike, cwd: Path) -> Path:
-    """Return ``path`` (``~`` expanded) as an absolute path, a relative one taken from ``cwd``."""
-    return Path(os.path.abspath(cwd / Path(path).expanduser()))
-
-
-def tracking_uri_from_caller(uri: str, cwd: Path) -> str:
-    """Return an ``sqlite:///relative.db`` tracking URI with its file taken from ``cwd``."""
-    database = uri[len(SQLITE_PREFIX):]
-    if not uri.startswith(SQLITE_PREFIX) or database.startswith("/") or not database:
-        return uri
-    return SQLITE_PREFIX + str(path_from_caller(database, cwd))
 
 
 def paths_from_caller(params: dict, cwd: Path) -> dict:
