@@ -382,6 +382,9 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     except KeyboardInterrupt:
         with interrupts_ignored():  # a second Ctrl-C must not cut the clean-up short
             record.update(status="interrupted", finished_at=_now(), error="interrupted (Ctrl-C)")
+            for entry in record["steps"]:
+                if entry["status"] == "running":
+                    entry["status"] = "interrupted"
             write_json_atomic(staging / "run.json", record)
             kernel.shutdown()
         print(INTERRUPTED, file=sys.stderr)
