@@ -82,10 +82,21 @@ def is_earlier_output_dir(output: Path) -> bool:
     return any(is_run_record(path) for path in records)
 
 
+def first_files(root: Path, count: int) -> list[str]:
+    """Return up to ``count`` files under ``root`` in name order, without walking all of it."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        here = Path(dirpath)
+        found += [(here / name).relative_to(root).as_posix() for name in sorted(filenames)]
+        if len(found) >= count:
+            break
+    return found[:count]
+
+
 def refusal(output: Path) -> OutputDirRefused:
     """Return the one-line refusal naming the dir and a few of the files found in it."""
-    found = sorted(p.relative_to(output).as_posix() for p in output.rglob("*") if not p.is_dir())
-    found = found or sorted(p.name for p in output.iterdir())
+    found = first_files(output, EXAMPLES_SHOWN + 1) or sorted(p.name for p in output.iterdir())
     shown = ", ".join(found[:EXAMPLES_SHOWN]) + (", ..." if len(found) > EXAMPLES_SHOWN else "")
     return OutputDirRefused(
         f"output dir {output} holds files no cardfraud run wrote ({shown}); a run writes only "
