@@ -321,3 +321,13 @@ def test_leftover_of_a_score_killed_outright_goes_with_the_next_score(many_purch
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert os.listdir(folder) == ["small.csv"]
+
+
+def test_relative_tracking_uri_is_taken_from_the_callers_folder(new_purchases, tmp_path,
+                                                               monkeypatch):
+    path, test = new_purchases
+    monkeypatch.chdir(tmp_path)  # the champion's store is tmp_path/mlflow/mlflow.db
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert run_score("--input", "new.csv", "--output", "scored.csv",
+                     "--tracking-uri", "sqlite:///mlflow/mlflow.db") == 0
+    assert len(pd.read_csv(tmp_path / "scored.csv")) == len(test)
