@@ -6,6 +6,12 @@ Examples:
   python run_all.py --params params/smoke.yaml        # small fast run
   python run_all.py --set load.path=extract.csv       # a real extract instead of the simulator
   python run_all.py --only modeling registry          # rerun two steps on the last run's data
+  python run_all.py --output out                      # publish into ./out instead of reports/
+
+Relative paths (--params, --output, --set load.path=..., --set monitoring.current_path=...,
+an sqlite:/// tracking URI) are taken from the folder you run the command in. A run writes
+only into an output dir that is new, empty or made by a cardfraud run (it holds
+.cardfraud-output), and keeps any file there that no run wrote.
 """
 
 from __future__ import annotations
@@ -34,8 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--from", dest="from_step", metavar="STEP",
                         help="run this step and every step after it")
     parser.add_argument("--output", default=None, metavar="DIR",
-                        help="output dir for executed/, artifacts/, site/ and run.json "
-                             "(default: reports/)")
+                        help="output dir for executed/, artifacts/, site/ and run.json: new, "
+                             "empty or made by a cardfraud run (default: the project's reports/)")
     parser.add_argument("--renderer", default="auto", choices=["auto", "quarto", "nbconvert"],
                         help="site renderer: quarto when on PATH (auto), else nbconvert")
     parser.add_argument("--no-render", action="store_true",
@@ -53,12 +59,16 @@ def main(argv: list[str] | None = None) -> int:
         print("error: use either --only or --from, not both", file=sys.stderr)
         return 2
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    from cardfraud.pipeline import run_pipeline
+    try:
+        from cardfraud.pipeline import run_pipeline
 
-    return run_pipeline(params_path=args.params, overrides=args.overrides, only=args.only,
-                        from_step=args.from_step, output_dir=args.output,
-                        renderer=args.renderer, render=not args.no_render,
-                        fresh_kernels=args.fresh_kernels)
+        return run_pipeline(params_path=args.params, overrides=args.overrides, only=args.only,
+                            from_step=args.from_step, output_dir=args.output,
+                            renderer=args.renderer, render=not args.no_render,
+                            fresh_kernels=args.fresh_kernels)
+    except KeyboardInterrupt:  # Ctrl-C before the run started (the run reports its own)
+        print("interrupted: nothing published", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ def score(tracking_uri: str, source: Path, target: Path) -> subprocess.Completed
 
     model_name = yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())["common"]["model_name"]
     return subprocess.run([sys.executable, "-m", "cardfraud", "score", "--input", str(source),
-                           "--output", str(target), "--model", f"models:/{model_name}@champion"], capture_output=True, text=True,
+                           "--output", str(target), "--overwrite", "--model", f"models:/{model_name}@champion"], capture_output=True, text=True,
                           timeout=300, env=env)
 
 

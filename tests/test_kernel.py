@@ -45,3 +45,21 @@ def test_shared_kernel_keeps_one_process_across_notebooks(tmp_path):
         assert pids[0] == pids[1]
     finally:
         kernel.shutdown()
+
+
+@pytest.mark.parametrize("fresh", [False, True])
+def test_failure_names_the_cell_of_the_failing_notebook(tmp_path, fresh):
+    """Cell numbers restart at 1 in every notebook, even when one kernel runs them all."""
+    first = notebook(tmp_path / "a.ipynb", "a = 1", "b = 2", "c = 3")
+    second = notebook(tmp_path / "b.ipynb", "y = 1", "1 / 0")
+    kernel = StepKernel(fresh=fresh)
+    try:
+        kernel.execute(first, tmp_path / "a_out.ipynb", {"x": 1}, tmp_path, progress=False)
+        # cells of b: parameters [1], injected parameters [2], y = 1 [3], 1 / 0 [4]
+        with pytest.raises(NotebookFailed, match=r"^at cell 4: ZeroDivisionError"):
+            kernel.execute(second, tmp_path / "b_out.ipynb", {"x": 2}, tmp_path, progress=False)
+    finally:
+        kernel.shutdown()
+    executed = nbformat.read(tmp_path / "b_out.ipynb", as_version=4)
+    counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+    assert counts == [1, 2, 3, 4]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
-from conftest import make_transactions, run_all
+from conftest import ROOT, make_transactions, run_all
 
+from cardfraud.output_dir import record_published_files
 from cardfraud.pipeline import OutputLock, discover_steps
 
 pytestmark = pytest.mark.slow
@@ -133,3 +138,59 @@ def test_smoke_run_on_simulated_data(smoke_run):
     assert 0.80 <= record["modeling"]["test_metrics"]["average_precision"] <= 0.97
     assert record["modeling"]["split"]["kind"] == "time"
     assert_site_complete(out, discover_steps())
+
+
+def owned_output_with_users_files(out: Path) -> dict[str, bytes]:
+    """An output dir a run published into, where the user then saved files of their own."""
+    files = {"site/index.html": b"published site", "executed/01_load.ipynb": b"{}",
+             "artifacts/results/load.json": b"{}", "run.json": b'{"run_id": "before"}'}
+    for name, data in files.items():
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_bytes(data)
+    record_published_files(out, set(files) - {"run.json"})
+    users = {"site/mywebsite.html": b"mine", "artifacts/thesis.docx": b"mine too",
+             "executed/notes.txt": b"notes"}
+    for name, data in users.items():
+        (out / name).write_bytes(data)
+    return {**files, **users}
+
+
+def test_relative_paths_come_from_the_callers_folder_and_users_files_stay(tmp_path):
+    make_transactions(rows=700, seed=2).to_csv(tmp_path / "mydata.csv", index=False)
+    out = tmp_path / "out"
+    before = owned_output_with_users_files(out)
+    done = subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
+                           str(ROOT / "params" / "smoke.yaml"), "--output", "out", "--set",
+                           "load.path=mydata.csv", "--only", "load", "--no-render"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((out / "run.json").read_text())
+    assert record["params"]["load"]["path"] == str(tmp_path / "mydata.csv")
+    assert record["load"]["data"]["rows"] == 700
+    assert record["output_dir"] == str(out) and not (ROOT / "out").exists()
+    for name in ("site/mywebsite.html", "artifacts/thesis.docx", "executed/notes.txt",
+                 "site/index.html"):  # the site of the last render stays with --no-render
+        assert (out / name).read_bytes() == before[name], name
+    assert (out / "artifacts" / "transactions.parquet").is_file()
+
+
+def test_ctrl_c_ends_with_one_line_and_publishes_nothing(tmp_path):
+    out = tmp_path / "out"
+    before = owned_output_with_users_files(out)
+    process = subprocess.Popen([sys.executable, str(ROOT / "run_all.py"), "--params",
+                                str(ROOT / "params" / "smoke.yaml"), "--output", str(out),
+                                "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline().startswith("[1/7] load: running")
+    time.sleep(1.0)  # inside the first notebook
+    process.send_signal(signal.SIGINT)
+    out_text, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert err == "interrupted: nothing published\n", err[-3000:]
+    published = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*")
+                 if p.is_file() and p.relative_to(out).parts[0] != "runs"
+                 and p.name not in {".run.lock", ".cardfraud-output"}}
+    assert published == before
+    staged = json.loads(next((out / "runs").glob("2*/run.json")).read_text())
+    assert staged["status"] == "interrupted"
+    assert staged["steps"][-1]["status"] == "interrupted"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -151,7 +153,7 @@ def test_bad_input_fails_clearly_and_leaves_existing_output_untouched(
     output = tmp_path / "results" / "scored.csv"
     output.parent.mkdir()
     output.write_text("yesterday's scores\n")
-    assert run_score("--input", str(bad), "--output", str(output)) == 2
+    assert run_score("--input", str(bad), "--output", str(output), "--overwrite") == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
     assert "Traceback" not in err
@@ -178,7 +180,7 @@ def test_failure_while_writing_leaves_no_partial_file(new_purchases, tmp_path, m
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", disk_full)
-    assert run_score("--input", str(path), "--output", str(output)) == 1
+    assert run_score("--input", str(path), "--output", str(output), "--overwrite") == 1
     assert f"error: cannot write {output}: No space left on device" in capsys.readouterr().err
     assert output.read_text() == "yesterday's scores\n"
     assert sorted(os.listdir(tmp_path)) == sorted(["mlflow", "out", "new.csv", "scored.csv"])
@@ -227,3 +229,105 @@ def test_serving_commands_hold_a_real_payload(champion_dir):
     body = json.loads(text.split(" -d ", 1)[1].strip("'"))
     assert body["dataframe_split"]["columns"] == FEATURES
     assert body["dataframe_split"]["data"][0] == test[FEATURES].iloc[0].tolist()
+
+
+# --- an existing output, and scores stopped half way --------------------------------------
+
+def test_existing_output_is_refused_unless_overwrite(new_purchases, tmp_path, capsys):
+    path, test = new_purchases
+    output = tmp_path / "scored.csv"
+    output.write_text("yesterday's scores\n")
+    assert run_score("--input", str(path), "--output", str(output)) == 2
+    assert capsys.readouterr().err == (f"error: {output}: already exists; pass --overwrite "
+                                       f"to replace it\n")
+    assert output.read_text() == "yesterday's scores\n"
+    assert run_score("--input", str(path), "--output", str(output), "--overwrite") == 0
+    assert len(pd.read_csv(output)) == len(test)
+
+
+def finished_process_id() -> int:
+    """The id of a process that has already exited."""
+    done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(done.stdout)
+
+
+def test_next_score_removes_the_leftovers_of_a_killed_one(new_purchases, tmp_path):
+    path, _ = new_purchases
+    folder = tmp_path / "scores"
+    folder.mkdir()
+    killed = folder / f".monday.csv.cardfraud-{finished_process_id()}-0123abcd.tmp"
+    running = folder / f".tuesday.csv.cardfraud-{os.getppid()}-89abcdef.tmp"
+    users = folder / ".notes.tmp"
+    for leftover in (killed, running, users):
+        leftover.write_text("half a file")
+    assert run_score("--input", str(path), "--output", str(folder / "scored.csv")) == 0
+    assert sorted(os.listdir(folder)) == sorted([running.name, users.name, "scored.csv"])
+
+
+def start_score(source: Path, output: Path, env: dict) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "cardfraud", "score", "--input", str(source),
+                             "--output", str(output)], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_temporary_file(folder: Path, process: subprocess.Popen) -> Path:
+    """Wait until the score is writing its temporary file; return it."""
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and process.poll() is None:
+        found = list(folder.glob(".*.tmp"))
+        if found:
+            return found[0]
+        time.sleep(0.02)
+    process.kill()
+    raise AssertionError(f"no temporary file seen (exit {process.poll()}): "
+                         f"{process.communicate()[1][-2000:]}")
+
+
+@pytest.fixture
+def many_purchases(champion_dir, tmp_path) -> Path:
+    """A million purchases (the CSV of their scores is ~150 MB): writing it takes seconds."""
+    test = held_out_test_rows(champion_dir)[FEATURES]
+    frame = test.sample(1_000_000, replace=True, random_state=0).reset_index(drop=True)
+    path = tmp_path / "many.parquet"
+    frame.to_parquet(path)
+    return path
+
+
+@pytest.mark.slow
+def test_score_stopped_by_sigterm_leaves_no_temporary_file(many_purchases, tmp_path):
+    folder = tmp_path / "scores"
+    process = start_score(many_purchases, folder / "scored.csv", dict(os.environ))
+    wait_for_temporary_file(folder, process)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert err == f"interrupted (SIGTERM): {folder / 'scored.csv'} not written\n"
+    assert os.listdir(folder) == []
+
+
+@pytest.mark.slow
+def test_leftover_of_a_score_killed_outright_goes_with_the_next_score(many_purchases,
+                                                                      new_purchases, tmp_path):
+    folder = tmp_path / "scores"
+    process = start_score(many_purchases, folder / "big.csv", dict(os.environ))
+    leftover = wait_for_temporary_file(folder, process)
+    process.kill()
+    process.communicate(timeout=60)
+    assert leftover.exists() and leftover.name.startswith(".big.csv.cardfraud-")
+    path, test = new_purchases
+    done = subprocess.run([sys.executable, "-m", "cardfraud", "score", "--input", str(path),
+                           "--output", str(folder / "small.csv")], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert os.listdir(folder) == ["small.csv"]
+
+
+def test_relative_tracking_uri_is_taken_from_the_callers_folder(new_purchases, tmp_path,
+                                                               monkeypatch):
+    path, test = new_purchases
+    monkeypatch.chdir(tmp_path)  # the champion's store is tmp_path/mlflow/mlflow.db
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert run_score("--input", "new.csv", "--output", "scored.csv",
+                     "--tracking-uri", "sqlite:///mlflow/mlflow.db") == 0
+    assert len(pd.read_csv(tmp_path / "scored.csv")) == len(test)

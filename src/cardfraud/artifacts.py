@@ -10,7 +10,9 @@ Every step writes into one output dir (``reports/`` by default)::
     run.json                         the run record
 
 Paths are built from the project root or the output dir passed in, never from the
-current working directory (papermill changes it).
+current working directory (papermill changes it). Paths a user types on the command line are
+made absolute from the folder the command runs in (:func:`path_from_caller`) before any
+notebook starts.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSACTIONS_FILE = "transactions.parquet"
+SQLITE_PREFIX = "sqlite:///"
 
 
 def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
@@ -107,3 +110,16 @@ def save_figure(fig, name: str, output_dir: str | os.PathLike | None = None, dpi
     path = figures_dir(output_dir) / f"{name}.png"
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def path_from_caller(path: str | os.PathLike, cwd: Path) -> Path:
+    """Return ``path`` (``~`` expanded) as an absolute path, a relative one taken from ``cwd``."""
+    return Path(os.path.abspath(cwd / Path(path).expanduser()))
+
+
+def tracking_uri_from_caller(uri: str, cwd: Path) -> str:
+    """Return an ``sqlite:///relative.db`` tracking URI with its file taken from ``cwd``."""
+    database = uri[len(SQLITE_PREFIX):]
+    if not uri.startswith(SQLITE_PREFIX) or database.startswith("/") or not database:
+        return uri
+    return SQLITE_PREFIX + str(path_from_caller(database, cwd))

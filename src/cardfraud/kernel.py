@@ -2,9 +2,11 @@
 
 Starting a kernel and importing pandas, scikit-learn and MLflow costs seconds per notebook.
 A run therefore keeps one kernel for all its notebooks and clears the kernel's namespace
-(``%reset -f``, figures closed, garbage collected) before each one, so no variable leaks
-from one step to the next: steps still hand data on through files only. Only the imported
-modules stay loaded. ``fresh=True`` gives every notebook its own kernel instead.
+(a new IPython session: variables gone, execution count back to 1; figures closed, garbage
+collected) before each one, so no variable leaks from one step to the next: steps still hand
+data on through files only. Only the imported modules stay loaded. Cell numbers (``[n]`` in the
+executed notebook and "at cell n" when a step fails) count from the notebook's first cell, as
+in a fresh kernel. ``fresh=True`` gives every notebook its own kernel instead.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pathlib import Path
 KERNEL_NAME = "cardfraud"
 # the kernel warns about plain-TCP transport on loopback at every start: silence it
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
+# reset(new_session=True) is %reset -f plus a new history session whose count restarts at 1
 RESET_CODE = """\
-get_ipython().run_line_magic("reset", "-f")
+get_ipython().reset(new_session=True)
 import gc as _gc, sys as _sys
 if "matplotlib.pyplot" in _sys.modules:
     _sys.modules["matplotlib.pyplot"].close("all")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .artifacts import TRANSACTIONS_FILE, resolve_output_dir
+from .artifacts import TRANSACTIONS_FILE, resolve_output_dir, tracking_uri_from_caller
 from .data import FEATURES, FLAG_FEATURES, DataValidationError, load_file
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
 from .markup import plain_text, sentence
@@ -191,7 +191,8 @@ def cli(argv: list[str] | None = None) -> int:
     except (DataValidationError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    champion = (champion_check(window, args.model_name, args.tracking_uri, args.bins,
+    tracking_uri = args.tracking_uri and tracking_uri_from_caller(args.tracking_uri, Path.cwd())
+    champion = (champion_check(window, args.model_name, tracking_uri, args.bins,
                                args.psi_watch, args.psi_alert) if args.champion
                 else ChampionCheck(False, "The champion was not checked (add --champion)."))
     status = monitoring_status(window, drift, champion)

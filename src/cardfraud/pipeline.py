@@ -2,7 +2,11 @@
 
 A run executes into ``<output>/runs/<run id>/`` and, only when every step and the render
 succeed, swaps ``executed/``, ``artifacts/``, ``site/`` and ``run.json`` into place. A failed
-run leaves what was published before untouched and keeps its executed notebooks for reading.
+or interrupted (Ctrl-C) run leaves what was published before untouched and keeps its executed
+notebooks for reading. A run writes only into an output dir it may own (see
+:mod:`cardfraud.output_dir`) and keeps the files there that no run wrote. Relative paths given
+to a run (``--output``, ``load.path``, ``monitoring.current_path``, an ``sqlite:///`` tracking
+URI) are taken from the caller's working directory, before any notebook starts.
 """
 
 from __future__ import annotations
@@ -12,14 +16,23 @@ import fcntl
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .artifacts import PROJECT_ROOT, resolve_output_dir, write_json_atomic
+from .artifacts import (
+    PROJECT_ROOT,
+    path_from_caller,
+    resolve_output_dir,
+    tracking_uri_from_caller,
+    write_json_atomic,
+)
 from .config import (
     COMMON_SECTION,
     ConfigError,
@@ -29,13 +42,27 @@ from .config import (
     step_parameters,
 )
 from .kernel import NotebookFailed, StepKernel
+from .output_dir import (
+    LOCK_FILE,
+    PUBLISHED,
+    claim_output_dir,
+    files_under,
+    foreign_files,
+    published_files,
+    record_published_files,
+)
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
-PUBLISHED = ("executed", "artifacts", "site")
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 KEPT_FAILED_RUNS = 5
+RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
+# parameters naming a file, per section; relative ones are taken from the caller's cwd
+PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",)}
+TRACKING_URI = "tracking_uri"
+INTERRUPTED = "interrupted: nothing published"
+INTERRUPTED_EXIT = 130
 
 
 @dataclass(frozen=True)
@@ -104,6 +131,22 @@ def resolve_params(params_path: str | Path, overrides: list[str],
     return apply_overrides(params, overrides, declared), declared
 
 
+def paths_from_caller(params: dict, cwd: Path) -> dict:
+    """Return the params with every relative file path and SQLite URI made absolute from ``cwd``.
+
+    papermill runs the notebooks in ``notebooks/``: a ``load.path=mydata.csv`` typed in the
+    caller's folder must not be looked up there.
+    """
+    resolved = {section: dict(values) for section, values in params.items()}
+    for section, values in resolved.items():
+        for key in PATH_PARAMETERS.get(section, ()):
+            if isinstance(values.get(key), str) and values[key].strip():
+                values[key] = str(path_from_caller(values[key], cwd))
+        if isinstance(values.get(TRACKING_URI), str):
+            values[TRACKING_URI] = tracking_uri_from_caller(values[TRACKING_URI], cwd)
+    return resolved
+
+
 def new_run_id() -> str:
     """Return a sortable, unique run id such as ``20261121T101500Z-3f9a``."""
     return dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:4]
@@ -125,7 +168,7 @@ class OutputLock:
     """An exclusive lock on an output dir, so two runs never write into the same place."""
 
     def __init__(self, output: Path):
-        self.path = output / ".run.lock"
+        self.path = output / LOCK_FILE
         self.handle = None
 
     def __enter__(self) -> OutputLock:
@@ -155,26 +198,30 @@ class OutputLock:
 
 
 def prune_failed_runs(output: Path, keep: int = KEPT_FAILED_RUNS) -> None:
-    """Delete all but the newest ``keep`` failed runs kept for their tracebacks."""
-    runs = sorted(p for p in (output / "runs").glob("2*") if p.is_dir())
+    """Delete all but the newest ``keep`` failed or interrupted runs kept for their tracebacks."""
+    runs = sorted(p for p in (output / "runs").glob("2*") if p.is_dir() and RUN_ID.fullmatch(p.name))
     for old in runs[:-keep] if keep else runs:
         shutil.rmtree(old, ignore_errors=True)
 
 
 def prepare_staging(output: Path, run_id: str, partial: bool) -> Path:
-    """Create the run's staging dir; a partial run starts from the published outputs."""
+    """Create the run's staging dir; a partial run starts from the published outputs.
+
+    Only files a published run wrote are carried over; the user's stay where they are.
+    """
     prune_failed_runs(output)
     staging = output / "runs" / run_id
     (staging / "executed").mkdir(parents=True)
     (staging / "artifacts").mkdir()
+    ours = published_files(output)
     if partial:
-        for name in ("executed", "artifacts"):
-            if (output / name).is_dir():
-                shutil.copytree(output / name, staging / name, dirs_exist_ok=True)
+        carried = {f for f in ours if f.split("/")[0] in ("executed", "artifacts")}
     else:
-        for name in PERSISTENT_ARTIFACTS:
-            if (output / "artifacts" / name).is_file():
-                shutil.copy2(output / "artifacts" / name, staging / "artifacts" / name)
+        carried = {f"artifacts/{name}" for name in PERSISTENT_ARTIFACTS} & ours
+    for name in sorted(carried):
+        if (output / name).is_file():
+            (staging / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(output / name, staging / name)
     return staging
 
 
@@ -189,18 +236,53 @@ def collect_results(staging: Path) -> dict:
 
 
 def publish(staging: Path, output: Path) -> None:
-    """Swap the staging outputs into the output dir; old ones are removed only after."""
+    """Swap the staging outputs into the output dir; old ones are removed only after.
+
+    Files under the old executed/, artifacts/ and site/ that no published run wrote (the
+    user's) move into the new folders, so none is lost; the marker then lists what this run
+    wrote. If the process dies half way, the old folders wait in ``runs/.replaced-<run id>``.
+
+    Raises:
+        RunFailed: before anything changes, when a file of the user's has the name of one
+            this run wrote.
+    """
+    replaced = [name for name in PUBLISHED if (staging / name).exists()]
+    written = files_under(staging, tuple(replaced))
+    kept = foreign_files(output)
+    clash = sorted(f for f in kept if f in written
+                   or any(str(folder) in written for folder in Path(f).parents))
+    if clash:
+        raise RunFailed(f"{output / clash[0]} was not written by a cardfraud run and this run "
+                        f"writes a file of that name: move it away and run again")
+    untouched = {f for f in published_files(output) if f.split("/")[0] not in replaced}
+    # listed before the swap, so that a run killed half way never takes ours for the user's
+    record_published_files(output, published_files(output) | written)
     trash = output / "runs" / f".replaced-{staging.name}"
     trash.mkdir(parents=True, exist_ok=True)
-    for name in PUBLISHED:
-        if not (staging / name).exists():
-            continue
+    for name in replaced:
         if (output / name).exists():
             os.replace(output / name, trash / name)
         os.replace(staging / name, output / name)
+        for user_file in sorted(f for f in kept if f.split("/")[0] == name):
+            (output / user_file).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(trash / user_file, output / user_file)
     os.replace(staging / "run.json", output / "run.json")
+    record_published_files(output, written | untouched)
     shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextmanager
+def interrupts_ignored():
+    """Ignore Ctrl-C inside the block (publishing, cleaning up), then restore the handler."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _say(text: str) -> None:
@@ -217,19 +299,31 @@ def run_pipeline(
     render: bool = True,
     fresh_kernels: bool = False,
 ) -> int:
-    """Run the chosen steps and publish; return the process exit code (0 ok, 1 failed, 2 usage)."""
+    """Run the chosen steps and publish; return the process exit code.
+
+    0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in), 130
+    interrupted (Ctrl-C). Relative paths are taken from the current working directory;
+    without ``output_dir`` the run publishes into the project's ``reports/``.
+    """
     from . import site
 
     try:
+        cwd = Path.cwd()
         steps = discover_steps()
         chosen = select_steps(steps, only, from_step)
         params, declared = resolve_params(params_path, overrides or [], steps)
+        params = paths_from_caller(params, cwd)
         site.check_renderer(renderer)
-        output = resolve_output_dir(output_dir)
+        output = resolve_output_dir(None if output_dir in (None, "")
+                                    else path_from_caller(output_dir, cwd))
+        claim_output_dir(output)
         lock = OutputLock(output).__enter__()
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(INTERRUPTED, file=sys.stderr)
+        return INTERRUPTED_EXIT
     try:
         return _run_locked(params, declared, params_path, steps, chosen, output, renderer,
                            render, fresh_kernels)
@@ -274,18 +368,29 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
             record["renderer"] = site.build_site(staging, record, steps, renderer)
             record["render_seconds"] = round(time.perf_counter() - render_started, 2)
             _say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
+        record.update(status="ok", finished_at=_now(),
+                      seconds=round(time.perf_counter() - started, 2))
+        write_json_atomic(staging / "run.json", record)
+        with interrupts_ignored():
+            publish(staging, output)
     except (RunFailed, site.RenderError) as exc:
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / "run.json", record)
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        with interrupts_ignored():  # a second Ctrl-C must not cut the clean-up short
+            record.update(status="interrupted", finished_at=_now(), error="interrupted (Ctrl-C)")
+            for entry in record["steps"]:
+                if entry["status"] == "running":
+                    entry["status"] = "interrupted"
+            write_json_atomic(staging / "run.json", record)
+            kernel.shutdown()
+        print(INTERRUPTED, file=sys.stderr)
+        return INTERRUPTED_EXIT
     finally:
         kernel.shutdown()
-    record.update(status="ok", finished_at=_now(),
-                  seconds=round(time.perf_counter() - started, 2))
-    write_json_atomic(staging / "run.json", record)
-    publish(staging, output)
     _say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         _say(f"site: {output / 'site' / 'index.html'}")

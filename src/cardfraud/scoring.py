@@ -5,7 +5,11 @@ decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = 
 purchase for review). ``python -m cardfraud score --input new.csv --output scored.csv``
 validates the file with the load step's rules (the fraud column is optional: new purchases have
 no label yet), scores it and writes the input columns plus ``probability`` and ``decision``
-through a temporary file and a rename, so a failure never leaves half a file.
+through a temporary file and a rename, so a failure never leaves half a file. An existing
+output is replaced only with ``--overwrite``. The temporary file is named after the scoring
+process (``.<output>.cardfraud-<pid>-<random>.tmp``): a score stopped by SIGTERM or Ctrl-C
+removes its own, and leftovers of one killed outright (SIGKILL, power cut) are removed by the
+next score writing into that folder once their process is gone.
 """
 
 from __future__ import annotations
@@ -15,16 +19,19 @@ import json
 import os
 import re
 import shlex
+import signal
 import sys
 import time
 import uuid
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .artifacts import tracking_uri_from_caller
 from .data import (
     FEATURES,
     TARGET,
@@ -48,6 +55,19 @@ CHAMPION = "champion"
 DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
 SCORE_COLUMNS = ["probability", "decision"]
 OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
+TEMPORARY_FILE = re.compile(r"\..+\.cardfraud-(\d+)-[0-9a-f]{8}\.tmp")
+INTERRUPTED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class ScoringInterrupted(BaseException):
+    """The score was stopped by SIGTERM or Ctrl-C; its temporary file is removed on the way out.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
@@ -168,11 +188,36 @@ def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFram
     return result
 
 
+def process_is_running(pid: int) -> bool:
+    """Return True when a process with this id exists (possibly another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftover_temporary_files(folder: Path) -> list[Path]:
+    """Delete the temporary files of scores whose process is gone; return what was deleted."""
+    removed = []
+    for candidate in folder.glob(".*.cardfraud-*.tmp"):
+        match = TEMPORARY_FILE.fullmatch(candidate.name)
+        if match and int(match.group(1)) != os.getpid() and not process_is_running(
+                int(match.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write CSV or Parquet (by suffix) via a temporary file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A unique name opened normally (not mkstemp) so the file gets the user's usual permissions.
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    remove_leftover_temporary_files(path.parent)
+    # A unique name opened normally (not mkstemp) so the file gets the user's usual permissions;
+    # the pid in it lets the next score tell a killed run's leftover from a running one's file.
+    tmp = path.parent / f".{path.name}.cardfraud-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
     try:
         if path.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)
@@ -184,29 +229,33 @@ def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def check_output_path(input_path: Path, output_path: Path) -> None:
-    """Raise ValueError when the output has an unknown suffix or would overwrite the input."""
+def check_output_path(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
+    """Raise ValueError when the output has an unknown suffix, would overwrite the input, or
+    exists and ``overwrite`` is not set."""
     if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
         raise ValueError(f"{output_path}: output must end with .csv or .parquet")
     if output_path.is_dir():
         raise ValueError(f"{output_path}: is a directory; give a file name ending with .csv")
     if output_path.resolve() == input_path.resolve():
         raise ValueError(f"{output_path}: is the input file; write the scores to another file")
+    if output_path.exists() and not overwrite:
+        raise ValueError(f"{output_path}: already exists; pass --overwrite to replace it")
 
 
 def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
                model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
-               sep: str | None = None, decimal: str | None = None) -> dict:
+               sep: str | None = None, decimal: str | None = None,
+               overwrite: bool = False) -> dict:
     """Validate, score and write one file; return a summary of what was scored.
 
     Raises:
         DataValidationError: the input cannot be scored (message names file, column, rows).
-        ValueError: the output path is unusable.
+        ValueError: the output path is unusable (or exists, without ``overwrite``).
         LookupError: the model cannot be loaded.
         TypeError: the model does not return a probability.
     """
     input_path, output_path = Path(input_path), Path(output_path)
-    check_output_path(input_path, output_path)
+    check_output_path(input_path, output_path, overwrite)
     started = time.perf_counter()
     frame = check_purchases(read_transactions(input_path, sep=sep, decimal=decimal),
                             str(input_path))
@@ -250,6 +299,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--input", required=True, help="transactions to score (.csv or .parquet)")
     parser.add_argument("--output", required=True,
                         help="where to write the scores (.csv or .parquet)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output file when it exists (refused otherwise)")
     parser.add_argument("--model", default=DEFAULT_MODEL_URI,
                         help=f"model URI (default {DEFAULT_MODEL_URI})")
     parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: "
@@ -259,12 +310,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def stopping_signals_raise():
+    """Turn SIGTERM and SIGINT into :class:`ScoringInterrupted` inside the block.
+
+    The exception unwinds through ``write_table_atomic``, which removes its temporary file.
+    """
+    def interrupt(signum, frame):
+        raise ScoringInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in INTERRUPTED_EXIT}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
 def cli(argv: list[str] | None = None) -> int:
-    """Run ``score``; return 0 on success, 2 on bad input, 1 when the model cannot be used."""
+    """Run ``score``; return 0 on success, 2 on bad input, 1 when the model cannot be used,
+    130/143 when stopped by Ctrl-C/SIGTERM (no output written, no temporary file left)."""
     args = build_parser().parse_args(argv)
     try:
-        summary = score_file(args.input, args.output, args.model, args.tracking_uri,
-                             sep=args.sep, decimal=args.decimal)
+        with stopping_signals_raise():
+            summary = score_file(args.input, args.output, args.model,
+                                 args.tracking_uri and tracking_uri_from_caller(
+                                     args.tracking_uri, Path.cwd()), sep=args.sep,
+                                 decimal=args.decimal, overwrite=args.overwrite)
+    except ScoringInterrupted as exc:
+        print(f"interrupted ({exc}): {args.output} not written", file=sys.stderr)
+        return INTERRUPTED_EXIT[exc.signum]
     except ValueError as exc:  # includes DataValidationError
         print(f"error: {exc}", file=sys.stderr)
         return 2
