@@ -187,6 +187,7 @@ def read_transactions(
             raise DataValidationError(f"{path}: not a readable {kind} ({exc})") from None
     check_unique_column_names(list(frame.columns), str(path))
     frame.columns = [str(c).strip() for c in frame.columns]
+    frame.attrs["decimal"] = decimal or "."  # for numbers a bad value left as text
     if len(frame) == 0:
         raise DataValidationError(f"{path}: has a header but no data rows")
     return frame
@@ -211,11 +212,18 @@ def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
     return mapped, True
 
 
-def _to_number(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
-    """Convert a column to float; raise naming the rows whose text is not a number."""
+def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
+    """Convert a column to float; raise naming the rows whose text is not a number.
+
+    ``decimal`` is the file's decimal mark: one bad value leaves a whole CSV column as text,
+    and the good values in it are still read with the file's mark.
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype("float64"), False
-    numbers = pd.to_numeric(series, errors="coerce")
+    text = series.astype("string").str.strip()
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
     bad = series.notna() & numbers.isna()
     if bad.any():
         positions = np.flatnonzero(bad.to_numpy())
@@ -279,11 +287,12 @@ def validate_transactions(
     check_unique_column_names(list(frame.columns), source)
     _check_columns(frame, source, required)
     report = CleaningReport(source=source, rows_read=len(frame))
+    decimal = frame.attrs.get("decimal", ".")
     report.extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS]
     frame = frame.copy()
     flags = [c for c in FLAG_FEATURES + [TARGET] if c in frame.columns]
     for column in CONTINUOUS_FEATURES:
-        frame[column], converted = _to_number(frame[column], source)
+        frame[column], converted = _to_number(frame[column], source, decimal)
         if converted:
             report.converted_columns[column] = "text to number"
     for column in flags:
@@ -314,7 +323,8 @@ def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningR
     """Convert the optional columns the analysis uses (amount, coordinates, timestamp, city)."""
     converted = {}
     for column in [c for c in CONTEXT_NUMBERS if c in frame.columns]:
-        frame[column], converted[column] = _to_number(frame[column], source)
+        frame[column], converted[column] = _to_number(frame[column], source,
+                                                      frame.attrs.get("decimal", "."))
     if "timestamp" in frame.columns:
         frame["timestamp"], converted["timestamp"] = to_timestamps(frame["timestamp"], source)
     if "city" in frame.columns:
