@@ -60,7 +60,7 @@ def test_unreadable_file(tmp_path, good_frame, monkeypatch):
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("cardfraud.data.open", refuse, raising=False)
+        monkeypatch.setattr("cardfraud.data_files.open", refuse, raising=False)
     with pytest.raises(DataValidationError, match=r"extract\.csv: cannot be read \(Permission denied\)"):
         read_transactions(path)
 

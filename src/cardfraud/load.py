@@ -23,9 +23,9 @@ from .data import (
     CleaningReport,
     DataValidationError,
     compact_dtypes,
-    file_fingerprint,
     load_file,
 )
+from .data_files import file_fingerprint
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",
