@@ -164,6 +164,8 @@ def test_notebook_defaults_pass_their_rules():
     ("load.simulator.rows=5", "parameter load.simulator: rows must be an integer >= 100, not 5"),
     ("eda.distance_bands_km=[0, 10, 5]", "allowed: a non-empty list of increasing numbers >= 0"),
     ("monitoring.bins=1", "parameter monitoring.bins is 1; allowed: an integer >= 2"),
+    ("monitoring.psi_watch=0.3", "parameters monitoring.psi_watch (0.3) and monitoring.psi_alert "
+                                 "(0.25); allowed: psi_watch < psi_alert"),
 ])
 def test_wrong_parameter_is_refused_with_name_value_and_what_is_allowed(override, message,
                                                                       notebook_parameters):

@@ -389,3 +389,17 @@ def test_thousands_separator_equal_to_the_decimal_mark_is_refused(tmp_path, good
     path = write_csv(tmp_path, good_frame)
     with pytest.raises(DataValidationError, match="thousands separator and the decimal mark are both '.'"):
         load_file(path, thousands=".")
+
+
+def test_load_command_reads_thousands_separators_when_told(tmp_path, good_frame, capsys):
+    from cardfraud.load import cli
+
+    lines = good_frame.to_csv(index=False, sep=";", decimal=",").splitlines()
+    lines[4] = "1.234,5;" + lines[4].split(";", 1)[1]
+    path = write_text(tmp_path, "\n".join(lines) + "\n")
+    assert cli(["--input", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: {path}: column 'distance_from_home' has non-numeric values "
+                            f"at row 4") and error.count("\n") == 1
+    assert cli(["--input", str(path), "--thousands", "."]) == 0
+    assert "8 purchases" in capsys.readouterr().out

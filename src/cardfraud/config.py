@@ -278,6 +278,15 @@ def check_parameter_values(params: dict, source: str) -> None:
     simulator = params.get("load", {}).get("simulator")
     if simulator is not None:
         _check_simulator(simulator, source)
+    _check_psi_thresholds(params.get("monitoring", {}), source)
+
+
+def _check_psi_thresholds(monitoring: dict, source: str) -> None:
+    """Raise ConfigError unless psi_watch is below psi_alert (each is checked on its own above)."""
+    watch, alert = monitoring.get("psi_watch"), monitoring.get("psi_alert")
+    if _is_number(watch) and _is_number(alert) and not watch < alert:
+        raise ConfigError(f"{source}: parameters monitoring.psi_watch ({watch}) and "
+                          f"monitoring.psi_alert ({alert}); allowed: psi_watch < psi_alert")
 
 
 def _check_simulator(simulator: Any, source: str) -> None:
