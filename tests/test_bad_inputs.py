@@ -28,6 +28,31 @@ def good_rows(rows: int = 300) -> pd.DataFrame:
     return make_transactions(rows=rows, seed=3)
 
 
+def with_context(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows with the optional columns the analysis uses: times, amounts, places."""
+    return frame.assign(
+        timestamp=pd.date_range("2024-05-01", periods=len(frame), freq="37min").astype(str),
+        amount=(50_000 * frame["ratio_to_median_purchase_price"]).round(-2),
+        city="Bogotá", purchase_lat=4.65, purchase_lon=-74.08)
+
+
+def set_value(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
+    """A copy of ``frame`` with one cell replaced (the column becomes text if need be)."""
+    frame = frame.astype({column: object})
+    frame.loc[row, column] = value
+    return frame
+
+
+def fake_workbook(path: Path) -> Path:
+    """A file with the parts of an .xlsx workbook, as Excel saves one."""
+    import zipfile
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    return path
+
+
 def write(path: Path, text: str | bytes) -> Path:
     if isinstance(text, bytes):
         path.write_bytes(text)
@@ -70,6 +95,39 @@ def make_bad_file(kind: str, folder: Path) -> Path:
     if kind == "directory":
         (folder / "a_folder.csv").mkdir()
         return folder / "a_folder.csv"
+    if kind == "infinite":
+        return write(folder / "inf.csv", set_value(frame, 2, "distance_from_home", "inf").to_csv(index=False))
+    if kind == "huge_ratio":
+        frame.loc[3, "ratio_to_median_purchase_price"] = 1e308
+        return write(folder / "huge.csv", frame.to_csv(index=False))
+    if kind == "farther_than_half_the_earth":
+        frame.loc[4, "distance_from_last_transaction"] = 25_000.0
+        return write(folder / "far.csv", frame.to_csv(index=False))
+    if kind == "amount_text":
+        return write(folder / "amount.csv", set_value(with_context(frame), 1, "amount", "abc").to_csv(index=False))
+    if kind == "negative_amount":
+        return write(folder / "refund.csv", set_value(with_context(frame), 2, "amount", -12_000.0).to_csv(index=False))
+    if kind == "bad_timestamp":
+        return write(folder / "when.csv", set_value(with_context(frame), 5, "timestamp", "last tuesday").to_csv(index=False))
+    if kind == "bad_latitude":
+        return write(folder / "where.csv", set_value(with_context(frame), 6, "purchase_lat", 123.0).to_csv(index=False))
+    if kind == "fraud_with_spaces":
+        return write(folder / "spaces.csv", frame.assign(**{" fraud": frame["fraud"]}).to_csv(index=False))
+    if kind == "duplicate_column":
+        lines = csv.splitlines()
+        copied = [f"{line},{line.split(',')[4]}" for line in lines]
+        copied[0] = lines[0] + ",used_chip"
+        return write(folder / "twice.csv", "\n".join(copied) + "\n")
+    if kind == "excel":
+        return fake_workbook(folder / "extract.xlsx")
+    if kind == "thousands":
+        lines = frame.to_csv(index=False, sep=";", decimal=",").splitlines()
+        lines[3] = "1.234,5;" + lines[3].split(";", 1)[1]
+        return write(folder / "miles.csv", "\n".join(lines) + "\n")
+    if kind == "one_fraud":
+        frame = make_transactions(rows=20_000, seed=3).assign(fraud=0)
+        frame.loc[100, "fraud"] = 1
+        return write(folder / "one_fraud.csv", frame.to_csv(index=False))
     if kind == "unreadable":
         path = write(folder / "locked.csv", csv)
         if os.geteuid() != 0:
@@ -95,6 +153,27 @@ BAD = {
     "truncated_parquet": ("cut.parquet: not a readable Parquet file",) * 2,
     "directory": ("a_folder.csv: is a directory",) * 2,
     "unreadable": ("locked.csv: ",) * 2,
+    "infinite": ("inf.csv: column 'distance_from_home' has infinite values at row 3 (e.g. inf)",) * 2,
+    "huge_ratio": ("huge.csv: column 'ratio_to_median_purchase_price' has values above 1,000,000 "
+                   "(a purchase a million times the cardholder's median) at row 4",) * 2,
+    "farther_than_half_the_earth": ("far.csv: column 'distance_from_last_transaction' has values "
+                                    "above 20,040 km (half the Earth's circumference) at row 5",) * 2,
+    "amount_text": ("amount.csv: column 'amount' has non-numeric values at row 2 (e.g. 'abc')",) * 2,
+    "negative_amount": ("refund.csv: column 'amount' has negative values at row 3 (e.g. -12000); "
+                        "amounts must be >= 0",) * 2,
+    "bad_timestamp": ("when.csv: column 'timestamp' has values that are not dates and times at "
+                      "row 6 (e.g. 'last tuesday')",) * 2,
+    "bad_latitude": ("where.csv: column 'purchase_lat' has values above 90",) * 2,
+    "fraud_with_spaces": ("spaces.csv: column name 'fraud' appears 2 times (columns 8, 9",) * 2,
+    "duplicate_column": ("twice.csv: column name 'used_chip' appears 2 times (columns 5, 9",) * 2,
+    "excel": ("extract.xlsx: is a spreadsheet workbook (Excel), which is not read; save the "
+              "sheet as CSV (UTF-8)",) * 2,
+    "thousands": ("miles.csv: column 'distance_from_home' has non-numeric values at row 3 (e.g. "
+                  "'1.234,5'); these look like numbers written with '.' as thousands separator: "
+                  "remove the separators or set load.thousands='.'",) * 2,
+    # loads (two classes) but cannot be cross-validated; scoring ignores labels
+    "one_fraud": ("modeling: cross-validation with cv_folds=3 needs at least 3 frauds in the "
+                  "training rows and 1 in the test set; the data has 1", None),
 }
 
 
@@ -179,12 +258,25 @@ def test_score_refuses_bad_input_without_touching_the_output(kind, published, tm
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("scored")) == ["scored.csv"]
 
 
-@pytest.mark.parametrize("kind", ["bom", "semicolon_decimal_comma", "true_false_flags", "nans_dropped"])
+@pytest.mark.parametrize("kind", ["bom", "semicolon_decimal_comma", "true_false_flags", "nans_dropped",
+                                  "semicolon_gzip", "thousands_set", "context_columns"])
 def test_awkward_but_valid_files_load_correctly(kind, tmp_path):
     frame = good_rows()
     expected_rows = len(frame)
     path = tmp_path / f"{kind}.csv"
-    if kind == "bom":
+    extra = []
+    if kind == "semicolon_gzip":
+        path = tmp_path / "extract.csv.gz"
+        frame.to_csv(path, index=False, sep=";", decimal=",")
+    elif kind == "thousands_set":
+        frame.loc[0, "distance_from_home"] = 1234.5
+        lines = frame.to_csv(index=False, sep=";", decimal=",").splitlines()
+        lines[1] = "1.234,5;" + lines[1].split(";", 1)[1]
+        write(path, "\n".join(lines) + "\n")
+        extra = ["--set", "load.thousands=."]
+    elif kind == "context_columns":
+        with_context(frame).to_csv(path, index=False)
+    elif kind == "bom":
         frame.to_csv(path, index=False, encoding="utf-8-sig")
     elif kind == "semicolon_decimal_comma":
         frame.to_csv(path, index=False, sep=";", decimal=",")
@@ -197,7 +289,7 @@ def test_awkward_but_valid_files_load_correctly(kind, tmp_path):
         frame.to_csv(path, index=False)
         expected_rows -= 2
     done = run_all("--output", str(tmp_path / "out"), "--only", "load", "--no-render",
-                   "--set", f"load.path={path}")
+                   "--set", f"load.path={path}", *extra)
     assert done.returncode == 0, done.stderr[-2000:]
     clean = pd.read_parquet(tmp_path / "out" / "artifacts" / "transactions.parquet")
     assert len(clean) == expected_rows
@@ -206,3 +298,66 @@ def test_awkward_but_valid_files_load_correctly(kind, tmp_path):
     assert clean["distance_from_home"].sum() == pytest.approx(kept["distance_from_home"].sum())
     record = json.loads((tmp_path / "out" / "run.json").read_text())
     assert record["load"]["rows_dropped_missing"] == len(frame) - expected_rows
+    if kind == "context_columns":
+        assert str(clean["timestamp"].dtype).startswith("datetime64")
+        assert clean["amount"].sum() == pytest.approx(with_context(frame)["amount"].sum())
+
+
+# --override -> what run_all must say (after "error: params/smoke.yaml with --set: ")
+BAD_PARAMETERS = {
+    "registry.force_promotion=yes_please": "parameter registry.force_promotion is the text "
+                                           "'yes_please'; allowed: true or false",
+    'registry.force_promotion="false"': "parameter registry.force_promotion is the text 'false'; "
+                                        "allowed: true or false",
+    "common.model_name=it's": "parameter common.model_name is the text \"it's\"; allowed: letters, "
+                              "digits, '-', '_' and '.', starting with a letter or digit",
+    "modeling.cv_folds=1": "parameter modeling.cv_folds is 1; allowed: an integer >= 2",
+    "modeling.split=random": "parameter modeling.split is the text 'random'; allowed: one of "
+                             "auto, time, stratified",
+    "modeling.test_share=0": "parameter modeling.test_share is 0; allowed: a number in (0, 1)",
+    "load.on_missing=skip": "parameter load.on_missing is the text 'skip'; allowed: one of drop, fail",
+}
+
+
+@pytest.mark.parametrize("override", list(BAD_PARAMETERS))
+def test_run_all_refuses_wrong_parameters_before_any_notebook(override, published):
+    out, tracking_uri, before = published
+    runs_before = sorted((out / "runs").iterdir()) if (out / "runs").exists() else []
+    done = run_all("--output", str(out), "--set", f"common.tracking_uri={tracking_uri}",
+                   "--set", override)
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.splitlines() == [
+        f"error: {ROOT / 'params' / 'smoke.yaml'} with --set: {BAD_PARAMETERS[override]}"]
+    assert done.stdout == ""  # no step started
+    assert (sorted((out / "runs").iterdir()) if (out / "runs").exists() else []) == runs_before
+    assert fingerprint_outputs(out, tracking_uri) == before
+    assert registered_model_names(tracking_uri) == {champion_model_name()}
+
+
+def champion_model_name() -> str:
+    import yaml
+
+    return yaml.safe_load((ROOT / "params" / "smoke.yaml").read_text())["common"]["model_name"]
+
+
+def registered_model_names(tracking_uri: str) -> set[str]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+    return {model.name for model in client.search_registered_models()}
+
+
+def test_score_refuses_an_unsafe_model_name(published, tmp_path):
+    _, tracking_uri, _ = published
+    source = tmp_path / "new.csv"
+    good_rows().drop(columns="fraud").to_csv(source, index=False)
+    target = tmp_path / "scored.csv"
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+    done = subprocess.run([sys.executable, "-m", "cardfraud", "score", "--input", str(source),
+                           "--output", str(target), "--model", "models:/it's@champion"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: --model \"models:/it's@champion\": model name \"it's\" is not allowed; use letters, "
+        "digits, '-', '_' and '.', starting with a letter or digit (at most 128 characters)"]
+    assert not target.exists()

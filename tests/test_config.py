@@ -7,11 +7,14 @@ import pytest
 from cardfraud.config import (
     ConfigError,
     apply_overrides,
+    check_model_name,
+    check_parameter_values,
     check_sections,
+    parameter_rules,
     parse_override,
     read_params,
 )
-from cardfraud.pipeline import discover_steps, resolve_params, select_steps
+from cardfraud.pipeline import declared_parameters, discover_steps, resolve_params, select_steps
 
 ALLOWED = {"common": {"seed"}, "load": {"path", "simulator", "on_missing"}}
 
@@ -95,3 +98,99 @@ def test_only_the_newest_failed_runs_are_kept(tmp_path):
     prune_failed_runs(tmp_path, keep=5)
     assert sorted(p.name[-9:-6] for p in (tmp_path / "runs").iterdir()) == ["003", "004", "005",
                                                                             "006", "007"]
+
+
+# --- parameter types and ranges ----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def notebook_parameters() -> dict[str, set[str]]:
+    return declared_parameters(discover_steps())
+
+
+@pytest.mark.parametrize("name", ["default", "smoke"])
+def test_both_params_files_pass_the_type_check(name):
+    params = read_params(f"params/{name}.yaml")
+    check_parameter_values(params, f"params/{name}.yaml")
+
+
+def test_every_parameter_a_notebook_declares_has_a_rule():
+    declared = declared_parameters(discover_steps())
+    rules = parameter_rules()
+    for step, names in declared.items():
+        if step == "common":
+            continue
+        unchecked = names - set(rules.get(step, {})) - set(rules["common"]) - {"simulator"}
+        assert not unchecked, f"{step} declares {sorted(unchecked)} without a rule in config.py"
+
+
+def test_notebook_defaults_pass_their_rules():
+    import ast
+
+    import papermill
+
+    rules = parameter_rules()
+    for step in discover_steps():
+        for name, spec in papermill.inspect_notebook(str(step.notebook)).items():
+            rule = rules.get(step.name, {}).get(name) or rules["common"].get(name)
+            if rule is not None:
+                value = ast.literal_eval(spec["default"])
+                assert rule.accepts(value), f"{step.notebook.name}: {name} = {value!r}"
+
+
+@pytest.mark.parametrize("override,message", [
+    ("registry.force_promotion=yes_please",
+     "parameter registry.force_promotion is the text 'yes_please'; allowed: true or false"),
+    ('registry.force_promotion="false"',
+     "parameter registry.force_promotion is the text 'false'; allowed: true or false"),
+    ("registry.force_promotion=1", "parameter registry.force_promotion is 1; allowed: true or false"),
+    ("common.model_name=it's", "parameter common.model_name is the text \"it's\"; allowed: letters, "
+                               "digits, '-', '_' and '.', starting with a letter or digit"),
+    ("common.model_name=a/b", "parameter common.model_name is the text 'a/b'"),
+    ("common.seed=-1", "parameter common.seed is -1; allowed: an integer >= 0"),
+    ("common.seed=true", "parameter common.seed is True; allowed: an integer >= 0"),
+    ("modeling.cv_folds=1", "parameter modeling.cv_folds is 1; allowed: an integer >= 2"),
+    ("modeling.cv_folds=2.5", "parameter modeling.cv_folds is 2.5; allowed: an integer >= 2"),
+    ("modeling.test_share=1.5", "parameter modeling.test_share is 1.5; allowed: a number in (0, 1)"),
+    ("modeling.alert_budget=.nan", "parameter modeling.alert_budget is nan; allowed: a number in (0, 1]"),
+    ("modeling.split=random", "parameter modeling.split is the text 'random'; allowed: one of "
+                              "auto, time, stratified"),
+    ("modeling.resampling=oversample", "allowed: one of none, smote, undersample, class_weight"),
+    ("modeling.selection_metric=accuracy", "allowed: one of average_precision, roc_auc"),
+    ("modeling.candidates=[logistic_regression, svm]", "parameter modeling.candidates is "
+                                                       "['logistic_regression', 'svm']"),
+    ("modeling.cost_review=-1", "parameter modeling.cost_review is -1; allowed: a number >= 0"),
+    ("load.on_missing=skip", "parameter load.on_missing is the text 'skip'; allowed: one of drop, fail"),
+    ("load.path=3", "parameter load.path is 3; allowed: text or null"),
+    ("load.simulator.rows=5", "parameter load.simulator: rows must be an integer >= 100, not 5"),
+    ("eda.distance_bands_km=[0, 10, 5]", "allowed: a non-empty list of increasing numbers >= 0"),
+    ("monitoring.bins=1", "parameter monitoring.bins is 1; allowed: an integer >= 2"),
+    ("monitoring.psi_watch=0.3", "parameters monitoring.psi_watch (0.3) and monitoring.psi_alert "
+                                 "(0.25); allowed: psi_watch < psi_alert"),
+])
+def test_wrong_parameter_is_refused_with_name_value_and_what_is_allowed(override, message,
+                                                                      notebook_parameters):
+    params = apply_overrides(read_params("params/smoke.yaml"), [override], notebook_parameters)
+    with pytest.raises(ConfigError) as caught:
+        check_parameter_values(params, "params/smoke.yaml with --set")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_run_all_checks_the_types_after_the_overrides():
+    with pytest.raises(ConfigError, match=r"^params/smoke\.yaml with --set: parameter "
+                                          r"registry\.force_promotion is the text 'yes_please'"):
+        resolve_params("params/smoke.yaml", ["registry.force_promotion=yes_please"],
+                       discover_steps())
+
+
+@pytest.mark.parametrize("override", ["registry.force_promotion=true", "common.seed=0",
+                                      "modeling.test_days=null", "load.path=data/x.csv",
+                                      "modeling.cost_review=12.5", "common.model_name=fraud-v2.1_b"])
+def test_right_parameters_pass(override, notebook_parameters):
+    params = apply_overrides(read_params("params/smoke.yaml"), [override], notebook_parameters)
+    check_parameter_values(params, "params/smoke.yaml with --set")
+
+
+@pytest.mark.parametrize("name", ["it's", "a b", "models:/x", "", "-x", "x@champion", "é", 7, None])
+def test_model_names_outside_the_safe_alphabet_are_refused(name):
+    with pytest.raises(ConfigError, match="is not allowed; use letters, digits"):
+        check_model_name(name)

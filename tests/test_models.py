@@ -203,3 +203,42 @@ def test_smote_without_enough_frauds_in_a_fold_is_explained():
     with pytest.raises(ModelingError, match="SMOTE needs at least 6 frauds in the training "
                                             "part of cross-validation fold 1 but it has 2"):
         models.cross_validate_candidates(frame, split, ["decision_tree"], resampling="smote")
+
+
+def one_fraud_in(frame: pd.DataFrame, row: int) -> pd.DataFrame:
+    """The frame with a single fraud, at ``row``."""
+    return frame.assign(fraud=0).pipe(lambda f: f.assign(fraud=(f.index == row).astype(int)))
+
+
+@pytest.mark.parametrize("split,expected", [
+    ("stratified", "modeling: cross-validation with cv_folds=3 needs at least 3 frauds in the "
+                   "training rows and 1 in the test set; the data has 1; use more data or fewer "
+                   "folds (modeling.cv_folds, at least 2)"),
+    ("time", "modeling: cross-validation with cv_folds=3 needs at least 4 frauds in the "
+             "training rows and 1 in the test set; the data has 1"),
+])
+def test_one_fraud_in_20000_rows_says_how_many_frauds_cross_validation_needs(split, expected):
+    frame = one_fraud_in(timed_transactions(rows=20_000, days=30), 100)
+    with pytest.raises(ModelingError) as caught:
+        models.split_transactions(frame, split, test_days=7, cv_folds=3)
+    assert str(caught.value).startswith(expected)
+
+
+def test_too_few_frauds_before_the_time_cut_are_counted():
+    frame = timed_transactions(rows=2000, days=20).assign(fraud=0)
+    frame.loc[frame.index[[5, 1990, 1995, 1998, 1999]], "fraud"] = 1  # one before the test days
+    with pytest.raises(ModelingError,
+                       match=r"needs at least 4 frauds in the training rows; the time split "
+                             r"leaves the training rows \(1,\d{3}\) with 1;"):
+        models.split_transactions(frame, "time", test_days=3, cv_folds=3)
+
+
+def test_a_cross_validation_sample_too_small_for_the_frauds_is_explained():
+    frame = make_transactions(4000, seed=1).assign(fraud=0)
+    frame.loc[frame.index[::400], "fraud"] = 1  # 10 frauds
+    split = models.split_transactions(frame, "stratified", test_share=0.2, cv_folds=3)
+    with pytest.raises(ModelingError, match=r"needs at least 5 frauds in the cross-validation "
+                                            r"sample \(modeling.cv_sample_rows=500\); the sample "
+                                            r"has 1"):
+        models.cross_validate_candidates(frame, split, ["decision_tree"], cv_folds=5,
+                                         cv_sample_rows=500)

@@ -381,6 +381,14 @@ def test_cli_bad_thresholds_exit_2(tmp_path, capsys):
     assert "psi_watch < psi_alert" in capsys.readouterr().err
 
 
+def test_cli_unsafe_model_name_exit_2(tmp_path, capsys):
+    timed_transactions().to_parquet(tmp_path / "reference.parquet", index=False)
+    assert cli(["--reference", str(tmp_path / "reference.parquet"), "--champion",
+                "--model-name", "it's"]) == 2
+    assert "error: --model-name \"it's\" is not allowed; use letters, digits" in \
+        capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------- the simulator's knob
 
 

@@ -18,6 +18,7 @@ from test_registry import fake_modeling_step, fresh_tracking_store, registry_ste
 from cardfraud.data import FEATURES, DataValidationError
 from cardfraud.registry import held_out_test_rows, load_champion
 from cardfraud.scoring import (
+    check_model_uri,
     check_purchases,
     cli,
     scorer_output,
@@ -79,6 +80,51 @@ def test_check_purchases_names_file_column_and_row(good_frame, column, value, me
     with pytest.raises(DataValidationError) as caught:
         check_purchases(bad, "new.csv")
     assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("column, value, message", [
+    ("distance_from_home", float("inf"), "new.csv: column 'distance_from_home' has infinite "
+                                         "values at row 3 (e.g. inf)"),
+    ("distance_from_last_transaction", 25_000.0, "column 'distance_from_last_transaction' has "
+                                                 "values above 20,040 km (half the Earth's "
+                                                 "circumference) at row 3"),
+    ("ratio_to_median_purchase_price", 1e308, "column 'ratio_to_median_purchase_price' has values "
+                                              "above 1,000,000"),
+])
+def test_check_purchases_refuses_what_no_purchase_can_be(good_frame, column, value, message):
+    bad = good_frame.drop(columns="fraud")
+    bad.loc[2, column] = value
+    with pytest.raises(DataValidationError) as caught:
+        check_purchases(bad, "new.csv")
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("uri", ["models:/card-fraud-detector@champion", "models:/x.y_z/3",
+                                 "runs:/abc/model"])
+def test_model_uris_with_safe_names_pass(uri):
+    assert check_model_uri(uri) == uri
+
+
+@pytest.mark.parametrize("uri, message", [
+    ("models:/it's@champion", "--model \"models:/it's@champion\": model name \"it's\" is not allowed"),
+    ("models:/a b/1", "model name 'a b' is not allowed"),
+    ("models:/fraud", "expected models:/<name>@<alias> or models:/<name>/<version>"),
+    ("models:/fraud@it's", "expected models:/<name>@<alias>"),
+])
+def test_model_uris_with_unsafe_names_are_refused(uri, message):
+    with pytest.raises(ValueError) as caught:
+        check_model_uri(uri)
+    assert message in str(caught.value)
+
+
+def test_score_refuses_an_unsafe_model_name_before_reading_anything(tmp_path, capsys):
+    output = tmp_path / "scored.csv"
+    assert run_score("--input", str(tmp_path / "absent.csv"), "--output", str(output),
+                     "--model", "models:/it's@champion") == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: --model \"models:/it's@champion\": model name \"it's\" is not "
+                            "allowed; use letters, digits") and error.count("\n") == 1
+    assert not output.exists()
 
 
 def test_scorer_output_accepts_probability_pairs_with_a_threshold():

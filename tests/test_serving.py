@@ -5,6 +5,7 @@ Both start real servers on 127.0.0.1 (free ports) from the venv's ``mlflow`` com
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -92,6 +93,12 @@ def _invocations(port: int, body) -> requests.Response:
     return requests.post(f"http://127.0.0.1:{port}/invocations", json=body, timeout=30)
 
 
+def _raw_invocations(port: int, body: str) -> requests.Response:
+    """POST a JSON text as is (requests refuses to write Infinity itself)."""
+    return requests.post(f"http://127.0.0.1:{port}/invocations", data=body, timeout=30,
+                         headers={"Content-Type": "application/json"})
+
+
 def _split(columns: list[str], rows: list[list]) -> dict:
     """Return a ``dataframe_split`` request body."""
     return {"dataframe_split": {"columns": columns, "data": rows}}
@@ -140,6 +147,18 @@ def test_served_champion_returns_probabilities_and_rejects_bad_requests(champion
         assert answer.status_code == 400
         assert "column 'online_order' must be 0 or 1 but has 7 at row 1" in \
             answer.json()["message"]
+
+        for number, message in [
+            ("Infinity", "request: column 'distance_from_home' has infinite values at row 2"),
+            ("1e309", "request: column 'distance_from_home' has infinite values at row 2"),
+            ("25000.0", "request: column 'distance_from_home' has values above 20,040 km (half "
+                        "the Earth's circumference) at row 2"),
+        ]:
+            rows = json.dumps(good[:2]).replace(repr(good[1][0]), number, 1)
+            answer = _raw_invocations(port, f'{{"dataframe_split": {{"columns": '
+                                            f'{json.dumps(FEATURES)}, "data": {rows}}}}}')
+            assert answer.status_code == 400, (number, answer.text)
+            assert message in answer.json()["message"], answer.text
 
 
 def _load_step_output(output_dir: Path, rows: int = 3000) -> None:

@@ -1,18 +1,30 @@
 """Load, validate, clean and profile transaction extracts with the card_transdata schema.
 
 Every problem with an input file raises :class:`DataValidationError` whose message is one
-line naming the file, the column and the offending rows (1 = first data row).
+line naming the file, the column and the offending rows (1 = first data row). Files are read
+by :mod:`cardfraud.data_files`; the rules on values and their messages live in
+:mod:`cardfraud.data_checks`.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .data_checks import (
+    VALUE_BOUNDS,
+    DataValidationError,
+    check_bounds,
+    check_unique_column_names,
+    rows_text,
+    thousands_hint,
+    to_text,
+    to_timestamps,
+)
+from .data_files import read_transactions
 
 CONTINUOUS_FEATURES = [
     "distance_from_home",
@@ -23,14 +35,12 @@ FLAG_FEATURES = ["repeat_retailer", "used_chip", "used_pin_number", "online_orde
 FEATURES = CONTINUOUS_FEATURES + FLAG_FEATURES
 TARGET = "fraud"
 REQUIRED_COLUMNS = FEATURES + [TARGET]
+COORDINATES = ["purchase_lat", "purchase_lon", "home_lat", "home_lon"]
+# optional columns the analysis uses when an extract has them: checked like the required ones
+CONTEXT_NUMBERS = ["amount", *COORDINATES]
+CONTEXT_COLUMNS = ["timestamp", *CONTEXT_NUMBERS, "city"]
 
-PARQUET_SUFFIXES = {".parquet", ".pq"}
 _FLAG_WORDS = {"true": 1, "false": 0, "yes": 1, "no": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
-_MAX_ROWS_SHOWN = 5
-
-
-class DataValidationError(ValueError):
-    """An input file that cannot be analysed; the message names file, column and rows."""
 
 
 @dataclass
@@ -49,88 +59,6 @@ class CleaningReport:
     converted_columns: dict = field(default_factory=dict)
 
 
-def _rows_text(positions) -> str:
-    """Format the first offending positions as 1-based data row numbers."""
-    rows = [int(p) + 1 for p in list(positions)[:_MAX_ROWS_SHOWN]]
-    more = len(positions) - len(rows)
-    text = ", ".join(str(r) for r in rows)
-    return f"row{'s' if len(positions) > 1 else ''} {text}" + (f" and {more} more" if more > 0 else "")
-
-
-def file_fingerprint(path: str | os.PathLike) -> str:
-    """Return ``sha256:<hex>`` of a file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return f"sha256:{digest.hexdigest()}"
-
-
-def _check_readable(path: Path) -> None:
-    """Raise a clear error when ``path`` is missing, a directory, unreadable or empty."""
-    if not path.exists():
-        raise DataValidationError(f"{path}: file not found")
-    if path.is_dir():
-        raise DataValidationError(f"{path}: is a directory, not a CSV or Parquet file")
-    try:
-        with open(path, "rb") as handle:
-            first = handle.read(1)
-    except PermissionError as exc:
-        raise DataValidationError(f"{path}: cannot be read ({exc.strerror})") from None
-    if not first:
-        raise DataValidationError(f"{path}: file is empty (0 bytes)")
-
-
-def sniff_csv_format(path: Path, sep: str | None, decimal: str | None) -> tuple[str, str]:
-    """Guess the separator from the header line and the decimal mark from the separator.
-
-    Spanish-language spreadsheets export ``;`` separated files with decimal commas.
-    """
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        header = handle.readline()
-    if sep is None:
-        counts = {s: header.count(s) for s in (",", ";", "\t", "|")}
-        sep = max(counts, key=counts.get) if max(counts.values()) > 0 else ","
-    if decimal is None:
-        decimal = "," if sep == ";" else "."
-    return sep, decimal
-
-
-def read_transactions(
-    path: str | os.PathLike, sep: str | None = None, decimal: str | None = None
-) -> pd.DataFrame:
-    """Read a CSV (UTF-8, with or without BOM) or Parquet extract into a DataFrame.
-
-    Args:
-        path: the file to read.
-        sep: CSV separator; guessed from the header line when None.
-        decimal: CSV decimal mark; ``,`` for ``;`` separated files when None, else ``.``.
-    """
-    path = Path(path)
-    _check_readable(path)
-    if path.suffix.lower() in PARQUET_SUFFIXES:
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as exc:  # pyarrow raises several types for damaged files
-            raise DataValidationError(
-                f"{path}: not a readable Parquet file ({type(exc).__name__}: {str(exc).splitlines()[0]})"
-            ) from None
-    else:
-        sep, decimal = sniff_csv_format(path, sep, decimal)
-        try:
-            frame = pd.read_csv(path, sep=sep, decimal=decimal, encoding="utf-8-sig")
-        except pd.errors.EmptyDataError:
-            raise DataValidationError(f"{path}: file has no header and no rows") from None
-        except UnicodeDecodeError as exc:
-            raise DataValidationError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-        except pd.errors.ParserError as exc:
-            raise DataValidationError(f"{path}: not a valid CSV file ({str(exc).strip()})") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    if len(frame) == 0:
-        raise DataValidationError(f"{path}: has a header but no data rows")
-    return frame
-
-
 def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
     """Convert 0/1, 0.0/1.0, true/false or yes/no to numbers; return (values, converted)."""
     if pd.api.types.is_bool_dtype(series):
@@ -145,23 +73,30 @@ def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
         example = series.iloc[positions[0]]
         raise DataValidationError(
             f"{source}: column '{series.name}' has values that are not 0/1 or true/false at "
-            f"{_rows_text(positions)} (e.g. {example!r})"
+            f"{rows_text(positions)} (e.g. {example!r})"
         )
     return mapped, True
 
 
-def _to_number(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
-    """Convert a column to float; raise naming the rows whose text is not a number."""
+def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
+    """Convert a column to float; raise naming the rows whose text is not a number.
+
+    ``decimal`` is the file's decimal mark: one bad value leaves a whole CSV column as text,
+    and the good values in it are still read with the file's mark.
+    """
     if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
         return series.astype("float64"), False
-    numbers = pd.to_numeric(series, errors="coerce")
+    text = series.astype("string").str.strip()
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
     bad = series.notna() & numbers.isna()
     if bad.any():
         positions = np.flatnonzero(bad.to_numpy())
         example = series.iloc[positions[0]]
         raise DataValidationError(
-            f"{source}: column '{series.name}' has non-numeric values at {_rows_text(positions)} "
-            f"(e.g. {example!r})"
+            f"{source}: column '{series.name}' has non-numeric values at {rows_text(positions)} "
+            f"(e.g. {example!r}){thousands_hint(example)}"
         )
     return numbers.astype("float64"), True
 
@@ -178,15 +113,10 @@ def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> Non
 
 
 def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:
-    """Raise on negative distances or ratios and on flags outside {0, 1}."""
-    for column in CONTINUOUS_FEATURES:
-        negative = (frame[column] < 0).to_numpy()
-        if negative.any():
-            positions = np.flatnonzero(negative)
-            raise DataValidationError(
-                f"{source}: column '{column}' has negative values at {_rows_text(positions)} "
-                f"(e.g. {frame[column].iloc[positions[0]]:g}); distances and ratios must be >= 0"
-            )
+    """Raise on infinite or out-of-range numbers (data_checks.VALUE_BOUNDS) and flags not 0/1."""
+    for column, bounds in VALUE_BOUNDS.items():
+        if column in frame.columns:
+            check_bounds(frame[column], source, bounds)
     for column in flags:
         values = frame[column]
         outside = (values.notna() & ~values.isin([0.0, 1.0])).to_numpy()
@@ -195,7 +125,7 @@ def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:
             shown = sorted({f"{v:g}" for v in values.iloc[positions[:50]]})
             raise DataValidationError(
                 f"{source}: column '{column}' must be 0 or 1 but has {', '.join(shown)} at "
-                f"{_rows_text(positions)}"
+                f"{rows_text(positions)}"
             )
 
 
@@ -220,21 +150,27 @@ def validate_transactions(
     if duplicates not in {"keep", "drop"}:
         raise ValueError(f"duplicates must be 'keep' or 'drop', not {duplicates!r}")
     required = REQUIRED_COLUMNS if require_target else FEATURES
+    check_unique_column_names(list(frame.columns), source)
     _check_columns(frame, source, required)
     report = CleaningReport(source=source, rows_read=len(frame))
+    decimal = frame.attrs.get("decimal", ".")
     report.extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS]
     frame = frame.copy()
     flags = [c for c in FLAG_FEATURES + [TARGET] if c in frame.columns]
     for column in CONTINUOUS_FEATURES:
-        frame[column], converted = _to_number(frame[column], source)
+        frame[column], converted = _to_number(frame[column], source, decimal)
         if converted:
             report.converted_columns[column] = "text to number"
     for column in flags:
         frame[column], converted = _to_flag(frame[column], source)
         if converted:
             report.converted_columns[column] = "true/false to 0/1"
-    present = [c for c in REQUIRED_COLUMNS if c in frame.columns]
+    _convert_context_columns(frame, source, report)
     _check_values(frame, source, flags)
+    # The analysis data also needs the context it uses (amounts for costs, times for the
+    # split); new purchases to score need only the model inputs.
+    used = REQUIRED_COLUMNS + (CONTEXT_COLUMNS[:-1] if require_target else [])
+    present = [c for c in used if c in frame.columns]
     frame, report = _handle_missing(frame, report, present, on_missing)
     report.duplicate_rows = int(frame.duplicated(subset=present).sum())
     if duplicates == "drop" and report.duplicate_rows:
@@ -249,6 +185,21 @@ def validate_transactions(
     return frame, report
 
 
+def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningReport) -> None:
+    """Convert the optional columns the analysis uses (amount, coordinates, timestamp, city)."""
+    converted = {}
+    for column in [c for c in CONTEXT_NUMBERS if c in frame.columns]:
+        frame[column], converted[column] = _to_number(frame[column], source,
+                                                      frame.attrs.get("decimal", "."))
+    if "timestamp" in frame.columns:
+        frame["timestamp"], converted["timestamp"] = to_timestamps(frame["timestamp"], source)
+    if "city" in frame.columns:
+        frame["city"], converted["city"] = to_text(frame["city"])
+    words = {"timestamp": "text to date and time", "city": "to text"}
+    report.converted_columns.update({c: words.get(c, "text to number")
+                                     for c, done in converted.items() if done})
+
+
 def missing_values_error(frame: pd.DataFrame, columns: list[str], source: str,
                          hint: str) -> DataValidationError | None:
     """Return the error naming the columns and rows with missing values, or None if none."""
@@ -258,7 +209,7 @@ def missing_values_error(frame: pd.DataFrame, columns: list[str], source: str,
         return None
     named = ", ".join(c for c in columns if missing[c].any())
     return DataValidationError(
-        f"{source}: missing values in column(s) {named} at {_rows_text(np.flatnonzero(rows))}{hint}"
+        f"{source}: missing values in column(s) {named} at {rows_text(np.flatnonzero(rows))}{hint}"
     )
 
 
@@ -313,9 +264,10 @@ def load_file(
     on_missing: str = "drop",
     duplicates: str = "keep",
     require_target: bool = True,
+    thousands: str | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Read and validate one extract; the one entry point for files (load step and scoring)."""
-    raw = read_transactions(path, sep=sep, decimal=decimal)
+    raw = read_transactions(path, sep=sep, decimal=decimal, thousands=thousands)
     return validate_transactions(
         raw, str(path), on_missing=on_missing, duplicates=duplicates, require_target=require_target
     )

@@ -23,9 +23,9 @@ from .data import (
     CleaningReport,
     DataValidationError,
     compact_dtypes,
-    file_fingerprint,
     load_file,
 )
+from .data_files import file_fingerprint
 from .markup import code, plain_text, sentence
 
 COLUMN_MEANINGS = {
@@ -54,6 +54,7 @@ def load_transactions(
     on_missing: str = "drop",
     duplicates: str = "keep",
     simulator: dict | None = None,
+    thousands: str | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
@@ -62,7 +63,7 @@ def load_transactions(
     """
     if path:
         frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates)
+                                  duplicates=duplicates, thousands=thousands)
         data = {"source": "file", "path": str(os.path.abspath(path)),
                 "fingerprint": file_fingerprint(path)}
     elif source == "simulated":
@@ -156,7 +157,7 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
         ("rows dropped for missing values", f"{report.missing_rows_dropped:,}"),
         ("duplicated rows", f"{report.duplicate_rows:,} (dropped: {report.duplicate_rows_dropped:,})"),
         ("columns converted", converted),
-        ("negative distances or ratios", "none"),
+        ("infinite, negative or out-of-range numbers", "none"),
         ("flags outside 0/1", "none"),
         ("extra columns kept", ", ".join(report.extra_columns) or "none"),
         ("rows kept for analysis", f"{report.rows_kept:,}"),
@@ -180,11 +181,14 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", required=True, help="CSV or Parquet extract to validate")
     parser.add_argument("--sep", default=None, help="CSV separator (guessed when omitted)")
     parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
+    parser.add_argument("--thousands", default=None,
+                        help="CSV thousands separator, e.g. '.' for 1.234,5 (default: none)")
     parser.add_argument("--on-missing", default="drop", choices=["drop", "fail"])
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
-                                                decimal=args.decimal, on_missing=args.on_missing)
+                                                decimal=args.decimal, on_missing=args.on_missing,
+                                                thousands=args.thousands)
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -100,6 +100,30 @@ def _check_both_classes(fraud: np.ndarray, where: str) -> None:
                             f"more rows or a different split are needed")
 
 
+def frauds_needed(cv_folds: int, time_ordered: bool) -> int:
+    """Return the fewest frauds the training rows need for cross-validation to run.
+
+    Every validation fold needs a fraud; time-ordered folds also need one in the earliest
+    part, which only ever trains.
+    """
+    return int(cv_folds) + 1 if time_ordered else int(cv_folds)
+
+
+def check_frauds_for_cv(frauds: int, cv_folds: int, time_ordered: bool, rows: str,
+                        found: str, test_set_too: bool = False) -> None:
+    """Raise ModelingError saying how many frauds cross-validation needs in ``rows``.
+
+    With ``test_set_too``, ``frauds`` are the data's and one more is needed for the test set.
+    """
+    needed = frauds_needed(cv_folds, time_ordered)
+    if frauds < needed + int(test_set_too):
+        also = " and 1 in the test set" if test_set_too else ""
+        raise ModelingError(
+            f"modeling: cross-validation with cv_folds={int(cv_folds)} needs at least {needed} "
+            f"frauds in the {rows}{also}; {found} {frauds}; use more data or fewer folds "
+            f"(modeling.cv_folds, at least 2)")
+
+
 def _time_split(frame: pd.DataFrame, test_days: int | None, test_share: float) -> tuple:
     """Cut the latest period off as the test set, at a day boundary where possible."""
     stamps = pd.to_datetime(frame["timestamp"])
@@ -124,7 +148,7 @@ def _time_split(frame: pd.DataFrame, test_days: int | None, test_share: float) -
 
 
 def split_transactions(frame: pd.DataFrame, split: str = "auto", test_days: int | None = None,
-                       test_share: float = 0.2, seed: int = 42) -> Split:
+                       test_share: float = 0.2, seed: int = 42, cv_folds: int = 3) -> Split:
     """Split into training and test rows: by time when there are timestamps, else stratified.
 
     Args:
@@ -135,6 +159,8 @@ def split_transactions(frame: pd.DataFrame, split: str = "auto", test_days: int 
         test_share: the share of rows in the test set (stratified split, or time split
             without ``test_days``).
         seed: random seed of the stratified split.
+        cv_folds: the cross-validation folds to come; the training rows must hold enough
+            frauds for them (checked here, before any model is fitted).
     """
     if split not in SPLITS:
         raise ModelingError(f"modeling: split must be one of {', '.join(SPLITS)}, not {split!r}")
@@ -145,7 +171,10 @@ def split_transactions(frame: pd.DataFrame, split: str = "auto", test_days: int 
         raise ModelingError("modeling: split 'time' needs a 'timestamp' column, which this "
                             "extract lacks; use split 'auto' or 'stratified'")
     fraud = frame[TARGET].to_numpy()
-    if has_time and split in {"auto", "time"}:
+    by_time = has_time and split in {"auto", "time"}
+    check_frauds_for_cv(int(fraud.sum()), cv_folds, by_time, "training rows", "the data has",
+                        test_set_too=True)
+    if by_time:
         train, test, describe = _time_split(frame, test_days, float(test_share))
         kind = "time"
     else:
@@ -153,8 +182,10 @@ def split_transactions(frame: pd.DataFrame, split: str = "auto", test_days: int 
                                        stratify=fraud, random_state=seed)
         train, test, kind = np.sort(train), np.sort(test), "stratified"
         describe = {"test_share": float(test_share), "seed": int(seed)}
-    _check_both_classes(fraud[train], "training set")
     _check_both_classes(fraud[test], "test set")
+    check_frauds_for_cv(int(fraud[train].sum()), cv_folds, by_time, "training rows",
+                        f"the {kind} split leaves the training rows ({len(train):,}) with")
+    _check_both_classes(fraud[train], "training set")
     describe = {"kind": kind, **describe, "train_rows": len(train), "test_rows": len(test)}
     return Split(kind=kind, train_rows=train, test_rows=test, description=describe)
 
@@ -321,9 +352,14 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     unknown = sorted(set(grids or {}) - set(candidates) - set(CANDIDATES))
     if unknown:
         raise ModelingError(f"modeling: grids has unknown candidate(s) {', '.join(unknown)}")
+    time_ordered = split.kind == "time"
+    check_frauds_for_cv(int(frame[TARGET].to_numpy()[split.train_rows].sum()), cv_folds,
+                        time_ordered, "training rows", "the training rows have")
     sample = cv_sample(frame, split, cv_sample_rows, seed)
     features, fraud = model_features(frame.iloc[sample]), frame[TARGET].to_numpy()[sample]
-    time_ordered = split.kind == "time"
+    check_frauds_for_cv(int(fraud.sum()), cv_folds, time_ordered,
+                        f"cross-validation sample (modeling.cv_sample_rows={cv_sample_rows})",
+                        "the sample has")
     smote_neighbours = 6 if resampling == "smote" else 1  # SMOTE's 5 neighbours + itself
     pairs = _folds(fraud, int(cv_folds), time_ordered, seed, smote_neighbours)
     rows, best_settings, validation, best_value = [], {}, {}, {}

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import TRANSACTIONS_FILE, resolve_output_dir, tracking_uri_from_caller
+from .config import check_model_name
 from .data import FEATURES, FLAG_FEATURES, DataValidationError, load_file
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
 from .markup import plain_text, sentence
@@ -185,6 +186,7 @@ def cli(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         check_monitoring_params(args.bins, args.psi_watch, args.psi_alert, args.current_days)
+        check_model_name(args.model_name, "--model-name")
         window = cli_window(args)
         drift = feature_drift(window.reference, window.current, args.bins, args.psi_watch,
                               args.psi_alert)

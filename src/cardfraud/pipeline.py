@@ -37,6 +37,7 @@ from .config import (
     COMMON_SECTION,
     ConfigError,
     apply_overrides,
+    check_parameter_values,
     check_sections,
     read_params,
     step_parameters,
@@ -128,7 +129,9 @@ def resolve_params(params_path: str | Path, overrides: list[str],
     params = read_params(params_path)
     declared = declared_parameters(steps)
     check_sections(params, declared, str(params_path))
-    return apply_overrides(params, overrides, declared), declared
+    resolved = apply_overrides(params, overrides, declared)
+    check_parameter_values(resolved, str(params_path) + (" with --set" if overrides else ""))
+    return resolved, declared
 
 
 def paths_from_caller(params: dict, cwd: Path) -> dict:

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .artifacts import tracking_uri_from_caller
+from .config import ConfigError, check_model_name
 from .data import (
     FEATURES,
     TARGET,
@@ -89,6 +90,25 @@ def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     return clean
 
 
+def check_model_uri(model_uri: str) -> str:
+    """Return a ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI, else raise.
+
+    Other URIs (``runs:/...``, a folder) are MLflow's to resolve; a registry URI must name a
+    model with the names the parameter check allows (a quote would break MLflow's filters).
+
+    Raises:
+        ConfigError: (a ValueError) naming the URI and what is wrong with it.
+    """
+    if not model_uri.startswith("models:/"):
+        return model_uri
+    match = re.fullmatch(r"models:/(.+?)(?:@([A-Za-z0-9_-]+)|/(\d+))", model_uri)
+    if not match:
+        raise ConfigError(f"--model {model_uri!r}: expected models:/<name>@<alias> or "
+                          f"models:/<name>/<version>")
+    check_model_name(match.group(1), f"--model {model_uri!r}: model name")
+    return model_uri
+
+
 class FraudScorer(mlflow.pyfunc.PythonModel):
     """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
 
@@ -100,8 +120,9 @@ class FraudScorer(mlflow.pyfunc.PythonModel):
         """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
 
         Raises:
-            MlflowException: (HTTP 400 when served) on missing values, negative distances or
-                flags other than 0/1, naming the column and the rows.
+            MlflowException: (HTTP 400 when served) on missing values, infinite, negative or
+                out-of-range numbers (e.g. distances above 20,040 km) or flags other than
+                0/1, naming the column and the rows.
         """
         try:
             purchases = check_purchases(model_input, "request")
@@ -255,6 +276,7 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
         TypeError: the model does not return a probability.
     """
     input_path, output_path = Path(input_path), Path(output_path)
+    check_model_uri(model_uri)
     check_output_path(input_path, output_path, overwrite)
     started = time.perf_counter()
     frame = check_purchases(read_transactions(input_path, sep=sep, decimal=decimal),
