@@ -29,12 +29,14 @@ from .config import (
     step_parameters,
 )
 from .kernel import NotebookFailed, StepKernel
+from .registry_promotion import PromotionFailed
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 PUBLISHED = ("executed", "artifacts", "site")
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
+SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 KEPT_FAILED_RUNS = 5
 
 
@@ -77,6 +79,14 @@ def select_steps(steps: list[Step], only: list[str] | None, from_step: str | Non
     if from_step:
         return steps[names.index(from_step):]
     return list(steps)
+
+
+def with_summary(steps: list[Step], chosen: list[Step]) -> list[Step]:
+    """Add the summary step when another step runs, so the home page never shows stale figures."""
+    summary = [s for s in steps if s.name == SUMMARY_STEP]
+    if not summary or not chosen or any(s.name == SUMMARY_STEP for s in chosen):
+        return chosen
+    return [*chosen, *summary]
 
 
 def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
@@ -203,6 +213,42 @@ def publish(staging: Path, output: Path) -> None:
     shutil.rmtree(staging, ignore_errors=True)
 
 
+def publish_with_promotion(staging: Path, output: Path, record: dict) -> None:
+    """Move ``champion`` to the version this run's registry step promoted, then publish.
+
+    The alias moves last, just before the swap (a registry failure then publishes nothing),
+    and moves back when the swap fails, so site, registry and monitoring log stay in step.
+
+    Raises:
+        PromotionFailed: the registry could not be updated; nothing was published.
+    """
+    registry = record.get("registry") or {}
+    if not registry.get("promotion_pending"):
+        publish(staging, output)
+        return
+    from .registry_promotion import (
+        pending_promotion,
+        promote_pending_champion,
+        record_promotion,
+        restore_champion,
+    )
+
+    pending = pending_promotion(registry, record["run_id"])
+    if pending is None:
+        publish(staging, output)
+        return
+    since = promote_pending_champion(pending)
+    try:
+        record["registry"] = record_promotion(registry, since)
+        write_json_atomic(staging / "artifacts" / "results" / "registry.json", record["registry"])
+        write_json_atomic(staging / "run.json", record)
+        publish(staging, output)
+    except BaseException:
+        restore_champion(pending)
+        raise
+    _say(f"registry: version {pending.version} of {pending.model_name} is now champion")
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -222,7 +268,7 @@ def run_pipeline(
 
     try:
         steps = discover_steps()
-        chosen = select_steps(steps, only, from_step)
+        chosen = with_summary(steps, select_steps(steps, only, from_step))
         params, declared = resolve_params(params_path, overrides or [], steps)
         site.check_renderer(renderer)
         output = resolve_output_dir(output_dir)
@@ -285,7 +331,14 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     record.update(status="ok", finished_at=_now(),
                   seconds=round(time.perf_counter() - started, 2))
     write_json_atomic(staging / "run.json", record)
-    publish(staging, output)
+    try:
+        publish_with_promotion(staging, output, record)
+    except PromotionFailed as exc:
+        record.update(status="failed", error=str(exc))
+        write_json_atomic(staging / "run.json", record)
+        print(f"FAILED: {exc}\n  nothing published: {output} still holds the previous run",
+              file=sys.stderr)
+        return 1
     _say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         _say(f"site: {output / 'site' / 'index.html'}")

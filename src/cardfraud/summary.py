@@ -141,6 +141,8 @@ def model_text(results: dict, loss: dict | None) -> str:
         text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
                  f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
                  f"and {pct(m['precision_at_budget'], 0)} of those alerts are real frauds.")
+    if modeling.get("threshold_warning"):
+        text += f"\n\n**{modeling['threshold_warning']}**"
     if loss:
         span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
         text += (f" It would have prevented an estimated **{loss['net']:,.0f} {loss['currency']}** "
@@ -155,8 +157,12 @@ def registry_text(results: dict) -> str:
     if not reg:
         return "The registry step did not run: no model is in production from this run."
     champion = reg.get("champion_version")
-    since = reg.get("champion_since")
+    since = reg.get("champion_since") or (reg.get("decided_at") if reg.get("promotion_pending")
+                                          else None)
     changed = "was promoted to champion" if reg.get("promoted") else "did not replace the champion"
+    if champion is None:
+        return (f"No version of `{reg['model_name']}` is in production: this run's model "
+                f"{changed}. Why: {reg.get('reason', 'not recorded')}.")
     return (f"Version **{champion}** of `{reg['model_name']}` is the champion in production"
             f"{' since ' + since[:10] if since else ''}. This run's model (version "
             f"{reg.get('version')}) {changed}. Why: {reg.get('reason', 'not recorded')}.")
@@ -190,6 +196,10 @@ def next_actions(results: dict) -> list[str]:
     if channel and channel.get("online", 0) > 3 * channel.get("onsite", 0):
         actions.append("Require cardholder verification (one-time code or 3-D Secure) for "
                        "online purchases, where most fraud happens.")
+    if (results.get("modeling") or {}).get("threshold_warning"):
+        actions.append("Set the review cost (modeling.cost_review) in the currency and scale of "
+                       "the purchase amounts and re-run modeling: the cost threshold is "
+                       "degenerate.")
     if reg and not reg.get("promoted"):
         actions.append("Keep the current champion in production; the new candidate was not better.")
     elif reg:
