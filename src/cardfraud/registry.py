@@ -363,7 +363,7 @@ def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, met
     if decision.promote:
         decision = refuse_if_no_fraud_caught(decision, registered, test[TARGET],
                                              scored["decision"])
-    if champion_version not in (None, registered.version):
+    if champion_version not in (None, registered.version) and registered.version is not None:
         decision.reason += _other_data_note(registered, champion_version)
     return decision
 
