@@ -442,7 +442,7 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
     executed = output_dir / "05.ipynb"
     command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "05_registry.ipynb"),
                str(executed), "-k", "cardfraud", "-p", "output_dir", str(output_dir),
-               "-p", "sample_rows", "50", "-p", "run_id", "report-run-1"]
+               "-p", "sample_rows", "50", "-p", "run_id", "report-run-1", "-p", "register", "True"]
     for attempt in (1, 2):
         done = subprocess.run(command, env=project_env, capture_output=True, text=True,
                               timeout=120)
@@ -451,6 +451,9 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
         assert results["version"] == 1 and results["champion_version"] == 1
         assert results["promoted"] is (attempt == 1)
         assert results["max_score_difference"] < 1e-12
+        if attempt == 1:  # as run_all does when it publishes the run
+            assert registry.current_champion(MODEL) is None
+            promote_pending_champion(pending_promotion(results, "report-run-1"))
     tags = mlflow.MlflowClient().get_model_version(MODEL, "1").tags
     assert tags["report_run_id"] == "report-run-1"
     text = executed.read_text()
