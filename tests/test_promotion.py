@@ -115,3 +115,16 @@ def test_a_run_failing_after_the_registry_leaves_the_champion(tmp_path, monkeypa
     page = re.sub(r"<[^>]+>", "", (out / "site" / "registry.html").read_text())
     assert "The champion alias moves to v3 when the whole run succeeds" in page
     assert os.environ["MLFLOW_TRACKING_URI"] == uri
+
+
+def test_monitoring_checks_the_version_this_run_promotes(tmp_path):
+    from cardfraud.artifacts import save_step_results
+    from cardfraud.monitoring_champion import promoted_by_this_run
+
+    save_step_results("registry", {"model_name": MODEL, "version": 4, "promotion_pending": True,
+                                   "report_run_id": "run-9"}, tmp_path)
+    assert promoted_by_this_run(MODEL, tmp_path, "run-9") == 4
+    assert promoted_by_this_run(MODEL, tmp_path, "run-10") is None  # results of an earlier run
+    assert promoted_by_this_run(MODEL, tmp_path, None) is None  # opened by hand
+    assert promoted_by_this_run("other-model", tmp_path, "run-9") is None
+    assert promoted_by_this_run(MODEL, tmp_path / "empty", "run-9") is None
