@@ -5,15 +5,18 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 
 import mlflow
 import pandas as pd
 import pytest
-from conftest import run_all
+from conftest import ROOT, make_timed_transactions, run_all
 from test_registry import MODEL, champion_version, fake_modeling_step, registry_step
 
 from cardfraud import pipeline, registry
-from cardfraud.artifacts import load_step_results
+from cardfraud.artifacts import load_step_results, save_step_results, transactions_path
+from cardfraud.data import compact_dtypes
 from cardfraud.registry_promotion import PendingPromotion, promote_pending_champion
 
 SMOKE_MODEL = "card-fraud-detector-smoke"
@@ -128,3 +131,43 @@ def test_monitoring_checks_the_version_this_run_promotes(tmp_path):
     assert promoted_by_this_run(MODEL, tmp_path, None) is None  # opened by hand
     assert promoted_by_this_run("other-model", tmp_path, "run-9") is None
     assert promoted_by_this_run(MODEL, tmp_path / "empty", "run-9") is None
+
+
+def papermill(notebook: str, output_dir, parameters: str) -> str:
+    """Execute a notebook into ``output_dir`` with YAML parameters; return its text."""
+    executed = output_dir / notebook
+    done = subprocess.run([sys.executable, "-m", "papermill", str(ROOT / "notebooks" / notebook),
+                           str(executed), "-k", "cardfraud", "-p", "output_dir", str(output_dir),
+                           "-y", parameters], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return executed.read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_usd_amounts_against_a_cop_review_cost_are_warned_and_never_promoted(tmp_path,
+                                                                            monkeypatch):
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    out = tmp_path / "out"
+    out.mkdir()
+    frame = make_timed_transactions(rows=3000, seed=3, days=30)
+    frame["amount"] = (frame["amount"] / 1500).round(2)  # US dollars, median about 33
+    compact_dtypes(frame).to_parquet(transactions_path(out))
+    save_step_results("load", {"data": {"source": "file", "rows": 3000,
+                                        "fingerprint": "sha256:usd"}}, out)
+    page = papermill("04_modeling.ipynb", out, (
+        f"{{tracking_uri: '{uri}', candidates: [decision_tree], cv_folds: 2, "
+        f"cv_sample_rows: 2000, importance_rows: 300, first_analysis_rows: 1000, test_days: 7}}"))
+    modeling = load_step_results("modeling", out)
+    assert modeling["test_metrics"]["recall"] == 0
+    assert modeling["threshold_warning"].startswith(
+        "Warning: the least expected-cost threshold of decision_tree (1.0000) sends no purchase")
+    assert modeling["threshold_warning"] in page
+    page = papermill("05_registry.ipynb", out, (
+        "{model_name: usd-test, register: true, force_promotion: true, run_id: r1, "
+        "sample_rows: 50}"))
+    results = load_step_results("registry", out)
+    assert not results["promoted"] and not results["promotion_pending"]
+    assert results["champion_version"] is None
+    assert "catches no fraud at its threshold 1.0000" in results["reason"]
+    assert "never promoted, even with force_promotion" in page
