@@ -112,3 +112,16 @@ def test_summary_of_a_pending_promotion_names_the_new_champion():
     refused = {**registry, "champion_version": None, "promoted": False, "promotion_pending": False,
                "reason": "v4 catches no fraud at its threshold 1.0000"}
     assert registry_text({"registry": refused}).startswith("No version of `m` is in production")
+
+
+def test_summary_of_a_run_with_the_load_step_only_still_builds(tmp_path):
+    from cardfraud.summary import board_summary, concentration_figure, read_run_results
+
+    results = tmp_path / "artifacts" / "results"
+    results.mkdir(parents=True)
+    (results / "load.json").write_text(json.dumps({k: RESULTS["load"][k] for k in RESULTS["load"]}))
+    summary = board_summary(tmp_path)
+    assert "125,000 card purchases" in summary["analysed"]
+    assert "did not run" in summary["concentration"] and "did not run" in summary["model"]
+    figure = concentration_figure(read_run_results(tmp_path))
+    assert "has not run" in figure.axes[0].texts[0].get_text()

@@ -249,7 +249,13 @@ def concentration_figure(results: dict):
     """Bar chart of the fraud rate by channel and by authentication, from the EDA results."""
     import matplotlib.pyplot as plt
 
-    eda = results["eda"]
+    eda = results.get("eda")
+    if not eda:  # e.g. --only load on a new output dir: the summary still runs
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "The exploratory step has not run: no fraud rates by channel yet.",
+                ha="center", va="center")
+        return fig
     labels = ["onsite", "online", "verified\n(PIN / code)", "not verified", "chip / token",
               "no chip"]
     rates = [eda["fraud_rate_by_channel"]["onsite"], eda["fraud_rate_by_channel"]["online"],
