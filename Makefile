@@ -47,4 +47,4 @@ bench: $(STAMP) ## Benchmark the whole pipeline at 1,000,000 rows
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python bench/run_bench.py --rows 1000000
 
 clean: ## Remove the reports, MLflow store and caches (keeps .venv)
-	rm -rf reports/executed reports/artifacts reports/site reports/runs reports/run.json mlruns .pytest_cache
+	rm -rf reports/executed reports/artifacts reports/site reports/runs reports/scratch reports/run.json mlruns .pytest_cache

@@ -186,3 +186,49 @@ def test_real_sample_is_nearly_separable(real_sample):
     test = evaluate.evaluate_on_test(frame, split, fitted, cv, thresholds, 0.01, 300000, 10000)
     assert split.kind == "stratified" and test.days is None
     assert test.comparison.loc[fitted.best, "average_precision"] > 0.99
+
+
+def usd_validation(rows: int = 400, seed: int = 0):
+    """Purchases in US dollars (median about 33) with fair out-of-fold scores, as choose_thresholds reads them."""
+    from types import SimpleNamespace
+
+    rng = np.random.default_rng(seed)
+    fraud = (rng.random(rows) < 0.1).astype(int)
+    frame = pd.DataFrame({"fraud": fraud, "amount": np.round(rng.lognormal(3.5, 0.6, rows), 2)})
+    score = np.clip(0.6 * fraud + rng.normal(0.2, 0.15, rows), 0, 1)
+    validation = pd.DataFrame({"row": np.arange(rows), "fraud": fraud, "score": score})
+    return frame, SimpleNamespace(validation={"decision_tree": validation})
+
+
+def test_review_cost_in_another_currency_than_the_amounts_is_warned():
+    frame, cv = usd_validation()
+    assert 25 < frame.loc[frame.fraud == 1, "amount"].median() < 45
+    thresholds, _ = evaluate.choose_thresholds(frame, cv, 300000, 10000, 0.9)  # review in COP
+    assert thresholds.loc["decision_tree", "validation_alerts"] == 0
+    warning = evaluate.threshold_warning(thresholds, "decision_tree", frame, 300000, 10000, "COP")
+    median = frame.loc[frame.fraud == 1, "amount"].median()
+    assert warning.startswith("Warning: the least expected-cost threshold of decision_tree "
+                              "(1.0000) sends no purchase to review")
+    assert f"a review costs 10,000 COP and a missed fraud costs its amount (median fraud amount " \
+           f"{median:,.2f})" in warning and "modeling.cost_review" in warning
+    assert evaluate.threshold_check(thresholds, "decision_tree", frame, 300000, 10000,
+                                    "COP") == warning
+
+
+def test_review_cost_in_the_amounts_currency_gives_a_useful_threshold():
+    frame, cv = usd_validation()
+    thresholds, _ = evaluate.choose_thresholds(frame, cv, 300000, 3, 0.9)
+    assert evaluate.threshold_warning(thresholds, "decision_tree", frame, 300000, 3, "USD") is None
+    alerts = int(thresholds.loc["decision_tree", "validation_alerts"])
+    assert 0 < alerts < 400
+    assert f"sends {alerts:,} of the 400 validation purchases" in evaluate.threshold_check(
+        thresholds, "decision_tree", frame, 300000, 3, "USD")
+
+
+def test_a_review_cost_near_zero_reviewing_everything_is_warned():
+    frame, cv = usd_validation()
+    lowest = cv.validation["decision_tree"]["score"].idxmin()
+    frame.loc[lowest, "fraud"] = cv.validation["decision_tree"].loc[lowest, "fraud"] = 1
+    thresholds, _ = evaluate.choose_thresholds(frame, cv, 300000, 1e-6, 0.9)
+    warning = evaluate.threshold_warning(thresholds, "decision_tree", frame, 300000, 1e-6, "USD")
+    assert "sends every purchase to review" in warning

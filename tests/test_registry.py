@@ -38,6 +38,11 @@ from cardfraud.registry import (
     held_out_test_rows,
     register_candidate,
 )
+from cardfraud.registry_promotion import (
+    pending_promotion,
+    promote_pending_champion,
+    restore_champion,
+)
 from cardfraud.scoring import CHAMPION
 from cardfraud.tracking import configure_tracking, get_or_create_experiment, log_candidate_run
 
@@ -107,14 +112,26 @@ def fresh_tracking_store(folder: Path, monkeypatch) -> str:
     return uri
 
 
-def registry_step(output_dir: Path, force: bool = False):
-    """Run the registry step as the notebook does; return (registered, decision, aliases)."""
+def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
+                  run_id: str = "report-run"):
+    """Run the registry step as the notebook does; return (registered, decision, aliases).
+
+    ``publish`` then applies the promotion as run_all does when it publishes the run.
+    """
     modeling = load_step_results("modeling", output_dir)
     data = load_step_results("load", output_dir)["data"]
     test = held_out_test_rows(output_dir)
-    registered = register_candidate(modeling, data, test, MODEL)
+    registered = register_candidate(modeling, data, test, MODEL, report_run_id=run_id)
     decision = compare_with_champion(registered, test, modeling["selection_metric"], force)
-    return registered, decision, apply_aliases(registered, decision)
+    aliases = apply_aliases(registered, decision)
+    results = registry.registry_results(registered, decision, aliases,
+                                        pd.DataFrame({"difference": [0.0]}),
+                                        modeling["selection_metric"], run_id)
+    save_step_results("registry", results, output_dir)
+    pending = pending_promotion(results, run_id)
+    if publish and pending is not None:
+        promote_pending_champion(pending)
+    return registered, decision, aliases
 
 
 def champion_version() -> int:
@@ -228,7 +245,7 @@ def test_worse_candidate_leaves_the_champion(output_dir):
     uri = os.environ["MLFLOW_TRACKING_URI"]
     fake_modeling_step(output_dir, uri)
     registry_step(output_dir)
-    fake_modeling_step(output_dir, uri, weak=True)
+    fake_modeling_step(output_dir, uri, weak=True, threshold=0.05)
     registered, decision, aliases = registry_step(output_dir)
     assert registered.version == 2 and aliases == [CHALLENGER]
     assert not decision.promote and champion_version() == 1
@@ -239,7 +256,7 @@ def test_worse_candidate_leaves_the_champion(output_dir):
 
 def test_better_candidate_becomes_champion(output_dir):
     uri = os.environ["MLFLOW_TRACKING_URI"]
-    fake_modeling_step(output_dir, uri, weak=True)
+    fake_modeling_step(output_dir, uri, weak=True, threshold=0.05)
     registry_step(output_dir)
     fake_modeling_step(output_dir, uri)
     registered, decision, aliases = registry_step(output_dir)
@@ -254,7 +271,7 @@ def test_force_promotion_replaces_a_better_champion(output_dir):
     uri = os.environ["MLFLOW_TRACKING_URI"]
     fake_modeling_step(output_dir, uri)
     registry_step(output_dir)
-    fake_modeling_step(output_dir, uri, weak=True)
+    fake_modeling_step(output_dir, uri, weak=True, threshold=0.05)
     _, decision, _ = registry_step(output_dir, force=True)
     assert decision.promote and "forced" in decision.reason
     assert champion_version() == 2
@@ -278,7 +295,7 @@ def test_champion_is_rescored_on_the_current_test_rows(output_dir):
     uri = os.environ["MLFLOW_TRACKING_URI"]
     fake_modeling_step(output_dir, uri, seed=1)
     registry_step(output_dir)
-    fake_modeling_step(output_dir, uri, seed=2, weak=True)
+    fake_modeling_step(output_dir, uri, seed=2, weak=True, threshold=0.05)
     _, decision, _ = registry_step(output_dir)
     test = held_out_test_rows(output_dir)
     champion = registry.load_registered_scorer(f"models:/{MODEL}/1")
@@ -304,6 +321,118 @@ def test_missing_champion_is_a_clear_lookup_error(output_dir):
         registry.load_champion("nobody")
 
 
+# --- promotion takes effect when the run publishes ---------------------------------------
+
+def test_registry_step_leaves_the_champion_until_the_run_publishes(output_dir):
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    fake_modeling_step(output_dir, uri)
+    registry_step(output_dir)
+    fake_modeling_step(output_dir, uri, weak=True, threshold=0.05)
+    registered, decision, aliases = registry_step(output_dir, force=True, publish=False,
+                                                  run_id="run-2")
+    # the step decided: v2 is challenger now and will be champion once the run publishes
+    assert decision.promote and registered.version == 2 and champion_version() == 1
+    assert aliases == [CHALLENGER, CHAMPION]
+    assert registry.version_aliases(MODEL) == {1: [CHAMPION], 2: [CHALLENGER]}
+    results = load_step_results("registry", output_dir)
+    assert results["promotion_pending"] and results["champion_version"] == 2
+    assert results["previous_champion_version"] == 1 and results["champion_since"] is None
+    table = registry.registry_table(MODEL, 2)
+    assert table["aliases"].tolist() == ["challenger, champion when this run publishes",
+                                         "champion until this run publishes"]
+    since = promote_pending_champion(pending_promotion(results, "run-2"))
+    assert champion_version() == 2 and registry.champion_since(MODEL) == since
+
+
+def test_results_copied_from_an_earlier_run_promote_nothing(output_dir):
+    fake_modeling_step(output_dir, os.environ["MLFLOW_TRACKING_URI"])
+    registry_step(output_dir, publish=False, run_id="run-1")
+    results = load_step_results("registry", output_dir)
+    assert pending_promotion(results, "run-1") is not None
+    assert pending_promotion(results, "run-2") is None  # e.g. --only monitoring later
+    assert pending_promotion(None, "run-1") is None
+
+
+def test_restoring_puts_the_champion_back_or_removes_it(output_dir):
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    fake_modeling_step(output_dir, uri)
+    registry_step(output_dir, publish=False, run_id="run-1")
+    first = pending_promotion(load_step_results("registry", output_dir), "run-1")
+    promote_pending_champion(first)
+    restore_champion(first)  # no champion before: the alias is removed
+    assert registry.current_champion(MODEL) is None
+    promote_pending_champion(first)
+    fake_modeling_step(output_dir, uri, weak=True, threshold=0.05)
+    registry_step(output_dir, force=True, publish=False, run_id="run-2")
+    second = pending_promotion(load_step_results("registry", output_dir), "run-2")
+    promote_pending_champion(second)
+    restore_champion(second)
+    assert champion_version() == 1
+
+
+def test_candidate_catching_no_fraud_is_never_promoted_even_when_forced(output_dir):
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    fake_modeling_step(output_dir, uri, threshold=1.0 + 1e-12)  # holds nothing for review
+    registered, decision, aliases = registry_step(output_dir, force=True)
+    assert not decision.promote and registry.current_champion(MODEL) is None
+    assert "catches no fraud at its threshold 1.0000" in decision.reason
+    assert "never promoted, even with force_promotion; there is still no champion" \
+        in decision.reason
+    assert aliases == [CHALLENGER]
+    fake_modeling_step(output_dir, uri)
+    registry_step(output_dir)
+    fake_modeling_step(output_dir, uri, seed=3, threshold=1.0 + 1e-12)
+    _, decision, _ = registry_step(output_dir, force=True)
+    assert not decision.promote and champion_version() == 2
+    assert "champion v2 stays" in decision.reason
+
+
+# --- opened by hand: nothing is registered ------------------------------------------------
+
+def registry_state() -> dict:
+    """Every version of MODEL with its tags, and the aliases: what opening by hand must keep."""
+    client = mlflow.MlflowClient()
+    versions = {v.version: dict(v.tags) for v in client.search_model_versions(f"name = '{MODEL}'")}
+    return {"versions": versions, "aliases": registry.version_aliases(MODEL)}
+
+
+def test_by_hand_an_unregistered_run_is_compared_without_registering(output_dir):
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    fake_modeling_step(output_dir, uri, seed=1)
+    registry_step(output_dir)
+    before = registry_state()
+    modeling = fake_modeling_step(output_dir, uri, seed=2)
+    test = held_out_test_rows(output_dir)
+    data = load_step_results("load", output_dir)["data"]
+    candidate = registry.register_or_find_candidate(modeling, data, test, MODEL, register=False)
+    assert candidate.version is None and not candidate.registers
+    decision = compare_with_champion(candidate, test, "average_precision", force=True)
+    assert decision.promote and decision.champion_version == 1
+    assert apply_aliases(candidate, decision) == []
+    check, sentence = registry.check_registered_scores(candidate, test, 30)
+    assert check["difference"].max() < 1e-12 and "(not registered) reproduces" in sentence
+    assert "Nothing is applied" in registry.decision_sentence(candidate, decision)
+    results = registry.registry_results(candidate, decision, [], check, "average_precision")
+    assert not results["promotion_pending"] and results["champion_version"] == 1
+    assert registry_state() == before
+
+
+def test_by_hand_the_registered_version_is_found_and_left_alone(output_dir):
+    uri = os.environ["MLFLOW_TRACKING_URI"]
+    modeling = fake_modeling_step(output_dir, uri)
+    registry_step(output_dir)
+    before = registry_state()
+    test = held_out_test_rows(output_dir)
+    data = load_step_results("load", output_dir)["data"]
+    found = registry.register_or_find_candidate(modeling, data, test, MODEL, register=False)
+    assert (found.version, found.newly_registered) == (1, False)
+    decision = compare_with_champion(found, test, "average_precision", force=True)
+    assert not decision.promote and apply_aliases(found, decision) == [CHALLENGER, CHAMPION]
+    other = registry.register_or_find_candidate(modeling, data, test, "nobody", register=False)
+    assert other.version is None and registry.registry_table("nobody").empty
+    assert registry_state() == before
+
+
 # --- the notebook ------------------------------------------------------------------------
 
 @pytest.mark.slow
@@ -313,7 +442,7 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
     executed = output_dir / "05.ipynb"
     command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "05_registry.ipynb"),
                str(executed), "-k", "cardfraud", "-p", "output_dir", str(output_dir),
-               "-p", "sample_rows", "50", "-p", "run_id", "report-run-1"]
+               "-p", "sample_rows", "50", "-p", "run_id", "report-run-1", "-p", "register", "True"]
     for attempt in (1, 2):
         done = subprocess.run(command, env=project_env, capture_output=True, text=True,
                               timeout=120)
@@ -322,6 +451,9 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
         assert results["version"] == 1 and results["champion_version"] == 1
         assert results["promoted"] is (attempt == 1)
         assert results["max_score_difference"] < 1e-12
+        if attempt == 1:  # as run_all does when it publishes the run
+            assert registry.current_champion(MODEL) is None
+            promote_pending_champion(pending_promotion(results, "report-run-1"))
     tags = mlflow.MlflowClient().get_model_version(MODEL, "1").tags
     assert tags["report_run_id"] == "report-run-1"
     text = executed.read_text()

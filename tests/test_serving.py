@@ -31,6 +31,7 @@ from test_registry import (
 from cardfraud.artifacts import load_step_results, save_step_results, transactions_path
 from cardfraud.data import FEATURES, compact_dtypes
 from cardfraud.registry import held_out_test_rows
+from cardfraud.registry_promotion import pending_promotion, promote_pending_champion
 from cardfraud.scoring import serving_payload
 
 VENV_BIN = Path(sys.executable).parent
@@ -205,9 +206,12 @@ def test_modeling_and_registry_run_against_a_tracking_server(tmp_path):
         _papermill("04_modeling.ipynb", output_dir, server, env, SMALL_MODELING)
         modeling = load_step_results("modeling", output_dir)
         assert modeling["tracking_uri"] == server
-        _papermill("05_registry.ipynb", output_dir, server, env)
+        _papermill("05_registry.ipynb", output_dir, server, env,
+                   "{register: true, run_id: report-run-1}")
         results = load_step_results("registry", output_dir)
         assert (results["version"], results["champion_version"]) == (1, 1)
+        # run_all moves the champion alias when it publishes the run
+        promote_pending_champion(pending_promotion(results, "report-run-1"))
         assert results["tracking_uri"] == server and results["max_score_difference"] < 1e-12
         assert results["run_id"] == modeling["best_run_id"]
 

@@ -99,3 +99,23 @@ def test_quarto_renderer_is_called_without_executing_and_its_site_published(exec
     assert (staging / "quarto_args").read_text().split()[::2] == ["render", "--no-execute"]
     assert sorted(p.name for p in (staging / "site").iterdir()) == ["eda.html", "index.html",
                                                                    "load.html"]
+
+
+def test_a_page_not_rerun_shows_the_run_that_executed_it(executed):
+    folder, steps = executed
+    eda = folder / "executed" / "02_eda.ipynb"
+    notebook = nbformat.read(eda, as_version=4)
+    notebook.metadata["papermill"] = {"parameters": {"run_id": "20261120T080000Z-0ld0"},
+                                      "start_time": "2026-11-20T08:00:05.1+00:00"}
+    nbformat.write(notebook, eda)
+    for path in (folder / "executed" / "01_load.ipynb", folder / "executed" / "07_summary.ipynb"):
+        rerun = nbformat.read(path, as_version=4)
+        rerun.metadata["papermill"] = {"parameters": {"run_id": RECORD["run_id"]}}
+        nbformat.write(rerun, path)
+    pages = {p.step: p for p in collect_pages(folder / "executed", steps, RECORD)}
+    banner = pages["eda"].notebook.cells[1].source
+    assert banner.startswith("*Run `20261120T080000Z-0ld0` · 2026-11-20 08:00 UTC · this page "
+                             "was not re-run by run `20261121T000000Z-abcd`")
+    for step in ("load", "summary"):
+        assert pages[step].notebook.cells[1].source.startswith(f"*Run `{RECORD['run_id']}` · "
+                                                              f"2026-11-21 10:00 UTC · data:")

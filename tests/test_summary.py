@@ -15,6 +15,7 @@ from cardfraud.summary import (
     model_text,
     next_actions,
     prevented_loss,
+    registry_text,
 )
 
 RESULTS = {
@@ -90,3 +91,37 @@ def test_home_page_numbers_equal_run_json(smoke_run):
     assert record["monitoring"]["overall_status"].upper() in page
     loss = record["summary"]["loss_prevented"]
     assert f"{loss['net']:,.0f}" in page
+
+
+def test_degenerate_cost_threshold_is_warned_in_the_summary():
+    warning = "Warning: the least expected-cost threshold of decision_tree (1.0000) sends no purchase"
+    results = {**RESULTS, "modeling": {**RESULTS["modeling"], "threshold_warning": warning}}
+    assert f"**{warning}**" in model_text(results, None)
+    assert any("modeling.cost_review" in a for a in next_actions(results))
+    assert "threshold" not in model_text(RESULTS, None).lower()
+    assert not any("cost_review" in a for a in next_actions(RESULTS))
+
+
+def test_summary_of_a_pending_promotion_names_the_new_champion():
+    registry = {"model_name": "m", "version": 4, "champion_version": 4, "promoted": True,
+                "promotion_pending": True, "champion_since": None,
+                "decided_at": "2026-12-01T16:00:00+00:00", "reason": "the candidate is better"}
+    text = registry_text({"registry": registry})
+    assert text.startswith("Version **4** of `m` is the champion in production since 2026-12-01")
+    assert "was promoted to champion" in text
+    refused = {**registry, "champion_version": None, "promoted": False, "promotion_pending": False,
+               "reason": "v4 catches no fraud at its threshold 1.0000"}
+    assert registry_text({"registry": refused}).startswith("No version of `m` is in production")
+
+
+def test_summary_of_a_run_with_the_load_step_only_still_builds(tmp_path):
+    from cardfraud.summary import board_summary, concentration_figure, read_run_results
+
+    results = tmp_path / "artifacts" / "results"
+    results.mkdir(parents=True)
+    (results / "load.json").write_text(json.dumps({k: RESULTS["load"][k] for k in RESULTS["load"]}))
+    summary = board_summary(tmp_path)
+    assert "125,000 card purchases" in summary["analysed"]
+    assert "did not run" in summary["concentration"] and "did not run" in summary["model"]
+    figure = concentration_figure(read_run_results(tmp_path))
+    assert "has not run" in figure.axes[0].texts[0].get_text()

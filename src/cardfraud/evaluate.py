@@ -137,12 +137,55 @@ def choose_thresholds(frame: pd.DataFrame, cv: CrossValidation, cost_missed_frau
         rows.append({"candidate": candidate, "threshold": cost_minimising_threshold(curve),
                      "threshold_target_recall": threshold_for_recall(curve, target_recall),
                      "validation_rows": len(validation),
+                     "validation_alerts": int(curve["alerts"].iloc[best]),
                      "validation_recall": float(curve["recall"].iloc[best]),
                      "validation_precision": float(curve["precision"].iloc[best]),
                      "validation_cost_per_1000": round(1000 * float(
                          curve["expected_cost"].iloc[best]) / len(validation))})
         curves[candidate] = curve
     return pd.DataFrame(rows).set_index("candidate"), curves
+
+
+def threshold_warning(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFrame,
+                      cost_missed_fraud: float, cost_review: float, currency: str) -> str | None:
+    """Return a warning when the least-cost threshold reviews no purchase or every one, else None.
+
+    Either means the costs cannot pick a useful threshold: typically a review cost in another
+    currency or scale than the amounts (amounts in USD against ``cost_review`` in COP).
+    """
+    row = thresholds.loc[candidate]
+    alerts, rows = int(row["validation_alerts"]), int(row["validation_rows"])
+    if 0 < alerts < rows:
+        return None
+    if "amount" in frame:
+        amounts = frame.loc[frame[TARGET] == 1, "amount"]
+        missed = f"a missed fraud costs its amount (median fraud amount {amounts.median():,.2f})"
+    else:
+        missed = f"a missed fraud costs {cost_missed_fraud:,.0f} {currency}"
+    review = f"a review costs {cost_review:,.0f} {currency}"
+    if alerts == 0:
+        outcome = ("sends no purchase to review: no alert pays for itself, so the model catches "
+                   "no fraud")
+    else:
+        outcome = "sends every purchase to review: the scores are not used at all"
+    return (f"Warning: the least expected-cost threshold of {candidate} "
+            f"({float(row['threshold']):.4f}) {outcome}, because {review} and {missed}. Check "
+            f"that modeling.cost_review (and modeling.currency) are in the currency and scale of "
+            f"the amounts.")
+
+
+def threshold_check(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFrame,
+                    cost_missed_fraud: float, cost_review: float, currency: str) -> str:
+    """Return the threshold warning, or how many validation purchases the threshold reviews."""
+    warning = threshold_warning(thresholds, candidate, frame, cost_missed_fraud, cost_review,
+                                currency)
+    if warning:
+        return warning
+    row = thresholds.loc[candidate]
+    alerts, rows = int(row["validation_alerts"]), int(row["validation_rows"])
+    return (f"The least expected-cost threshold of {candidate} ({float(row['threshold']):.4f}) "
+            f"sends {alerts:,} of the {rows:,} validation purchases ({alerts / rows:.1%}) to "
+            f"review.")
 
 
 def _test_days(frame: pd.DataFrame, split: Split):
@@ -382,6 +425,9 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "threshold": float(thresholds.loc[best, "threshold"]),
         "threshold_rule": settings["threshold_rule"],
         "threshold_target_recall": float(thresholds.loc[best, "threshold_target_recall"]),
+        "threshold_warning": threshold_warning(
+            thresholds, best, frame, settings["costs"]["cost_missed_fraud"],
+            settings["costs"]["cost_review"], settings["costs"]["currency"]),
         "target_recall": settings["target_recall"], "costs": settings["costs"],
         "alert_budget": settings["alert_budget"], "resampling": cv.resampling,
         "best_settings": cv.best_settings[best],

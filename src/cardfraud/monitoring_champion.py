@@ -100,19 +100,46 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
 
 def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,
                    bins: int = 10, psi_watch: float = 0.1, psi_alert: float = 0.25,
-                   sample_rows: int | None = 50_000, seed: int = 42) -> ChampionCheck:
-    """Load the registry's champion and check it; say so in one line when there is none."""
+                   sample_rows: int | None = 50_000, seed: int = 42, output_dir=None,
+                   run_id: str | None = None) -> ChampionCheck:
+    """Load the champion once this run publishes and check it; say so when there is none.
+
+    When this run's registry step promoted a version (``run_id`` and ``output_dir`` given),
+    that version is checked: it becomes champion when the run publishes.
+    """
     with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
         warnings.filterwarnings("ignore", message="IProgress not found")
-        from .registry import load_champion
+        from .registry import load_champion, load_registered_scorer
 
+    promoted = promoted_by_this_run(model_name, output_dir, run_id)
     try:
-        scorer = load_champion(model_name, tracking_uri)
+        scorer = (load_champion(model_name, tracking_uri) if promoted is None else
+                  load_registered_scorer(f"models:/{model_name}/{promoted}", tracking_uri))
     except LookupError as exc:
         return ChampionCheck(False, f"No champion to check ({str(exc).splitlines()[0]}): score "
                                     f"drift and performance are skipped; run the registry step.")
-    return champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
-                                metrics_at_training(model_name, scorer.version))
+    check = champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
+                                 metrics_at_training(model_name, scorer.version))
+    if promoted is not None:
+        check.message += (f" Version {promoted} was promoted by this run's registry step: it is "
+                          f"the champion once the run is published.")
+    return check
+
+
+def promoted_by_this_run(model_name: str, output_dir, run_id: str | None) -> int | None:
+    """Return the version this run's registry step promoted (champion on publishing), if any."""
+    from .artifacts import load_step_results
+
+    if run_id is None:
+        return None
+    try:
+        registry = load_step_results("registry", output_dir)
+    except FileNotFoundError:
+        return None
+    if (registry.get("promotion_pending") and registry.get("report_run_id") == run_id
+            and registry.get("model_name") == model_name and registry.get("version") is not None):
+        return int(registry["version"])
+    return None
 
 
 def champion_table(champion: ChampionCheck) -> pd.DataFrame:

@@ -52,11 +52,13 @@ from .output_dir import (
     published_files,
     record_published_files,
 )
+from .registry_promotion import PromotionFailed
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
+SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 KEPT_FAILED_RUNS = 5
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
@@ -105,6 +107,14 @@ def select_steps(steps: list[Step], only: list[str] | None, from_step: str | Non
     if from_step:
         return steps[names.index(from_step):]
     return list(steps)
+
+
+def with_summary(steps: list[Step], chosen: list[Step]) -> list[Step]:
+    """Add the summary step when another step runs, so the home page never shows stale figures."""
+    summary = [s for s in steps if s.name == SUMMARY_STEP]
+    if not summary or not chosen or any(s.name == SUMMARY_STEP for s in chosen):
+        return chosen
+    return [*chosen, *summary]
 
 
 def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
@@ -288,6 +298,42 @@ def interrupts_ignored():
         signal.signal(signal.SIGINT, previous)
 
 
+def publish_with_promotion(staging: Path, output: Path, record: dict) -> None:
+    """Move ``champion`` to the version this run's registry step promoted, then publish.
+
+    The alias moves last, just before the swap (a registry failure then publishes nothing),
+    and moves back when the swap fails, so site, registry and monitoring log stay in step.
+
+    Raises:
+        PromotionFailed: the registry could not be updated; nothing was published.
+    """
+    registry = record.get("registry") or {}
+    if not registry.get("promotion_pending"):
+        publish(staging, output)
+        return
+    from .registry_promotion import (
+        pending_promotion,
+        promote_pending_champion,
+        record_promotion,
+        restore_champion,
+    )
+
+    pending = pending_promotion(registry, record["run_id"])
+    if pending is None:
+        publish(staging, output)
+        return
+    since = promote_pending_champion(pending)
+    try:
+        record["registry"] = record_promotion(registry, since)
+        write_json_atomic(staging / "artifacts" / "results" / "registry.json", record["registry"])
+        write_json_atomic(staging / "run.json", record)
+        publish(staging, output)
+    except BaseException:
+        restore_champion(pending)
+        raise
+    _say(f"registry: version {pending.version} of {pending.model_name} is now champion")
+
+
 def _say(text: str) -> None:
     print(text, flush=True)
 
@@ -313,7 +359,7 @@ def run_pipeline(
     try:
         cwd = Path.cwd()
         steps = discover_steps()
-        chosen = select_steps(steps, only, from_step)
+        chosen = with_summary(steps, select_steps(steps, only, from_step))
         params, declared = resolve_params(params_path, overrides or [], steps)
         params = paths_from_caller(params, cwd)
         site.check_renderer(renderer)
@@ -375,8 +421,8 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
                       seconds=round(time.perf_counter() - started, 2))
         write_json_atomic(staging / "run.json", record)
         with interrupts_ignored():
-            publish(staging, output)
-    except (RunFailed, site.RenderError) as exc:
+            publish_with_promotion(staging, output, record)
+    except (RunFailed, site.RenderError, PromotionFailed) as exc:
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / "run.json", record)
         print(f"FAILED: {exc}", file=sys.stderr)

@@ -3,7 +3,12 @@
 Model stages are deprecated in MLflow, so the live version is the one carrying the alias
 ``champion``. Each newly registered version gets ``challenger`` and becomes champion only when
 it beats the champion by the selection metric on the same test purchases (both scored now, by
-their registered scorers), when there is no champion yet, or when promotion is forced.
+their registered scorers), when there is no champion yet, or when promotion is forced; a
+version that catches no fraud at its threshold is never promoted.
+
+The registry step only *decides*: the ``champion`` alias moves when run_all publishes the run
+(:func:`promote_pending_champion`), so a run that fails later changes nothing in production.
+Opened by hand (``register = False``), the step registers nothing and moves no alias.
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ from sklearn import metrics
 
 from .artifacts import artifacts_dir, transactions_path
 from .data import FEATURES, TARGET, model_features
+from .markup import code, sentence
+from .registry_promotion import CHAMPION_SINCE_TAG
 from .scoring import (
     CHAMPION,
     DEFAULT_MODEL_NAME,
@@ -33,12 +40,12 @@ from .tracking import ALREADY_EXISTS, store_lock
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mlflow
+    import mlflow.sklearn
     from mlflow.exceptions import MlflowException
     from mlflow.models import ModelSignature
     from mlflow.types import ColSpec, Schema
 
 CHALLENGER = "challenger"
-CHAMPION_SINCE_TAG = "champion_since"
 SCORER_NAME = "scorer"
 TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 SCORE_TOLERANCE = 1e-9
@@ -59,17 +66,25 @@ class RegisteredVersion:
     """A registered version of the scorer and where it came from."""
 
     model_name: str
-    version: int
+    version: int | None
     run_id: str
     scorer_uri: str
     threshold: float
     newly_registered: bool
     tracking_uri: str
+    registers: bool = True
 
     @property
     def uri(self) -> str:
-        """Return ``models:/<name>/<version>``."""
+        """Return ``models:/<name>/<version>`` (the modeling run's model when not registered)."""
+        if self.version is None:
+            return self.scorer_uri
         return f"models:/{self.model_name}/{self.version}"
+
+    @property
+    def label(self) -> str:
+        """Return ``v<N>``, or a phrase for a model that is not registered."""
+        return f"v{self.version}" if self.version is not None else "this run's model (not registered)"
 
 
 @dataclass
@@ -238,13 +253,77 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
                              True, uri)
 
 
+def find_candidate(modeling: dict, data: dict, model_name: str = DEFAULT_MODEL_NAME,
+                   tracking_uri: str | None = None) -> RegisteredVersion:
+    """Return the version already registered for the modeling run, registering nothing.
+
+    When the run is not registered under ``model_name`` the candidate is the modeling run's
+    model itself (``version`` None), scored at its threshold without entering the registry.
+    """
+    uri = configure_quiet_tracking(tracking_uri or modeling.get("tracking_uri"))
+    client = mlflow.MlflowClient()
+    tags, run_id = version_tags(modeling, data), modeling["best_run_id"]
+    threshold = float(modeling["threshold"])
+    try:
+        existing = find_registered_version(client, model_name, tags)
+    except MlflowException:
+        existing = None
+    if existing is None:
+        return RegisteredVersion(model_name, None, run_id, modeling["model_uri"], threshold,
+                                 False, uri, registers=False)
+    source = client.get_model_version(model_name, str(existing)).source
+    return RegisteredVersion(model_name, existing, run_id, source, threshold, False, uri,
+                             registers=False)
+
+
+def register_or_find_candidate(modeling: dict, data: dict, test: pd.DataFrame,
+                               model_name: str = DEFAULT_MODEL_NAME,
+                               tracking_uri: str | None = None, report_run_id: str | None = None,
+                               register: bool = True) -> RegisteredVersion:
+    """Register the candidate (run_all) or only look it up (a notebook opened by hand)."""
+    if register:
+        return register_candidate(modeling, data, test, model_name, tracking_uri, report_run_id)
+    return find_candidate(modeling, data, model_name, tracking_uri)
+
+
+class _UnregisteredScorer:
+    """The modeling run's classifier at its threshold, scored like a registered FraudScorer."""
+
+    def __init__(self, classifier, threshold: float):
+        self.scorer = FraudScorer(classifier, threshold)
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Return ``probability`` and ``decision`` per purchase."""
+        return self.scorer.predict(None, features)
+
+
+def load_candidate_scorer(registered: RegisteredVersion) -> LoadedScorer:
+    """Load the candidate: its registered version, or the modeling run's model when unregistered."""
+    if registered.version is not None:
+        return load_registered_scorer(registered.uri)
+    try:
+        classifier = mlflow.sklearn.load_model(registered.scorer_uri)
+    except (MlflowException, OSError) as exc:
+        raise LookupError(f"cannot load model {registered.scorer_uri} from "
+                          f"{mlflow.get_tracking_uri()}: {str(exc).splitlines()[0]}") from None
+    return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold),
+                        registered.scorer_uri, None, registered.threshold, registered.run_id)
+
+
 def version_details(registered: RegisteredVersion) -> pd.DataFrame:
     """Return what the registry holds for the version: URIs, description and tags."""
+    if registered.version is None:
+        details = {"registered model": f"none: {registered.model_name} has no version of this "
+                                       f"run, and register = False registers nothing",
+                   "candidate": registered.scorer_uri, "run": registered.run_id,
+                   "threshold": f"{registered.threshold:.4f}"}
+        return pd.Series(details, name="value").rename_axis("field").to_frame()
     found = mlflow.MlflowClient().get_model_version(registered.model_name,
                                                      str(registered.version))
-    details = {"registered model": registered.uri,
-               "newly registered": "yes" if registered.newly_registered else
-               "no, this run and data were already registered",
+    newly = ("yes" if registered.newly_registered else
+             "no, this run and data were already registered" if registered.registers else
+             "no, register = False (opened by hand): the version registered by run_all is shown")
+    details = {"registered model": registered.uri, "newly registered": newly,
                "scorer": registered.scorer_uri, "description": found.description,
                **{f"tag: {k}": v for k, v in sorted(found.tags.items())}}
     return pd.Series(details, name="value").rename_axis("field").to_frame()
@@ -276,8 +355,13 @@ def score_on_test(scorer: LoadedScorer, test: pd.DataFrame, metric: str) -> floa
 
 def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, metric: str,
                           force: bool = False, min_improvement: float = 0.0) -> PromotionDecision:
-    """Score the candidate and the current champion on the same test rows; decide promotion."""
-    candidate = score_on_test(load_registered_scorer(registered.uri), test, metric)
+    """Score the candidate and the current champion on the same test rows; decide promotion.
+
+    A candidate that holds none of the test frauds for review at its threshold is never
+    promoted, not even with ``force``.
+    """
+    scored = load_candidate_scorer(registered).score(test)
+    candidate = selection_score(metric, test[TARGET], scored["probability"], scored["decision"])
     champion_version = current_champion(registered.model_name)
     champion_score = None
     if champion_version not in (None, registered.version):
@@ -291,9 +375,30 @@ def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, met
                                    ) from None
     decision = decide_promotion(registered.version, candidate, champion_version, champion_score,
                                 metric, len(test), force, min_improvement)
-    if champion_version not in (None, registered.version):
+    if decision.promote:
+        decision = refuse_if_no_fraud_caught(decision, registered, test[TARGET],
+                                             scored["decision"])
+    if champion_version not in (None, registered.version) and registered.version is not None:
         decision.reason += _other_data_note(registered, champion_version)
     return decision
+
+
+def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: RegisteredVersion,
+                              fraud: pd.Series, held: pd.Series) -> PromotionDecision:
+    """Return the decision, or a refusal when the candidate holds no test fraud for review."""
+    frauds = int(fraud.sum())
+    caught = int(((fraud.to_numpy() == 1) & (held.to_numpy() == 1)).sum())
+    if not frauds or caught:
+        return decision
+    stays = (f"champion v{decision.champion_version} stays" if decision.champion_version
+             is not None else "there is still no champion")
+    reason = (f"{registered.label} catches no fraud at its threshold {registered.threshold:.4f} "
+              f"(recall 0: none of the {frauds:,} frauds among the {int(fraud.size):,} test "
+              f"purchases is held for review), and a model that catches no fraud is never "
+              f"promoted, even with force_promotion; {stays}. Check the modeling step's cost "
+              f"threshold (modeling.cost_review against the purchase amounts)")
+    return PromotionDecision(False, reason, decision.candidate_score, decision.champion_score,
+                             decision.champion_version)
 
 
 def _other_data_note(registered: RegisteredVersion, champion_version: int) -> str:
@@ -308,16 +413,20 @@ def _other_data_note(registered: RegisteredVersion, champion_version: int) -> st
             f"these test purchases may have been in its training set)")
 
 
-def decide_promotion(candidate_version: int, candidate_score: float,
+def decide_promotion(candidate_version: int | None, candidate_score: float,
                      champion_version: int | None, champion_score: float | None, metric: str,
                      test_rows: int, force: bool = False, min_improvement: float = 0.0,
                      ) -> PromotionDecision:
-    """Return whether the candidate becomes champion: none yet, better by the metric, or forced."""
+    """Return whether the candidate becomes champion: none yet, better by the metric, or forced.
+
+    ``candidate_version`` is None for a modeling run that is not registered (opened by hand).
+    """
     shown = "n/a" if champion_score is None else f"{champion_score:.4f}"
-    both = (f"candidate v{candidate_version} {metric} {candidate_score:.4f} vs champion "
+    label = "the unregistered candidate" if candidate_version is None else f"v{candidate_version}"
+    both = (f"candidate {label} {metric} {candidate_score:.4f} vs champion "
             f"v{champion_version} {shown} on the same {test_rows:,} test purchases")
     if champion_version is None:
-        reason = (f"no champion yet: v{candidate_version} ({metric} {candidate_score:.4f} on "
+        reason = (f"no champion yet: {label} ({metric} {candidate_score:.4f} on "
                   f"{test_rows:,} test purchases) becomes champion")
         return PromotionDecision(True, reason, candidate_score, None, None)
     if champion_version == candidate_version:
@@ -336,47 +445,29 @@ def decide_promotion(candidate_version: int, candidate_score: float,
 
 
 def apply_aliases(registered: RegisteredVersion, decision: PromotionDecision) -> list[str]:
-    """Point ``challenger`` (and ``champion`` when promoted) at the version; return its aliases.
+    """Point ``challenger`` at the new version; return the aliases it has once the run publishes.
 
-    The champion moves only if it is still the one the decision was made against: when another
-    run promoted a version meanwhile, this one stays challenger and the decision says why.
+    The ``champion`` alias is not moved here: run_all moves it when the whole run succeeds
+    (:func:`cardfraud.registry_promotion.promote_pending_champion`). Nothing is changed when
+    the step registers nothing (``register = False``).
     """
-    client = mlflow.MlflowClient()
-    with store_lock(registered.tracking_uri):
-        client.set_registered_model_alias(registered.model_name, CHALLENGER,
-                                          str(registered.version))
-        if decision.promote and not set_champion_if_unchanged(registered,
-                                                              decision.champion_version):
-            decision.promote = False
-            decision.reason = champion_taken_reason(registered, decision.champion_version)
-    return version_aliases(registered.model_name).get(registered.version, [])
+    if registered.version is None:
+        return []
+    if registered.registers:
+        with store_lock(registered.tracking_uri):
+            mlflow.MlflowClient().set_registered_model_alias(registered.model_name, CHALLENGER,
+                                                             str(registered.version))
+    aliases = set(version_aliases(registered.model_name).get(registered.version, []))
+    if decision.promote and registered.registers:
+        aliases.add(CHAMPION)
+    return sorted(aliases)
 
 
-def set_champion_if_unchanged(registered: RegisteredVersion, expected: int | None) -> bool:
-    """Make the version champion if the champion is still ``expected``; return whether it is.
-
-    Call it under :func:`cardfraud.tracking.store_lock`: for an SQLite store nothing can come
-    between the check and the move. A server has no compare-and-set, so the champion is read
-    again after the move: of two runs promoting at the same moment, the one whose move the
-    server took last reports the promotion.
-    """
-    name, version = registered.model_name, registered.version
-    if current_champion(name) != expected:
-        return False
-    client = mlflow.MlflowClient()
-    client.set_registered_model_alias(name, CHAMPION, str(version))
-    client.set_model_version_tag(name, str(version), CHAMPION_SINCE_TAG,
-                                 dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
-    return current_champion(name) == version
-
-
-def champion_taken_reason(registered: RegisteredVersion, expected: int | None) -> str:
-    """Say that another run promoted a version while this one compared, and what to do."""
-    now = current_champion(registered.model_name)
-    compared = "no champion" if expected is None else f"champion v{expected}"
-    return (f"another run made v{now} champion while this run compared v{registered.version} "
-            f"with {compared}: v{registered.version} stays challenger; run the registry step "
-            f"again to compare it with v{now}")
+def champion_after_run(registered: RegisteredVersion, decision: PromotionDecision) -> int | None:
+    """Return the version that is champion once this run publishes (the candidate if promoted)."""
+    if decision.promote and registered.registers:
+        return registered.version
+    return current_champion(registered.model_name)
 
 
 def champion_since(model_name: str) -> str | None:
@@ -389,9 +480,13 @@ def champion_since(model_name: str) -> str | None:
 
 
 def version_aliases(model_name: str) -> dict[int, list[str]]:
-    """Return the aliases of each version that has some."""
+    """Return the aliases of each version that has some (none when the model does not exist)."""
     aliases: dict[int, list[str]] = {}
-    for alias, version in mlflow.MlflowClient().get_registered_model(model_name).aliases.items():
+    try:
+        found = mlflow.MlflowClient().get_registered_model(model_name).aliases
+    except MlflowException:
+        return aliases
+    for alias, version in found.items():
         aliases.setdefault(int(version), []).append(alias)
     return {v: sorted(a) for v, a in aliases.items()}
 
@@ -404,7 +499,9 @@ def comparison_table(decision: PromotionDecision, registered: RegisteredVersion,
         rows.append({"role": "champion before this run", "version": decision.champion_version,
                      metric: decision.champion_score})
     table = pd.DataFrame(rows).set_index("role")
-    table["champion after this run"] = table["version"] == current_champion(registered.model_name)
+    after = champion_after_run(registered, decision)
+    table["champion after this run"] = [after is not None and v == after
+                                        for v in table["version"]]
     return table
 
 
@@ -413,14 +510,18 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
     """Score a sample of test rows with the registered model; compare with modeling's scores.
 
     Loads ``models:/<name>@champion`` when the candidate is champion, else the candidate by
-    version (the champion's scores are added for comparison). Returns the table and a sentence.
+    version (the champion's scores, when there is one, are added for comparison). Returns the
+    table and a sentence.
 
     Raises:
         AssertionError: when a probability differs from the modeling step's by more than 1e-9.
     """
-    champion = load_champion(registered.model_name)
-    checked = champion if champion.version == registered.version else \
-        load_registered_scorer(registered.uri)
+    try:
+        champion = load_champion(registered.model_name)
+    except LookupError:
+        champion = None
+    is_champion = champion is not None and champion.version == registered.version
+    checked = champion if is_champion else load_candidate_scorer(registered)
     sample = test.sample(n=min(sample_rows, len(test)), random_state=seed).sort_values("row")
     scored = checked.score(sample)
     table = pd.DataFrame({"row": sample["row"].to_numpy(), TARGET: sample[TARGET].to_numpy(),
@@ -428,21 +529,27 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
                           "registered_probability": scored["probability"].to_numpy(),
                           "decision": scored["decision"].to_numpy()})
     table["difference"] = (table["registered_probability"] - table["modeling_probability"]).abs()
-    if checked is not champion:
+    if champion is not None and not is_champion:
         table[f"champion_v{champion.version}_probability"] = \
             champion.score(sample)["probability"].to_numpy()
     worst = float(table["difference"].max())
+    which = f"{checked.uri} (version {checked.version})" if checked.version is not None else \
+        f"{checked.uri} (not registered)"
     if worst > SCORE_TOLERANCE:
-        raise AssertionError(f"{checked.uri} (version {checked.version}) does not reproduce the "
-                             f"modeling step's scores: largest difference {worst:.3g}")
-    return table, (f"{checked.uri} (version {checked.version}) reproduces the modeling step's "
-                   f"probabilities on {len(table)} test purchases: largest difference "
-                   f"{worst:.1e}.")
+        raise AssertionError(f"{which} does not reproduce the modeling step's scores: largest "
+                             f"difference {worst:.3g}")
+    return table, (f"{which} reproduces the modeling step's probabilities on {len(table)} test "
+                   f"purchases: largest difference {worst:.1e}.")
 
 
-def registry_table(model_name: str = DEFAULT_MODEL_NAME) -> pd.DataFrame:
-    """Return one row per registered version: aliases, date, model, test metrics, data."""
-    aliases = version_aliases(model_name)
+def registry_table(model_name: str = DEFAULT_MODEL_NAME,
+                   champion_after: int | None = None) -> pd.DataFrame:
+    """Return one row per registered version: aliases, date, model, test metrics, data.
+
+    ``champion_after``: the version this run promotes; the alias it gets when the run
+    publishes (and the one the current champion loses) are marked so.
+    """
+    aliases = pending_aliases(version_aliases(model_name), champion_after)
     rows = []
     for found in mlflow.MlflowClient().search_model_versions(f"name = '{model_name}'"):
         tags = found.tags
@@ -459,6 +566,21 @@ def registry_table(model_name: str = DEFAULT_MODEL_NAME) -> pd.DataFrame:
     return table.sort_values("version", ascending=False).reset_index(drop=True)
 
 
+def pending_aliases(aliases: dict[int, list[str]], champion_after: int | None,
+                    ) -> dict[int, list[str]]:
+    """Return the aliases with the champion move this run makes when it publishes."""
+    current = next((v for v, names in aliases.items() if CHAMPION in names), None)
+    if champion_after is None or champion_after == current:
+        return aliases
+    marked = {v: list(names) for v, names in aliases.items()}
+    if current is not None:
+        marked[current] = [f"{CHAMPION} until this run publishes" if a == CHAMPION else a
+                           for a in marked[current]]
+    marked[champion_after] = sorted([*marked.get(champion_after, []),
+                                     f"{CHAMPION} when this run publishes"])
+    return marked
+
+
 def _number(text: str | None) -> float:
     """Return a tag as a float (NaN when absent)."""
     try:
@@ -468,17 +590,39 @@ def _number(text: str | None) -> float:
 
 
 def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
-                     aliases: list[str], check: pd.DataFrame, metric: str) -> dict:
-    """Return the step's results for run.json."""
+                     aliases: list[str], check: pd.DataFrame, metric: str,
+                     report_run_id: str | None = None) -> dict:
+    """Return the step's results for run.json: the registry as it is once the run publishes.
+
+    ``promotion_pending`` says that run_all moves ``champion`` to ``version`` when it publishes
+    the run ``report_run_id``; ``champion_since`` is filled in then.
+    """
+    pending = bool(decision.promote and registered.registers)
     return {"model_name": registered.model_name, "version": registered.version,
             "model_uri": registered.uri,
             "champion_uri": f"models:/{registered.model_name}@{CHAMPION}",
-            "champion_version": current_champion(registered.model_name),
-            "champion_since": champion_since(registered.model_name),
+            "champion_version": champion_after_run(registered, decision),
+            "champion_since": None if pending else champion_since(registered.model_name),
             "newly_registered": registered.newly_registered, "aliases": aliases,
-            "promoted": decision.promote, "reason": decision.reason, "selection_metric": metric,
+            "registered": registered.registers, "promotion_pending": pending,
+            "report_run_id": report_run_id,
+            "decided_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            "promoted": pending, "reason": decision.reason, "selection_metric": metric,
             "candidate_score": decision.candidate_score, "champion_score": decision.champion_score,
             "previous_champion_version": decision.champion_version,
             "run_id": registered.run_id, "threshold": registered.threshold,
             "scorer_uri": registered.scorer_uri, "tracking_uri": registered.tracking_uri,
             "checked_rows": len(check), "max_score_difference": float(check["difference"].max())}
+
+
+def decision_sentence(registered: RegisteredVersion, decision: PromotionDecision) -> str:
+    """Return the decision in one markdown paragraph, saying when it takes effect."""
+    text = sentence("**Decision:** {reason}.", reason=decision.reason)
+    if decision.promote and registered.registers:
+        text += sentence(" The {alias} alias moves to {label} when the whole run succeeds and "
+                         "is published; a run that fails leaves the champion where it was.",
+                         alias=code(CHAMPION), label=registered.label)
+    elif decision.promote:
+        text += (" Nothing is applied: this notebook was opened by hand (`register = False`), "
+                 "so it registers no version and moves no alias.")
+    return text

@@ -81,11 +81,24 @@ def run_banner(record: dict) -> str:
                     fingerprint=code(str(data.get("fingerprint", "n/a"))[:23]))
 
 
+def earlier_run_banner(notebook: nbformat.NotebookNode, record: dict) -> str | None:
+    """Return the banner of a page executed by an earlier run (``--only``), else None."""
+    papermill = notebook.metadata.get("papermill", {})
+    page_run = (papermill.get("parameters") or {}).get("run_id")
+    if not page_run or page_run == record["run_id"]:
+        return None
+    started = str(papermill.get("start_time") or "")[:16].replace("T", " ")
+    return (f"*Run `{page_run}`{' · ' + started + ' UTC' if started else ''} · this page was "
+            f"not re-run by run `{record['run_id']}`, which ran "
+            f"{', '.join(s['name'] for s in record.get('steps', [])) or 'no step'}*")
+
+
 def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
-    """Return a copy with the parameters cells removed and the run banner after the title."""
+    """Return a copy with the parameters cells removed and the banner of the run that made it."""
     page = copy.deepcopy(notebook)
     page.cells = [c for c in page.cells if not HIDDEN_CELL_TAGS & set(c.metadata.get("tags", []))]
-    banner = nbformat.v4.new_markdown_cell(run_banner(record))
+    banner = nbformat.v4.new_markdown_cell(earlier_run_banner(notebook, record)
+                                           or run_banner(record))
     page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, banner)
     return page
 

@@ -149,6 +149,8 @@ def model_text(results: dict, loss: dict | None) -> str:
         text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
                  f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
                  f"and {pct(m['precision_at_budget'], 0)} of those alerts are real frauds.")
+    if modeling.get("threshold_warning"):
+        text += sentence("\n\n**{warning}**", warning=modeling["threshold_warning"])
     if loss:
         span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
         text += sentence(" It would have prevented an estimated **{net:,.0f} {currency}** of "
@@ -165,8 +167,13 @@ def registry_text(results: dict) -> str:
     if not reg:
         return "The registry step did not run: no model is in production from this run."
     champion = reg.get("champion_version")
-    since = reg.get("champion_since")
+    since = reg.get("champion_since") or (reg.get("decided_at") if reg.get("promotion_pending")
+                                          else None)
     changed = "was promoted to champion" if reg.get("promoted") else "did not replace the champion"
+    if champion is None:
+        return sentence("No version of {model} is in production: this run's model {changed}. "
+                        "Why: {reason}.", model=code(reg["model_name"]), changed=changed,
+                        reason=reg.get("reason", "not recorded"))
     return sentence("Version **{champion}** of {model} is the champion in production{since}. "
                     "This run's model (version {version}) {changed}. Why: {reason}.",
                     champion=champion, model=code(reg["model_name"]),
@@ -203,6 +210,10 @@ def next_actions(results: dict) -> list[str]:
     if channel and channel.get("online", 0) > 3 * channel.get("onsite", 0):
         actions.append("Require cardholder verification (one-time code or 3-D Secure) for "
                        "online purchases, where most fraud happens.")
+    if (results.get("modeling") or {}).get("threshold_warning"):
+        actions.append("Set the review cost (modeling.cost_review) in the currency and scale of "
+                       "the purchase amounts and re-run modeling: the cost threshold is "
+                       "degenerate.")
     if reg and not reg.get("promoted"):
         actions.append("Keep the current champion in production; the new candidate was not better.")
     elif reg:
@@ -252,7 +263,13 @@ def concentration_figure(results: dict):
     """Bar chart of the fraud rate by channel and by authentication, from the EDA results."""
     import matplotlib.pyplot as plt
 
-    eda = results["eda"]
+    eda = results.get("eda")
+    if not eda:  # e.g. --only load on a new output dir: the summary still runs
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "The exploratory step has not run: no fraud rates by channel yet.",
+                ha="center", va="center")
+        return fig
     labels = ["onsite", "online", "verified\n(PIN / code)", "not verified", "chip / token",
               "no chip"]
     rates = [eda["fraud_rate_by_channel"]["onsite"], eda["fraud_rate_by_channel"]["online"],
