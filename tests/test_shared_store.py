@@ -22,14 +22,14 @@ from test_registry import MODEL, fake_modeling_step, fresh_tracking_store, regis
 from test_serving import free_port, running, server_env
 
 from cardfraud import tracking
-from cardfraud.artifacts import load_step_results
 from cardfraud.registry import (
     CHALLENGER,
-    apply_aliases,
-    compare_with_champion,
     current_champion,
-    held_out_test_rows,
-    register_candidate,
+)
+from cardfraud.registry_promotion import (
+    PendingPromotion,
+    PromotionFailed,
+    promote_pending_champion,
 )
 from cardfraud.scoring import CHAMPION
 
@@ -48,9 +48,18 @@ FIRST_RUN = textwrap.dedent("""
     while len(list(barrier.iterdir())) < 2:
         time.sleep(0.005)
     fake_modeling_step(output_dir, uri)
-    registered, decision, aliases = registry_step(output_dir)
-    print(json.dumps({"version": registered.version, "promoted": decision.promote,
-                      "reason": decision.reason}))
+    from cardfraud.registry_promotion import PromotionFailed
+    try:  # run_all publishes the promotion last; a champion moved meanwhile refuses it
+        registered, decision, aliases = registry_step(output_dir, publish=False, run_id=name)
+        from cardfraud.registry_promotion import pending_promotion, promote_pending_champion
+        from cardfraud.artifacts import load_step_results
+        pending = pending_promotion(load_step_results("registry", output_dir), name)
+        if pending is not None:
+            promote_pending_champion(pending)
+        promoted, reason = decision.promote, decision.reason
+    except PromotionFailed as exc:
+        promoted, reason = False, str(exc)
+    print(json.dumps({"version": registered.version, "promoted": promoted, "reason": reason}))
 """)
 
 
@@ -131,21 +140,20 @@ def test_a_read_only_store_opens_without_its_lock_file(tmp_path, monkeypatch):
 
 def test_a_champion_promoted_meanwhile_by_another_run_is_not_overwritten(output_dir):
     uri = os.environ["MLFLOW_TRACKING_URI"]
-    fake_modeling_step(output_dir, uri, weak=True)
-    modeling, data = load_step_results("modeling", output_dir), \
-        load_step_results("load", output_dir)["data"]
-    test = held_out_test_rows(output_dir)
-    slow = register_candidate(modeling, data, test, MODEL)
-    stale = compare_with_champion(slow, test, "average_precision")
+    fake_modeling_step(output_dir, uri)
+    slow, stale, _ = registry_step(output_dir, publish=False, run_id="slow-run")
     assert stale.promote and stale.champion_version is None  # no champion when it compared
-    fake_modeling_step(output_dir, uri)  # another run registers and promotes meanwhile
-    other, _, _ = registry_step(output_dir)
-    aliases = apply_aliases(slow, stale)
-    assert current_champion(MODEL) == other.version == 2 and aliases == [CHALLENGER]
-    assert not stale.promote
-    assert stale.reason == ("another run made v2 champion while this run compared v1 with no "
-                            "champion: v1 stays challenger; run the registry step again to "
-                            "compare it with v2")
+    fake_modeling_step(output_dir, uri)  # another run registers and publishes meanwhile
+    other, _, _ = registry_step(output_dir, run_id="other-run")
+    with pytest.raises(PromotionFailed) as refused:
+        promote_pending_champion(PendingPromotion(MODEL, slow.version, None, uri))
+    assert current_champion(MODEL) == other.version == 2
+    assert str(refused.value) == (f"another run made v2 of {MODEL} champion while this run "
+                                  "compared v1 with no champion: v1 stays challenger; run again "
+                                  "to compare it with v2")
+    aliases = mlflow.MlflowClient().get_registered_model(MODEL).aliases
+    assert {k: int(v) for k, v in aliases.items()} == {CHAMPION: 2, CHALLENGER: 2}
+
 
 
 # --- the team's server: mlflow server on PostgreSQL, two pipelines at once --------------

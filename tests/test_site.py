@@ -6,6 +6,7 @@ import nbformat
 import pytest
 import yaml
 
+from cardfraud.markup import plain_text
 from cardfraud.pipeline import Step
 from cardfraud.site import (
     build_site,
@@ -113,9 +114,9 @@ def test_a_page_not_rerun_shows_the_run_that_executed_it(executed):
         rerun.metadata["papermill"] = {"parameters": {"run_id": RECORD["run_id"]}}
         nbformat.write(rerun, path)
     pages = {p.step: p for p in collect_pages(folder / "executed", steps, RECORD)}
-    banner = pages["eda"].notebook.cells[1].source
+    banner = plain_text(pages["eda"].notebook.cells[1].source)
     assert banner.startswith("*Run `20261120T080000Z-0ld0` · 2026-11-20 08:00 UTC · this page "
                              "was not re-run by run `20261121T000000Z-abcd`")
     for step in ("load", "summary"):
-        assert pages[step].notebook.cells[1].source.startswith(f"*Run `{RECORD['run_id']}` · "
+        assert plain_text(pages[step].notebook.cells[1].source).startswith(f"*Run `{RECORD['run_id']}` · "
                                                               f"2026-11-21 10:00 UTC · data:")

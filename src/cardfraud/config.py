@@ -252,7 +252,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
             "alert_budget": number(0, 1, low_open=True), "cost_missed_fraud": number(0),
             "cost_review": number(0), "currency": text(), "target_recall": number(0, 1, low_open=True),
             "importance_rows": integer(1), "first_analysis_rows": integer(1)},
-        "registry": {"force_promotion": boolean(), "min_improvement": number(0, 1),
+        "registry": {"register": boolean(), "force_promotion": boolean(), "min_improvement": number(0, 1),
                      "sample_rows": integer(1)},
         "monitoring": {"current_days": integer(1), "current_path": text(nullable=True),
                        "psi_watch": number(0, low_open=True), "psi_alert": number(0, low_open=True),

@@ -88,9 +88,10 @@ def earlier_run_banner(notebook: nbformat.NotebookNode, record: dict) -> str | N
     if not page_run or page_run == record["run_id"]:
         return None
     started = str(papermill.get("start_time") or "")[:16].replace("T", " ")
-    return (f"*Run `{page_run}`{' · ' + started + ' UTC' if started else ''} · this page was "
-            f"not re-run by run `{record['run_id']}`, which ran "
-            f"{', '.join(s['name'] for s in record.get('steps', [])) or 'no step'}*")
+    return sentence("*Run {page_run}{started} · this page was not re-run by run {run}, which "
+                    "ran {steps}*", page_run=code(page_run),
+                    started=" · " + started + " UTC" if started else "", run=code(record["run_id"]),
+                    steps=", ".join(s["name"] for s in record.get("steps", [])) or "no step")
 
 
 def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
