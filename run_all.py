@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     try:
-        from cardfraud.pipeline import run_pipeline
+        from cardfraud.runner.pipeline import run_pipeline
 
         return run_pipeline(params_path=args.params, overrides=args.overrides, only=args.only,
                             from_step=args.from_step, output_dir=args.output,

@@ -25,10 +25,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
-from cardfraud import eda, eda_correlations, eda_where_when, flow, plots  # noqa: E402
-from cardfraud.artifacts import PROJECT_ROOT  # noqa: E402
-from cardfraud.config import read_params  # noqa: E402
-from cardfraud.data import DataValidationError, compact_dtypes, load_file  # noqa: E402
+from cardfraud.channels import simulation as flow  # noqa: E402
+from cardfraud.data.cleaning import DataValidationError, compact_dtypes, load_file  # noqa: E402
+from cardfraud.eda import correlations as eda_correlations  # noqa: E402
+from cardfraud.eda import headlines as eda  # noqa: E402
+from cardfraud.eda import where_when as eda_where_when  # noqa: E402
+from cardfraud.report import figures as plots  # noqa: E402
+from cardfraud.runner.artifacts import PROJECT_ROOT  # noqa: E402
+from cardfraud.runner.config import read_params  # noqa: E402
 
 timed = PhaseTimer(width=34)
 
@@ -52,7 +56,7 @@ def read_data(args) -> pd.DataFrame:
     """Return the transactions: the extract given, else the simulator's (not timed)."""
     if args.data:
         return load_file(args.data)[0]
-    from cardfraud.simulate import simulate
+    from cardfraud.simulator.simulate import simulate
 
     return compact_dtypes(simulate(rows=args.rows, seed=args.seed))
 

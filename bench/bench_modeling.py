@@ -27,10 +27,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
-from cardfraud import evaluate, model_plots, models, tracking  # noqa: E402
-from cardfraud.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
-from cardfraud.config import read_params  # noqa: E402
-from cardfraud.data import load_file, model_features  # noqa: E402
+from cardfraud.data.cleaning import load_file, model_features  # noqa: E402
+from cardfraud.modeling import candidates as models  # noqa: E402
+from cardfraud.modeling import figures as model_plots
+from cardfraud.modeling import metrics as evaluate
+from cardfraud.modeling import tracking
+from cardfraud.runner.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
+from cardfraud.runner.config import read_params  # noqa: E402
 
 phase = PhaseTimer(width=22)
 
@@ -41,7 +44,7 @@ def prepare_data(args, output_dir: Path) -> None:
     if args.data:
         frame, _ = load_file(args.data)
     else:
-        from cardfraud.simulate import simulate
+        from cardfraud.simulator.simulate import simulate
 
         frame = simulate(rows=args.rows, seed=args.seed)
     frame.to_parquet(target, index=False)

@@ -16,8 +16,8 @@ import time
 
 import psutil
 
-from cardfraud.calibration import calibration_report
-from cardfraud.simulate import SIMULATOR_DEFAULTS, simulate
+from cardfraud.simulator.realism import realism_report
+from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, simulate
 
 BUDGET_SECONDS = 10.0
 BUDGET_MB = 2048.0
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"budget for 1,000,000 rows: {BUDGET_SECONDS:g} s and {BUDGET_MB:,.0f} MB: "
               f"{'OVER' if over else 'within'}")
     if args.report:
-        report = calibration_report(frame)
+        report = realism_report(frame)
         print(report.to_string(index=False))
     return 1 if over and args.rows >= 1_000_000 else 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cardfraud.config import (
+from cardfraud.runner.config import (
     ConfigError,
     apply_overrides,
     check_model_name,
@@ -14,7 +14,12 @@ from cardfraud.config import (
     parse_override,
     read_params,
 )
-from cardfraud.pipeline import declared_parameters, discover_steps, resolve_params, select_steps
+from cardfraud.runner.pipeline import (
+    declared_parameters,
+    discover_steps,
+    resolve_params,
+    select_steps,
+)
 
 ALLOWED = {"common": {"seed"}, "load": {"path", "simulator", "on_missing"}}
 
@@ -91,7 +96,7 @@ def test_from_selects_the_step_and_the_rest():
 
 
 def test_only_the_newest_failed_runs_are_kept(tmp_path):
-    from cardfraud.pipeline import prune_failed_runs
+    from cardfraud.runner.pipeline import prune_failed_runs
 
     for stamp in range(8):
         (tmp_path / "runs" / f"20261121T10000{stamp}Z-abcd").mkdir(parents=True)

@@ -7,7 +7,7 @@ import os
 import pandas as pd
 import pytest
 
-from cardfraud.data import (
+from cardfraud.data.cleaning import (
     DataValidationError,
     load_file,
     read_transactions,
@@ -60,7 +60,7 @@ def test_unreadable_file(tmp_path, good_frame, monkeypatch):
         def refuse(*args, **kwargs):
             raise PermissionError(13, "Permission denied")
 
-        monkeypatch.setattr("cardfraud.data_files.open", refuse, raising=False)
+        monkeypatch.setattr("cardfraud.data.files.open", refuse, raising=False)
     with pytest.raises(DataValidationError, match=r"extract\.csv: cannot be read \(Permission denied\)"):
         read_transactions(path)
 
@@ -392,7 +392,7 @@ def test_thousands_separator_equal_to_the_decimal_mark_is_refused(tmp_path, good
 
 
 def test_load_command_reads_thousands_separators_when_told(tmp_path, good_frame, capsys):
-    from cardfraud.load import cli
+    from cardfraud.data.load_step import cli
 
     lines = good_frame.to_csv(index=False, sep=";", decimal=",").splitlines()
     lines[4] = "1.234,5;" + lines[4].split(";", 1)[1]

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from cardfraud import drift as d
+from cardfraud.monitoring import drift as d
 
 # --------------------------------------------------------------------------- metrics by hand
 

@@ -8,8 +8,10 @@ import pandas as pd
 import pytest
 from conftest import make_transactions
 
-from cardfraud import eda, eda_correlations, eda_where_when
-from cardfraud.data import load_file
+from cardfraud.data.cleaning import load_file
+from cardfraud.eda import correlations as eda_correlations
+from cardfraud.eda import headlines as eda
+from cardfraud.eda import where_when as eda_where_when
 
 
 def with_place_and_time(frame: pd.DataFrame) -> pd.DataFrame:

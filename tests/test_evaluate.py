@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from conftest import make_timed_transactions
 
-from cardfraud import evaluate, models
-from cardfraud.data import load_file
+from cardfraud.data.cleaning import load_file
+from cardfraud.modeling import candidates as models
+from cardfraud.modeling import metrics as evaluate
 
 
 def timed_transactions(rows: int = 800, seed: int = 0, days: int = 10) -> pd.DataFrame:

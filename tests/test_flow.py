@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import make_transactions
 
-from cardfraud import flow
-from cardfraud.data import load_file
+from cardfraud.channels import simulation as flow
+from cardfraud.data.cleaning import load_file
 
 
 @pytest.fixture

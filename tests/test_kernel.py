@@ -5,7 +5,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from cardfraud.kernel import NotebookFailed, StepKernel
+from cardfraud.runner.kernel import NotebookFailed, StepKernel
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import make_transactions
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from cardfraud import markup
+from cardfraud.report import markup
 
 matplotlib.use("Agg")
 
@@ -178,7 +178,7 @@ def eda_results_with(city: str, band: str) -> dict:
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_eda_headline_sentences_show_cities_and_bands_as_text(payload):
-    from cardfraud.eda import summary_sentences
+    from cardfraud.eda.headlines import summary_sentences
 
     assert_shown_as_text(summary_sentences(eda_results_with(payload, "0–2 km")), payload)
     assert_shown_as_text(summary_sentences(eda_results_with("Cali", payload)), payload)
@@ -186,7 +186,7 @@ def test_eda_headline_sentences_show_cities_and_bands_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload):
-    from cardfraud import summary
+    from cardfraud.report import summary
 
     results = {"load": {"data": {"source": "file", "path": f"/data/{NASTY[0]}", "rows": 100},
                         "fraud_rate": 0.1},
@@ -208,9 +208,9 @@ def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_load_page_names_the_extract_as_text(payload):
-    from cardfraud.data import CleaningReport
-    from cardfraud.load import describe_source
-    from cardfraud.markup import plain_text
+    from cardfraud.data.cleaning import CleaningReport
+    from cardfraud.data.load_step import describe_source
+    from cardfraud.report.markup import plain_text
 
     data = {"source": "file", "path": f"/data/{payload}", "fingerprint": "sha256:" + "f" * 64,
             "rows": 10}
@@ -221,8 +221,8 @@ def test_load_page_names_the_extract_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_monitoring_sentences_show_the_extract_and_advice_as_text(payload):
-    from cardfraud.monitoring import status_summary
-    from cardfraud.monitoring_window import MonitoringWindow, describe_window
+    from cardfraud.monitoring.status import status_summary
+    from cardfraud.monitoring.window import MonitoringWindow, describe_window
 
     description = {"note": f"the extract {payload}", "current_period": ["2024-01-01", payload],
                    "reference_period": None, "current_rows": 10, "reference_rows": 90,
@@ -236,7 +236,7 @@ def test_monitoring_sentences_show_the_extract_and_advice_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_site_banner_and_overview_show_the_run_as_text(payload):
-    from cardfraud.site import overview_notebook, run_banner
+    from cardfraud.report.site import overview_notebook, run_banner
 
     record = {"run_id": payload, "started_at": "2026-01-01T10:00:00",
               "data": {"source": payload, "rows": 5, "fingerprint": payload},
@@ -249,7 +249,8 @@ def test_site_banner_and_overview_show_the_run_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_hot_spot_table_escapes_the_city(payload):
-    from cardfraud import eda_where_when, plots
+    from cardfraud.eda import where_when as eda_where_when
+    from cardfraud.report import figures as plots
 
     frame = make_transactions(rows=60, seed=3)
     frame["city"] = np.where(np.arange(60) % 2, payload, "Cali")
@@ -262,7 +263,7 @@ def test_hot_spot_table_escapes_the_city(payload):
 def test_map_draws_a_city_whose_name_is_broken_mathtext():
     import matplotlib.pyplot as plt
 
-    from cardfraud import eda_where_when
+    from cardfraud.eda import where_when as eda_where_when
 
     frame = make_transactions(rows=200, seed=4)
     frame["city"] = np.where(np.arange(200) % 2, r"a $\undefinedsymbol$ b", "$x$")
@@ -294,8 +295,8 @@ def test_active_content_finds_what_would_run_script(page, found):
 def test_site_refuses_to_publish_a_page_that_would_run_script(tmp_path):
     import nbformat
 
-    from cardfraud.pipeline import Step
-    from cardfraud.site import RenderError, build_site
+    from cardfraud.report.site import RenderError, build_site
+    from cardfraud.runner.pipeline import Step
 
     raw = nbformat.v4.new_output("display_data", {"text/html": "<img src=x onerror=alert(1)>",
                                                   "text/plain": "x"})

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from conftest import run_all
 
-from cardfraud.simulate import simulate
+from cardfraud.simulator.simulate import simulate
 
 pytestmark = pytest.mark.slow
 

@@ -9,8 +9,9 @@ from conftest import make_timed_transactions, make_transactions
 from imblearn.over_sampling import SMOTENC
 from sklearn.pipeline import Pipeline
 
-from cardfraud import evaluate, models
-from cardfraud.models import ModelingError
+from cardfraud.modeling import candidates as models
+from cardfraud.modeling import metrics as evaluate
+from cardfraud.modeling.candidates import ModelingError
 
 
 def timed_transactions(rows: int = 600, seed: int = 0, days: int = 10) -> pd.DataFrame:

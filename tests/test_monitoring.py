@@ -9,23 +9,23 @@ import pandas as pd
 import pytest
 from conftest import random_features
 
-from cardfraud.data import FEATURES, DataValidationError
-from cardfraud.drift import feature_drift
-from cardfraud.monitoring import cli, monitoring_status
-from cardfraud.monitoring_champion import (
+from cardfraud.data.cleaning import FEATURES, DataValidationError
+from cardfraud.monitoring.champion import (
     ChampionCheck,
     champion_check,
     champion_score_drift,
     champion_table,
 )
-from cardfraud.monitoring_log import (
+from cardfraud.monitoring.drift import feature_drift
+from cardfraud.monitoring.figures import feature_drift_figure, monitoring_history_figure
+from cardfraud.monitoring.log import (
     append_monitoring_log,
     monitoring_log_row,
     monitoring_results,
     save_monitoring_results,
 )
-from cardfraud.monitoring_plots import feature_drift_figure, monitoring_history_figure
-from cardfraud.monitoring_window import (
+from cardfraud.monitoring.status import cli, monitoring_status
+from cardfraud.monitoring.window import (
     MonitoringWindow,
     describe_window,
     load_monitoring_window,
@@ -394,7 +394,7 @@ def test_cli_unsafe_model_name_exit_2(tmp_path, capsys):
 
 def simulated_window(**knobs) -> MonitoringWindow:
     """150k simulated purchases over 90 days; test = last 18 days; current = last 14 days."""
-    from cardfraud.simulate import simulate
+    from cardfraud.simulator.simulate import simulate
 
     frame = simulate(rows=150_000, seed=11, days=90, **knobs)
     cut = frame["timestamp"].max().floor("D") - pd.Timedelta(days=17)
@@ -445,8 +445,8 @@ def test_behaviour_shift_moves_the_chip_share():
 
 def simulated_output_dir(tmp_path, rows: int = 20_000, **knobs) -> str:
     """An output dir with simulated transactions and a time split (test: the last 18 days)."""
-    from cardfraud.data import compact_dtypes
-    from cardfraud.simulate import simulate
+    from cardfraud.data.cleaning import compact_dtypes
+    from cardfraud.simulator.simulate import simulate
 
     frame = compact_dtypes(simulate(rows=rows, seed=7, **knobs))
     cut = frame["timestamp"].max().floor("D") - pd.Timedelta(days=17)
@@ -458,9 +458,9 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
     import mlflow
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from cardfraud.data import model_features
-    from cardfraud.scoring import FraudScorer
-    from cardfraud.tracking import configure_tracking, get_or_create_experiment
+    from cardfraud.data.cleaning import model_features
+    from cardfraud.modeling.tracking import configure_tracking, get_or_create_experiment
+    from cardfraud.serving.scoring import FraudScorer
 
     frame = pd.read_parquet(f"{output_dir}/artifacts/transactions.parquet")
     train = pd.read_parquet(f"{output_dir}/artifacts/split.parquet")["split"].eq("train").to_numpy()

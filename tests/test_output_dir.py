@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from cardfraud.output_dir import (
+from cardfraud.runner.output_dir import (
     MARKER,
     OutputDirRefused,
     claim_output_dir,
@@ -20,7 +20,7 @@ from cardfraud.output_dir import (
     published_files,
     record_published_files,
 )
-from cardfraud.pipeline import RunFailed, paths_from_caller, prepare_staging, publish
+from cardfraud.runner.pipeline import RunFailed, paths_from_caller, prepare_staging, publish
 
 USER_FILES = {"site/mywebsite.html": "<p>my site</p>", "artifacts/thesis.docx": "my thesis",
               "executed/notes.txt": "my notes"}

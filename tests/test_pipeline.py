@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_transactions, run_all
 
-from cardfraud.output_dir import record_published_files
-from cardfraud.pipeline import OutputLock, discover_steps
+from cardfraud.runner.output_dir import record_published_files
+from cardfraud.runner.pipeline import OutputLock, discover_steps
 
 pytestmark = pytest.mark.slow
 

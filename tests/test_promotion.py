@@ -14,10 +14,11 @@ import pytest
 from conftest import ROOT, make_timed_transactions, run_all
 from test_registry import MODEL, champion_version, fake_modeling_step, registry_step
 
-from cardfraud import pipeline, registry
-from cardfraud.artifacts import load_step_results, save_step_results, transactions_path
-from cardfraud.data import compact_dtypes
-from cardfraud.registry_promotion import PendingPromotion, promote_pending_champion
+from cardfraud.data.cleaning import compact_dtypes
+from cardfraud.runner import pipeline
+from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
+from cardfraud.serving import registry
+from cardfraud.serving.promotion import PendingPromotion, promote_pending_champion
 
 SMOKE_MODEL = "card-fraud-detector-smoke"
 
@@ -121,8 +122,8 @@ def test_a_run_failing_after_the_registry_leaves_the_champion(tmp_path, monkeypa
 
 
 def test_monitoring_checks_the_version_this_run_promotes(tmp_path):
-    from cardfraud.artifacts import save_step_results
-    from cardfraud.monitoring_champion import promoted_by_this_run
+    from cardfraud.monitoring.champion import promoted_by_this_run
+    from cardfraud.runner.artifacts import save_step_results
 
     save_step_results("registry", {"model_name": MODEL, "version": 4, "promotion_pending": True,
                                    "report_run_id": "run-9"}, tmp_path)

@@ -22,15 +22,25 @@ from sklearn.metrics import average_precision_score, precision_score, recall_sco
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cardfraud import registry
-from cardfraud.artifacts import (
+from cardfraud.data.cleaning import FEATURES, compact_dtypes, model_features
+from cardfraud.modeling.tracking import (
+    configure_tracking,
+    get_or_create_experiment,
+    log_candidate_run,
+)
+from cardfraud.runner.artifacts import (
     artifacts_dir,
     load_step_results,
     save_step_results,
     transactions_path,
 )
-from cardfraud.data import FEATURES, compact_dtypes, model_features
-from cardfraud.registry import (
+from cardfraud.serving import registry
+from cardfraud.serving.promotion import (
+    pending_promotion,
+    promote_pending_champion,
+    restore_champion,
+)
+from cardfraud.serving.registry import (
     CHALLENGER,
     apply_aliases,
     compare_with_champion,
@@ -38,13 +48,7 @@ from cardfraud.registry import (
     held_out_test_rows,
     register_candidate,
 )
-from cardfraud.registry_promotion import (
-    pending_promotion,
-    promote_pending_champion,
-    restore_champion,
-)
-from cardfraud.scoring import CHAMPION
-from cardfraud.tracking import configure_tracking, get_or_create_experiment, log_candidate_run
+from cardfraud.serving.scoring import CHAMPION
 
 MODEL = "card-fraud-detector"
 WEAK_FEATURES = ["repeat_retailer"]

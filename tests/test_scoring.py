@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 from test_registry import fake_modeling_step, fresh_tracking_store, registry_step
 
-from cardfraud.data import FEATURES, DataValidationError
-from cardfraud.registry import held_out_test_rows, load_champion
-from cardfraud.scoring import (
+from cardfraud.data.cleaning import FEATURES, DataValidationError
+from cardfraud.serving.registry import held_out_test_rows, load_champion
+from cardfraud.serving.scoring import (
     check_model_uri,
     check_purchases,
     cli,

@@ -28,11 +28,11 @@ from test_registry import (
     registry_step,
 )
 
-from cardfraud.artifacts import load_step_results, save_step_results, transactions_path
-from cardfraud.data import FEATURES, compact_dtypes
-from cardfraud.registry import held_out_test_rows
-from cardfraud.registry_promotion import pending_promotion, promote_pending_champion
-from cardfraud.scoring import serving_payload
+from cardfraud.data.cleaning import FEATURES, compact_dtypes
+from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
+from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
+from cardfraud.serving.registry import held_out_test_rows
+from cardfraud.serving.scoring import serving_payload
 
 VENV_BIN = Path(sys.executable).parent
 MODEL = "card-fraud-detector"

@@ -21,17 +21,17 @@ from conftest import ROOT
 from test_registry import MODEL, fake_modeling_step, fresh_tracking_store, registry_step
 from test_serving import free_port, running, server_env
 
-from cardfraud import tracking
-from cardfraud.registry import (
-    CHALLENGER,
-    current_champion,
-)
-from cardfraud.registry_promotion import (
+from cardfraud.modeling import tracking
+from cardfraud.serving.promotion import (
     PendingPromotion,
     PromotionFailed,
     promote_pending_champion,
 )
-from cardfraud.scoring import CHAMPION
+from cardfraud.serving.registry import (
+    CHALLENGER,
+    current_champion,
+)
+from cardfraud.serving.scoring import CHAMPION
 
 TESTS = Path(__file__).resolve().parent
 
@@ -48,11 +48,11 @@ FIRST_RUN = textwrap.dedent("""
     while len(list(barrier.iterdir())) < 2:
         time.sleep(0.005)
     fake_modeling_step(output_dir, uri)
-    from cardfraud.registry_promotion import PromotionFailed
+    from cardfraud.serving.promotion import PromotionFailed
     try:  # run_all publishes the promotion last; a champion moved meanwhile refuses it
         registered, decision, aliases = registry_step(output_dir, publish=False, run_id=name)
-        from cardfraud.registry_promotion import pending_promotion, promote_pending_champion
-        from cardfraud.artifacts import load_step_results
+        from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
+        from cardfraud.runner.artifacts import load_step_results
         pending = pending_promotion(load_step_results("registry", output_dir), name)
         if pending is not None:
             promote_pending_champion(pending)
@@ -114,7 +114,7 @@ def test_the_lock_file_sits_beside_the_database_and_servers_have_none(tmp_path):
 def test_a_held_store_lock_makes_other_processes_wait(tmp_path):
     uri = f"sqlite:///{tmp_path}/mlflow.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from cardfraud.tracking import store_lock\n"
+        [sys.executable, "-c", "import sys; from cardfraud.modeling.tracking import store_lock\n"
          "with store_lock(sys.argv[1]):\n    print('held', flush=True); sys.stdin.readline()",
          uri], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardfraud.calibration import calibration_report, separability_check
-from cardfraud.data import FEATURES, TARGET
-from cardfraud.simulate import SIMULATOR_DEFAULTS, cli, simulate
-from cardfraud.simulated_world import haversine_km
+from cardfraud.data.cleaning import FEATURES, TARGET
+from cardfraud.simulator.realism import realism_report, separability_check
+from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, cli, simulate
+from cardfraud.simulator.world import haversine_km
 
 CONTEXT_COLUMNS = [
     "transaction_id", "timestamp", "cardholder_id", "merchant_id", "channel", "amount", "city",
@@ -79,17 +79,17 @@ def test_columns_follow_their_definitions(small_frame):
 
 
 def test_calibration_within_tolerance_at_200k_rows(calibration_frame):
-    report = calibration_report(calibration_frame)
+    report = realism_report(calibration_frame)
     assert list(report.columns) == ["measure", "target", "simulated", "tolerance", "within"]
     assert len(report) == 28
     assert report["within"].all(), report.loc[~report["within"]].to_string()
 
 
-def test_calibration_report_flags_frames_off_target(calibration_frame):
+def test_realism_report_flags_frames_off_target(calibration_frame):
     off = calibration_frame.copy()
     off["distance_from_home"] *= 1.5
     off["used_chip"] = 1 - off["used_chip"]
-    report = calibration_report(off).set_index("measure")
+    report = realism_report(off).set_index("measure")
     assert not report.loc["distance_from_home p50", "within"]
     assert not report.loc["share used_chip", "within"]
     assert not report.loc["fraud rate used_chip=0 / used_chip=1", "within"]

@@ -6,14 +6,14 @@ import nbformat
 import pytest
 import yaml
 
-from cardfraud.markup import plain_text
-from cardfraud.pipeline import Step
-from cardfraud.site import (
+from cardfraud.report.markup import plain_text
+from cardfraud.report.site import (
     build_site,
     choose_renderer,
     collect_pages,
     quarto_project,
 )
+from cardfraud.runner.pipeline import Step
 
 RECORD = {"run_id": "20261121T000000Z-abcd", "started_at": "2026-11-21T10:00:00+00:00",
           "data": {"source": "simulated", "rows": 1234, "fingerprint": "sha256:" + "f" * 64},

@@ -9,8 +9,8 @@ import re
 import pandas as pd
 import pytest
 
-from cardfraud.markup import plain_text
-from cardfraud.summary import (
+from cardfraud.report.markup import plain_text
+from cardfraud.report.summary import (
     analysed_text,
     concentration_text,
     model_text,
@@ -116,7 +116,7 @@ def test_summary_of_a_pending_promotion_names_the_new_champion():
 
 
 def test_summary_of_a_run_with_the_load_step_only_still_builds(tmp_path):
-    from cardfraud.summary import board_summary, concentration_figure, read_run_results
+    from cardfraud.report.summary import board_summary, concentration_figure, read_run_results
 
     results = tmp_path / "artifacts" / "results"
     results.mkdir(parents=True)

@@ -14,9 +14,11 @@ import pytest
 from conftest import make_transactions
 from mlflow.tracking import MlflowClient
 
-from cardfraud import evaluate, models, tracking
-from cardfraud.artifacts import save_figure
-from cardfraud.data import model_features
+from cardfraud.data.cleaning import model_features
+from cardfraud.modeling import candidates as models
+from cardfraud.modeling import metrics as evaluate
+from cardfraud.modeling import tracking
+from cardfraud.runner.artifacts import save_figure
 
 
 def test_tracking_uri_comes_from_the_param_first(tmp_path, monkeypatch):
@@ -47,7 +49,7 @@ def test_relative_sqlite_paths_are_made_absolute_under_the_project(tmp_path, mon
 
 def test_importing_tracking_sets_nothing():
     code = ("import os, sys; os.environ.pop('MLFLOW_TRACKING_URI', None); "
-            "import cardfraud.tracking; print('mlflow' in sys.modules, "
+            "import cardfraud.modeling.tracking; print('mlflow' in sys.modules, "
             "os.environ.get('MLFLOW_TRACKING_URI'))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["False", "None"]

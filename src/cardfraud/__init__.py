@@ -4,7 +4,7 @@ The notebooks in ``notebooks/`` tell the story; this package does the work, one 
 stage. ``cardfraud.simulate(rows=..., seed=...)`` returns simulated transactions.
 """
 
-from .simulate import simulate
+from .simulator.simulate import simulate
 
 __all__ = ["simulate"]
 __version__ = "0.1.0"

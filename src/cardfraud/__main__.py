@@ -6,11 +6,11 @@ import importlib
 import sys
 
 COMMANDS = {
-    "load": ("cardfraud.load", "validate an extract and print its profile"),
-    "simulate": ("cardfraud.simulate", "simulate transactions to a CSV or Parquet file"),
-    "flow": ("cardfraud.flow", "purchase flow through the channels: stage counts and intervals"),
-    "score": ("cardfraud.scoring", "score new transactions with the registered champion"),
-    "drift": ("cardfraud.monitoring", "compare a new extract with the training data"),
+    "load": ("cardfraud.data.load_step", "validate an extract and print its profile"),
+    "simulate": ("cardfraud.simulator.simulate", "simulate transactions to a CSV or Parquet file"),
+    "flow": ("cardfraud.channels.simulation", "purchase flow through the channels: stage counts and intervals"),
+    "score": ("cardfraud.serving.scoring", "score new transactions with the registered champion"),
+    "drift": ("cardfraud.monitoring.status", "compare a new extract with the training data"),
 }
 
 

@@ -1,0 +1,387 @@
+"""The bank's purchase flow: purchases, validation by channel, final state (fraud or not).
+
+A purchase is validated onsite (card present: chip and PIN) when ``online_order`` is 0 and
+online (card not present) when it is 1; its final state is the ``fraud`` label. This module
+counts the stages for ``n`` purchases drawn from the data, simulates many batches of ``n``
+purchases (Monte Carlo from the counts, fast at any size) and asks what mandatory
+authentication would have met. ``python -m cardfraud flow`` prints the same numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import TARGET, DataValidationError, load_file
+from ..eda.headlines import CHANNELS, purchase_channel, wilson_interval
+from ..report import figures as plots
+from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir
+
+STAGES = ["purchases", "validated onsite", "validated online", "fraudulent onsite",
+          "fraudulent online"]
+# the four end states of a purchase, in the order the Monte Carlo draws them
+CELLS = [("onsite", 0), ("onsite", 1), ("online", 0), ("online", 1)]
+INTERVAL_LEVEL = 0.90
+
+
+def draw_purchases(transactions: pd.DataFrame, purchases: int, seed: int = 42) -> pd.DataFrame:
+    """Return ``purchases`` rows drawn at random (seeded) from the data.
+
+    Drawn without replacement when ``purchases`` is at most the number of rows (so all rows
+    give the data's exact counts), with replacement otherwise.
+    """
+    if purchases < 1:
+        raise ValueError(f"purchases must be a positive whole number, not {purchases}")
+    rng = np.random.default_rng(seed)
+    rows = len(transactions)
+    if purchases <= rows:
+        picked = rng.choice(rows, size=purchases, replace=False)
+    else:
+        picked = rng.integers(0, rows, size=purchases)
+    return transactions.iloc[np.sort(picked)]
+
+
+def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
+    """Return one sentence on how the purchases were drawn from the data."""
+    if purchases == data_rows:
+        how = "every purchase of the data (the counts are the data's exact counts)"
+    elif purchases < data_rows:
+        how = f"{purchases:,} of the data's {data_rows:,} purchases, drawn without replacement"
+    else:
+        how = (f"{purchases:,} purchases drawn with replacement from the data's {data_rows:,} "
+               "(more purchases asked for than the data holds)")
+    return f"The flow below follows {how}; random seed {seed}."
+
+
+def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
+    """Return purchase counts of onsite-legitimate, onsite-fraud, online-legitimate, online-fraud."""
+    code = transactions["online_order"].to_numpy().astype(int) * 2 + transactions[TARGET].to_numpy()
+    return np.bincount(code, minlength=4)
+
+
+def stage_counts(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Return the count and share of purchases at each stage of the flow."""
+    onsite_legit, onsite_fraud, online_legit, online_fraud = cell_counts(purchases)
+    counts = [len(purchases), onsite_legit + onsite_fraud, online_legit + online_fraud,
+              onsite_fraud, online_fraud]
+    return pd.DataFrame({"stage": STAGES, "purchases": np.asarray(counts, dtype="int64"),
+                         "share of purchases": np.asarray(counts) / max(len(purchases), 1)})
+
+
+def _band(ax, x_from, x_to, source, target, color) -> None:
+    """Draw a smooth band from a source segment (bottom, top) to a target segment."""
+    x = np.linspace(x_from, x_to, 60)
+    ease = (1 - np.cos(np.pi * (x - x_from) / (x_to - x_from))) / 2
+    bottom = source[0] + (target[0] - source[0]) * ease
+    top = source[1] + (target[1] - source[1]) * ease
+    ax.fill_between(x, bottom, top, color=color, alpha=0.35, linewidth=0)
+
+
+def _stack(heights, gap: float) -> list[tuple[float, float]]:
+    """Return (bottom, top) of nodes stacked from the top down, centred on 0.5."""
+    total = sum(heights) + gap * (len(heights) - 1)
+    top, spans = 0.5 + total / 2, []
+    for height in heights:
+        spans.append((top - height, top))
+        top -= height + gap
+    return spans
+
+
+def plot_purchase_flow(stages: pd.DataFrame):
+    """Figure: Sankey-style flow of purchases into channels and final states."""
+    count = dict(zip(stages["stage"], stages["purchases"], strict=True))
+    n = max(count["purchases"], 1)
+    gap, width = 0.06, 0.08
+    scale = (1 - 3 * gap) / n
+    ends = [count["validated onsite"] - count["fraudulent onsite"], count["fraudulent onsite"],
+            count["validated online"] - count["fraudulent online"], count["fraudulent online"]]
+    column0 = _stack([n * scale], gap)
+    column1 = _stack([count["validated onsite"] * scale, count["validated online"] * scale], gap)
+    column2 = _stack([c * scale for c in ends], gap)
+    fig, ax = plt.subplots(figsize=(11, 5.5))
+    colors1 = [plots.CHANNEL_COLORS[c] for c in CHANNELS]
+    colors2 = [plots.LEGITIMATE_COLOR, plots.FRAUD_COLOR] * 2
+    split0 = _stack([top - bottom for bottom, top in column1], 0)
+    for source, target, color in zip(split0, column1, colors1, strict=True):
+        _band(ax, width, 1, source, target, color)
+    for index, target in enumerate(column2):
+        bottom, top = column1[index // 2]
+        height = target[1] - target[0]
+        source = (top - height, top) if index % 2 == 0 else (bottom, bottom + height)
+        _band(ax, 1 + width, 2, source, target, colors2[index])
+    for x, spans, colors in ((0, column0, ["#777777"]), (1, column1, colors1), (2, column2, colors2)):
+        for (bottom, top), color in zip(spans, colors, strict=True):
+            ax.bar(x, max(top - bottom, 0.003), width, bottom=bottom, color=color, align="edge")
+    ax.text(-0.03, 0.5, f"purchases\n{n:,}", ha="right", va="center", fontsize=10)
+    for (bottom, top), channel in zip(column1, CHANNELS, strict=True):
+        share = count[f"validated {channel}"] / n
+        ax.text(1 - 0.03, (bottom + top) / 2, f"validated {channel}\n"
+                f"{count[f'validated {channel}']:,} ({share:.1%})", ha="right", va="center",
+                fontsize=9, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
+    names = [f"{state} {channel}" for channel in CHANNELS for state in ("legitimate", "fraudulent")]
+    for (bottom, top), name, value, channel in zip(column2, names, ends,
+                                                   np.repeat(CHANNELS, 2), strict=True):
+        share = value / max(count[f"validated {channel}"], 1)
+        ax.text(2 + width + 0.03, (bottom + top) / 2, f"{name}: {value:,} ({share:.1%} of {channel})",
+                va="center", fontsize=9)
+    ax.set_xlim(-0.45, 3.1)
+    ax.set_ylim(-0.02, 1.08)
+    ax.set_xticks([width / 2, 1 + width / 2, 2 + width / 2],
+                  ["cardholders' purchases", "validated by channel", "final state"])
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.spines["left"].set_visible(False)
+    plots.label_axes(ax, f"Purchase flow of {n:,} purchases through the channels",
+                     "stage of the flow", "purchases (band height proportional to count)")
+    fig.tight_layout()
+    return fig
+
+
+def simulate_batches(transactions: pd.DataFrame, purchases: int, runs: int = 10_000,
+                     seed: int = 42) -> pd.DataFrame:
+    """Simulate ``runs`` batches of ``purchases`` new purchases; return purchases and frauds.
+
+    Each run draws the four end-state shares from their Dirichlet posterior given the data's
+    counts (so a small data set gives wider intervals), then the batch's counts from a
+    multinomial with those shares. Only counts are drawn, never rows, so 1,000,000 rows and
+    10,000 runs take milliseconds.
+    """
+    if purchases < 1 or runs < 1:
+        raise ValueError(f"purchases and runs must be positive, not {purchases} and {runs}")
+    rng = np.random.default_rng(seed)
+    shares = rng.dirichlet(cell_counts(transactions) + 0.5, size=runs)
+    draws = rng.multinomial(purchases, shares)
+    return pd.DataFrame({
+        "purchases onsite": draws[:, 0] + draws[:, 1], "frauds onsite": draws[:, 1],
+        "purchases online": draws[:, 2] + draws[:, 3], "frauds online": draws[:, 3],
+        "frauds": draws[:, 1] + draws[:, 3]})
+
+
+def batch_intervals(batches: pd.DataFrame, level: float = INTERVAL_LEVEL) -> pd.DataFrame:
+    """Return expected frauds per batch and the central ``level`` interval, per channel."""
+    tail = (1 - level) / 2
+    rows = []
+    for channel, column in (("onsite", "frauds onsite"), ("online", "frauds online"),
+                            ("all channels", "frauds")):
+        low, high = np.quantile(batches[column], [tail, 1 - tail])
+        rows.append({"channel": channel, "expected frauds": float(batches[column].mean()),
+                     "low": int(np.floor(low)), "high": int(np.ceil(high))})
+    return pd.DataFrame(rows)
+
+
+def interval_sentences(intervals: pd.DataFrame, purchases: int,
+                       level: float = INTERVAL_LEVEL) -> list[str]:
+    """Return one plain sentence per channel: 'on a day of n purchases, expect X to Y ...'."""
+    sentences = []
+    for row in intervals.to_dict(orient="records"):
+        which = "frauds across both channels" if row["channel"] == "all channels" else f"{row['channel']} frauds"
+        sentences.append(f"On a day of {purchases:,} purchases, expect {row['low']:,} to "
+                         f"{row['high']:,} {which} ({level:.0%} interval; "
+                         f"{row['expected frauds']:,.1f} on average).")
+    return sentences
+
+
+def plot_batch_frauds(batches: pd.DataFrame, intervals: pd.DataFrame, purchases: int):
+    """Figure: distribution of frauds per batch for each channel with its interval shaded."""
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    for ax, channel in zip(axes, CHANNELS, strict=True):
+        values = batches[f"frauds {channel}"].to_numpy()
+        edges = np.arange(values.min(), values.max() + 2) - 0.5
+        if len(edges) > 80:
+            edges = np.linspace(values.min() - 0.5, values.max() + 0.5, 60)
+        ax.hist(values, bins=edges, weights=np.full(len(values), 1 / len(values)),
+                color=plots.CHANNEL_COLORS[channel], alpha=0.8)
+        row = intervals.set_index("channel").loc[channel]
+        low, high = int(row["low"]), int(row["high"])
+        ax.axvspan(low, high, color="grey", alpha=0.15,
+                   label=f"{INTERVAL_LEVEL:.0%} interval: {low:,} to {high:,}")
+        ax.axvline(row["expected frauds"], color="black", linewidth=1,
+                   label=f"expected: {row['expected frauds']:,.1f}")
+        plots.percent_axis(ax)
+        plots.thousands_axis(ax, "x")
+        ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # room for the legend
+        plots.label_axes(ax, f"{channel.capitalize()} frauds per batch",
+                         f"frauds per batch of {purchases:,} purchases (count)",
+                         "share of simulated batches (%)")
+        ax.legend(loc="upper left", frameon=True, framealpha=0.9)
+    fig.suptitle(f"Monte Carlo: {len(batches):,} simulated batches of {purchases:,} purchases",
+                 fontweight="bold")
+    fig.tight_layout()
+    plots.add_note(fig, "Each batch draws the channel and fraud shares from what the data allows "
+                        "(Dirichlet posterior of the counts) and then the batch's purchases "
+                        "(multinomial).")
+    return fig
+
+
+def _rule_row(rule: str, channel: str, authenticated: np.ndarray, fraud: np.ndarray,
+              all_frauds: int) -> dict:
+    """Return the what-if numbers of one mandatory-authentication rule in one channel."""
+    without = ~authenticated
+    frauds_without = int(fraud[without].sum())
+    legitimate = ~fraud.astype(bool)
+    rates = {}
+    for label, mask in (("with", authenticated), ("without", without)):
+        low, high = wilson_interval(fraud[mask].sum(), mask.sum())
+        rates[f"fraud rate {label}"] = fraud[mask].mean() if mask.any() else np.nan
+        rates[f"95% CI {label}"] = f"{float(low):.2%}–{float(high):.2%}" if mask.any() else "–"
+    return {"rule": rule, "channel": channel, "purchases": len(fraud), **rates,
+            "frauds": int(fraud.sum()), "frauds without it": frauds_without,
+            "share of channel fraud met": frauds_without / max(int(fraud.sum()), 1),
+            "share of all fraud met": frauds_without / max(all_frauds, 1),
+            "share of legitimate challenged": (without & legitimate).sum() / max(legitimate.sum(), 1)}
+
+
+def authentication_what_if(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return fraud rates with vs without authentication and what a mandatory rule would meet.
+
+    Rules: chip and PIN mandatory onsite; PIN (one-time code) mandatory online. "Met" is the
+    share of fraud that lacked the authentication and so would have been challenged.
+    """
+    channel = purchase_channel(transactions)
+    fraud = transactions[TARGET].to_numpy()
+    chip = transactions["used_chip"].to_numpy() == 1
+    pin = transactions["used_pin_number"].to_numpy() == 1
+    onsite, online = channel == "onsite", channel == "online"
+    all_frauds = int(fraud.sum())
+    return pd.DataFrame([
+        _rule_row("chip and PIN mandatory", "onsite", (chip & pin)[onsite], fraud[onsite],
+                  all_frauds),
+        _rule_row("PIN mandatory", "online", pin[online], fraud[online], all_frauds),
+    ])
+
+
+def purchases_per_day(transactions: pd.DataFrame) -> float:
+    """Return the average purchases per calendar day over the data's period."""
+    days = transactions["timestamp"].dt.normalize()
+    span = int((days.max() - days.min()).days) + 1
+    return len(transactions) / span
+
+
+def _interval_dict(intervals: pd.DataFrame) -> dict:
+    """Return {onsite|online|all: {mean, low, high}} from an intervals table."""
+    return {("all" if row["channel"] == "all channels" else row["channel"]):
+            {"mean": row["expected frauds"], "low": row["low"], "high": row["high"]}
+            for row in intervals.to_dict(orient="records")}
+
+
+def flow_results(stages: pd.DataFrame, intervals: pd.DataFrame, runs: int, seed: int,
+                 data_rows: int, what_if: pd.DataFrame | None = None,
+                 per_day: float | None = None, day_intervals: pd.DataFrame | None = None) -> dict:
+    """Return the headline numbers of the channel simulation for run.json and the summary."""
+    counts = {stage.replace(" ", "_"): int(value)
+              for stage, value in zip(stages["stage"], stages["purchases"], strict=True)}
+    results = {
+        "purchases": counts["purchases"], "runs": int(runs), "seed": int(seed),
+        "data_rows": int(data_rows), "drawn_with_replacement": counts["purchases"] > data_rows,
+        "stage_counts": counts, "interval_level": INTERVAL_LEVEL,
+        "expected_frauds_per_batch": _interval_dict(intervals),
+    }
+    if what_if is not None:
+        results["what_if"] = [
+            {"rule": row["rule"], "channel": row["channel"],
+             "fraud_rate_with": row["fraud rate with"], "fraud_rate_without": row["fraud rate without"],
+             "share_of_channel_fraud_met": row["share of channel fraud met"],
+             "share_of_all_fraud_met": row["share of all fraud met"],
+             "share_of_legitimate_challenged": row["share of legitimate challenged"]}
+            for row in what_if.to_dict(orient="records")]
+    if per_day is not None and day_intervals is not None:
+        results["purchases_per_day"] = float(per_day)
+        results["expected_frauds_per_day"] = _interval_dict(day_intervals)
+    return results
+
+
+def summary_sentences(results: dict) -> str:
+    """Return the step's headline results as a short markdown list."""
+    stages, n = results["stage_counts"], results["purchases"]
+    lines = [f"- Of {n:,} purchases, {stages['validated_onsite'] / n:.1%} were validated onsite "
+             f"and {stages['validated_online'] / n:.1%} online; {stages['fraudulent_onsite']:,} "
+             f"onsite and {stages['fraudulent_online']:,} online purchases were fraudulent."]
+    for channel in CHANNELS:
+        batch = results["expected_frauds_per_batch"][channel]
+        lines.append(f"- On a day of {n:,} purchases, expect {batch['low']:,} to "
+                     f"{batch['high']:,} {channel} frauds ({results['interval_level']:.0%} "
+                     "interval).")
+    if "purchases_per_day" in results:
+        day = results["expected_frauds_per_day"]["all"]
+        lines.append(f"- A day of the data (about {results['purchases_per_day']:,.0f} "
+                     f"purchases) brings {day['low']:,} to {day['high']:,} frauds.")
+    for rule in results.get("what_if", []):
+        lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']} would have met "
+                     f"{rule['share_of_channel_fraud_met']:.1%} of {rule['channel']} fraud "
+                     f"({rule['share_of_all_fraud_met']:.1%} of all fraud) and challenged "
+                     f"{rule['share_of_legitimate_challenged']:.1%} of legitimate "
+                     f"{rule['channel']} purchases.")
+    return "\n".join(lines)
+
+
+def default_data_path() -> Path:
+    """Return the transactions of the last run: ``reports/artifacts/transactions.parquet``."""
+    return resolve_output_dir(None) / "artifacts" / TRANSACTIONS_FILE
+
+
+def _positive_int(text: str) -> int:
+    """Parse a positive whole number for argparse."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive whole number, not {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``python -m cardfraud flow``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cardfraud flow",
+        description="Purchase flow through the channels: stage counts of N purchases drawn from "
+                    "the data and the 90 % interval of frauds per batch of N purchases.")
+    parser.add_argument("--purchases", type=_positive_int, default=None, metavar="N",
+                        help="purchases to draw (default: every row of the data)")
+    parser.add_argument("--data", metavar="FILE", default=None,
+                        help="CSV or Parquet extract (default: the last run's "
+                             "reports/artifacts/transactions.parquet)")
+    parser.add_argument("--runs", type=_positive_int, default=10_000,
+                        help="simulated batches (default: 10000)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    return parser
+
+
+def format_stage_counts(stages: pd.DataFrame) -> str:
+    """Return the stage-count table as aligned text."""
+    return stages.to_string(index=False, formatters={
+        "purchases": "{:,}".format, "share of purchases": "{:.2%}".format})
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """Print stage counts and fraud intervals for N purchases; return the exit code."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exc:  # argparse already printed the usage and the error
+        return int(exc.code or 0)
+    path = Path(args.data) if args.data else default_data_path()
+    if args.data is None and not path.exists():
+        print(f"error: {path} not found: run `python run_all.py` first or pass --data FILE",
+              file=sys.stderr)
+        return 2
+    try:
+        transactions, _ = load_file(path)
+    except DataValidationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    purchases = args.purchases or len(transactions)
+    drawn = draw_purchases(transactions, purchases, args.seed)
+    how = "without" if purchases <= len(transactions) else "with"
+    print(f"Purchase flow: {purchases:,} purchases drawn {how} replacement (seed {args.seed}) "
+          f"from {path} ({len(transactions):,} rows)\n")
+    print(format_stage_counts(stage_counts(drawn)) + "\n")
+    intervals = batch_intervals(simulate_batches(transactions, purchases, args.runs, args.seed))
+    print(f"Monte Carlo over {args.runs:,} batches of {purchases:,} purchases:")
+    for sentence in interval_sentences(intervals, purchases):
+        print(f"  {sentence}")
+    return 0

@@ -1,0 +1,273 @@
+"""Load, validate, clean and profile transaction extracts with the card_transdata schema.
+
+Every problem with an input file raises :class:`DataValidationError` whose message is one
+line naming the file, the column and the offending rows (1 = first data row). Files are read
+by :mod:`cardfraud.data.files`; the rules on values and their messages live in
+:mod:`cardfraud.data.checks`.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .checks import (
+    VALUE_BOUNDS,
+    DataValidationError,
+    check_bounds,
+    check_unique_column_names,
+    rows_text,
+    thousands_hint,
+    to_text,
+    to_timestamps,
+)
+from .files import read_transactions
+
+CONTINUOUS_FEATURES = [
+    "distance_from_home",
+    "distance_from_last_transaction",
+    "ratio_to_median_purchase_price",
+]
+FLAG_FEATURES = ["repeat_retailer", "used_chip", "used_pin_number", "online_order"]
+FEATURES = CONTINUOUS_FEATURES + FLAG_FEATURES
+TARGET = "fraud"
+REQUIRED_COLUMNS = FEATURES + [TARGET]
+COORDINATES = ["purchase_lat", "purchase_lon", "home_lat", "home_lon"]
+# optional columns the analysis uses when an extract has them: checked like the required ones
+CONTEXT_NUMBERS = ["amount", *COORDINATES]
+CONTEXT_COLUMNS = ["timestamp", *CONTEXT_NUMBERS, "city"]
+
+_FLAG_WORDS = {"true": 1, "false": 0, "yes": 1, "no": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
+
+
+@dataclass
+class CleaningReport:
+    """What validation and cleaning found and did, for the data-quality table."""
+
+    source: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    missing_by_column: dict = field(default_factory=dict)
+    rows_with_missing: int = 0
+    missing_rows_dropped: int = 0
+    duplicate_rows: int = 0
+    duplicate_rows_dropped: int = 0
+    extra_columns: list = field(default_factory=list)
+    converted_columns: dict = field(default_factory=dict)
+
+
+def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
+    """Convert 0/1, 0.0/1.0, true/false or yes/no to numbers; return (values, converted)."""
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype("float64"), True
+    if pd.api.types.is_numeric_dtype(series):
+        return series.astype("float64"), False
+    words = series.astype("string").str.strip().str.lower()
+    mapped = words.map(_FLAG_WORDS).astype("float64")
+    bad = words.notna() & mapped.isna()
+    if bad.any():
+        positions = np.flatnonzero(bad.to_numpy())
+        example = series.iloc[positions[0]]
+        raise DataValidationError(
+            f"{source}: column '{series.name}' has values that are not 0/1 or true/false at "
+            f"{rows_text(positions)} (e.g. {example!r})"
+        )
+    return mapped, True
+
+
+def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
+    """Convert a column to float; raise naming the rows whose text is not a number.
+
+    ``decimal`` is the file's decimal mark: one bad value leaves a whole CSV column as text,
+    and the good values in it are still read with the file's mark.
+    """
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        return series.astype("float64"), False
+    text = series.astype("string").str.strip()
+    if decimal != ".":
+        text = text.str.replace(decimal, ".", regex=False)
+    numbers = pd.to_numeric(text, errors="coerce")
+    bad = series.notna() & numbers.isna()
+    if bad.any():
+        positions = np.flatnonzero(bad.to_numpy())
+        example = series.iloc[positions[0]]
+        raise DataValidationError(
+            f"{source}: column '{series.name}' has non-numeric values at {rows_text(positions)} "
+            f"(e.g. {example!r}){thousands_hint(example)}"
+        )
+    return numbers.astype("float64"), True
+
+
+def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> None:
+    """Raise naming every required column the file lacks."""
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns[:12]))
+        raise DataValidationError(
+            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(missing)} (found: {found})"
+        )
+
+
+def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:
+    """Raise on infinite or out-of-range numbers (data_checks.VALUE_BOUNDS) and flags not 0/1."""
+    for column, bounds in VALUE_BOUNDS.items():
+        if column in frame.columns:
+            check_bounds(frame[column], source, bounds)
+    for column in flags:
+        values = frame[column]
+        outside = (values.notna() & ~values.isin([0.0, 1.0])).to_numpy()
+        if outside.any():
+            positions = np.flatnonzero(outside)
+            shown = sorted({f"{v:g}" for v in values.iloc[positions[:50]]})
+            raise DataValidationError(
+                f"{source}: column '{column}' must be 0 or 1 but has {', '.join(shown)} at "
+                f"{rows_text(positions)}"
+            )
+
+
+def validate_transactions(
+    frame: pd.DataFrame,
+    source: str,
+    on_missing: str = "drop",
+    duplicates: str = "keep",
+    require_target: bool = True,
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Validate and clean an extract; return the clean frame and what was found.
+
+    Args:
+        frame: the raw table as read.
+        source: the file name used in messages.
+        on_missing: ``drop`` rows with missing required values (counted) or ``fail``.
+        duplicates: ``keep`` or ``drop`` fully duplicated rows (counted either way).
+        require_target: False for new transactions to score, which have no fraud label.
+    """
+    if on_missing not in {"drop", "fail"}:
+        raise ValueError(f"on_missing must be 'drop' or 'fail', not {on_missing!r}")
+    if duplicates not in {"keep", "drop"}:
+        raise ValueError(f"duplicates must be 'keep' or 'drop', not {duplicates!r}")
+    required = REQUIRED_COLUMNS if require_target else FEATURES
+    check_unique_column_names(list(frame.columns), source)
+    _check_columns(frame, source, required)
+    report = CleaningReport(source=source, rows_read=len(frame))
+    decimal = frame.attrs.get("decimal", ".")
+    report.extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS]
+    frame = frame.copy()
+    flags = [c for c in FLAG_FEATURES + [TARGET] if c in frame.columns]
+    for column in CONTINUOUS_FEATURES:
+        frame[column], converted = _to_number(frame[column], source, decimal)
+        if converted:
+            report.converted_columns[column] = "text to number"
+    for column in flags:
+        frame[column], converted = _to_flag(frame[column], source)
+        if converted:
+            report.converted_columns[column] = "true/false to 0/1"
+    _convert_context_columns(frame, source, report)
+    _check_values(frame, source, flags)
+    # The analysis data also needs the context it uses (amounts for costs, times for the
+    # split); new purchases to score need only the model inputs.
+    used = REQUIRED_COLUMNS + (CONTEXT_COLUMNS[:-1] if require_target else [])
+    present = [c for c in used if c in frame.columns]
+    frame, report = _handle_missing(frame, report, present, on_missing)
+    report.duplicate_rows = int(frame.duplicated(subset=present).sum())
+    if duplicates == "drop" and report.duplicate_rows:
+        frame = frame.drop_duplicates(subset=present)
+        report.duplicate_rows_dropped = report.duplicate_rows
+    if len(frame) == 0:
+        raise DataValidationError(f"{source}: no rows left after dropping rows with missing values")
+    if require_target:
+        _check_two_classes(frame, source)
+    frame = compact_dtypes(frame.reset_index(drop=True))
+    report.rows_kept = len(frame)
+    return frame, report
+
+
+def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningReport) -> None:
+    """Convert the optional columns the analysis uses (amount, coordinates, timestamp, city)."""
+    converted = {}
+    for column in [c for c in CONTEXT_NUMBERS if c in frame.columns]:
+        frame[column], converted[column] = _to_number(frame[column], source,
+                                                      frame.attrs.get("decimal", "."))
+    if "timestamp" in frame.columns:
+        frame["timestamp"], converted["timestamp"] = to_timestamps(frame["timestamp"], source)
+    if "city" in frame.columns:
+        frame["city"], converted["city"] = to_text(frame["city"])
+    words = {"timestamp": "text to date and time", "city": "to text"}
+    report.converted_columns.update({c: words.get(c, "text to number")
+                                     for c, done in converted.items() if done})
+
+
+def missing_values_error(frame: pd.DataFrame, columns: list[str], source: str,
+                         hint: str) -> DataValidationError | None:
+    """Return the error naming the columns and rows with missing values, or None if none."""
+    missing = frame[columns].isna()
+    rows = missing.any(axis=1).to_numpy()
+    if not rows.any():
+        return None
+    named = ", ".join(c for c in columns if missing[c].any())
+    return DataValidationError(
+        f"{source}: missing values in column(s) {named} at {rows_text(np.flatnonzero(rows))}{hint}"
+    )
+
+
+def _handle_missing(frame, report, present, on_missing):
+    """Count rows with missing required values; drop them or raise per ``on_missing``."""
+    missing = frame[present].isna()
+    report.missing_by_column = {c: int(n) for c, n in missing.sum().items() if n}
+    any_missing = missing.any(axis=1).to_numpy()
+    report.rows_with_missing = int(any_missing.sum())
+    if report.rows_with_missing and on_missing == "fail":
+        raise missing_values_error(
+            frame, present, report.source,
+            " (load.on_missing is 'fail'; set it to 'drop' to drop such rows)")
+    if report.rows_with_missing:
+        frame = frame.loc[~any_missing]
+        report.missing_rows_dropped = report.rows_with_missing
+    return frame, report
+
+
+def _check_two_classes(frame: pd.DataFrame, source: str) -> None:
+    """Raise when the fraud column holds only one class (nothing to learn or compare)."""
+    classes = frame[TARGET].unique()
+    if len(classes) < 2:
+        label = "fraud (1)" if classes[0] == 1 else "legitimate (0)"
+        raise DataValidationError(
+            f"{source}: column 'fraud' has one class only: all {len(frame)} rows are {label}; "
+            f"the analysis needs both fraudulent and legitimate purchases"
+        )
+
+
+def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Store flags as int8 and repeated text as categories; keep distances as float64."""
+    for column in FLAG_FEATURES + [TARGET]:
+        if column in frame.columns:
+            frame[column] = frame[column].astype("int8")
+    for column in frame.columns:
+        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
+            if frame[column].nunique(dropna=True) <= max(50, len(frame) // 20):
+                frame[column] = frame[column].astype("category")
+    return frame
+
+
+def model_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return the seven model inputs as float64, the schema the registered model expects."""
+    return frame[FEATURES].astype("float64")
+
+
+def load_file(
+    path: str | os.PathLike,
+    sep: str | None = None,
+    decimal: str | None = None,
+    on_missing: str = "drop",
+    duplicates: str = "keep",
+    require_target: bool = True,
+    thousands: str | None = None,
+) -> tuple[pd.DataFrame, CleaningReport]:
+    """Read and validate one extract; the one entry point for files (load step and scoring)."""
+    raw = read_transactions(path, sep=sep, decimal=decimal, thousands=thousands)
+    return validate_transactions(
+        raw, str(path), on_missing=on_missing, duplicates=duplicates, require_target=require_target
+    )

@@ -1,0 +1,115 @@
+"""Exploratory analysis: how the features go together, and fraud across the strongest pair.
+
+The Pearson correlations of the seven features and fraud, the most correlated pair of features,
+and that pair seen twice: a seeded sample of purchases by class and the fraud rate on a grid of
+all purchases (equal-count bins for continuous features).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+from ..report import figures as plots
+
+
+def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return the Pearson correlation matrix of the seven features and fraud."""
+    columns = FEATURES + [TARGET]
+    return pd.DataFrame(np.corrcoef(transactions[columns].to_numpy(dtype=float), rowvar=False),
+                        index=columns, columns=columns)
+
+
+def strongest_pair(correlations: pd.DataFrame) -> tuple[str, str, float]:
+    """Return the two features (fraud excluded) with the largest absolute correlation."""
+    values = correlations.loc[FEATURES, FEATURES].to_numpy().copy()
+    np.fill_diagonal(values, 0)
+    row, col = np.unravel_index(np.nanargmax(np.abs(values)), values.shape)
+    return FEATURES[row], FEATURES[col], float(values[row, col])
+
+
+def plot_correlations(correlations: pd.DataFrame):
+    """Figure: correlation heatmap of the features and fraud."""
+    fig, ax = plt.subplots(figsize=(8, 6.2))
+    names = [c.replace("_", " ") for c in correlations.columns]
+    table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
+    # adding 0.0 turns the -0.00 of tiny negative values into 0.00
+    plots.draw_heatmap(ax, table.round(2) + 0.0, "{:.2f}", "RdBu_r", -1, 1,
+                       "Pearson correlation (-1 to 1)")
+    plots.label_axes(ax, "Correlation between features and fraud", "feature or label",
+                     "feature or label")
+    fig.tight_layout()
+    return fig
+
+
+def _short(value: float) -> str:
+    """Format a bin edge: three significant digits, whole numbers from 100 up."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+
+
+def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarray, list[str]]:
+    """Return bin edges and labels: no/yes for a flag, equal-count (quantile) bins otherwise."""
+    if feature in FLAG_FEATURES:
+        return np.array([-0.5, 0.5, 1.5]), ["no", "yes"]
+    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
+    edges[-1] = np.nextafter(edges[-1], np.inf)
+    labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
+    return edges, labels
+
+
+def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: int = 10):
+    """Return the fraud-rate grid of two features (rows: second, columns: first) and purchases."""
+    x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
+    x_edges, x_labels = feature_bins(x, first, bins)
+    y_edges, y_labels = feature_bins(y, second, bins)
+    purchases, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges])
+    frauds, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges],
+                                  weights=transactions[TARGET].to_numpy(dtype=float))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rates = frauds / purchases
+    return (pd.DataFrame(rates, index=y_labels, columns=x_labels),
+            pd.DataFrame(purchases.astype(int), index=y_labels, columns=x_labels))
+
+
+def _scatter_axis(values: np.ndarray, feature: str, rng: np.random.Generator) -> np.ndarray:
+    """Jitter a 0/1 flag so its points spread; leave continuous values as they are."""
+    if feature in FLAG_FEATURES:
+        return values + rng.uniform(-0.25, 0.25, values.size)
+    return np.maximum(values, values[values > 0].min() if (values > 0).any() else 1e-3)
+
+
+def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlation: float,
+                   sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
+    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
+    rng = np.random.default_rng(seed)
+    take = rng.choice(len(transactions), min(sample_rows, len(transactions)), replace=False)
+    sample = transactions.iloc[np.sort(take)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
+    x, y = (_scatter_axis(sample[c].to_numpy(dtype=float), c, rng) for c in (first, second))
+    fraud = sample[TARGET].to_numpy() == 1
+    for label, mask in ((0, ~fraud), (1, fraud)):
+        left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
+                     color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
+    for feature, set_scale, set_ticks in ((first, left.set_xscale, left.set_xticks),
+                                          (second, left.set_yscale, left.set_yticks)):
+        if feature in CONTINUOUS_FEATURES:
+            set_scale("log")
+        else:
+            set_ticks([0, 1], ["no", "yes"])
+    plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
+                     plots.feature_label(first), plots.feature_label(second))
+    left.legend(markerscale=3)
+    rates, _ = pair_fraud_rates(transactions, first, second, bins)
+    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, "fraud rate (%)",
+                       percent=True)
+    plots.label_axes(right, "Fraud rate per cell (all purchases)", plots.feature_label(first),
+                     plots.feature_label(second))
+    fig.suptitle(f"Strongest pair: {first} and {second} (r = {correlation:.2f})",
+                 fontweight="bold")
+    fig.tight_layout()
+    plots.add_note(fig, f"Left: seeded random sample of {len(sample):,} of {len(transactions):,} "
+                        "purchases (flags jittered). Right: all purchases, in equal-count bins "
+                        "for continuous features.")
+    return fig

@@ -1,0 +1,280 @@
+"""Exploratory analysis of the transactions: who is defrauded, how, where and when.
+
+Every function takes the cleaned transactions (``artifacts/transactions.parquet``) and works on
+real extracts (the 8 card_transdata columns) as well as on simulated data, which also has
+coordinates (``purchase_lat``/``purchase_lon``, ``city``) and ``timestamp``. Rates are fractions
+(0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
+1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
+
+How the features go together (correlations, the strongest pair) is in ``eda_correlations.py``;
+where and when fraud happens (map, hot spots, distance from home, days) in ``eda_where_when.py``.
+"""
+
+from __future__ import annotations
+
+from statistics import NormalDist
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
+from ..report import figures as plots
+from ..report.markup import sentence
+from ..runner.artifacts import transactions_path
+
+CHANNELS = ("onsite", "online")
+FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
+              "used_pin_number": "PIN used", "online_order": "online order"}
+NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no purchase_lat/purchase_lon "
+                          "columns), so there is no map and no hot-spot table.")
+NO_HOT_SPOTS_MESSAGE = "No hot-spot table either: this extract has no coordinates."
+NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
+                         "view of purchases and fraud rate per day.")
+
+
+def read_loaded_transactions(output_dir=None) -> pd.DataFrame:
+    """Return the transactions the load step handed on, or raise naming the step to run."""
+    path = transactions_path(output_dir)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the load step first "
+                                "(python run_all.py --only load)")
+    return pd.read_parquet(path)
+
+
+def data_scope(transactions: pd.DataFrame) -> str:
+    """Return one sentence on what the data holds and which sections it allows."""
+    frauds = int(transactions[TARGET].sum())
+    extras = [name for name, present in (("coordinates", has_coordinates(transactions)),
+                                         ("timestamps", has_timestamps(transactions))) if present]
+    text = (f"{len(transactions):,} purchases, {frauds:,} of them fraudulent "
+            f"({frauds / len(transactions):.2%}).")
+    if len(extras) == 2:
+        return text + " They carry coordinates and timestamps, so every section applies."
+    if extras:
+        return text + f" They carry {extras[0]} only; sections needing the other are skipped."
+    return text + (" They have the card_transdata columns only (no coordinates, no timestamps), "
+                   "so the map, hot-spot and per-day sections are skipped.")
+
+
+def has_coordinates(transactions: pd.DataFrame) -> bool:
+    """Return True when the purchases carry latitude and longitude."""
+    return {"purchase_lat", "purchase_lon"} <= set(transactions.columns)
+
+
+def has_timestamps(transactions: pd.DataFrame) -> bool:
+    """Return True when the purchases carry a timestamp."""
+    return "timestamp" in transactions.columns
+
+
+def purchase_channel(transactions: pd.DataFrame) -> np.ndarray:
+    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``."""
+    return np.where(transactions["online_order"].to_numpy() == 1, "online", "onsite")
+
+
+def wilson_interval(frauds, purchases, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Return the Wilson score interval (low, high) of the fraud rate frauds / purchases."""
+    frauds, purchases = np.asarray(frauds, float), np.asarray(purchases, float)
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = frauds / purchases
+        centre = (rate + z * z / (2 * purchases)) / (1 + z * z / purchases)
+        half = z * np.sqrt(rate * (1 - rate) / purchases + z * z / (4 * purchases ** 2))
+        half = half / (1 + z * z / purchases)
+    # the exact ends at 0 and 1 frauds-per-purchase, not a rounding hair away from them
+    low = np.where(frauds == 0, 0.0, np.clip(centre - half, 0, 1))
+    high = np.where(frauds == purchases, 1.0, np.clip(centre + half, 0, 1))
+    return low, high
+
+
+def with_fraud_rates(table: pd.DataFrame) -> pd.DataFrame:
+    """Add fraud rate and its 95 % interval to a table with ``purchases`` and ``frauds``."""
+    table = table.copy()
+    table["purchases"] = table["purchases"].astype("int64")
+    table["frauds"] = table["frauds"].astype("int64")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["fraud rate"] = table["frauds"] / table["purchases"]
+    table["95% CI low"], table["95% CI high"] = wilson_interval(table["frauds"], table["purchases"])
+    return table
+
+
+def class_balance(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases and share of purchases per class (legitimate, fraud)."""
+    counts = np.bincount(transactions[TARGET].to_numpy(), minlength=2)
+    return pd.DataFrame({"class": ["legitimate", "fraud"], "purchases": counts,
+                         "share of purchases": counts / counts.sum()})
+
+
+def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999) -> pd.DataFrame:
+    """Return median, mean, tail quantile, max, skewness, excess kurtosis and tail count."""
+    rows = []
+    for feature in CONTINUOUS_FEATURES:
+        values = transactions[feature]
+        cut = float(values.quantile(tail_quantile))
+        rows.append({"feature": feature, "median": values.median(), "mean": values.mean(),
+                     f"p{tail_quantile * 100:g}": cut, "max": values.max(),
+                     "skewness": values.skew(), "kurtosis": values.kurt(),
+                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum())})
+    return pd.DataFrame(rows)
+
+
+def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
+    """Return log-spaced bin edges and each class's share of purchases per bin.
+
+    Values at or below the smallest positive value (e.g. zero distances) fall in the first bin.
+    """
+    values = transactions[feature].to_numpy(dtype=float)
+    positive = values[values > 0]
+    low = positive.min() if positive.size else 1e-3
+    log_range = (np.log10(low), np.log10(max(values.max(), low * 10)))
+    # equal-width bins on log10 values take numpy's fast path (no per-value bin search)
+    log_values = np.log10(np.maximum(values, low))
+    fraud = transactions[TARGET].to_numpy() == 1
+    shares = {}
+    for label, mask in ((0, ~fraud), (1, fraud)):
+        counts, log_edges = np.histogram(log_values[mask], bins=bins, range=log_range)
+        shares[label] = counts / max(counts.sum(), 1)
+    return 10.0 ** log_edges, shares
+
+
+def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
+    """Figure: each continuous feature's distribution per class on a log scale."""
+    fig, axes = plt.subplots(1, len(CONTINUOUS_FEATURES), figsize=(13, 4.2))
+    for ax, feature in zip(axes, CONTINUOUS_FEATURES, strict=True):
+        edges, shares = log_histograms(transactions, feature, bins)
+        for label, share in shares.items():
+            ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
+                      label=plots.CLASS_NAMES[label])
+        ax.set_xscale("log")
+        plots.label_axes(ax, feature.replace("_", " "), plots.feature_label(feature) + ", log scale",
+                         "share of the class's purchases (%)")
+        plots.percent_axis(ax)
+    axes[0].legend()
+    fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
+    fig.tight_layout()
+    zeros = {f: int((transactions[f] <= 0).sum()) for f in CONTINUOUS_FEATURES}
+    zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
+    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
+                        "bins; each class's line sums to 100 %."
+                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else ""))
+    return fig
+
+
+def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) for each value of the four flags."""
+    fraud = transactions[TARGET].to_numpy()
+    rows = []
+    for flag in FLAG_FEATURES:
+        values = transactions[flag].to_numpy()
+        purchases = np.bincount(values, minlength=2)
+        frauds = np.bincount(values, weights=fraud, minlength=2)
+        for value in (0, 1):
+            rows.append({"flag": FLAG_NAMES[flag], "value": "yes" if value else "no",
+                         "purchases": purchases[value], "frauds": frauds[value]})
+    return with_fraud_rates(pd.DataFrame(rows))
+
+
+def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
+    """Figure: fraud rate with its 95 % interval for each flag value."""
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    labels = flag_rates["flag"] + ": " + flag_rates["value"]
+    plots.draw_rates_with_intervals(ax, labels, flag_rates["fraud rate"],
+                                    flag_rates["95% CI low"], flag_rates["95% CI high"])
+    ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
+               label=f"all purchases ({overall_rate:.1%})")
+    ax.legend(loc="best")
+    plots.label_axes(ax, "Fraud rate by flag value (95 % intervals)", "fraud rate (%)", "flag")
+    fig.tight_layout()
+    return fig
+
+
+def fraud_rate_by_channel_chip_pin(transactions: pd.DataFrame) -> pd.DataFrame:
+    """Return purchases, frauds and fraud rate (95 % CI) per channel x chip x PIN."""
+    code = (transactions["online_order"].to_numpy().astype(int) * 4
+            + transactions["used_chip"].to_numpy() * 2 + transactions["used_pin_number"].to_numpy())
+    purchases = np.bincount(code, minlength=8)
+    frauds = np.bincount(code, weights=transactions[TARGET].to_numpy(), minlength=8)
+    cells = np.arange(8)
+    table = pd.DataFrame({"channel": np.where(cells >= 4, "online", "onsite"),
+                          "chip": np.where(cells & 2, "yes", "no"),
+                          "PIN": np.where(cells & 1, "yes", "no"),
+                          "purchases": purchases, "frauds": frauds})
+    return with_fraud_rates(table)
+
+
+def period(daily: pd.DataFrame) -> dict:
+    """Return the first and last day (ISO dates) and the number of calendar days covered."""
+    start, end = daily["day"].min(), daily["day"].max()
+    return {"period_start": start.date().isoformat(), "period_end": end.date().isoformat(),
+            "days": int((end - start).days) + 1}
+
+
+def _rate_of(table: pd.DataFrame, **where) -> float | None:
+    """Return the fraud rate of the rows matching ``where``; None when they hold no purchase."""
+    mask = np.logical_and.reduce([table[k] == v for k, v in where.items()])
+    row = table[mask]
+    return float(row["frauds"].sum() / row["purchases"].sum()) if row["purchases"].sum() else None
+
+
+def _records(table: pd.DataFrame, columns: dict) -> list[dict]:
+    """Return table rows as plain dicts with the columns renamed."""
+    return table[list(columns)].rename(columns=columns).to_dict(orient="records")
+
+
+def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.DataFrame,
+                pair: tuple[str, str, float], spots: pd.DataFrame | None = None,
+                daily: pd.DataFrame | None = None) -> dict:
+    """Return the headline numbers of the EDA for run.json and the executive summary."""
+    fraud = transactions[TARGET].to_numpy()
+    channel = purchase_channel(transactions)
+    results = {
+        "rows": len(transactions), "frauds": int(fraud.sum()), "fraud_rate": float(fraud.mean()),
+        "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
+                                  else None for c in CHANNELS},
+        "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
+        "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
+        "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),
+        "fraud_rate_without_chip": _rate_of(flag_rates, flag="chip used", value="no"),
+        "fraud_rate_by_distance_band": _records(bands, {
+            "band": "band", "from km": "from_km", "purchases": "purchases", "frauds": "frauds",
+            "fraud rate": "rate"}),
+        "strongest_pair": {"features": [pair[0], pair[1]], "correlation": pair[2]},
+        "has_coordinates": has_coordinates(transactions),
+        "has_timestamps": has_timestamps(transactions),
+    }
+    if spots is not None:
+        results["hot_spots"] = _records(spots, {"city": "city", "purchases": "purchases",
+                                                "frauds": "frauds", "fraud rate": "rate"})
+    if daily is not None:
+        results.update(period(daily))
+    return results
+
+
+def summary_sentences(results: dict) -> str:
+    """Return the headline results as a short markdown list in the fraud team's words."""
+    channel = results["fraud_rate_by_channel"]
+    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}.",
+             f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.",
+             f"- With PIN {_pct(results['fraud_rate_with_pin'])} vs without "
+             f"{_pct(results['fraud_rate_without_pin'])}; with chip "
+             f"{_pct(results['fraud_rate_with_chip'])} vs without "
+             f"{_pct(results['fraud_rate_without_chip'])}."]
+    worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
+    lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
+                          "{purchases:,} purchases).", band=worst["band"], rate=_pct(worst["rate"]),
+                          purchases=worst["purchases"]))
+    if results.get("hot_spots"):
+        top = results["hot_spots"][0]
+        lines.append(sentence("- Top hot spot: {city} ({frauds:,} frauds in {purchases:,} "
+                              "purchases, {rate}).", city=top["city"], frauds=top["frauds"],
+                              purchases=top["purchases"], rate=_pct(top["rate"])))
+    if "period_start" in results:
+        lines.append(sentence("- Period: {start} to {end} ({days} days).",
+                              start=results["period_start"], end=results["period_end"],
+                              days=results["days"]))
+    return "\n".join(lines)
+
+
+def _pct(rate: float | None) -> str:
+    """Format a 0-1 rate as a percentage, or 'n/a' when there were no purchases."""
+    return "n/a" if rate is None or not np.isfinite(rate) else f"{rate:.2%}"

@@ -1,0 +1,415 @@
+"""Candidate models, the train/test split, cross-validated selection and the final refit.
+
+Honest evaluation: the test set is cut off first (latest period when there are timestamps,
+else a stratified share) and never resampled nor used in selection. Each candidate is an
+imbalanced-learn pipeline, so SMOTE or undersampling run inside the training folds only;
+the model handed on for scoring is the same pipeline without its sampler.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from imblearn.over_sampling import SMOTENC
+from imblearn.pipeline import Pipeline as ResamplingPipeline
+from imblearn.under_sampling import RandomUnderSampler
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit, train_test_split
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.tree import DecisionTreeClassifier
+from threadpoolctl import threadpool_limits
+
+from ..data.cleaning import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
+
+CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", "random_forest")
+RESAMPLING = ("none", "smote", "undersample", "class_weight")
+SELECTION_METRICS = {"average_precision": average_precision_score, "roc_auc": roc_auc_score}
+SPLITS = ("auto", "time", "stratified")
+
+
+def one_openmp_thread(func):
+    """Run ``func`` with OpenMP limited to one thread.
+
+    On a shared two-core machine gradient boosting's OpenMP threads spin-wait for each other
+    and fit many times slower than a single thread; one thread is steady everywhere.
+    """
+
+    @functools.wraps(func)
+    def limited(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return func(*args, **kwargs)
+
+    return limited
+
+
+class ModelingError(ValueError):
+    """Modeling parameters or data that cannot give an honest evaluation; one-line message."""
+
+
+@dataclass
+class Split:
+    """Which rows of transactions.parquet train the models and which test them."""
+
+    kind: str
+    train_rows: np.ndarray
+    test_rows: np.ndarray
+    description: dict = field(default_factory=dict)
+
+
+@dataclass
+class CrossValidation:
+    """Cross-validation results: one table row per candidate and settings, plus the winners."""
+
+    table: pd.DataFrame
+    best_settings: dict
+    best_candidate: str
+    validation: dict
+    sample_rows: np.ndarray
+    selection_metric: str
+    resampling: str
+    seed: int
+    time_ordered: bool
+    folds: int
+
+
+@dataclass
+class FittedModels:
+    """Each candidate's prediction pipeline (no sampler) and the rows it was fitted on."""
+
+    pipelines: dict
+    fit_rows: dict
+    best: str
+
+
+def _check_both_classes(fraud: np.ndarray, where: str) -> None:
+    """Raise when a set of rows lacks frauds or legitimate purchases."""
+    frauds = int(fraud.sum())
+    if frauds == 0 or frauds == len(fraud):
+        kind = "no fraud" if frauds == 0 else "no legitimate purchase"
+        raise ModelingError(f"modeling: the {where} ({len(fraud)} rows) has {kind}; "
+                            f"more rows or a different split are needed")
+
+
+def frauds_needed(cv_folds: int, time_ordered: bool) -> int:
+    """Return the fewest frauds the training rows need for cross-validation to run.
+
+    Every validation fold needs a fraud; time-ordered folds also need one in the earliest
+    part, which only ever trains.
+    """
+    return int(cv_folds) + 1 if time_ordered else int(cv_folds)
+
+
+def check_frauds_for_cv(frauds: int, cv_folds: int, time_ordered: bool, rows: str,
+                        found: str, test_set_too: bool = False) -> None:
+    """Raise ModelingError saying how many frauds cross-validation needs in ``rows``.
+
+    With ``test_set_too``, ``frauds`` are the data's and one more is needed for the test set.
+    """
+    needed = frauds_needed(cv_folds, time_ordered)
+    if frauds < needed + int(test_set_too):
+        also = " and 1 in the test set" if test_set_too else ""
+        raise ModelingError(
+            f"modeling: cross-validation with cv_folds={int(cv_folds)} needs at least {needed} "
+            f"frauds in the {rows}{also}; {found} {frauds}; use more data or fewer folds "
+            f"(modeling.cv_folds, at least 2)")
+
+
+def _time_split(frame: pd.DataFrame, test_days: int | None, test_share: float) -> tuple:
+    """Cut the latest period off as the test set, at a day boundary where possible."""
+    stamps = pd.to_datetime(frame["timestamp"])
+    if test_days:
+        cut = stamps.max().floor("D") - pd.Timedelta(days=int(test_days) - 1)
+    else:
+        exact = stamps.quantile(1.0 - test_share)
+        cut = exact.floor("D") if (stamps < exact.floor("D")).any() else exact
+    is_test = (stamps >= cut).to_numpy()
+    if is_test.all() or not is_test.any():
+        raise ModelingError(f"modeling: test_days={test_days} leaves no "
+                            f"{'training' if is_test.all() else 'test'} rows (data covers "
+                            f"{stamps.min():%Y-%m-%d} to {stamps.max():%Y-%m-%d})")
+    train, test = np.flatnonzero(~is_test), np.flatnonzero(is_test)
+    order = np.argsort(stamps.to_numpy()[train], kind="stable")
+    describe = {"train_period": [f"{stamps.iloc[train].min():%Y-%m-%d}",
+                                 f"{stamps.iloc[train].max():%Y-%m-%d}"],
+                "test_period": [f"{stamps.iloc[test].min():%Y-%m-%d}",
+                                f"{stamps.iloc[test].max():%Y-%m-%d}"],
+                "test_days": int(stamps.iloc[test].dt.floor("D").nunique())}
+    return train[order], test, describe
+
+
+def split_transactions(frame: pd.DataFrame, split: str = "auto", test_days: int | None = None,
+                       test_share: float = 0.2, seed: int = 42, cv_folds: int = 3) -> Split:
+    """Split into training and test rows: by time when there are timestamps, else stratified.
+
+    Args:
+        frame: the transactions as handed on by the load step.
+        split: ``auto`` (time if a ``timestamp`` column exists), ``time`` or ``stratified``.
+        test_days: with a time split, the number of latest days to test on; when None the
+            latest ``test_share`` of transactions, cut at the start of a day.
+        test_share: the share of rows in the test set (stratified split, or time split
+            without ``test_days``).
+        seed: random seed of the stratified split.
+        cv_folds: the cross-validation folds to come; the training rows must hold enough
+            frauds for them (checked here, before any model is fitted).
+    """
+    if split not in SPLITS:
+        raise ModelingError(f"modeling: split must be one of {', '.join(SPLITS)}, not {split!r}")
+    if not 0.0 < float(test_share) < 1.0:
+        raise ModelingError(f"modeling: test_share must be between 0 and 1, not {test_share}")
+    has_time = "timestamp" in frame.columns
+    if split == "time" and not has_time:
+        raise ModelingError("modeling: split 'time' needs a 'timestamp' column, which this "
+                            "extract lacks; use split 'auto' or 'stratified'")
+    fraud = frame[TARGET].to_numpy()
+    by_time = has_time and split in {"auto", "time"}
+    check_frauds_for_cv(int(fraud.sum()), cv_folds, by_time, "training rows", "the data has",
+                        test_set_too=True)
+    if by_time:
+        train, test, describe = _time_split(frame, test_days, float(test_share))
+        kind = "time"
+    else:
+        train, test = train_test_split(np.arange(len(frame)), test_size=float(test_share),
+                                       stratify=fraud, random_state=seed)
+        train, test, kind = np.sort(train), np.sort(test), "stratified"
+        describe = {"test_share": float(test_share), "seed": int(seed)}
+    _check_both_classes(fraud[test], "test set")
+    check_frauds_for_cv(int(fraud[train].sum()), cv_folds, by_time, "training rows",
+                        f"the {kind} split leaves the training rows ({len(train):,}) with")
+    _check_both_classes(fraud[train], "training set")
+    describe = {"kind": kind, **describe, "train_rows": len(train), "test_rows": len(test)}
+    return Split(kind=kind, train_rows=train, test_rows=test, description=describe)
+
+
+def split_summary(frame: pd.DataFrame, split: Split) -> pd.DataFrame:
+    """Return one row per set: transactions, frauds, fraud rate and period covered."""
+    rows = []
+    for name, positions in (("training", split.train_rows), ("test", split.test_rows)):
+        part = frame.iloc[positions]
+        row = {"set": name, "transactions": len(part), "frauds": int(part[TARGET].sum()),
+               "fraud rate %": round(100 * float(part[TARGET].mean()), 3)}
+        if "timestamp" in part:
+            row["first day"] = f"{part['timestamp'].min():%Y-%m-%d}"
+            row["last day"] = f"{part['timestamp'].max():%Y-%m-%d}"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("set")
+
+
+def split_labels(rows: int, split: Split) -> pd.DataFrame:
+    """Return the ``split`` column ("train"/"test") for every row of transactions.parquet."""
+    labels = np.full(rows, "train", dtype=object)
+    labels[split.test_rows] = "test"
+    return pd.DataFrame({"split": labels})
+
+
+def _classifier(candidate: str, seed: int, balanced: bool):
+    """Return the unfitted classifier of a candidate with its fixed, bounded settings."""
+    weight = "balanced" if balanced else None
+    if candidate == "logistic_regression":
+        return LogisticRegression(max_iter=1000, class_weight=weight)
+    if candidate == "decision_tree":
+        return DecisionTreeClassifier(min_samples_leaf=20, class_weight=weight, random_state=seed)
+    if candidate == "hist_gradient_boosting":
+        return HistGradientBoostingClassifier(class_weight=weight, random_state=seed)
+    # bounded: few shallow trees on a share of the rows each, so it fits in seconds
+    return RandomForestClassifier(n_estimators=40, max_depth=10, min_samples_leaf=10,
+                                  max_samples=0.3, n_jobs=-1, class_weight=weight,
+                                  random_state=seed)
+
+
+def _sampler(resampling: str, seed: int):
+    """Return the sampler for ``smote`` (flags kept 0/1 by SMOTE-NC) or ``undersample``."""
+    if resampling == "smote":
+        flags = [FEATURES.index(c) for c in FLAG_FEATURES]
+        return SMOTENC(categorical_features=flags, random_state=seed)
+    return RandomUnderSampler(random_state=seed)
+
+
+def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
+                  settings: dict | None = None) -> ResamplingPipeline:
+    """Return a candidate's imbalanced-learn pipeline: [sampler] -> [preprocess] -> classify.
+
+    Logistic regression gets log1p of the long-tailed distances and ratio, then scaling.
+    ``settings`` are classifier parameters (e.g. from the grid).
+    """
+    if candidate not in CANDIDATES:
+        raise ModelingError(f"modeling: unknown candidate {candidate!r} "
+                            f"(candidates: {', '.join(CANDIDATES)})")
+    if resampling not in RESAMPLING:
+        raise ModelingError(f"modeling: resampling must be one of {', '.join(RESAMPLING)}, "
+                            f"not {resampling!r}")
+    steps = []
+    if resampling in {"smote", "undersample"}:
+        steps.append(("resample", _sampler(resampling, seed)))
+    if candidate == "logistic_regression":
+        log_long_tails = ColumnTransformer(
+            [("log1p", FunctionTransformer(np.log1p), CONTINUOUS_FEATURES)],
+            remainder="passthrough")
+        steps += [("log", log_long_tails), ("scale", StandardScaler())]
+    classifier = _classifier(candidate, seed, balanced=resampling == "class_weight")
+    try:
+        classifier.set_params(**(settings or {}))
+    except ValueError as exc:
+        raise ModelingError(f"modeling: grid for {candidate}: {exc}".splitlines()[0]) from None
+    steps.append(("classify", classifier))
+    return ResamplingPipeline(steps)
+
+
+def prediction_pipeline(fitted: ResamplingPipeline) -> Pipeline:
+    """Return the fitted preprocessing + classifier as a scikit-learn Pipeline, sampler removed."""
+    return Pipeline([(name, step) for name, step in fitted.steps
+                     if not hasattr(step, "fit_resample")])
+
+
+def expand_grid(grid: dict | None) -> list[dict]:
+    """Return every combination of a {parameter: [values]} grid (one empty dict when none)."""
+    grid = grid or {}
+    names = list(grid)
+    values = [v if isinstance(v, (list, tuple)) else [v] for v in grid.values()]
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def cv_sample(frame: pd.DataFrame, split: Split, rows: int | None, seed: int) -> np.ndarray:
+    """Return the training rows used for cross-validation: all, or a stratified sample.
+
+    The sample keeps time order (positions sorted by time for a time split).
+    """
+    train = split.train_rows
+    if not rows or rows >= len(train):
+        return train
+    fraud = frame[TARGET].to_numpy()[train]
+    picked, _ = train_test_split(np.arange(len(train)), train_size=int(rows), stratify=fraud,
+                                 random_state=seed)
+    return train[np.sort(picked)]
+
+
+def _folds(fraud: np.ndarray, folds: int, time_ordered: bool, seed: int,
+           min_frauds: int = 1) -> list:
+    """Return (fit, validate) index pairs: time-ordered folds or stratified ones.
+
+    Each fold's training part must hold ``min_frauds`` frauds (SMOTE needs neighbours).
+    """
+    if folds < 2:
+        raise ModelingError(f"modeling: cv_folds must be at least 2, not {folds}")
+    splitter = (TimeSeriesSplit(n_splits=folds) if time_ordered
+                else StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed))
+    pairs = list(splitter.split(np.zeros(len(fraud)), fraud))
+    for number, (fit, validate) in enumerate(pairs, start=1):
+        _check_both_classes(fraud[fit], f"training part of cross-validation fold {number}")
+        _check_both_classes(fraud[validate], f"validation part of cross-validation fold {number}")
+        if fraud[fit].sum() < min_frauds:
+            raise ModelingError(
+                f"modeling: SMOTE needs at least {min_frauds} frauds in the training part of "
+                f"cross-validation fold {number} but it has {int(fraud[fit].sum())}; use fewer "
+                f"folds, more rows or another resampling")
+    return pairs
+
+
+def _score_settings(pipeline, features, fraud, pairs) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Fit on each fold's training part; return fold metrics and out-of-fold scores."""
+    metrics = {name: [] for name in SELECTION_METRICS}
+    positions, scores, started = [], [], time.perf_counter()
+    for fit, validate in pairs:
+        model = clone(pipeline).fit(features.iloc[fit], fraud[fit])
+        score = model.predict_proba(features.iloc[validate])[:, 1]
+        for name, metric in SELECTION_METRICS.items():
+            metrics[name].append(metric(fraud[validate], score))
+        positions.append(validate)
+        scores.append(score)
+    metrics["fit_seconds"] = [(time.perf_counter() - started) / len(pairs)]
+    return metrics, np.concatenate(positions), np.concatenate(scores)
+
+
+@one_openmp_thread
+def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: list[str],
+                              grids: dict | None = None, resampling: str = "none",
+                              cv_folds: int = 3, cv_sample_rows: int | None = None,
+                              selection_metric: str = "average_precision",
+                              seed: int = 42) -> CrossValidation:
+    """Cross-validate every candidate and grid setting on the training rows only.
+
+    Folds are time-ordered (train on earlier, validate on later) for a time split, else
+    stratified. Each candidate keeps the settings with the best mean ``selection_metric``;
+    the best candidate is the one whose best mean is highest. The out-of-fold scores of each
+    candidate's best settings are kept: they are the validation data for thresholds.
+    """
+    if selection_metric not in SELECTION_METRICS:
+        raise ModelingError(f"modeling: selection_metric must be one of "
+                            f"{', '.join(SELECTION_METRICS)} (threshold-free, fit for rare "
+                            f"fraud), not {selection_metric!r}")
+    candidates = [candidates] if isinstance(candidates, str) else list(candidates or [])
+    if not candidates:
+        raise ModelingError("modeling: the candidates list is empty")
+    unknown = sorted(set(grids or {}) - set(candidates) - set(CANDIDATES))
+    if unknown:
+        raise ModelingError(f"modeling: grids has unknown candidate(s) {', '.join(unknown)}")
+    time_ordered = split.kind == "time"
+    check_frauds_for_cv(int(frame[TARGET].to_numpy()[split.train_rows].sum()), cv_folds,
+                        time_ordered, "training rows", "the training rows have")
+    sample = cv_sample(frame, split, cv_sample_rows, seed)
+    features, fraud = model_features(frame.iloc[sample]), frame[TARGET].to_numpy()[sample]
+    check_frauds_for_cv(int(fraud.sum()), cv_folds, time_ordered,
+                        f"cross-validation sample (modeling.cv_sample_rows={cv_sample_rows})",
+                        "the sample has")
+    smote_neighbours = 6 if resampling == "smote" else 1  # SMOTE's 5 neighbours + itself
+    pairs = _folds(fraud, int(cv_folds), time_ordered, seed, smote_neighbours)
+    rows, best_settings, validation, best_value = [], {}, {}, {}
+    for candidate in candidates:
+        for settings in expand_grid((grids or {}).get(candidate)):
+            pipeline = make_pipeline(candidate, resampling, seed, settings)
+            metrics, positions, scores = _score_settings(pipeline, features, fraud, pairs)
+            row = {"candidate": candidate, "settings": settings}
+            for name in SELECTION_METRICS:
+                row[f"cv_{name}"] = float(np.mean(metrics[name]))
+                row[f"cv_{name}_std"] = float(np.std(metrics[name]))
+            row["fit_seconds"] = metrics["fit_seconds"][0]
+            rows.append(row)
+            if row[f"cv_{selection_metric}"] > best_value.get(candidate, -np.inf):
+                best_value[candidate], best_settings[candidate] = row[f"cv_{selection_metric}"], settings
+                validation[candidate] = pd.DataFrame(
+                    {"row": sample[positions], TARGET: fraud[positions], "score": scores})
+    table = pd.DataFrame(rows)
+    best = max(candidates, key=lambda name: best_value[name])  # first listed wins a tie
+    return CrossValidation(table=table, best_settings=best_settings, best_candidate=best,
+                           validation=validation, sample_rows=sample,
+                           selection_metric=selection_metric, resampling=resampling,
+                           seed=seed, time_ordered=time_ordered, folds=int(cv_folds))
+
+
+def cv_table(cv: CrossValidation) -> pd.DataFrame:
+    """Return the cross-validation table for reading: settings as text, best rows marked."""
+    table = cv.table.copy()
+    table["settings"] = [", ".join(f"{k}={v}" for k, v in s.items()) or "defaults"
+                         for s in table["settings"]]
+    chosen = [cv.best_settings[c] == s for c, s in zip(cv.table["candidate"],
+                                                        cv.table["settings"], strict=True)]
+    table["kept"] = np.where(chosen, "yes", "")
+    table.loc[(table["candidate"] == cv.best_candidate) & table["kept"].eq("yes"),
+              "kept"] = "yes, best"
+    return table.round(4)
+
+
+@one_openmp_thread
+def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> FittedModels:
+    """Fit each candidate's best settings on the cross-validation rows; the best on all training.
+
+    When cross-validation used every training row, the best model is not fitted twice.
+    """
+    pipelines, fit_rows = {}, {}
+    fraud = frame[TARGET].to_numpy()
+    for candidate, settings in cv.best_settings.items():
+        rows = split.train_rows if candidate == cv.best_candidate else cv.sample_rows
+        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings)
+        pipeline.fit(model_features(frame.iloc[rows]), fraud[rows])
+        pipelines[candidate] = prediction_pipeline(pipeline)
+        fit_rows[candidate] = len(rows)
+    return FittedModels(pipelines=pipelines, fit_rows=fit_rows, best=cv.best_candidate)

@@ -1,0 +1,154 @@
+"""The champion under monitoring: the drift of its fraud probabilities and its performance now.
+
+Reference and current purchases are scored with the registry's champion; the PSI of the scores
+says whether what the model sees moved, and on labelled current purchases its PR-AUC and recall
+now are set against the ones the registry recorded at training time.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import TARGET
+from .drift import BinnedComparison, bin_values, drift_status, population_stability_index
+from .window import MonitoringWindow
+
+
+@dataclass
+class ChampionCheck:
+    """The champion's score drift and performance on the current data (None when unknown)."""
+
+    available: bool
+    message: str
+    version: int | None = None
+    threshold: float | None = None
+    score_psi: float | None = None
+    score_status: str | None = None
+    score_binned: BinnedComparison | None = None
+    now: dict | None = None
+    at_training: dict | None = None
+
+
+def performance_now(fraud: np.ndarray, scored: pd.DataFrame) -> dict | None:
+    """Return PR-AUC, recall, precision and share held on labelled purchases (None: one class)."""
+    from sklearn.metrics import average_precision_score, precision_score, recall_score
+
+    fraud = np.asarray(fraud, dtype=int)
+    if fraud.min() == fraud.max():
+        return None
+    decision = scored["decision"].to_numpy()
+    return {"average_precision": float(average_precision_score(fraud, scored["probability"])),
+            "recall": float(recall_score(fraud, decision)),
+            "precision": float(precision_score(fraud, decision, zero_division=0)),
+            "held_share": float(decision.mean()), "frauds": int(fraud.sum())}
+
+
+def metrics_at_training(model_name: str, version: int | None) -> dict | None:
+    """Return the test metrics the registry recorded for a version, or None when unknown."""
+    from mlflow.exceptions import MlflowException
+
+    from ..serving.registry import registry_table
+
+    try:
+        table = registry_table(model_name)
+    except (MlflowException, LookupError, OSError):
+        return None
+    row = table.loc[table["version"] == version]
+    if row.empty or pd.isna(row["average_precision"].iloc[0]):
+        return None
+    return {m: float(row[m].iloc[0]) for m in ("average_precision", "recall", "precision")}
+
+
+def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
+                         psi_watch: float = 0.1, psi_alert: float = 0.25,
+                         sample_rows: int | None = 50_000, seed: int = 42,
+                         at_training: dict | None = None) -> ChampionCheck:
+    """Score reference and current purchases with ``scorer``; compare scores and performance.
+
+    Args:
+        scorer: anything with ``score(features) -> probability, decision``, ``version`` and
+            ``threshold`` (a :class:`cardfraud.serving.registry.LoadedScorer`).
+        sample_rows: reference purchases scored (a random sample) for the score distribution;
+            every current purchase is scored, since performance needs them all.
+        at_training: the champion's metrics when it was trained (registry tags).
+    """
+    from ..data.cleaning import model_features
+
+    reference = window.reference
+    if sample_rows and len(reference) > sample_rows:
+        reference = reference.sample(n=int(sample_rows), random_state=seed)
+    reference_scores = scorer.score(model_features(reference))["probability"].to_numpy()
+    scored = scorer.score(model_features(window.current))
+    binned = bin_values(reference_scores, scored["probability"].to_numpy(), bins)
+    psi = population_stability_index(binned.reference_counts, binned.current_counts)
+    now = (performance_now(window.current[TARGET].to_numpy(), scored)
+           if window.description["current_has_labels"] else None)
+    threshold = f" (threshold {scorer.threshold:.4f})" if scorer.threshold is not None else ""
+    message = (f"Champion version {scorer.version}{threshold} scored {len(window.current):,} "
+               f"current and {len(reference):,} reference purchases.")
+    if window.description["current_has_labels"] and now is None:
+        message += " The current fraud labels hold one class only: performance is not measured."
+    if at_training is None:
+        message += " The registry holds no test metrics for this version."
+    return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
+                         drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
+
+
+def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,
+                   bins: int = 10, psi_watch: float = 0.1, psi_alert: float = 0.25,
+                   sample_rows: int | None = 50_000, seed: int = 42, output_dir=None,
+                   run_id: str | None = None) -> ChampionCheck:
+    """Load the champion once this run publishes and check it; say so when there is none.
+
+    When this run's registry step promoted a version (``run_id`` and ``output_dir`` given),
+    that version is checked: it becomes champion when the run publishes.
+    """
+    with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        from ..serving.registry import load_champion, load_registered_scorer
+
+    promoted = promoted_by_this_run(model_name, output_dir, run_id)
+    try:
+        scorer = (load_champion(model_name, tracking_uri) if promoted is None else
+                  load_registered_scorer(f"models:/{model_name}/{promoted}", tracking_uri))
+    except LookupError as exc:
+        return ChampionCheck(False, f"No champion to check ({str(exc).splitlines()[0]}): score "
+                                    f"drift and performance are skipped; run the registry step.")
+    check = champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
+                                 metrics_at_training(model_name, scorer.version))
+    if promoted is not None:
+        check.message += (f" Version {promoted} was promoted by this run's registry step: it is "
+                          f"the champion once the run is published.")
+    return check
+
+
+def promoted_by_this_run(model_name: str, output_dir, run_id: str | None) -> int | None:
+    """Return the version this run's registry step promoted (champion on publishing), if any."""
+    from ..runner.artifacts import load_step_results
+
+    if run_id is None:
+        return None
+    try:
+        registry = load_step_results("registry", output_dir)
+    except FileNotFoundError:
+        return None
+    if (registry.get("promotion_pending") and registry.get("report_run_id") == run_id
+            and registry.get("model_name") == model_name and registry.get("version") is not None):
+        return int(registry["version"])
+    return None
+
+
+def champion_table(champion: ChampionCheck) -> pd.DataFrame:
+    """Return the champion's PR-AUC, recall and precision at training and now, and the change."""
+    names = {"average_precision": "PR-AUC (average precision)", "recall": "recall",
+             "precision": "precision"}
+    then, now = champion.at_training or {}, champion.now or {}
+    rows = [{"metric": label, "at training": then.get(m, np.nan), "now": now.get(m, np.nan)}
+            for m, label in names.items()]
+    table = pd.DataFrame(rows).set_index("metric")
+    table["change"] = table["now"] - table["at training"]
+    return table.round(4)

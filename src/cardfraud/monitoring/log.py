@@ -1,0 +1,111 @@
+"""The monitoring log (one row per run, carried from run to run) and the step's run results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import uuid
+from pathlib import Path
+
+import pandas as pd
+
+from ..data.cleaning import FEATURES
+from ..runner.artifacts import artifacts_dir, save_step_results
+from .champion import ChampionCheck
+from .drift import FeatureDrift
+from .window import MonitoringWindow
+
+MONITORING_LOG = "monitoring_log.csv"
+
+
+def monitoring_log_path(output_dir=None) -> Path:
+    """Return ``artifacts/monitoring_log.csv``, which run_all carries from run to run."""
+    return artifacts_dir(output_dir) / MONITORING_LOG
+
+
+def monitoring_log_row(run_id: str | None, window: MonitoringWindow, drift: FeatureDrift,
+                       champion: ChampionCheck, status: dict) -> dict:
+    """Return this run's row of the monitoring log."""
+    d, table = window.description, drift.table
+    period = d["current_period"] or [None, None]
+    now, then = champion.now or {}, champion.at_training or {}
+    row = {"run_id": run_id or f"manual-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}",
+           "monitored_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "current_source": d["current_source"], "current_start": period[0],
+           "current_end": period[1], "current_rows": d["current_rows"],
+           "reference_rows": d["reference_rows"], "overall_status": status["overall_status"],
+           "action": status["action"], "max_feature_psi": float(table["psi"].max()),
+           "max_psi_feature": str(table["psi"].idxmax()), "score_psi": champion.score_psi,
+           "champion_version": champion.version,
+           "pr_auc_now": now.get("average_precision"), "recall_now": now.get("recall"),
+           "pr_auc_at_training": then.get("average_precision"),
+           "recall_at_training": then.get("recall")}
+    row.update({f"psi_{f}": float(table.loc[f, "psi"]) for f in FEATURES})
+    return row
+
+
+def read_monitoring_log(path: Path) -> pd.DataFrame:
+    """Return the monitoring log (empty when absent); a damaged file raises one line."""
+    if not path.exists():
+        return pd.DataFrame()
+    try:
+        log = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable monitoring log ({str(exc).splitlines()[0]}); "
+                         f"move it aside to start a new log") from None
+    if "run_id" not in log.columns:
+        raise ValueError(f"{path}: not a monitoring log (no run_id column); move it aside to "
+                         f"start a new log")
+    return log
+
+
+def append_monitoring_log(row: dict, output_dir=None) -> pd.DataFrame:
+    """Add this run's row to the log (replacing a row of the same run) and write it atomically."""
+    path = monitoring_log_path(output_dir)
+    log = read_monitoring_log(path)
+    if len(log):
+        log = log.loc[log["run_id"].astype(str) != str(row["run_id"])]
+    log = pd.concat([log, pd.DataFrame([row])], ignore_index=True) if len(log) else pd.DataFrame([row])
+    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        log.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return log
+
+
+def monitoring_log_table(log: pd.DataFrame, last: int = 10) -> pd.DataFrame:
+    """Return the latest runs of the log with the columns worth reading."""
+    shown = [c for c in ("run_id", "monitored_at", "current_start", "current_end", "current_rows",
+                         "overall_status", "action", "max_feature_psi", "max_psi_feature",
+                         "score_psi", "pr_auc_now", "recall_now") if c in log.columns]
+    return log[shown].tail(last).set_index("run_id")
+
+
+def monitoring_results(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
+                       status: dict, settings: dict) -> dict:
+    """Return the step's results for run.json (saved as ``monitoring``)."""
+    d = window.description
+    features = {f: {"status": r.status, "psi": float(r.psi), "js_distance": float(r.js_distance),
+                    "test": r.test, "p_value": float(r.p_value)} for f, r in drift.table.iterrows()}
+    return {**{k: status[k] for k in ("overall_status", "action", "recommendation",
+                                      "feature_status", "score_status", "performance_status",
+                                      "drifted_features", "data_feed_problems")},
+            "features": features, "score_psi": champion.score_psi,
+            "current": {"source": d["current_source"], "path": d["current_path"],
+                        "period": d["current_period"], "rows": d["current_rows"],
+                        "has_labels": bool(d["current_has_labels"])},
+            "reference": {"rows": d["reference_rows"], "period": d["reference_period"],
+                          "overlap_excluded_rows": d["overlap_excluded_rows"]},
+            "champion": {"available": champion.available, "message": champion.message,
+                         "version": champion.version, "threshold": champion.threshold,
+                         "now": champion.now, "at_training": champion.at_training},
+            "settings": settings}
+
+
+def save_monitoring_results(results: dict, output_dir=None) -> dict:
+    """Save the results as the ``monitoring`` step and return them."""
+    save_step_results("monitoring", results, output_dir)
+    return results

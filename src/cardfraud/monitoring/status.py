@@ -1,0 +1,212 @@
+"""Drift monitoring: are this period's purchases still like the ones the champion learned from?
+
+The reference is the training rows of the modeling step; the current data is the latest
+``current_days`` days (when the purchases have timestamps) or a separate extract
+(``monitoring_window.py``). The seven features are compared with the metrics of ``drift.py``;
+the champion's fraud probabilities by their PSI and, when the current data has fraud labels, its
+PR-AUC and recall now against those measured at training time (``monitoring_champion.py``).
+This module turns these into an overall status and a recommendation and runs
+``python -m cardfraud drift``; the log and run results are in ``monitoring_log.py``, the
+figures in ``monitoring_plots.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import FEATURES, FLAG_FEATURES, DataValidationError, load_file
+from ..report.markup import plain_text, sentence
+from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir, tracking_uri_from_caller
+from ..runner.config import check_model_name
+from .champion import ChampionCheck, champion_check, champion_table
+from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
+from .window import SPLIT_FILE, MonitoringWindow, describe_window, monitoring_window
+
+# --------------------------------------------------------------------------- status and advice
+
+
+def data_feed_problems(window: MonitoringWindow) -> list[str]:
+    """Return signs of a broken feed rather than a change in behaviour, one phrase each.
+
+    A flag stuck at 0 or 1 that varied in the reference, a continuous feature that became
+    constant, or most current values outside everything seen in the reference (units?).
+    """
+    problems = []
+    for feature in FEATURES:
+        ref = window.reference[feature].to_numpy(dtype=float)
+        cur = window.current[feature].to_numpy(dtype=float)
+        if feature in FLAG_FEATURES:
+            if cur.min() == cur.max() and 0.01 < ref.mean() < 0.99:
+                problems.append(f"{feature} is {cur[0]:g} on every current purchase "
+                                f"(reference share of 1: {ref.mean():.1%})")
+        elif cur.min() == cur.max() and ref.min() < ref.max():
+            problems.append(f"{feature} is {cur[0]:g} on every current purchase")
+        else:
+            outside = float(np.mean((cur < ref.min()) | (cur > ref.max())))
+            if outside > 0.5:
+                problems.append(f"{outside:.0%} of current {feature} values are outside the "
+                                f"reference range {ref.min():.3g}–{ref.max():.3g}")
+    return problems
+
+
+def _performance_status(champion: ChampionCheck, performance_drop: float) -> str | None:
+    """Return ``alert`` when PR-AUC or recall fell by more than ``performance_drop`` and by more
+    than chance on this many frauds explains (2 rough binomial standard errors), else ``ok``.
+
+    None when the current purchases have no labels or the training metrics are unknown.
+    """
+    if not (champion.now and champion.at_training):
+        return None
+    frauds = champion.now["frauds"]
+    for metric in ("average_precision", "recall"):
+        then, now = champion.at_training[metric], champion.now[metric]
+        noise = 2 * np.sqrt(max(then * (1 - then), 1e-12) / frauds)
+        if then - now > max(performance_drop, noise):
+            return "alert"
+    return "ok"
+
+
+def _listed(table: pd.DataFrame, statuses: tuple) -> str:
+    """Return 'a (PSI 0.31, alert), b (PSI 0.12, watch)' for features with these statuses."""
+    chosen = table.loc[table["status"].isin(statuses)].sort_values("psi", ascending=False)
+    return ", ".join(f"{f} (PSI {r.psi:.2f}, {r.status})" for f, r in chosen.iterrows())
+
+
+def recommendation(overall: str, performance: str | None, problems: list[str], changed: str,
+                   champion: ChampionCheck, table: pd.DataFrame) -> tuple[str, str]:
+    """Return the action (none, watch, investigate, check_data_feed, retrain) and why, in words."""
+    now, then = champion.now or {}, champion.at_training or {}
+    if problems:
+        return "check_data_feed", (
+            f"Check the data feed before anything else: {'; '.join(problems)}. A broken feed "
+            f"looks like drift, and retraining on it would teach the model the error.")
+    if performance == "alert":
+        cause = (f"Drifted: {changed}. " if changed else
+                 "The purchases look stable, so the fraud itself has probably changed. ")
+        return "retrain", (
+            f"Retrain: the champion's PR-AUC is {now['average_precision']:.3f} against "
+            f"{then['average_precision']:.3f} at training (recall {now['recall']:.3f} against "
+            f"{then['recall']:.3f}). {cause}Train on recent labelled purchases and let the "
+            f"registry step compare the challenger with the champion.")
+    if overall == "alert" and performance == "ok":
+        return "investigate", (
+            f"The purchases changed ({changed}) but the champion still performs (PR-AUC "
+            f"{now['average_precision']:.3f} against {then['average_precision']:.3f} at "
+            f"training): no retraining yet; find out with the fraud team why, and check again "
+            f"next period.")
+    if overall == "alert":
+        return "retrain", (
+            f"Prepare a retraining: the purchases moved beyond the alert level ({changed}) and "
+            f"the champion's performance on them is not known yet. Get their fraud labels, "
+            f"retrain on recent purchases and compare the challenger with the champion.")
+    if overall == "watch":
+        return "watch", f"Keep watching: {changed} moved moderately; no action yet, check again next period."
+    top = table["psi"].idxmax()
+    return "none", (f"No action: the current purchases look like the training data (largest "
+                    f"PSI {table.loc[top, 'psi']:.3f}, {top}).")
+
+
+def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
+                      performance_drop: float = 0.05) -> dict:
+    """Return the overall status (worst of features, scores, performance) and the advice."""
+    table = drift.table
+    feature_status = worst_status(table["status"])
+    performance = _performance_status(champion, performance_drop)
+    overall = worst_status([feature_status, champion.score_status, performance])
+    problems = data_feed_problems(window)
+    score = (f"the champion's scores shifted (score PSI {champion.score_psi:.2f})"
+             if champion.score_status in ("watch", "alert") else "")
+    changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p)
+    action, text = recommendation(overall, performance, problems, changed, champion, table)
+    return {"overall_status": overall, "feature_status": feature_status,
+            "score_status": champion.score_status, "performance_status": performance,
+            "drifted_features": list(table.index[table["status"] != "ok"]),
+            "data_feed_problems": problems, "action": action, "recommendation": text}
+
+
+def status_summary(status: dict) -> str:
+    """Return the overall status and the recommendation as one Markdown paragraph."""
+    return sentence("**Overall status: {status}.** {recommendation}",
+                    status=status["overall_status"].upper(),
+                    recommendation=status["recommendation"])
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``drift`` command's argument parser."""
+    default_reference = resolve_output_dir(None) / "artifacts" / TRANSACTIONS_FILE
+    parser = argparse.ArgumentParser(
+        prog="python -m cardfraud drift",
+        description="Compare new purchases with the training data: PSI per feature and status.")
+    parser.add_argument("--current", default=None,
+                        help="new extract (.csv or .parquet); default: the latest --current-days "
+                             "days of the reference data")
+    parser.add_argument("--reference", default=str(default_reference),
+                        help="training data (default: reports/artifacts/transactions.parquet; "
+                             "its training rows when split.parquet lies beside it)")
+    parser.add_argument("--current-days", type=int, default=14,
+                        help="latest days compared when --current is not given (default 14)")
+    parser.add_argument("--bins", type=int, default=10, help="quantile bins for PSI (default 10)")
+    parser.add_argument("--psi-watch", type=float, default=0.1, help="watch from this PSI (0.1)")
+    parser.add_argument("--psi-alert", type=float, default=0.25, help="alert from this PSI (0.25)")
+    parser.add_argument("--champion", action="store_true",
+                        help="also score with the registry's champion: score PSI and, with fraud "
+                             "labels, PR-AUC and recall now against at training")
+    parser.add_argument("--model-name", default="card-fraud-detector")
+    parser.add_argument("--tracking-uri", default=None,
+                        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else mlruns/)")
+    return parser
+
+
+def cli_window(args: argparse.Namespace) -> MonitoringWindow:
+    """Read the reference (its training rows when split.parquet lies beside it) and the current."""
+    reference_path = Path(args.reference)
+    reference = load_file(reference_path, require_target=False)[0]
+    split_path = reference_path.parent / SPLIT_FILE
+    split = None
+    if split_path.exists() and reference_path.name == TRANSACTIONS_FILE:
+        split = pd.read_parquet(split_path)["split"].to_numpy()
+        split = split if len(split) == len(reference) else None
+    current = load_file(args.current, require_target=False)[0] if args.current else None
+    return monitoring_window(reference, split, args.current_days, current, args.current)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m cardfraud drift``: print the drift per feature and the overall status.
+
+    Returns 0 when the comparison ran (whatever the status), 2 on a bad file or parameter.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        check_monitoring_params(args.bins, args.psi_watch, args.psi_alert, args.current_days)
+        check_model_name(args.model_name, "--model-name")
+        window = cli_window(args)
+        drift = feature_drift(window.reference, window.current, args.bins, args.psi_watch,
+                              args.psi_alert)
+    except (DataValidationError, ValueError, FileNotFoundError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    tracking_uri = args.tracking_uri and tracking_uri_from_caller(args.tracking_uri, Path.cwd())
+    champion = (champion_check(window, args.model_name, tracking_uri, args.bins,
+                               args.psi_watch, args.psi_alert) if args.champion
+                else ChampionCheck(False, "The champion was not checked (add --champion)."))
+    status = monitoring_status(window, drift, champion)
+    print(plain_text(describe_window(window)))
+    table = drift.table[["kind", "reference", "current", "psi", "js_distance", "test", "p_value",
+                         "status"]]
+    print(table.to_string(formatters={"reference": "{:.3g}".format, "current": "{:.3g}".format,
+                                      "psi": "{:.4f}".format, "js_distance": "{:.4f}".format,
+                                      "p_value": "{:.2e}".format}))
+    print(champion.message)
+    if champion.available:
+        print(f"score PSI {champion.score_psi:.4f} ({champion.score_status})")
+        print(champion_table(champion).to_string())
+    print(f"overall: {status['overall_status'].upper()}. {status['recommendation']}")
+    return 0

@@ -1,0 +1,127 @@
+"""What the monitoring step compares: the reference (training) purchases and the current ones.
+
+The reference is the training rows of the modeling step (``split.parquet``); the current data
+is the latest ``current_days`` days (when the purchases have timestamps), a separate extract, or
+else the held-out test rows as a no-drift baseline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+
+from ..data.cleaning import REQUIRED_COLUMNS, TARGET, load_file
+from ..report.markup import sentence
+from ..runner.artifacts import artifacts_dir, transactions_path
+
+SPLIT_FILE = "split.parquet"
+
+
+@dataclass
+class MonitoringWindow:
+    """The reference purchases (training rows), the current ones and where each came from."""
+
+    reference: pd.DataFrame
+    current: pd.DataFrame
+    description: dict
+
+
+def _period(stamps: pd.Series) -> list[str] | None:
+    """Return [first day, last day] of timestamps (text read from a CSV too), or None."""
+    stamps = pd.to_datetime(stamps, errors="coerce").dropna()
+    return [f"{stamps.min():%Y-%m-%d}", f"{stamps.max():%Y-%m-%d}"] if len(stamps) else None
+
+
+def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, current_days: int = 14,
+                      current: pd.DataFrame | None = None,
+                      current_path: str | None = None) -> MonitoringWindow:
+    """Pick the reference (training rows) and the current purchases.
+
+    Current is ``current`` when given (a separate extract), else the latest ``current_days``
+    calendar days when there are timestamps (training rows in that period are left out of the
+    reference, and counted), else the held-out test rows as a no-drift baseline. Without a
+    split (``None``) every transaction counts as a training row.
+    """
+    kind = "purchases of the reference data" if split is None else "training purchases"
+    split = np.full(len(transactions), "train") if split is None else np.asarray(split)
+    if len(split) != len(transactions):
+        raise ValueError(f"{SPLIT_FILE} has {len(split):,} rows but the transactions have "
+                         f"{len(transactions):,}: re-run the modeling step on the current data")
+    train = split == "train"
+    has_time = "timestamp" in transactions.columns
+    overlap = np.zeros(len(transactions), dtype=bool)
+    test_period = False
+    if current is not None:
+        source, note = "file", f"the extract {current_path or 'given'}"
+    elif has_time:
+        stamps = pd.to_datetime(transactions["timestamp"])
+        cut = stamps.max().floor("D") - pd.Timedelta(days=int(current_days) - 1)
+        in_period = (stamps >= cut).to_numpy()
+        overlap = train & in_period
+        current = transactions.loc[in_period]
+        test_period = bool(np.array_equal(in_period, ~train))
+        source, note = "latest_days", f"the latest {int(current_days)} days"
+    else:
+        current = transactions.loc[~train]
+        source = "test_rows"
+        note = ("the held-out test rows: the data has no timestamps and no current_path was "
+                "given, so this only shows the noise between two samples of the same extract")
+    reference = transactions.loc[train & ~overlap]
+    if len(current) == 0:
+        raise ValueError("monitoring: no current purchases to compare: the data has no timestamps "
+                         "and no test rows; give a current extract (current_path / --current)")
+    if len(reference) == 0:
+        raise ValueError(f"monitoring: current_days={current_days} covers every training day, "
+                         f"so no reference is left; lower current_days")
+    description = {
+        "current_source": source, "current_path": current_path, "note": note,
+        "current_rows": len(current), "reference_rows": len(reference), "reference_kind": kind,
+        "overlap_excluded_rows": int(overlap.sum()), "current_is_test_set": test_period,
+        "current_period": _period(current["timestamp"]) if "timestamp" in current else None,
+        "reference_period": _period(reference["timestamp"]) if has_time else None,
+        "current_has_labels": TARGET in current.columns and current[TARGET].notna().all(),
+    }
+    return MonitoringWindow(reference, current.reset_index(drop=True), description)
+
+
+def load_monitoring_window(output_dir=None, current_days: int = 14,
+                           current_path: str | None = None) -> MonitoringWindow:
+    """Read the load step's transactions, the modeling split and the current extract if any.
+
+    The current extract is validated like the load step (fraud labels optional).
+    """
+    path = artifacts_dir(output_dir) / SPLIT_FILE
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the 'modeling' step first "
+                                f"(python run_all.py --only modeling)")
+    source = transactions_path(output_dir)
+    wanted = [*REQUIRED_COLUMNS, "timestamp"]  # reading only these keeps 1M rows under a second
+    transactions = pd.read_parquet(source, columns=[c for c in pq.read_schema(source).names
+                                                    if c in wanted])
+    split = pd.read_parquet(path)["split"].to_numpy()
+    current = load_file(current_path, require_target=False)[0] if current_path else None
+    return monitoring_window(transactions, split, current_days, current, current_path)
+
+
+def describe_window(window: MonitoringWindow) -> str:
+    """Return one sentence on what is compared with what."""
+    d = window.description
+    period = f" ({d['current_period'][0]} to {d['current_period'][1]})" if d["current_period"] else ""
+    ref_period = (f" ({d['reference_period'][0]} to {d['reference_period'][1]})"
+                  if d["reference_period"] else "")
+    overlap = (f" {d['overlap_excluded_rows']:,} more training purchases fall in the current "
+               f"period and are left out of the reference." if d["overlap_excluded_rows"] else "")
+    labels = ("It has fraud labels, so the champion's performance can be measured."
+              if d["current_has_labels"] else "It has no fraud labels: performance is not measured.")
+    if d["current_is_test_set"]:
+        labels += (" The current period is exactly the modeling step's test period, so the "
+                   "champion's performance now repeats its test result; give current_path (new "
+                   "purchases) to follow it on data it has not been evaluated on.")
+    return sentence("Current: {rows:,} purchases, {note}{period}. Reference: {reference_rows:,} "
+                    "{kind}{ref_period}.{overlap} {labels}", rows=d["current_rows"],
+                    note=d["note"], period=period, reference_rows=d["reference_rows"],
+                    kind=d["reference_kind"], ref_period=ref_period, overlap=overlap,
+                    labels=labels)

@@ -1,0 +1,254 @@
+"""Publish the executed notebooks as a static site (Quarto when installed, else nbconvert).
+
+Both renderers get the same pages: each executed notebook with the parameters cells removed
+and a line giving the run id, date and data fingerprint. The nbconvert page is self-contained:
+inline CSS, figures embedded as PNG, no script and no font from the network. Strings from the
+data reach the pages escaped (:mod:`cardfraud.report.markup`); a page that would still run script is
+not published.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import yaml
+
+from ..runner.artifacts import PROJECT_ROOT
+from .markup import active_content, code, sentence
+
+RENDERERS = ("auto", "quarto", "nbconvert")
+HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
+HOME_STEP = "summary"
+QUARTO_TEMPLATE = PROJECT_ROOT / "_quarto.yml"
+
+
+class RenderError(RuntimeError):
+    """The site could not be built; nothing is published."""
+
+
+@dataclass
+class Page:
+    """One page of the site: the step it shows, its file name, title and notebook."""
+
+    step: str
+    filename: str
+    title: str
+    notebook: nbformat.NotebookNode
+
+
+def check_renderer(renderer: str) -> None:
+    """Raise ConfigError for an unknown renderer or a forced Quarto that is not installed."""
+    from ..runner.config import ConfigError
+
+    if renderer not in RENDERERS:
+        raise ConfigError(f"unknown renderer {renderer!r} (choose from {', '.join(RENDERERS)})")
+    if renderer == "quarto" and shutil.which("quarto") is None:
+        raise ConfigError("--renderer quarto: the quarto command is not on PATH "
+                          "(install it, e.g. conda install -c conda-forge quarto, or use nbconvert)")
+
+
+def choose_renderer(renderer: str = "auto") -> str:
+    """Return ``quarto`` when asked or when auto finds it on PATH, else ``nbconvert``."""
+    if renderer == "auto":
+        return "quarto" if shutil.which("quarto") else "nbconvert"
+    return renderer
+
+
+def notebook_title(notebook: nbformat.NotebookNode, default: str) -> str:
+    """Return the first markdown heading of a notebook, without the leading hashes."""
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown":
+            for line in cell.source.splitlines():
+                if line.startswith("#"):
+                    return line.lstrip("#").strip()
+    return default
+
+
+def run_banner(record: dict) -> str:
+    """Return the markdown line giving the run id, date and data fingerprint."""
+    data = record.get("data") or {}
+    return sentence("*Run {run} · {started} UTC · data: {source}, {rows:,} rows, fingerprint "
+                    "{fingerprint}*", run=code(record["run_id"]),
+                    started=record["started_at"][:16].replace("T", " "),
+                    source=data.get("source", "n/a"), rows=data.get("rows", 0),
+                    fingerprint=code(str(data.get("fingerprint", "n/a"))[:23]))
+
+
+def earlier_run_banner(notebook: nbformat.NotebookNode, record: dict) -> str | None:
+    """Return the banner of a page executed by an earlier run (``--only``), else None."""
+    papermill = notebook.metadata.get("papermill", {})
+    page_run = (papermill.get("parameters") or {}).get("run_id")
+    if not page_run or page_run == record["run_id"]:
+        return None
+    started = str(papermill.get("start_time") or "")[:16].replace("T", " ")
+    return sentence("*Run {page_run}{started} · this page was not re-run by run {run}, which "
+                    "ran {steps}*", page_run=code(page_run),
+                    started=" · " + started + " UTC" if started else "", run=code(record["run_id"]),
+                    steps=", ".join(s["name"] for s in record.get("steps", [])) or "no step")
+
+
+def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
+    """Return a copy with the parameters cells removed and the banner of the run that made it."""
+    page = copy.deepcopy(notebook)
+    page.cells = [c for c in page.cells if not HIDDEN_CELL_TAGS & set(c.metadata.get("tags", []))]
+    banner = nbformat.v4.new_markdown_cell(earlier_run_banner(notebook, record)
+                                           or run_banner(record))
+    page.cells.insert(1 if page.cells and page.cells[0].cell_type == "markdown" else 0, banner)
+    return page
+
+
+def collect_pages(executed_dir: Path, steps, record: dict) -> list[Page]:
+    """Return the site's pages in step order; the summary step, when run, is the home page."""
+    pages = []
+    for step in steps:
+        path = executed_dir / step.executed_name
+        if not path.is_file():
+            continue
+        notebook = nbformat.read(path, as_version=4)
+        filename = "index.html" if step.name == HOME_STEP else f"{step.name}.html"
+        pages.append(Page(step.name, filename, notebook_title(notebook, step.name),
+                          prepare_page(notebook, record)))
+    if not any(p.filename == "index.html" for p in pages):
+        pages.insert(0, Page("overview", "index.html", "Run overview", overview_notebook(record)))
+    return pages
+
+
+def overview_notebook(record: dict) -> nbformat.NotebookNode:
+    """Return the home page used until the summary step exists: the run and its steps."""
+    lines = ["# Run overview", "", run_banner(record), "",
+             "| step | notebook | status | seconds |", "|---|---|---|---|"]
+    for step in record.get("steps", []):
+        lines.append(sentence("| {name} | {notebook} | {status} | {seconds} |", name=step["name"],
+                              notebook=step["notebook"], status=step["status"],
+                              seconds=step.get("seconds", "")))
+    load = record.get("load", {})
+    if load:
+        lines += ["", sentence("{rows:,} purchases analysed; fraud rate {rate:.2f} %.",
+                               rows=load.get("rows", 0), rate=100 * load.get("fraud_rate", 0))]
+    return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
+
+
+def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> str:
+    """Render the pages of the run in ``staging`` into ``staging/site``; return the renderer."""
+    chosen = choose_renderer(renderer)
+    pages = collect_pages(staging / "executed", steps, record)
+    target = staging / "site"
+    if target.exists():
+        shutil.rmtree(target)
+    try:
+        if chosen == "quarto":
+            render_with_quarto(pages, staging / "quarto", target)
+        else:
+            render_with_nbconvert(pages, target)
+    except RenderError:
+        raise
+    except Exception as exc:  # a renderer failure must not publish a half-built site
+        raise RenderError(f"rendering with {chosen} failed: {type(exc).__name__}: {exc}") from exc
+    return chosen
+
+
+# --- nbconvert ---------------------------------------------------------------------------
+
+PAGE_CSS = """
+body{margin:0;font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+color:#1f2933;background:#fafbfc;line-height:1.5}
+nav{position:sticky;top:0;background:#102a43;padding:.5rem 1rem;display:flex;flex-wrap:wrap;
+gap:.25rem 1rem;z-index:10}
+nav a{color:#d9e2ec;text-decoration:none;padding:.2rem .4rem;border-radius:3px}
+nav a.current{background:#334e68;color:#fff;font-weight:600}
+nav span.brand{color:#fff;font-weight:700;margin-right:1rem}
+main{max-width:1100px;margin:0 auto;padding:1rem 2rem 3rem;background:#fff}
+img{max-width:100%;height:auto}
+table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem;display:block;overflow-x:auto;max-width:100%}
+th,td{border:1px solid #d9e2ec;padding:.25rem .6rem;text-align:left;vertical-align:top}
+th{background:#f0f4f8}
+.anchor-link{visibility:hidden;text-decoration:none;margin-left:.3rem}
+h1:hover .anchor-link,h2:hover .anchor-link,h3:hover .anchor-link{visibility:visible}
+pre{background:#f5f7fa;padding:.5rem;overflow-x:auto;font-size:.85rem}
+.jp-InputArea,.input,.prompt,.jp-InputPrompt,.jp-OutputPrompt{display:none}
+footer{color:#627d98;font-size:.8rem;margin-top:2rem;border-top:1px solid #d9e2ec;padding-top:.5rem}
+"""
+
+
+def nav_label(page: Page) -> str:
+    """Short navigation label: the title before its colon; the home page is 'Summary'."""
+    if page.step == HOME_STEP:
+        return "Summary"
+    return page.title.split(":")[0].strip()
+
+
+def navigation_html(pages: list[Page], current: Page) -> str:
+    """Return the navigation bar, in step order, with the current page marked."""
+    links = []
+    for page in sorted(pages, key=lambda p: p.filename != "index.html"):
+        mark = ' class="current" aria-current="page"' if page is current else ""
+        links.append(f'<a href="{page.filename}"{mark} title="{html.escape(page.title)}">'
+                     f"{html.escape(nav_label(page))}</a>")
+    return '<nav><span class="brand">cardfraud</span>' + "".join(links) + "</nav>"
+
+
+def render_with_nbconvert(pages: list[Page], target: Path) -> None:
+    """Write one self-contained HTML file per page into ``target``."""
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
+                            exclude_output_prompt=True)
+    target.mkdir(parents=True, exist_ok=True)
+    for page in pages:
+        body, _ = exporter.from_notebook_node(page.notebook)
+        document = (
+            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{html.escape(page.title)} · cardfraud</title><style>{PAGE_CSS}</style>"
+            f"</head><body>{navigation_html(pages, page)}<main>{body}"
+            "<footer>cardfraud report · built from the executed notebooks of this run</footer>"
+            "</main></body></html>\n"
+        )
+        found = active_content(document)
+        if found:  # escaping missed a string: refuse to publish a page that runs its script
+            raise RenderError(f"{page.filename} would run script from the data or parameters "
+                              f"({', '.join(sorted(set(found))[:3])}): nothing published")
+        (target / page.filename).write_text(document, encoding="utf-8")
+
+
+# --- Quarto ------------------------------------------------------------------------------
+
+def quarto_project(pages: list[Page], template: Path = QUARTO_TEMPLATE) -> dict:
+    """Return the ``_quarto.yml`` of a run: the template with exactly this run's pages."""
+    project = yaml.safe_load(template.read_text(encoding="utf-8"))
+    pages = sorted(pages, key=lambda p: p.filename != "index.html")
+    sources = [quarto_source(p) for p in pages]
+    project["project"]["render"] = sources
+    project["project"]["output-dir"] = "_site"
+    project["website"]["navbar"]["left"] = [{"href": s, "text": nav_label(p)}
+                                            for s, p in zip(sources, pages, strict=True)]
+    return project
+
+
+def quarto_source(page: Page) -> str:
+    """Return the notebook file name Quarto renders into ``page.filename``."""
+    return page.filename.replace(".html", ".ipynb")
+
+
+def render_with_quarto(pages: list[Page], workdir: Path, target: Path) -> None:
+    """Render the pages as a Quarto website project (never executing them) into ``target``."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    for page in pages:
+        nbformat.write(page.notebook, workdir / quarto_source(page))
+    (workdir / "_quarto.yml").write_text(yaml.safe_dump(quarto_project(pages), sort_keys=False))
+    done = subprocess.run(["quarto", "render", str(workdir), "--no-execute"], capture_output=True,
+                          text=True, env={**os.environ, "QUARTO_PYTHON": os.sys.executable})
+    if done.returncode != 0:
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+        raise RenderError(f"quarto render failed ({done.returncode}): {last[0]}")
+    shutil.move(str(workdir / "_site"), str(target))
+    shutil.rmtree(workdir, ignore_errors=True)

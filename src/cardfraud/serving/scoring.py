@@ -1,0 +1,385 @@
+"""Score purchases with the registered model: the scorer itself, batch files and REST serving.
+
+The registered model is a pyfunc (:class:`FraudScorer`) wrapping a scikit-learn pipeline and its
+decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = hold the
+purchase for review). ``python -m cardfraud score --input new.csv --output scored.csv``
+validates the file with the load step's rules (the fraud column is optional: new purchases have
+no label yet), scores it and writes the input columns plus ``probability`` and ``decision``
+through a temporary file and a rename, so a failure never leaves half a file. An existing
+output is replaced only with ``--overwrite``. The temporary file is named after the scoring
+process (``.<output>.cardfraud-<pid>-<random>.tmp``): a score stopped by SIGTERM or Ctrl-C
+removes its own, and leftovers of one killed outright (SIGKILL, power cut) are removed by the
+next score writing into that folder once their process is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shlex
+import signal
+import sys
+import time
+import uuid
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..data.cleaning import (
+    FEATURES,
+    TARGET,
+    DataValidationError,
+    missing_values_error,
+    model_features,
+    read_transactions,
+    validate_transactions,
+)
+from ..modeling.tracking import configure_tracking
+from ..runner.artifacts import tracking_uri_from_caller
+from ..runner.config import ConfigError, check_model_name
+
+with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import mlflow
+    import mlflow.pyfunc
+    from mlflow.exceptions import MlflowException
+    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+
+DEFAULT_MODEL_NAME = "card-fraud-detector"
+CHAMPION = "champion"
+DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
+SCORE_COLUMNS = ["probability", "decision"]
+OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
+TEMPORARY_FILE = re.compile(r"\..+\.cardfraud-(\d+)-[0-9a-f]{8}\.tmp")
+INTERRUPTED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+class ScoringInterrupted(BaseException):
+    """The score was stopped by SIGTERM or Ctrl-C; its temporary file is removed on the way out.
+
+    A BaseException, like KeyboardInterrupt, so that no ``except Exception`` swallows it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """Validate purchases to score with the load step's rules; return the clean frame.
+
+    Unlike the load step, rows with missing inputs fail instead of being dropped (every
+    purchase needs a score), and the fraud label is optional and not checked.
+    """
+    present = [c for c in FEATURES if c in frame.columns]
+    error = missing_values_error(frame, present, source,
+                                 f"; every purchase needs all {len(FEATURES)} model inputs to be scored")
+    if error:
+        raise error
+    labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
+    clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
+                                     on_missing="fail", require_target=False)
+    if labels is not None:
+        clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
+    return clean
+
+
+def check_model_uri(model_uri: str) -> str:
+    """Return a ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI, else raise.
+
+    Other URIs (``runs:/...``, a folder) are MLflow's to resolve; a registry URI must name a
+    model with the names the parameter check allows (a quote would break MLflow's filters).
+
+    Raises:
+        ConfigError: (a ValueError) naming the URI and what is wrong with it.
+    """
+    if not model_uri.startswith("models:/"):
+        return model_uri
+    match = re.fullmatch(r"models:/(.+?)(?:@([A-Za-z0-9_-]+)|/(\d+))", model_uri)
+    if not match:
+        raise ConfigError(f"--model {model_uri!r}: expected models:/<name>@<alias> or "
+                          f"models:/<name>/<version>")
+    check_model_name(match.group(1), f"--model {model_uri!r}: model name")
+    return model_uri
+
+
+class FraudScorer(mlflow.pyfunc.PythonModel):
+    """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
+
+    def __init__(self, classifier, threshold: float):
+        self.classifier = classifier
+        self.threshold = float(threshold)
+
+    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
+        """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
+
+        Raises:
+            MlflowException: (HTTP 400 when served) on missing values, infinite, negative or
+                out-of-range numbers (e.g. distances above 20,040 km) or flags other than
+                0/1, naming the column and the rows.
+        """
+        try:
+            purchases = check_purchases(model_input, "request")
+        except DataValidationError as exc:
+            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
+        probability = self.classifier.predict_proba(model_features(purchases))[:, 1]
+        return pd.DataFrame({"probability": probability.astype("float64"),
+                             "decision": (probability >= self.threshold).astype("int64")})
+
+
+def scorer_output(output, threshold: float | None, uri: str) -> pd.DataFrame:
+    """Turn a model's output into ``probability``/``decision``, or raise TypeError naming it."""
+    if isinstance(output, pd.DataFrame) and set(SCORE_COLUMNS) <= set(output.columns):
+        return output[SCORE_COLUMNS].reset_index(drop=True)
+    array = np.asarray(output)
+    if array.ndim == 2 and array.shape[1] == 2 and threshold is not None:
+        probability = array[:, 1].astype("float64")
+        return pd.DataFrame({"probability": probability,
+                             "decision": (probability >= threshold).astype("int64")})
+    raise TypeError(f"{uri} does not return a fraud probability and decision "
+                    f"(got {type(output).__name__} of shape {array.shape})")
+
+
+@dataclass
+class LoadedScorer:
+    """A model loaded from MLflow with its registry version and threshold (None if unknown)."""
+
+    model: mlflow.pyfunc.PyFuncModel
+    uri: str
+    version: int | None
+    threshold: float | None
+    run_id: str | None
+
+    def score(self, purchases: pd.DataFrame) -> pd.DataFrame:
+        """Return ``probability`` and ``decision`` for each purchase (model input columns)."""
+        output = self.model.predict(model_features(purchases))
+        return scorer_output(output, self.threshold, self.uri)
+
+
+def configure_quiet_tracking(tracking_uri: str | None) -> str:
+    """Point MLflow at the tracking URI (see cardfraud.modeling.tracking) without download progress bars."""
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    return configure_tracking(tracking_uri)
+
+
+def registered_version(model_uri: str) -> int | None:
+    """Return the registry version behind ``models:/name@alias`` or ``models:/name/N``."""
+    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
+    if not match:
+        return None
+    name, alias, number = match.groups()
+    if number:
+        return int(number)
+    return int(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+
+
+def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> LoadedScorer:
+    """Load a scorer (``models:/<name>@<alias>``, ``models:/<name>/<version>``, ...).
+
+    Raises:
+        LookupError: the model does not exist or cannot be loaded (one line, with the URI).
+    """
+    configure_quiet_tracking(tracking_uri)
+    try:
+        model = mlflow.pyfunc.load_model(model_uri)
+        version = registered_version(model_uri)
+    except (MlflowException, OSError, ModuleNotFoundError) as exc:
+        text = str(getattr(exc, "message", exc)).strip()
+        reason = text.splitlines()[0] if text else type(exc).__name__
+        raise LookupError(f"cannot load model {model_uri} from {mlflow.get_tracking_uri()}: "
+                          f"{reason}") from None
+    threshold = (model.metadata.metadata or {}).get("threshold")
+    return LoadedScorer(model, model_uri, version,
+                        None if threshold is None else float(threshold), model.metadata.run_id)
+
+
+def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFrame:
+    """Return the transactions with ``probability`` (P(fraud)) and ``decision`` appended."""
+    scored = scorer.score(frame)
+    result = frame.drop(columns=[c for c in SCORE_COLUMNS if c in frame.columns])
+    result = result.reset_index(drop=True)
+    result["probability"] = scored["probability"].to_numpy()
+    result["decision"] = scored["decision"].to_numpy()
+    return result
+
+
+def process_is_running(pid: int) -> bool:
+    """Return True when a process with this id exists (possibly another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_leftover_temporary_files(folder: Path) -> list[Path]:
+    """Delete the temporary files of scores whose process is gone; return what was deleted."""
+    removed = []
+    for candidate in folder.glob(".*.cardfraud-*.tmp"):
+        match = TEMPORARY_FILE.fullmatch(candidate.name)
+        if match and int(match.group(1)) != os.getpid() and not process_is_running(
+                int(match.group(1))):
+            candidate.unlink(missing_ok=True)
+            removed.append(candidate)
+    return removed
+
+
+def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write CSV or Parquet (by suffix) via a temporary file in the same folder, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_leftover_temporary_files(path.parent)
+    # A unique name opened normally (not mkstemp) so the file gets the user's usual permissions;
+    # the pid in it lets the next score tell a killed run's leftover from a running one's file.
+    tmp = path.parent / f".{path.name}.cardfraud-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        if path.suffix.lower() == ".csv":
+            frame.to_csv(tmp, index=False)
+        else:
+            frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def check_output_path(input_path: Path, output_path: Path, overwrite: bool = False) -> None:
+    """Raise ValueError when the output has an unknown suffix, would overwrite the input, or
+    exists and ``overwrite`` is not set."""
+    if output_path.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise ValueError(f"{output_path}: output must end with .csv or .parquet")
+    if output_path.is_dir():
+        raise ValueError(f"{output_path}: is a directory; give a file name ending with .csv")
+    if output_path.resolve() == input_path.resolve():
+        raise ValueError(f"{output_path}: is the input file; write the scores to another file")
+    if output_path.exists() and not overwrite:
+        raise ValueError(f"{output_path}: already exists; pass --overwrite to replace it")
+
+
+def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
+               model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
+               sep: str | None = None, decimal: str | None = None,
+               overwrite: bool = False) -> dict:
+    """Validate, score and write one file; return a summary of what was scored.
+
+    Raises:
+        DataValidationError: the input cannot be scored (message names file, column, rows).
+        ValueError: the output path is unusable (or exists, without ``overwrite``).
+        LookupError: the model cannot be loaded.
+        TypeError: the model does not return a probability.
+    """
+    input_path, output_path = Path(input_path), Path(output_path)
+    check_model_uri(model_uri)
+    check_output_path(input_path, output_path, overwrite)
+    started = time.perf_counter()
+    frame = check_purchases(read_transactions(input_path, sep=sep, decimal=decimal),
+                            str(input_path))
+    scorer = load_registered_scorer(model_uri, tracking_uri)
+    scored = score_transactions(frame, scorer)
+    write_table_atomic(scored, output_path)
+    flagged = int(scored["decision"].sum())
+    return {"input": str(input_path), "output": str(output_path), "rows": len(scored),
+            "flagged": flagged, "flagged_share": flagged / len(scored), "model_uri": model_uri,
+            "version": scorer.version, "threshold": scorer.threshold,
+            "seconds": round(time.perf_counter() - started, 3)}
+
+
+def serving_payload(frame: pd.DataFrame, rows: int = 2) -> dict:
+    """Return a ``dataframe_split`` request body for /invocations from the first rows."""
+    features = model_features(frame.head(rows))
+    return {"dataframe_split": {"columns": list(FEATURES),
+                                "data": features.to_numpy().tolist()}}
+
+
+def serving_commands(model_name: str, tracking_uri: str, payload: dict, port: int = 5001) -> str:
+    """Return the shell commands that serve the champion locally and query it with curl."""
+    body = json.dumps(payload, separators=(",", ":"))
+    return "\n".join([
+        f"export MLFLOW_TRACKING_URI={shlex.quote(tracking_uri)}",
+        "export MLFLOW_DISABLE_TELEMETRY=true",
+        f"mlflow models serve -m {shlex.quote(f'models:/{model_name}@{CHAMPION}')} "
+        f"--env-manager local -h 127.0.0.1 -p {port}",
+        "",
+        "# in another terminal:",
+        f"curl -s -X POST http://127.0.0.1:{port}/invocations "
+        f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
+    ])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the ``score`` command's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m cardfraud score",
+        description="Score new transactions (CSV or Parquet) with a registered model.")
+    parser.add_argument("--input", required=True, help="transactions to score (.csv or .parquet)")
+    parser.add_argument("--output", required=True,
+                        help="where to write the scores (.csv or .parquet)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the output file when it exists (refused otherwise)")
+    parser.add_argument("--model", default=DEFAULT_MODEL_URI,
+                        help=f"model URI (default {DEFAULT_MODEL_URI})")
+    parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: "
+                        "$MLFLOW_TRACKING_URI, else the project's mlruns/mlflow.db)")
+    parser.add_argument("--sep", default=None, help="CSV separator (guessed when omitted)")
+    parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
+    return parser
+
+
+@contextmanager
+def stopping_signals_raise():
+    """Turn SIGTERM and SIGINT into :class:`ScoringInterrupted` inside the block.
+
+    The exception unwinds through ``write_table_atomic``, which removes its temporary file.
+    """
+    def interrupt(signum, frame):
+        raise ScoringInterrupted(signum)
+
+    previous = {signum: signal.signal(signum, interrupt) for signum in INTERRUPTED_EXIT}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """Run ``score``; return 0 on success, 2 on bad input, 1 when the model cannot be used,
+    130/143 when stopped by Ctrl-C/SIGTERM (no output written, no temporary file left)."""
+    args = build_parser().parse_args(argv)
+    try:
+        with stopping_signals_raise():
+            summary = score_file(args.input, args.output, args.model,
+                                 args.tracking_uri and tracking_uri_from_caller(
+                                     args.tracking_uri, Path.cwd()), sep=args.sep,
+                                 decimal=args.decimal, overwrite=args.overwrite)
+    except ScoringInterrupted as exc:
+        print(f"interrupted ({exc}): {args.output} not written", file=sys.stderr)
+        return INTERRUPTED_EXIT[exc.signum]
+    except ValueError as exc:  # includes DataValidationError
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except TypeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    except LookupError as exc:
+        print(f"error: {exc}. Run the registry step (python run_all.py --only registry) "
+              f"or pass --model", file=sys.stderr)
+        return 1
+    version = f"version {summary['version']}, " if summary["version"] is not None else ""
+    threshold = summary["threshold"]
+    print(f"scored {summary['rows']:,} transactions from {summary['input']} with "
+          f"{summary['model_uri']} ({version}threshold "
+          f"{'n/a' if threshold is None else f'{threshold:.4f}'}): {summary['flagged']:,} held "
+          f"for review ({summary['flagged_share']:.2%}) -> {summary['output']} "
+          f"in {summary['seconds']:.1f} s")
+    return 0

@@ -1,0 +1,244 @@
+"""The simulator's world: cities, merchants and cardholders, fixed before purchases happen.
+
+Part of the built-in simulator (:func:`cardfraud.simulator.simulate.simulate`; the story and every number
+in ``docs/simulator.md``). Shops sit around the cities; each cardholder gets a home, a typical
+amount, habits, two areas with their usual shops, usual online merchants and maybe a trip.
+Also the small numeric helpers the purchases and the fraud scenarios share: haversine
+distances, random displacements, lognormal distances, amount rounding and the drift cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+# --------------------------------------------------------------------------- cities and shapes
+
+#: Approximate city centres (lat, lon) and metro populations in millions.
+COUNTRY_CITIES: dict[str, tuple[tuple[str, float, float, float], ...]] = {
+    "Colombia": (
+        ("Bogotá", 4.711, -74.072, 7.9),
+        ("Medellín", 6.244, -75.581, 2.6),
+        ("Cali", 3.452, -76.532, 2.3),
+        ("Barranquilla", 10.964, -74.796, 1.3),
+        ("Cartagena", 10.391, -75.479, 1.0),
+        ("Cúcuta", 7.894, -72.508, 0.8),
+        ("Bucaramanga", 7.119, -73.123, 0.6),
+        ("Pereira", 4.813, -75.696, 0.5),
+        ("Santa Marta", 11.241, -74.205, 0.5),
+        ("Ibagué", 4.438, -75.232, 0.5),
+        ("Villavicencio", 4.142, -73.627, 0.5),
+        ("Montería", 8.748, -75.881, 0.5),
+        ("Valledupar", 10.463, -73.253, 0.5),
+        ("Manizales", 5.070, -75.513, 0.4),
+        ("Pasto", 1.214, -77.281, 0.4),
+        ("Neiva", 2.927, -75.282, 0.35),
+        ("Armenia", 4.534, -75.681, 0.3),
+        ("Popayán", 2.445, -76.615, 0.3),
+        ("Sincelejo", 9.305, -75.398, 0.3),
+        ("Tunja", 5.535, -73.368, 0.2),
+    ),
+}
+
+# Shapes that are part of the story rather than knobs (see docs/simulator.md).
+N_SHOPS = 20_000  # physical merchants (fixed, so shop density does not depend on rows)
+AREAS = 2  # where a cardholder's life happens: 0 the home area, 1 the activity centre
+AREA_MEDIAN_KM = (2.0, 12.0)  # median distance of each area from home
+AREA_SIGMA = (0.8, 1.15)
+MAX_SPREAD_KM = 150.0  # farthest a shop is from its city, or an area from home
+HOME_AREA_SHARE = 0.3  # mean share of a cardholder's purchases made in the home area ...
+FAR_CENTRE_KM = 30.0  # ... times exp(-distance of their activity centre / FAR_CENTRE_KM)
+USUAL_SHOPS = 4  # usual shops per area: the nearest ones to the area's point
+NEARBY_SHOPS = 10  # shops near an area; the ones after the usual ones are "new" shops
+USUAL_ONLINE = 3  # usual online merchants per cardholder
+CONNECTION_JITTER_KM = 0.25  # median spread of geolocated connections around an area
+JITTER_SIGMA = 1.8
+TRIP_EXTRA_DAYS = 19.0  # a trip lasts 1 + Poisson(TRIP_EXTRA_DAYS) days
+ONLINE_MERCHANTS = 400
+KM_PER_DEGREE = 111.195
+EARTH_RADIUS_KM = 6371.0088
+
+# --------------------------------------------------------------------------- geometry and shared helpers
+
+
+def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
+    """Great-circle distance in km between points given in degrees (arrays broadcast)."""
+    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
+    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
+
+
+def displace(lat, lon, dist_km, rng) -> tuple[np.ndarray, np.ndarray]:
+    """Move points ``dist_km`` in a random bearing (local flat-earth step)."""
+    bearing = rng.uniform(0.0, 2 * np.pi, np.shape(dist_km))
+    dlat = dist_km * np.cos(bearing) / KM_PER_DEGREE
+    dlon = dist_km * np.sin(bearing) / (KM_PER_DEGREE * np.cos(np.radians(lat)))
+    return lat + dlat, lon + dlon
+
+
+def lognormal_km(median, sigma, size, rng) -> np.ndarray:
+    """Lognormal distances with the given median (km)."""
+    return np.asarray(median) * np.exp(sigma * rng.standard_normal(size))
+
+
+def _city_scatter_km(population, size, rng) -> np.ndarray:
+    """Distance from the centre of a city of ``population`` millions (Rayleigh, km)."""
+    scale = 3.5 * np.sqrt(population)
+    return scale * np.sqrt(-2.0 * np.log1p(-rng.random(size)))
+
+
+def first_of_group(keys: np.ndarray) -> np.ndarray:
+    """True where a sorted key array starts a new group."""
+    first = np.ones(len(keys), dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    return first
+
+
+def _beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
+    """Per-cardholder habits: Beta draws with the given mean and concentration a + b."""
+    return rng.beta(mean * concentration, (1.0 - mean) * concentration, size)
+
+
+def round_amount(amount: np.ndarray) -> np.ndarray:
+    """Amounts in whole hundreds of pesos, at least 100 COP."""
+    return np.maximum(100.0, np.round(amount / 100.0) * 100.0)
+
+
+def after_drift(t: np.ndarray, cfg: dict) -> np.ndarray:
+    """True for purchases on or after ``drift_day`` (all False without drift)."""
+    if cfg["drift_day"] is None:
+        return np.zeros(len(t), dtype=bool)
+    return t >= cfg["drift_day"] * 86400
+
+
+# --------------------------------------------------------------------------- the world
+
+
+@dataclass
+class World:
+    """Cities, merchants and cardholders: everything fixed before purchases happen."""
+
+    city_name: list
+    city_lat: np.ndarray
+    city_lon: np.ndarray
+    city_pop: np.ndarray
+    shop_lat: np.ndarray = None  # physical merchants, ids 0..n_shops-1
+    shop_lon: np.ndarray = None
+    shop_tree: cKDTree = None
+    online_popularity: np.ndarray = None  # online merchants, ids n_shops..n_shops+ONLINE_MERCHANTS-1
+    counts: np.ndarray = None  # genuine purchases per cardholder
+    home_city: np.ndarray = None
+    home_lat: np.ndarray = None
+    home_lon: np.ndarray = None
+    typical: np.ndarray = None  # median genuine amount (COP)
+    habits: dict = None  # online, chip, pin, repeat: per-cardholder probabilities
+    home_area_share: np.ndarray = None  # per cardholder
+    area_lat: np.ndarray = None  # (cardholders, AREAS)
+    area_lon: np.ndarray = None
+    area_shops: np.ndarray = None  # (cardholders, AREAS, NEARBY_SHOPS), usual ones first
+    usual_online: np.ndarray = None  # (cardholders, USUAL_ONLINE) merchant ids
+    trip: dict = None  # start, end (seconds), lat, lon (base in the destination city)
+    prior_lat: np.ndarray = None  # where the last purchase before the period happened
+    prior_lon: np.ndarray = None
+
+    @property
+    def n_shops(self) -> int:
+        """Number of physical merchants."""
+        return len(self.shop_lat)
+
+    @property
+    def lon_scale(self) -> float:
+        """Length of a degree of longitude relative to one of latitude, at the cities."""
+        return float(np.cos(np.radians(self.city_lat.mean())))
+
+    def planar(self, lat, lon) -> np.ndarray:
+        """Points as (lat, scaled lon) rows, for nearest-neighbour look-ups."""
+        return np.column_stack((lat, np.asarray(lon) * self.lon_scale))
+
+    def random_cities(self, size: int, rng) -> np.ndarray:
+        """City indices drawn by population."""
+        return rng.choice(len(self.city_pop), size=size, p=self.city_pop / self.city_pop.sum())
+
+    def point_in_city(self, city: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+        """A random point in each given city (scattered around its centre)."""
+        dist = _city_scatter_km(self.city_pop[city], len(city), rng)
+        return displace(self.city_lat[city], self.city_lon[city], dist, rng)
+
+    def nearby_shops(self, lat, lon, k: int) -> np.ndarray:
+        """Indices of the ``k`` physical merchants nearest to each point, shape (n, k)."""
+        _, idx = self.shop_tree.query(self.planar(lat, lon), k=k)
+        return idx.reshape(len(lat), k)
+
+    def popular_online(self, size: int, rng) -> np.ndarray:
+        """Online merchant ids drawn by popularity."""
+        return self.n_shops + rng.choice(ONLINE_MERCHANTS, size=size, p=self.online_popularity)
+
+
+def _cities(cfg: dict) -> tuple:
+    """Names, latitudes, longitudes and populations of the configured cities."""
+    table = cfg["cities"] if cfg["cities"] is not None else COUNTRY_CITIES[cfg["country"]]
+    names = [str(row[0]) for row in table]
+    lat, lon, pop = (np.array([float(row[i]) for row in table]) for i in (1, 2, 3))
+    return names, lat, lon, pop
+
+
+def build_world(cfg: dict, n_legit: int, rng) -> World:
+    """Draw the merchants and the cardholders with their homes, habits, areas and trips."""
+    names, city_lat, city_lon, city_pop = _cities(cfg)
+    world = World(names, city_lat, city_lon, city_pop)
+    n_cards = max(1, int(round(n_legit / cfg["purchases_per_cardholder"])))
+    activity = rng.gamma(2.0, 1.0, n_cards)
+    world.counts = rng.multinomial(n_legit, activity / activity.sum())
+    # Shops sit where people go: around the cities and in the towns near them.
+    lat, lon = world.point_in_city(world.random_cities(N_SHOPS, rng), rng)
+    spread = np.minimum(lognormal_km(8.0, 1.2, N_SHOPS, rng), MAX_SPREAD_KM)
+    world.shop_lat, world.shop_lon = displace(lat, lon, spread, rng)
+    world.shop_tree = cKDTree(world.planar(world.shop_lat, world.shop_lon))
+    zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
+    world.online_popularity = zipf / zipf.sum()
+    world.home_city = world.random_cities(n_cards, rng)
+    world.home_lat, world.home_lon = world.point_in_city(world.home_city, rng)
+    world.typical = cfg["typical_amount"] * np.exp(0.6 * rng.standard_normal(n_cards))
+    world.habits = {
+        "online": _beta_with_mean(cfg["online_share"], 3.0, n_cards, rng),
+        "chip": _beta_with_mean(cfg["chip_share"], 1.6, n_cards, rng),
+        "pin": _beta_with_mean(cfg["pin_share"], 2.5, n_cards, rng),
+        "repeat": _beta_with_mean(cfg["repeat_share"], 25.0, n_cards, rng),
+    }
+    _draw_areas(world, n_cards, rng)
+    world.usual_online = world.popular_online(n_cards * USUAL_ONLINE, rng).reshape(n_cards, USUAL_ONLINE)
+    _draw_trips(world, cfg, n_cards, rng)
+    return world
+
+
+def _draw_areas(world: World, n_cards: int, rng) -> None:
+    """Each cardholder's home area and activity centre, with the shops nearest to each."""
+    medians, sigmas = np.tile(AREA_MEDIAN_KM, n_cards), np.tile(AREA_SIGMA, n_cards)
+    dist = np.minimum(lognormal_km(medians, sigmas, n_cards * AREAS, rng), MAX_SPREAD_KM)
+    lat, lon = displace(np.repeat(world.home_lat, AREAS), np.repeat(world.home_lon, AREAS), dist, rng)
+    shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)  # an area is where shops are, never at sea
+    lat, lon = world.shop_lat[shops[:, 0]], world.shop_lon[shops[:, 0]]
+    world.area_lat, world.area_lon = lat.reshape(n_cards, AREAS), lon.reshape(n_cards, AREAS)
+    world.area_shops = shops.reshape(n_cards, AREAS, NEARBY_SHOPS).astype(np.int32)
+    # Those whose life centres far from home (commuters, an old address on file) seldom shop near it.
+    far = np.exp(-dist.reshape(n_cards, AREAS)[:, 1] / FAR_CENTRE_KM)
+    world.home_area_share = far * _beta_with_mean(HOME_AREA_SHARE, 10.0, n_cards, rng)
+    prior = (rng.random(n_cards) >= world.home_area_share).astype(int)
+    rows = np.arange(n_cards)
+    world.prior_lat, world.prior_lon = world.area_lat[rows, prior], world.area_lon[rows, prior]
+
+
+def _draw_trips(world: World, cfg: dict, n_cards: int, rng) -> None:
+    """Honest travel: some cardholders spend a few days in another city."""
+    seconds = cfg["days"] * 86400
+    travels = rng.random(n_cards) < cfg["travel_rate"]
+    start = rng.uniform(0, seconds, n_cards)
+    length = (1 + rng.poisson(TRIP_EXTRA_DAYS, n_cards)) * 86400.0
+    dest = world.random_cities(n_cards, rng)
+    same = dest == world.home_city  # move to the next listed city instead
+    dest[same] = (dest[same] + 1) % len(world.city_pop)
+    lat, lon = world.point_in_city(dest, rng)
+    world.trip = {"start": np.where(travels, start, -1.0), "end": np.where(travels, start + length, -1.0),
+                  "lat": lat, "lon": lon}
