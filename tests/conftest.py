@@ -99,3 +99,14 @@ def smoke_run(tmp_path_factory):
     done = run_all("--output", str(out), "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     return out, done, f"sqlite:///{store}/mlflow.db"
+
+
+@pytest.fixture
+def output_dir(tmp_path, monkeypatch) -> Path:
+    """An empty output dir and an empty tracking store (MLFLOW_TRACKING_URI) for one test."""
+    from helpers import fresh_tracking_store
+
+    fresh_tracking_store(tmp_path / "mlflow", monkeypatch)
+    path = tmp_path / "out"
+    path.mkdir()
+    return path

@@ -13,7 +13,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from test_registry import fake_modeling_step, fresh_tracking_store, registry_step
+from helpers import (
+    fake_modeling_step,
+    fresh_tracking_store,
+    registry_step,
+)
 
 from cardfraud.data.cleaning import FEATURES, DataValidationError
 from cardfraud.serving.registry import held_out_test_rows, load_champion

@@ -12,7 +12,12 @@ import mlflow
 import pandas as pd
 import pytest
 from conftest import ROOT, make_timed_transactions, run_all
-from test_registry import MODEL, champion_version, fake_modeling_step, registry_step
+from helpers import (
+    MODEL,
+    champion_version,
+    fake_modeling_step,
+    registry_step,
+)
 
 from cardfraud.data.cleaning import compact_dtypes
 from cardfraud.runner import pipeline

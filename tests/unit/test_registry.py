@@ -2,37 +2,29 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import shutil
-import subprocess
-import sys
-import tempfile
-from pathlib import Path
 
 import mlflow
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import ROOT, make_transactions
-from sklearn.compose import ColumnTransformer
+from helpers import (
+    MODEL,
+    champion_version,
+    fake_modeling_step,
+    registry_step,
+)
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
+from sklearn.metrics import average_precision_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cardfraud.data.cleaning import FEATURES, compact_dtypes, model_features
+from cardfraud.data.cleaning import model_features
 from cardfraud.modeling.tracking import (
     configure_tracking,
-    get_or_create_experiment,
-    log_candidate_run,
 )
 from cardfraud.runner.artifacts import (
-    artifacts_dir,
     load_step_results,
-    save_step_results,
-    transactions_path,
 )
 from cardfraud.serving import registry
 from cardfraud.serving.promotion import (
@@ -46,111 +38,8 @@ from cardfraud.serving.registry import (
     compare_with_champion,
     decide_promotion,
     held_out_test_rows,
-    register_candidate,
 )
 from cardfraud.serving.scoring import CHAMPION
-
-MODEL = "card-fraud-detector"
-WEAK_FEATURES = ["repeat_retailer"]
-
-
-def fake_modeling_step(output_dir: Path, tracking_uri: str, weak: bool = False,
-                       rows: int = 800, seed: int = 0, threshold: float = 0.3) -> dict:
-    """Write what the load and modeling steps hand on, for a logistic regression.
-
-    Same files and MLflow run as the modeling contract: transactions.parquet, load.json
-    (data fingerprint), test_predictions.parquet, modeling.json and a run whose ``model`` is
-    the sklearn pipeline. ``weak`` fits on one uninformative column (a worse candidate).
-    """
-    frame = compact_dtypes(make_transactions(rows, seed))
-    frame.to_parquet(transactions_path(output_dir))
-    fingerprint = f"sha256:test-data-{seed}-{rows}"
-    save_step_results("load", {"data": {"source": "simulated", "rows": rows,
-                                        "fingerprint": fingerprint}}, output_dir)
-    features, fraud = model_features(frame), frame["fraud"].to_numpy()
-    train, test = np.arange(rows)[: rows * 3 // 4], np.arange(rows)[rows * 3 // 4:]
-    columns = WEAK_FEATURES if weak else FEATURES
-    pipeline = Pipeline([("select", ColumnTransformer([("keep", "passthrough", columns)])),
-                         ("scale", StandardScaler()), ("classify", LogisticRegression())])
-    pipeline.fit(features.iloc[train], fraud[train])
-    probability = pipeline.predict_proba(features.iloc[test])[:, 1]
-    decision = probability >= threshold
-    test_metrics = {"average_precision": average_precision_score(fraud[test], probability),
-                    "roc_auc": roc_auc_score(fraud[test], probability),
-                    "recall": recall_score(fraud[test], decision),
-                    "precision": precision_score(fraud[test], decision, zero_division=0)}
-    uri = configure_tracking(tracking_uri)
-    experiment_id = get_or_create_experiment("card-fraud-test", uri)
-    name = "weak_logistic" if weak else "logistic_regression"
-    run_id = log_candidate_run(experiment_id, name, {"columns": columns}, test_metrics,
-                               pipeline, features.iloc[test[:5]])
-    pd.DataFrame({"row": test, "fraud": fraud[test], "probability": probability}).to_parquet(
-        artifacts_dir(output_dir) / "test_predictions.parquet", index=False)
-    modeling = {"best_model": name, "best_run_id": run_id, "model_uri": f"runs:/{run_id}/model",
-                "experiment_name": "card-fraud-test", "experiment_id": experiment_id,
-                "tracking_uri": uri, "selection_metric": "average_precision",
-                "threshold": threshold, "threshold_rule": "fixed for the test",
-                "test_metrics": test_metrics, "test_rows": len(test),
-                "split": {"kind": "stratified"}}
-    save_step_results("modeling", modeling, output_dir)
-    return modeling
-
-
-@functools.lru_cache(maxsize=1)
-def empty_tracking_database() -> Path:
-    """Create (once per session) an empty, migrated MLflow SQLite database to copy.
-
-    Creating MLflow's tables takes seconds; copying the file takes milliseconds.
-    """
-    folder = Path(tempfile.mkdtemp(prefix="cardfraud-mlflow-template-"))
-    mlflow.MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db").search_experiments()
-    return folder / "mlflow.db"
-
-
-def fresh_tracking_store(folder: Path, monkeypatch) -> str:
-    """Point MLFLOW_TRACKING_URI at a new empty store under ``folder``; return the URI."""
-    folder.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(empty_tracking_database(), folder / "mlflow.db")
-    uri = f"sqlite:///{folder}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    return uri
-
-
-def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
-                  run_id: str = "report-run"):
-    """Run the registry step as the notebook does; return (registered, decision, aliases).
-
-    ``publish`` then applies the promotion as run_all does when it publishes the run.
-    """
-    modeling = load_step_results("modeling", output_dir)
-    data = load_step_results("load", output_dir)["data"]
-    test = held_out_test_rows(output_dir)
-    registered = register_candidate(modeling, data, test, MODEL, report_run_id=run_id)
-    decision = compare_with_champion(registered, test, modeling["selection_metric"], force)
-    aliases = apply_aliases(registered, decision)
-    results = registry.registry_results(registered, decision, aliases,
-                                        pd.DataFrame({"difference": [0.0]}),
-                                        modeling["selection_metric"], run_id)
-    save_step_results("registry", results, output_dir)
-    pending = pending_promotion(results, run_id)
-    if publish and pending is not None:
-        promote_pending_champion(pending)
-    return registered, decision, aliases
-
-
-def champion_version() -> int:
-    """Return the version the champion alias points at."""
-    return int(mlflow.MlflowClient().get_model_version_by_alias(MODEL, CHAMPION).version)
-
-
-@pytest.fixture
-def output_dir(tmp_path, monkeypatch) -> Path:
-    """An empty output dir and an empty tracking store (MLFLOW_TRACKING_URI) for one test."""
-    fresh_tracking_store(tmp_path / "mlflow", monkeypatch)
-    path = tmp_path / "out"
-    path.mkdir()
-    return path
-
 
 # --- the promotion rule, without MLflow ------------------------------------------------
 
@@ -438,28 +327,3 @@ def test_by_hand_the_registered_version_is_found_and_left_alone(output_dir):
 
 
 # --- the notebook ------------------------------------------------------------------------
-
-@pytest.mark.slow
-def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_env):
-    uri = os.environ["MLFLOW_TRACKING_URI"]
-    fake_modeling_step(output_dir, uri)
-    executed = output_dir / "05.ipynb"
-    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "05_registry.ipynb"),
-               str(executed), "-k", "cardfraud", "-p", "output_dir", str(output_dir),
-               "-p", "sample_rows", "50", "-p", "run_id", "report-run-1", "-p", "register", "True"]
-    for attempt in (1, 2):
-        done = subprocess.run(command, env=project_env, capture_output=True, text=True,
-                              timeout=120)
-        assert done.returncode == 0, done.stderr[-2000:]
-        results = load_step_results("registry", output_dir)
-        assert results["version"] == 1 and results["champion_version"] == 1
-        assert results["promoted"] is (attempt == 1)
-        assert results["max_score_difference"] < 1e-12
-        if attempt == 1:  # as run_all does when it publishes the run
-            assert registry.current_champion(MODEL) is None
-            promote_pending_champion(pending_promotion(results, "report-run-1"))
-    tags = mlflow.MlflowClient().get_model_version(MODEL, "1").tags
-    assert tags["report_run_id"] == "report-run-1"
-    text = executed.read_text()
-    assert "mlflow models serve -m models:/card-fraud-detector@champion --env-manager local" \
-        in text and "already the champion" in text

@@ -18,8 +18,15 @@ from pathlib import Path
 import mlflow
 import pytest
 from conftest import ROOT
-from test_registry import MODEL, fake_modeling_step, fresh_tracking_store, registry_step
-from test_serving import free_port, running, server_env
+from helpers import (
+    MODEL,
+    fake_modeling_step,
+    free_port,
+    fresh_tracking_store,
+    registry_step,
+    running,
+    server_env,
+)
 
 from cardfraud.modeling import tracking
 from cardfraud.serving.promotion import (
@@ -33,7 +40,7 @@ from cardfraud.serving.registry import (
 )
 from cardfraud.serving.scoring import CHAMPION
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]  # where helpers.py and conftest.py live
 
 # One run of the registry's users, started twice at once on the same new store: the modeling
 # run (first open of the store, experiment) then registration and aliases. Both wait at a
@@ -42,7 +49,7 @@ FIRST_RUN = textwrap.dedent("""
     import json, sys, time
     from pathlib import Path
     sys.path.insert(0, sys.argv[1])
-    from test_registry import fake_modeling_step, registry_step
+    from helpers import fake_modeling_step, registry_step
     output_dir, uri, barrier, name = Path(sys.argv[2]), sys.argv[3], Path(sys.argv[4]), sys.argv[5]
     (barrier / name).touch()
     while len(list(barrier.iterdir())) < 2:

@@ -8,12 +8,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +18,15 @@ import pandas as pd
 import pytest
 import requests
 from conftest import ROOT, make_transactions
-from test_registry import (
+from helpers import (
+    MODEL,
     empty_tracking_database,
     fake_modeling_step,
+    free_port,
     fresh_tracking_store,
     registry_step,
+    running,
+    server_env,
 )
 
 from cardfraud.data.cleaning import FEATURES, compact_dtypes
@@ -33,49 +34,6 @@ from cardfraud.runner.artifacts import load_step_results, save_step_results, tra
 from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
 from cardfraud.serving.registry import held_out_test_rows
 from cardfraud.serving.scoring import serving_payload
-
-VENV_BIN = Path(sys.executable).parent
-MODEL = "card-fraud-detector"
-
-
-def free_port() -> int:
-    """Return a TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def server_env(tracking_uri: str) -> dict:
-    """Environment for the mlflow commands: the venv first on PATH, telemetry off."""
-    return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
-
-
-@contextmanager
-def running(command: list[str], env: dict, ready_url: str, log: Path, timeout: float = 45):
-    """Start a server in its own process group, wait until ``ready_url`` answers, stop it after."""
-    with open(log, "w") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert process.poll() is None, f"server exited: {log.read_text()[-2000:]}"
-            try:
-                if requests.get(ready_url, timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:  # not listening yet, or still starting
-                pass
-            assert time.monotonic() < deadline, f"server not ready: {log.read_text()[-2000:]}"
-            time.sleep(0.3)
-        yield process
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 @pytest.fixture

@@ -8,6 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import random_features
+from helpers import (
+    simulated_output_dir,
+    write_output_dir,
+)
 
 from cardfraud.data.cleaning import FEATURES, DataValidationError
 from cardfraud.monitoring.champion import (
@@ -93,15 +97,6 @@ def test_current_period_covering_all_training_days_is_refused():
     split = np.where(frame["timestamp"] >= "2024-01-25", "test", "train")
     with pytest.raises(ValueError, match="current_days=40 covers every training day"):
         monitoring_window(frame, split, current_days=40)
-
-
-def write_output_dir(tmp_path, frame, split) -> str:
-    """An output dir holding what the load and modeling steps hand on."""
-    folder = tmp_path / "out" / "artifacts"
-    folder.mkdir(parents=True)
-    frame.to_parquet(folder / "transactions.parquet", index=False)
-    pd.DataFrame({"split": split}).to_parquet(folder / "split.parquet", index=False)
-    return str(tmp_path / "out")
 
 
 def test_current_extract_is_validated_like_the_load_step(tmp_path):
@@ -443,16 +438,6 @@ def test_behaviour_shift_moves_the_chip_share():
 # --------------------------------------------------------------------------- end to end
 
 
-def simulated_output_dir(tmp_path, rows: int = 20_000, **knobs) -> str:
-    """An output dir with simulated transactions and a time split (test: the last 18 days)."""
-    from cardfraud.data.cleaning import compact_dtypes
-    from cardfraud.simulator.simulate import simulate
-
-    frame = compact_dtypes(simulate(rows=rows, seed=7, **knobs))
-    cut = frame["timestamp"].max().floor("D") - pd.Timedelta(days=17)
-    return write_output_dir(tmp_path, frame, np.where(frame["timestamp"] >= cut, "test", "train"))
-
-
 def register_champion(output_dir: str, tracking_uri: str) -> dict:
     """Fit a small model on the training rows and register it as champion with test metrics."""
     import mlflow
@@ -492,33 +477,6 @@ def test_champion_check_with_a_registered_champion(tmp_path):
     assert 0 < champion.now["average_precision"] <= 1 and 0 <= champion.now["recall"] <= 1
     assert champion.score_psi < 0.1 and champion.score_status == "ok"  # no drift simulated
     assert "scored" in champion.message and "5,000 reference purchases" in champion.message
-
-
-@pytest.mark.slow
-def test_notebook_without_champion_runs_and_logs_one_row_per_run(tmp_path, project_env):
-    import json
-    import subprocess
-    import sys
-
-    from conftest import ROOT
-
-    output_dir = simulated_output_dir(tmp_path)
-    executed = tmp_path / "06.ipynb"
-    for run in ("run-1", "run-2"):
-        command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "06_monitoring.ipynb"),
-                   str(executed), "-k", "cardfraud", "-p", "output_dir", output_dir,
-                   "-p", "run_id", run]
-        done = subprocess.run(command, env=project_env, capture_output=True, text=True, timeout=180)
-        assert done.returncode == 0, done.stderr[-2000:]
-    log = pd.read_csv(f"{output_dir}/artifacts/monitoring_log.csv")
-    assert log["run_id"].tolist() == ["run-1", "run-2"]
-    results = json.loads((tmp_path / "out" / "artifacts" / "results" / "monitoring.json").read_text())
-    assert results["overall_status"] == "ok" and results["champion"]["available"] is False
-    assert results["current"]["period"][1] == "2024-03-30" and results["reference"]["rows"] > 0
-    text = executed.read_text()
-    assert "No champion to check" in text and "Overall status: OK" in text
-    for name in ("monitoring_feature_drift", "monitoring_history"):
-        assert (tmp_path / "out" / "artifacts" / "figures" / f"{name}.png").stat().st_size > 10_000
 
 
 @pytest.mark.slow

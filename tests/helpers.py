@@ -1,0 +1,205 @@
+"""Helpers shared by tests in several folders: a fake modeling step, the registry step as
+the notebook runs it, MLflow stores, servers on free ports, monitoring output dirs."""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import requests
+from conftest import make_transactions
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import average_precision_score, precision_score, recall_score, roc_auc_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from cardfraud.data.cleaning import FEATURES, compact_dtypes, model_features
+from cardfraud.modeling.tracking import (
+    configure_tracking,
+    get_or_create_experiment,
+    log_candidate_run,
+)
+from cardfraud.runner.artifacts import (
+    artifacts_dir,
+    load_step_results,
+    save_step_results,
+    transactions_path,
+)
+from cardfraud.serving import registry
+from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
+from cardfraud.serving.registry import (
+    apply_aliases,
+    compare_with_champion,
+    held_out_test_rows,
+    register_candidate,
+)
+from cardfraud.serving.scoring import CHAMPION
+
+MODEL = "card-fraud-detector"
+
+
+WEAK_FEATURES = ["repeat_retailer"]
+
+
+def fake_modeling_step(output_dir: Path, tracking_uri: str, weak: bool = False,
+                       rows: int = 800, seed: int = 0, threshold: float = 0.3) -> dict:
+    """Write what the load and modeling steps hand on, for a logistic regression.
+
+    Same files and MLflow run as the modeling contract: transactions.parquet, load.json
+    (data fingerprint), test_predictions.parquet, modeling.json and a run whose ``model`` is
+    the sklearn pipeline. ``weak`` fits on one uninformative column (a worse candidate).
+    """
+    frame = compact_dtypes(make_transactions(rows, seed))
+    frame.to_parquet(transactions_path(output_dir))
+    fingerprint = f"sha256:test-data-{seed}-{rows}"
+    save_step_results("load", {"data": {"source": "simulated", "rows": rows,
+                                        "fingerprint": fingerprint}}, output_dir)
+    features, fraud = model_features(frame), frame["fraud"].to_numpy()
+    train, test = np.arange(rows)[: rows * 3 // 4], np.arange(rows)[rows * 3 // 4:]
+    columns = WEAK_FEATURES if weak else FEATURES
+    pipeline = Pipeline([("select", ColumnTransformer([("keep", "passthrough", columns)])),
+                         ("scale", StandardScaler()), ("classify", LogisticRegression())])
+    pipeline.fit(features.iloc[train], fraud[train])
+    probability = pipeline.predict_proba(features.iloc[test])[:, 1]
+    decision = probability >= threshold
+    test_metrics = {"average_precision": average_precision_score(fraud[test], probability),
+                    "roc_auc": roc_auc_score(fraud[test], probability),
+                    "recall": recall_score(fraud[test], decision),
+                    "precision": precision_score(fraud[test], decision, zero_division=0)}
+    uri = configure_tracking(tracking_uri)
+    experiment_id = get_or_create_experiment("card-fraud-test", uri)
+    name = "weak_logistic" if weak else "logistic_regression"
+    run_id = log_candidate_run(experiment_id, name, {"columns": columns}, test_metrics,
+                               pipeline, features.iloc[test[:5]])
+    pd.DataFrame({"row": test, "fraud": fraud[test], "probability": probability}).to_parquet(
+        artifacts_dir(output_dir) / "test_predictions.parquet", index=False)
+    modeling = {"best_model": name, "best_run_id": run_id, "model_uri": f"runs:/{run_id}/model",
+                "experiment_name": "card-fraud-test", "experiment_id": experiment_id,
+                "tracking_uri": uri, "selection_metric": "average_precision",
+                "threshold": threshold, "threshold_rule": "fixed for the test",
+                "test_metrics": test_metrics, "test_rows": len(test),
+                "split": {"kind": "stratified"}}
+    save_step_results("modeling", modeling, output_dir)
+    return modeling
+
+
+@functools.lru_cache(maxsize=1)
+def empty_tracking_database() -> Path:
+    """Create (once per session) an empty, migrated MLflow SQLite database to copy.
+
+    Creating MLflow's tables takes seconds; copying the file takes milliseconds.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="cardfraud-mlflow-template-"))
+    mlflow.MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db").search_experiments()
+    return folder / "mlflow.db"
+
+
+def fresh_tracking_store(folder: Path, monkeypatch) -> str:
+    """Point MLFLOW_TRACKING_URI at a new empty store under ``folder``; return the URI."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(empty_tracking_database(), folder / "mlflow.db")
+    uri = f"sqlite:///{folder}/mlflow.db"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
+                  run_id: str = "report-run"):
+    """Run the registry step as the notebook does; return (registered, decision, aliases).
+
+    ``publish`` then applies the promotion as run_all does when it publishes the run.
+    """
+    modeling = load_step_results("modeling", output_dir)
+    data = load_step_results("load", output_dir)["data"]
+    test = held_out_test_rows(output_dir)
+    registered = register_candidate(modeling, data, test, MODEL, report_run_id=run_id)
+    decision = compare_with_champion(registered, test, modeling["selection_metric"], force)
+    aliases = apply_aliases(registered, decision)
+    results = registry.registry_results(registered, decision, aliases,
+                                        pd.DataFrame({"difference": [0.0]}),
+                                        modeling["selection_metric"], run_id)
+    save_step_results("registry", results, output_dir)
+    pending = pending_promotion(results, run_id)
+    if publish and pending is not None:
+        promote_pending_champion(pending)
+    return registered, decision, aliases
+
+
+def champion_version() -> int:
+    """Return the version the champion alias points at."""
+    return int(mlflow.MlflowClient().get_model_version_by_alias(MODEL, CHAMPION).version)
+
+
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """Return a TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def server_env(tracking_uri: str) -> dict:
+    """Environment for the mlflow commands: the venv first on PATH, telemetry off."""
+    return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+
+
+@contextmanager
+def running(command: list[str], env: dict, ready_url: str, log: Path, timeout: float = 45):
+    """Start a server in its own process group, wait until ``ready_url`` answers, stop it after."""
+    with open(log, "w") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            assert process.poll() is None, f"server exited: {log.read_text()[-2000:]}"
+            try:
+                if requests.get(ready_url, timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:  # not listening yet, or still starting
+                pass
+            assert time.monotonic() < deadline, f"server not ready: {log.read_text()[-2000:]}"
+            time.sleep(0.3)
+        yield process
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def write_output_dir(tmp_path, frame, split) -> str:
+    """An output dir holding what the load and modeling steps hand on."""
+    folder = tmp_path / "out" / "artifacts"
+    folder.mkdir(parents=True)
+    frame.to_parquet(folder / "transactions.parquet", index=False)
+    pd.DataFrame({"split": split}).to_parquet(folder / "split.parquet", index=False)
+    return str(tmp_path / "out")
+
+
+def simulated_output_dir(tmp_path, rows: int = 20_000, **knobs) -> str:
+    """An output dir with simulated transactions and a time split (test: the last 18 days)."""
+    from cardfraud.data.cleaning import compact_dtypes
+    from cardfraud.simulator.simulate import simulate
+
+    frame = compact_dtypes(simulate(rows=rows, seed=7, **knobs))
+    cut = frame["timestamp"].max().floor("D") - pd.Timedelta(days=17)
+    return write_output_dir(tmp_path, frame, np.where(frame["timestamp"] >= cut, "test", "train"))
