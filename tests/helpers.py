@@ -38,15 +38,11 @@ from cardfraud.runner.artifacts import (
     save_step_results,
     transactions_path,
 )
-from cardfraud.serving import registry
+from cardfraud.serving import registry_report
+from cardfraud.serving.champion_rule import apply_aliases, compare_with_champion
 from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
-from cardfraud.serving.registry import (
-    apply_aliases,
-    compare_with_champion,
-    held_out_test_rows,
-    register_candidate,
-)
-from cardfraud.serving.scoring import CHAMPION
+from cardfraud.serving.registration import held_out_test_rows, register_candidate
+from cardfraud.serving.registry import CHAMPION
 
 MODEL = "card-fraud-detector"
 
@@ -128,7 +124,7 @@ def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
     registered = register_candidate(modeling, data, test, MODEL, report_run_id=run_id)
     decision = compare_with_champion(registered, test, modeling["selection_metric"], force)
     aliases = apply_aliases(registered, decision)
-    results = registry.registry_results(registered, decision, aliases,
+    results = registry_report.registry_results(registered, decision, aliases,
                                         pd.DataFrame({"difference": [0.0]}),
                                         modeling["selection_metric"], run_id)
     save_step_results("registry", results, output_dir)

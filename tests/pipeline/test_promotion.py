@@ -22,7 +22,7 @@ from helpers import (
 from cardfraud.data.cleaning import compact_dtypes
 from cardfraud.runner import pipeline
 from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
-from cardfraud.serving import registry
+from cardfraud.serving import registration, registry
 from cardfraud.serving.promotion import PendingPromotion, promote_pending_champion
 
 SMOKE_MODEL = "card-fraud-detector-smoke"
@@ -82,8 +82,8 @@ def test_results_of_an_earlier_run_are_published_without_promoting(staged):
 def register_champion(folder, uri: str) -> int:
     """Register a logistic regression as champion of the smoke model; return its version."""
     modeling = fake_modeling_step(folder, uri)
-    test = registry.held_out_test_rows(folder)
-    registered = registry.register_candidate(modeling, load_step_results("load", folder)["data"],
+    test = registration.held_out_test_rows(folder)
+    registered = registration.register_candidate(modeling, load_step_results("load", folder)["data"],
                                              test, SMOKE_MODEL)
     promote_pending_champion(PendingPromotion(SMOKE_MODEL, registered.version, None, uri))
     return registered.version

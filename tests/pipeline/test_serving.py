@@ -32,7 +32,7 @@ from helpers import (
 from cardfraud.data.cleaning import FEATURES, compact_dtypes
 from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
 from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
-from cardfraud.serving.registry import held_out_test_rows
+from cardfraud.serving.registration import held_out_test_rows
 from cardfraud.serving.scoring import serving_payload
 
 

@@ -36,9 +36,9 @@ from cardfraud.serving.promotion import (
 )
 from cardfraud.serving.registry import (
     CHALLENGER,
+    CHAMPION,
     current_champion,
 )
-from cardfraud.serving.scoring import CHAMPION
 
 TESTS = Path(__file__).resolve().parents[1]  # where helpers.py and conftest.py live
 

@@ -445,7 +445,7 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
 
     from cardfraud.data.cleaning import model_features
     from cardfraud.modeling.tracking import configure_tracking, get_or_create_experiment
-    from cardfraud.serving.scoring import FraudScorer
+    from cardfraud.serving.scorer import FraudScorer
 
     frame = pd.read_parquet(f"{output_dir}/artifacts/transactions.parquet")
     train = pd.read_parquet(f"{output_dir}/artifacts/split.parquet")["split"].eq("train").to_numpy()

@@ -26,20 +26,15 @@ from cardfraud.modeling.tracking import (
 from cardfraud.runner.artifacts import (
     load_step_results,
 )
-from cardfraud.serving import registry
+from cardfraud.serving import champion_rule, registration, registry, registry_report, scorer
+from cardfraud.serving.champion_rule import apply_aliases, compare_with_champion, decide_promotion
 from cardfraud.serving.promotion import (
     pending_promotion,
     promote_pending_champion,
     restore_champion,
 )
-from cardfraud.serving.registry import (
-    CHALLENGER,
-    apply_aliases,
-    compare_with_champion,
-    decide_promotion,
-    held_out_test_rows,
-)
-from cardfraud.serving.scoring import CHAMPION
+from cardfraud.serving.registration import held_out_test_rows
+from cardfraud.serving.registry import CHALLENGER, CHAMPION
 
 # --- the promotion rule, without MLflow ------------------------------------------------
 
@@ -74,17 +69,17 @@ def test_min_improvement_is_required_margin():
     ("average_precision", 1.0), ("roc_auc", 1.0), ("recall", 0.5), ("precision", 1.0)])
 def test_selection_score_uses_probability_or_decision(metric, expected):
     fraud = [0, 0, 1, 1]
-    assert registry.selection_score(metric, fraud, [0.1, 0.2, 0.3, 0.9], [0, 0, 0, 1]) == expected
+    assert champion_rule.selection_score(metric, fraud, [0.1, 0.2, 0.3, 0.9], [0, 0, 0, 1]) == expected
 
 
 def test_unknown_selection_metric_is_named():
     with pytest.raises(ValueError, match="unknown selection metric 'lift'"):
-        registry.selection_score("lift", [0, 1], [0.1, 0.9], [0, 1])
+        champion_rule.selection_score("lift", [0, 1], [0.1, 0.9], [0, 1])
 
 
 def test_scorer_requirements_pin_the_classifier_libraries():
     pipeline = Pipeline([("scale", StandardScaler()), ("classify", LogisticRegression())])
-    requirements = registry.scorer_requirements(pipeline)
+    requirements = registration.scorer_requirements(pipeline)
     names = {r.split("==")[0] for r in requirements}
     assert {"mlflow", "scikit-learn", "pandas", "cloudpickle"} <= names
     assert "cardfraud" not in names and all("==" in r for r in requirements)
@@ -112,7 +107,7 @@ def test_first_version_becomes_champion_with_tags_and_threshold(output_dir):
 def test_champion_loads_back_with_probability_decision_and_threshold(output_dir):
     fake_modeling_step(output_dir, os.environ["MLFLOW_TRACKING_URI"], threshold=0.25)
     registry_step(output_dir)
-    champion = registry.load_champion(MODEL)
+    champion = scorer.load_champion(MODEL)
     assert (champion.version, champion.threshold) == (1, 0.25)
     test = held_out_test_rows(output_dir)
     scored = champion.model.predict(model_features(test))
@@ -126,12 +121,12 @@ def test_registered_scores_are_checked_against_modeling(output_dir):
     fake_modeling_step(output_dir, os.environ["MLFLOW_TRACKING_URI"])
     registered, _, _ = registry_step(output_dir)
     test = held_out_test_rows(output_dir)
-    table, summary = registry.check_registered_scores(registered, test, sample_rows=50)
+    table, summary = registry_report.check_registered_scores(registered, test, sample_rows=50)
     assert len(table) == 50 and table["difference"].max() < 1e-12
     assert "@champion (version 1) reproduces" in summary
     tampered = test.assign(modeling_probability=test["modeling_probability"] + 0.01)
     with pytest.raises(AssertionError, match="does not reproduce the modeling step's scores"):
-        registry.check_registered_scores(registered, tampered, sample_rows=50)
+        registry_report.check_registered_scores(registered, tampered, sample_rows=50)
 
 
 def test_worse_candidate_leaves_the_champion(output_dir):
@@ -191,7 +186,7 @@ def test_champion_is_rescored_on_the_current_test_rows(output_dir):
     fake_modeling_step(output_dir, uri, seed=2, weak=True, threshold=0.05)
     _, decision, _ = registry_step(output_dir)
     test = held_out_test_rows(output_dir)
-    champion = registry.load_registered_scorer(f"models:/{MODEL}/1")
+    champion = scorer.load_registered_scorer(f"models:/{MODEL}/1")
     expected = average_precision_score(test["fraud"], champion.score(test)["probability"])
     assert decision.champion_score == pytest.approx(expected, abs=1e-12)
     assert "trained on other data" in decision.reason
@@ -200,8 +195,8 @@ def test_champion_is_rescored_on_the_current_test_rows(output_dir):
 def test_results_for_run_json(output_dir):
     fake_modeling_step(output_dir, os.environ["MLFLOW_TRACKING_URI"])
     registered, decision, aliases = registry_step(output_dir)
-    table, _ = registry.check_registered_scores(registered, held_out_test_rows(output_dir), 20)
-    results = registry.registry_results(registered, decision, aliases, table, "average_precision")
+    table, _ = registry_report.check_registered_scores(registered, held_out_test_rows(output_dir), 20)
+    results = registry_report.registry_results(registered, decision, aliases, table, "average_precision")
     assert {k: results[k] for k in ("model_name", "version", "promoted", "champion_version")} == \
         {"model_name": MODEL, "version": 1, "promoted": True, "champion_version": 1}
     assert results["aliases"] == ["challenger", "champion"] and "no champion" in results["reason"]
@@ -211,7 +206,7 @@ def test_results_for_run_json(output_dir):
 def test_missing_champion_is_a_clear_lookup_error(output_dir):
     configure_tracking(None)
     with pytest.raises(LookupError, match="cannot load model models:/nobody@champion"):
-        registry.load_champion("nobody")
+        scorer.load_champion("nobody")
 
 
 # --- promotion takes effect when the run publishes ---------------------------------------
@@ -297,15 +292,15 @@ def test_by_hand_an_unregistered_run_is_compared_without_registering(output_dir)
     modeling = fake_modeling_step(output_dir, uri, seed=2)
     test = held_out_test_rows(output_dir)
     data = load_step_results("load", output_dir)["data"]
-    candidate = registry.register_or_find_candidate(modeling, data, test, MODEL, register=False)
+    candidate = registration.register_or_find_candidate(modeling, data, test, MODEL, register=False)
     assert candidate.version is None and not candidate.registers
     decision = compare_with_champion(candidate, test, "average_precision", force=True)
     assert decision.promote and decision.champion_version == 1
     assert apply_aliases(candidate, decision) == []
-    check, sentence = registry.check_registered_scores(candidate, test, 30)
+    check, sentence = registry_report.check_registered_scores(candidate, test, 30)
     assert check["difference"].max() < 1e-12 and "(not registered) reproduces" in sentence
-    assert "Nothing is applied" in registry.decision_sentence(candidate, decision)
-    results = registry.registry_results(candidate, decision, [], check, "average_precision")
+    assert "Nothing is applied" in registry_report.decision_sentence(candidate, decision)
+    results = registry_report.registry_results(candidate, decision, [], check, "average_precision")
     assert not results["promotion_pending"] and results["champion_version"] == 1
     assert registry_state() == before
 
@@ -317,11 +312,11 @@ def test_by_hand_the_registered_version_is_found_and_left_alone(output_dir):
     before = registry_state()
     test = held_out_test_rows(output_dir)
     data = load_step_results("load", output_dir)["data"]
-    found = registry.register_or_find_candidate(modeling, data, test, MODEL, register=False)
+    found = registration.register_or_find_candidate(modeling, data, test, MODEL, register=False)
     assert (found.version, found.newly_registered) == (1, False)
     decision = compare_with_champion(found, test, "average_precision", force=True)
     assert not decision.promote and apply_aliases(found, decision) == [CHALLENGER, CHAMPION]
-    other = registry.register_or_find_candidate(modeling, data, test, "nobody", register=False)
+    other = registration.register_or_find_candidate(modeling, data, test, "nobody", register=False)
     assert other.version is None and registry.registry_table("nobody").empty
     assert registry_state() == before
 

@@ -20,15 +20,9 @@ from helpers import (
 )
 
 from cardfraud.data.cleaning import FEATURES, DataValidationError
-from cardfraud.serving.registry import held_out_test_rows, load_champion
-from cardfraud.serving.scoring import (
-    check_model_uri,
-    check_purchases,
-    cli,
-    scorer_output,
-    serving_commands,
-    serving_payload,
-)
+from cardfraud.serving.registration import held_out_test_rows
+from cardfraud.serving.scorer import check_model_uri, check_purchases, load_champion, scorer_output
+from cardfraud.serving.scoring import cli, serving_commands, serving_payload
 
 THRESHOLD = 0.3
 

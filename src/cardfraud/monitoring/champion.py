@@ -71,7 +71,7 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
 
     Args:
         scorer: anything with ``score(features) -> probability, decision``, ``version`` and
-            ``threshold`` (a :class:`cardfraud.serving.registry.LoadedScorer`).
+            ``threshold`` (a :class:`cardfraud.serving.scorer.LoadedScorer`).
         sample_rows: reference purchases scored (a random sample) for the score distribution;
             every current purchase is scored, since performance needs them all.
         at_training: the champion's metrics when it was trained (registry tags).
@@ -109,7 +109,7 @@ def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str 
     """
     with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
         warnings.filterwarnings("ignore", message="IProgress not found")
-        from ..serving.registry import load_champion, load_registered_scorer
+        from ..serving.scorer import load_champion, load_registered_scorer
 
     promoted = promoted_by_this_run(model_name, output_dir, run_id)
     try:

@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 # MLflow is imported inside the functions: run_all imports this module at start-up.
-CHAMPION_SINCE_TAG = "champion_since"
+
 
 @dataclass
 class PendingPromotion:
@@ -57,7 +57,7 @@ def promote_pending_champion(pending: PendingPromotion) -> str:
     from mlflow.exceptions import MlflowException
 
     from ..modeling.tracking import store_lock
-    from .scoring import CHAMPION
+    from .registry import CHAMPION, CHAMPION_SINCE_TAG
 
     client = _registry_client(pending)
     since = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
@@ -93,7 +93,7 @@ def _champion_version(client, model_name: str) -> int | None:
     """Return the version carrying ``champion`` (None when there is none)."""
     from mlflow.exceptions import MlflowException
 
-    from .scoring import CHAMPION
+    from .registry import CHAMPION
 
     try:
         return int(client.get_model_version_by_alias(model_name, CHAMPION).version)
@@ -105,7 +105,7 @@ def restore_champion(pending: PendingPromotion) -> None:
     """Put ``champion`` back on the version that held it before the run (or remove it)."""
     from mlflow.exceptions import MlflowException
 
-    from .scoring import CHAMPION
+    from .registry import CHAMPION
 
     client = _registry_client(pending)
     try:
@@ -125,7 +125,7 @@ def record_promotion(registry: dict, since: str) -> dict:
 
 def _registry_client(pending: PendingPromotion):
     """Return an MLflow client on the store where the registry step registered the version."""
-    from .scoring import configure_quiet_tracking
+    from .scorer import configure_quiet_tracking
 
     configure_quiet_tracking(pending.tracking_uri)
     import mlflow

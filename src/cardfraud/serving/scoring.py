@@ -25,36 +25,28 @@ import time
 import uuid
 import warnings
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..data.cleaning import (
     FEATURES,
-    TARGET,
-    DataValidationError,
-    missing_values_error,
     model_features,
     read_transactions,
-    validate_transactions,
 )
-from ..modeling.tracking import configure_tracking
 from ..runner.artifacts import tracking_uri_from_caller
-from ..runner.config import ConfigError, check_model_name
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
-    import mlflow
-    import mlflow.pyfunc
-    from mlflow.exceptions import MlflowException
-    from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+from .registry import CHAMPION, DEFAULT_MODEL_URI
+from .scorer import (
+    SCORE_COLUMNS,
+    LoadedScorer,
+    check_model_uri,
+    check_purchases,
+    load_registered_scorer,
+)
 
-DEFAULT_MODEL_NAME = "card-fraud-detector"
-CHAMPION = "champion"
-DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
-SCORE_COLUMNS = ["probability", "decision"]
 OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
 TEMPORARY_FILE = re.compile(r"\..+\.cardfraud-(\d+)-[0-9a-f]{8}\.tmp")
 INTERRUPTED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -69,134 +61,6 @@ class ScoringInterrupted(BaseException):
     def __init__(self, signum: int):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
-
-
-def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
-    """Validate purchases to score with the load step's rules; return the clean frame.
-
-    Unlike the load step, rows with missing inputs fail instead of being dropped (every
-    purchase needs a score), and the fraud label is optional and not checked.
-    """
-    present = [c for c in FEATURES if c in frame.columns]
-    error = missing_values_error(frame, present, source,
-                                 f"; every purchase needs all {len(FEATURES)} model inputs to be scored")
-    if error:
-        raise error
-    labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
-    clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
-                                     on_missing="fail", require_target=False)
-    if labels is not None:
-        clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
-    return clean
-
-
-def check_model_uri(model_uri: str) -> str:
-    """Return a ``models:/<name>@<alias>`` or ``models:/<name>/<version>`` URI, else raise.
-
-    Other URIs (``runs:/...``, a folder) are MLflow's to resolve; a registry URI must name a
-    model with the names the parameter check allows (a quote would break MLflow's filters).
-
-    Raises:
-        ConfigError: (a ValueError) naming the URI and what is wrong with it.
-    """
-    if not model_uri.startswith("models:/"):
-        return model_uri
-    match = re.fullmatch(r"models:/(.+?)(?:@([A-Za-z0-9_-]+)|/(\d+))", model_uri)
-    if not match:
-        raise ConfigError(f"--model {model_uri!r}: expected models:/<name>@<alias> or "
-                          f"models:/<name>/<version>")
-    check_model_name(match.group(1), f"--model {model_uri!r}: model name")
-    return model_uri
-
-
-class FraudScorer(mlflow.pyfunc.PythonModel):
-    """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
-
-    def __init__(self, classifier, threshold: float):
-        self.classifier = classifier
-        self.threshold = float(threshold)
-
-    def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
-
-        Raises:
-            MlflowException: (HTTP 400 when served) on missing values, infinite, negative or
-                out-of-range numbers (e.g. distances above 20,040 km) or flags other than
-                0/1, naming the column and the rows.
-        """
-        try:
-            purchases = check_purchases(model_input, "request")
-        except DataValidationError as exc:
-            raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
-        probability = self.classifier.predict_proba(model_features(purchases))[:, 1]
-        return pd.DataFrame({"probability": probability.astype("float64"),
-                             "decision": (probability >= self.threshold).astype("int64")})
-
-
-def scorer_output(output, threshold: float | None, uri: str) -> pd.DataFrame:
-    """Turn a model's output into ``probability``/``decision``, or raise TypeError naming it."""
-    if isinstance(output, pd.DataFrame) and set(SCORE_COLUMNS) <= set(output.columns):
-        return output[SCORE_COLUMNS].reset_index(drop=True)
-    array = np.asarray(output)
-    if array.ndim == 2 and array.shape[1] == 2 and threshold is not None:
-        probability = array[:, 1].astype("float64")
-        return pd.DataFrame({"probability": probability,
-                             "decision": (probability >= threshold).astype("int64")})
-    raise TypeError(f"{uri} does not return a fraud probability and decision "
-                    f"(got {type(output).__name__} of shape {array.shape})")
-
-
-@dataclass
-class LoadedScorer:
-    """A model loaded from MLflow with its registry version and threshold (None if unknown)."""
-
-    model: mlflow.pyfunc.PyFuncModel
-    uri: str
-    version: int | None
-    threshold: float | None
-    run_id: str | None
-
-    def score(self, purchases: pd.DataFrame) -> pd.DataFrame:
-        """Return ``probability`` and ``decision`` for each purchase (model input columns)."""
-        output = self.model.predict(model_features(purchases))
-        return scorer_output(output, self.threshold, self.uri)
-
-
-def configure_quiet_tracking(tracking_uri: str | None) -> str:
-    """Point MLflow at the tracking URI (see cardfraud.modeling.tracking) without download progress bars."""
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    return configure_tracking(tracking_uri)
-
-
-def registered_version(model_uri: str) -> int | None:
-    """Return the registry version behind ``models:/name@alias`` or ``models:/name/N``."""
-    match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
-    if not match:
-        return None
-    name, alias, number = match.groups()
-    if number:
-        return int(number)
-    return int(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
-
-
-def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> LoadedScorer:
-    """Load a scorer (``models:/<name>@<alias>``, ``models:/<name>/<version>``, ...).
-
-    Raises:
-        LookupError: the model does not exist or cannot be loaded (one line, with the URI).
-    """
-    configure_quiet_tracking(tracking_uri)
-    try:
-        model = mlflow.pyfunc.load_model(model_uri)
-        version = registered_version(model_uri)
-    except (MlflowException, OSError, ModuleNotFoundError) as exc:
-        text = str(getattr(exc, "message", exc)).strip()
-        reason = text.splitlines()[0] if text else type(exc).__name__
-        raise LookupError(f"cannot load model {model_uri} from {mlflow.get_tracking_uri()}: "
-                          f"{reason}") from None
-    threshold = (model.metadata.metadata or {}).get("threshold")
-    return LoadedScorer(model, model_uri, version,
-                        None if threshold is None else float(threshold), model.metadata.run_id)
 
 
 def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFrame:

@@ -1,0 +1,179 @@
+"""The champion/challenger rule: does the new version replace the champion?
+
+A new version becomes champion only when it beats the champion by the selection metric on the
+same held-out test purchases (both scored now, by their registered scorers), when there is no
+champion yet, or when promotion is forced; a version that catches no fraud at its threshold is
+never promoted. The decision is applied at publish by :mod:`.promotion`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+from sklearn import metrics
+
+from ..data.cleaning import TARGET
+from ..modeling.tracking import store_lock
+from .registration import RegisteredVersion, load_candidate_scorer
+from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases
+from .scorer import LoadedScorer, load_registered_scorer
+
+with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
+    warnings.filterwarnings("ignore", message="IProgress not found")
+    import mlflow
+    import mlflow.sklearn
+
+
+_PROBABILITY_METRICS = {"average_precision": metrics.average_precision_score,
+                        "roc_auc": metrics.roc_auc_score}
+
+
+_DECISION_METRICS = {"recall": metrics.recall_score, "precision": metrics.precision_score,
+                     "f1": metrics.f1_score, "balanced_accuracy": metrics.balanced_accuracy_score,
+                     "accuracy": metrics.accuracy_score}
+
+
+@dataclass
+class PromotionDecision:
+    """Whether the candidate becomes champion, and why in one sentence."""
+
+    promote: bool
+    reason: str
+    candidate_score: float
+    champion_score: float | None
+    champion_version: int | None
+
+
+def selection_score(metric: str, fraud, probability, decision) -> float:
+    """Return the selection metric (sklearn name) of scores against the fraud labels."""
+    if metric in _PROBABILITY_METRICS:
+        return float(_PROBABILITY_METRICS[metric](fraud, probability))
+    if metric in _DECISION_METRICS:
+        return float(_DECISION_METRICS[metric](fraud, decision))
+    known = ", ".join([*_PROBABILITY_METRICS, *_DECISION_METRICS])
+    raise ValueError(f"unknown selection metric {metric!r} (known: {known})")
+
+
+def score_on_test(scorer: LoadedScorer, test: pd.DataFrame, metric: str) -> float:
+    """Return a scorer's selection metric on the test purchases."""
+    scored = scorer.score(test)
+    return selection_score(metric, test[TARGET], scored["probability"], scored["decision"])
+
+
+def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, metric: str,
+                          force: bool = False, min_improvement: float = 0.0) -> PromotionDecision:
+    """Score the candidate and the current champion on the same test rows; decide promotion.
+
+    A candidate that holds none of the test frauds for review at its threshold is never
+    promoted, not even with ``force``.
+    """
+    scored = load_candidate_scorer(registered).score(test)
+    candidate = selection_score(metric, test[TARGET], scored["probability"], scored["decision"])
+    champion_version = current_champion(registered.model_name)
+    champion_score = None
+    if champion_version not in (None, registered.version):
+        uri = f"models:/{registered.model_name}/{champion_version}"
+        try:
+            champion_score = score_on_test(load_registered_scorer(uri), test, metric)
+        except (LookupError, TypeError, KeyError) as exc:
+            if not force:
+                raise RuntimeError(f"champion version {champion_version} cannot score the test "
+                                   f"purchases ({exc}); set force_promotion to replace it"
+                                   ) from None
+    decision = decide_promotion(registered.version, candidate, champion_version, champion_score,
+                                metric, len(test), force, min_improvement)
+    if decision.promote:
+        decision = refuse_if_no_fraud_caught(decision, registered, test[TARGET],
+                                             scored["decision"])
+    if champion_version not in (None, registered.version) and registered.version is not None:
+        decision.reason += _other_data_note(registered, champion_version)
+    return decision
+
+
+def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: RegisteredVersion,
+                              fraud: pd.Series, held: pd.Series) -> PromotionDecision:
+    """Return the decision, or a refusal when the candidate holds no test fraud for review."""
+    frauds = int(fraud.sum())
+    caught = int(((fraud.to_numpy() == 1) & (held.to_numpy() == 1)).sum())
+    if not frauds or caught:
+        return decision
+    stays = (f"champion v{decision.champion_version} stays" if decision.champion_version
+             is not None else "there is still no champion")
+    reason = (f"{registered.label} catches no fraud at its threshold {registered.threshold:.4f} "
+              f"(recall 0: none of the {frauds:,} frauds among the {int(fraud.size):,} test "
+              f"purchases is held for review), and a model that catches no fraud is never "
+              f"promoted, even with force_promotion; {stays}. Check the modeling step's cost "
+              f"threshold (modeling.cost_review against the purchase amounts)")
+    return PromotionDecision(False, reason, decision.candidate_score, decision.champion_score,
+                             decision.champion_version)
+
+
+def _other_data_note(registered: RegisteredVersion, champion_version: int) -> str:
+    """Warn when the champion was trained on other data: its test score may be optimistic."""
+    client = mlflow.MlflowClient()
+    champion_data, candidate_data = (
+        client.get_model_version(registered.model_name, str(v)).tags.get("data_fingerprint")
+        for v in (champion_version, registered.version))
+    if champion_data == candidate_data:
+        return ""
+    return (f" (the champion was trained on other data, {str(champion_data)[:19]}: some of "
+            f"these test purchases may have been in its training set)")
+
+
+def decide_promotion(candidate_version: int | None, candidate_score: float,
+                     champion_version: int | None, champion_score: float | None, metric: str,
+                     test_rows: int, force: bool = False, min_improvement: float = 0.0,
+                     ) -> PromotionDecision:
+    """Return whether the candidate becomes champion: none yet, better by the metric, or forced.
+
+    ``candidate_version`` is None for a modeling run that is not registered (opened by hand).
+    """
+    shown = "n/a" if champion_score is None else f"{champion_score:.4f}"
+    label = "the unregistered candidate" if candidate_version is None else f"v{candidate_version}"
+    both = (f"candidate {label} {metric} {candidate_score:.4f} vs champion "
+            f"v{champion_version} {shown} on the same {test_rows:,} test purchases")
+    if champion_version is None:
+        reason = (f"no champion yet: {label} ({metric} {candidate_score:.4f} on "
+                  f"{test_rows:,} test purchases) becomes champion")
+        return PromotionDecision(True, reason, candidate_score, None, None)
+    if champion_version == candidate_version:
+        reason = (f"v{candidate_version} is already the champion ({metric} "
+                  f"{candidate_score:.4f}); nothing changes")
+        return PromotionDecision(False, reason, candidate_score, candidate_score, champion_version)
+    if force:
+        return PromotionDecision(True, f"promotion forced (force_promotion): {both}",
+                                 candidate_score, champion_score, champion_version)
+    if champion_score is not None and candidate_score > champion_score + min_improvement:
+        return PromotionDecision(True, f"the candidate is better, it becomes champion: {both}",
+                                 candidate_score, champion_score, champion_version)
+    margin = f" by more than {min_improvement:g}" if min_improvement else ""
+    reason = f"champion v{champion_version} stays, the candidate does not beat it{margin}: {both}"
+    return PromotionDecision(False, reason, candidate_score, champion_score, champion_version)
+
+
+def apply_aliases(registered: RegisteredVersion, decision: PromotionDecision) -> list[str]:
+    """Point ``challenger`` at the new version; return the aliases it has once the run publishes.
+
+    The ``champion`` alias is not moved here: run_all moves it when the whole run succeeds
+    (:func:`cardfraud.serving.promotion.promote_pending_champion`). Nothing is changed when
+    the step registers nothing (``register = False``).
+    """
+    if registered.version is None:
+        return []
+    if registered.registers:
+        with store_lock(registered.tracking_uri):
+            mlflow.MlflowClient().set_registered_model_alias(registered.model_name, CHALLENGER,
+                                                             str(registered.version))
+    aliases = set(version_aliases(registered.model_name).get(registered.version, []))
+    if decision.promote and registered.registers:
+        aliases.add(CHAMPION)
+    return sorted(aliases)
+
+
+def champion_after_run(registered: RegisteredVersion, decision: PromotionDecision) -> int | None:
+    """Return the version that is champion once this run publishes (the candidate if promoted)."""
+    if decision.promote and registered.registers:
+        return registered.version
+    return current_champion(registered.model_name)
