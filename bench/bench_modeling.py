@@ -28,10 +28,17 @@ import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
 from cardfraud.data.cleaning import load_file, model_features  # noqa: E402
-from cardfraud.modeling import candidates as models  # noqa: E402
 from cardfraud.modeling import figures as model_plots
-from cardfraud.modeling import metrics as evaluate
 from cardfraud.modeling import tracking
+from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models
+from cardfraud.modeling.holdout import split_transactions
+from cardfraud.modeling.metrics import (
+    evaluate_on_test,
+    first_analysis_rerun,
+    permutation_importance_table,
+)
+from cardfraud.modeling.results import save_modeling_results, step_settings
+from cardfraud.modeling.thresholds import choose_thresholds
 from cardfraud.runner.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 
@@ -55,21 +62,21 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
     with phase("read data"):
         frame = pd.read_parquet(transactions_path(output_dir))
     with phase("split"):
-        split = models.split_transactions(frame, p["split"], p["test_days"], p["test_share"], seed)
+        split = split_transactions(frame, p["split"], p["test_days"], p["test_share"], seed)
     with phase("cross-validation"):
-        cv = models.cross_validate_candidates(
+        cv = cross_validate_candidates(
             frame, split, p["candidates"], p["grids"], p["resampling"], p["cv_folds"],
             p["cv_sample_rows"], p["selection_metric"], seed)
     with phase("thresholds"):
-        thresholds, curves = evaluate.choose_thresholds(
+        thresholds, curves = choose_thresholds(
             frame, cv, p["cost_missed_fraud"], p["cost_review"], p["target_recall"])
     with phase("refit best"):
-        fitted = models.fit_final_models(frame, split, cv)
+        fitted = fit_final_models(frame, split, cv)
     with phase("test evaluation"):
-        test = evaluate.evaluate_on_test(frame, split, fitted, cv, thresholds, p["alert_budget"],
+        test = evaluate_on_test(frame, split, fitted, cv, thresholds, p["alert_budget"],
                                          p["cost_missed_fraud"], p["cost_review"])
     with phase("importance"):
-        importance = evaluate.permutation_importance_table(
+        importance = permutation_importance_table(
             fitted.pipelines[fitted.best], frame, split, p["importance_rows"], seed)
     with phase("figures"):
         best = fitted.best
@@ -87,7 +94,7 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
         paths = {name: save_figure(fig, name, output_dir) for name, fig in figures.items()}
         plt.close("all")
     with phase("mlflow logging"):
-        settings = evaluate.step_settings(frame, split, cv, p["alert_budget"],
+        settings = step_settings(frame, split, cv, p["alert_budget"],
                                           p["cost_missed_fraud"], p["cost_review"],
                                           p["target_recall"], p.get("currency", "COP"))
         shared = ["modeling_pr_roc", "modeling_confusion_matrices"]
@@ -97,10 +104,10 @@ def run_step(p: dict, output_dir: Path, seed: int) -> dict:
             cv, fitted, thresholds, test, model_features(frame.iloc[split.train_rows[:5]]),
             settings, shared, best_only, run_id="bench", output_dir=output_dir)
     with phase("hand-over files"):
-        results = evaluate.save_modeling_results(frame, split, cv, fitted, thresholds, test,
+        results = save_modeling_results(frame, split, cv, fitted, thresholds, test,
                                                  runs, settings, output_dir)
     with phase("first analysis rerun"):
-        evaluate.first_analysis_rerun(frame, split, p["first_analysis_rows"], seed)
+        first_analysis_rerun(frame, split, p["first_analysis_rows"], seed)
     return results
 
 

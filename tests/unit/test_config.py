@@ -157,7 +157,7 @@ def test_notebook_defaults_pass_their_rules():
     ("modeling.cv_folds=2.5", "parameter modeling.cv_folds is 2.5; allowed: an integer >= 2"),
     ("modeling.test_share=1.5", "parameter modeling.test_share is 1.5; allowed: a number in (0, 1)"),
     ("modeling.alert_budget=.nan", "parameter modeling.alert_budget is nan; allowed: a number in (0, 1]"),
-    ("modeling.split=random", "parameter modeling.split is the text 'random'; allowed: one of "
+    ("modeling.holdout=random", "parameter modeling.holdout is the text 'random'; allowed: one of "
                               "auto, time, stratified"),
     ("modeling.resampling=oversample", "allowed: one of none, smote, undersample, class_weight"),
     ("modeling.selection_metric=accuracy", "allowed: one of average_precision, roc_auc"),

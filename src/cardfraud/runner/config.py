@@ -228,7 +228,8 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
 
     ``load.simulator`` is checked by the simulator's own knob check instead.
     """
-    from ..modeling.candidates import CANDIDATES, RESAMPLING, SELECTION_METRICS, SPLITS
+    from ..modeling.candidates import CANDIDATES, RESAMPLING, SELECTION_METRICS
+    from ..modeling.holdout import SPLITS
 
     share = number(0, 1, low_open=True, high_open=True)
     return {

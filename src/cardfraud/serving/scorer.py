@@ -32,6 +32,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     import mlflow.pyfunc
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
+SCORE_COLUMNS = ["probability", "decision"]
 
 
 class FraudScorer(mlflow.pyfunc.PythonModel):
@@ -141,9 +142,6 @@ def check_model_uri(model_uri: str) -> str:
                           f"models:/<name>/<version>")
     check_model_name(match.group(1), f"--model {model_uri!r}: model name")
     return model_uri
-
-
-SCORE_COLUMNS = ["probability", "decision"]
 
 
 def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:

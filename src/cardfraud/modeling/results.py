@@ -1,0 +1,141 @@
+"""What the modeling step hands on: its results file, the decision in a few sentences and the
+hand-over table the registry step reads.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..data.cleaning import TARGET
+from .candidates import CrossValidation, FittedModels
+from .holdout import Split
+from .metrics import REPORTED_METRICS, TestEvaluation, classification_metrics
+from .thresholds import threshold_warning
+
+
+def _alert_volume(alerts: int, test: TestEvaluation) -> str:
+    """Return alerts per day (with timestamps) or per 10,000 transactions, in words."""
+    if test.days:
+        return f"{alerts / test.days:,.1f} alerts a day"
+    return f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
+
+
+def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
+                     alert_budget: float, cost_basis: str) -> str:
+    """Return in words what the chosen model and threshold mean for the review team."""
+    row, chosen = test.comparison.loc[best], thresholds.loc[best]
+    at_target = classification_metrics(test.fraud, test.scores[best],
+                                       chosen["threshold_target_recall"])
+    volume = _alert_volume(int(row["tp"] + row["fp"]), test) + (
+        f" over {test.days} test days" if test.days else "")
+    return (
+        f"Chosen model: {best} (test PR-AUC {row['average_precision']:.3f}, ROC-AUC "
+        f"{row['roc_auc']:.3f}).\n"
+        f"Alert threshold {chosen['threshold']:.4f}: the fraud probability at or above which a "
+        f"purchase goes to review, chosen on validation data to minimise expected cost "
+        f"({cost_basis}).\n"
+        f"On the test period it raises {volume}; {row['precision']:.1%} of alerts are fraud and "
+        f"they catch {row['recall']:.1%} of frauds ({int(row['tp']):,} caught, "
+        f"{int(row['fn']):,} missed, {int(row['fp']):,} legitimate purchases reviewed).\n"
+        f"Reviewing only the top {alert_budget:.1%} of transactions"
+        f"{' each day' if test.days else ''} would catch {row['recall_at_budget']:.1%} of frauds "
+        f"with {row['precision_at_budget']:.1%} precision.\n"
+        f"The threshold reaching the target recall on validation, "
+        f"{chosen['threshold_target_recall']:.4f}, would on the test period raise "
+        f"{_alert_volume(at_target['tp'] + at_target['fp'], test)} and catch {at_target['recall']:.1%} of "
+        f"frauds."
+    )
+
+
+def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
+                          fitted: FittedModels, thresholds: pd.DataFrame,
+                          test: TestEvaluation, tracking: dict, settings: dict,
+                          output_dir=None) -> dict:
+    """Write the hand-over files and return the step's results (saved as modeling.json).
+
+    Files: ``model_comparison.csv`` (one row per candidate), ``split.parquet`` (train/test
+    per transaction, in order), ``test_predictions.parquet`` (row, fraud, the best model's
+    P(fraud)) and ``results/modeling.json``.
+    """
+    from ..runner.artifacts import artifacts_dir, save_step_results
+    from .holdout import split_labels
+
+    folder = artifacts_dir(output_dir)
+    comparison = test.comparison.join(thresholds[["threshold_target_recall",
+                                                  "validation_cost_per_1000"]])
+    comparison.insert(0, "run_id", [tracking["runs"][c] for c in comparison.index])
+    comparison.insert(1, "settings", [str(cv.best_settings[c]) for c in comparison.index])
+    comparison.to_csv(folder / "model_comparison.csv")
+    split_labels(len(frame), split).to_parquet(folder / "split.parquet", index=False)
+    pd.DataFrame({"row": split.test_rows.astype("int64"),
+                  TARGET: frame[TARGET].to_numpy()[split.test_rows],
+                  "probability": test.scores[fitted.best]}).to_parquet(
+        folder / "test_predictions.parquet", index=False)
+    best = fitted.best
+    results = {
+        "best_model": best, "best_run_id": tracking["best_run_id"],
+        "model_uri": f"runs:/{tracking['best_run_id']}/model",
+        "experiment_name": tracking["experiment_name"],
+        "experiment_id": tracking["experiment_id"], "tracking_uri": tracking["tracking_uri"],
+        "selection_metric": cv.selection_metric,
+        "threshold": float(thresholds.loc[best, "threshold"]),
+        "threshold_rule": settings["threshold_rule"],
+        "threshold_target_recall": float(thresholds.loc[best, "threshold_target_recall"]),
+        "threshold_warning": threshold_warning(
+            thresholds, best, frame, settings["costs"]["cost_missed_fraud"],
+            settings["costs"]["cost_review"], settings["costs"]["currency"]),
+        "target_recall": settings["target_recall"], "costs": settings["costs"],
+        "alert_budget": settings["alert_budget"], "resampling": cv.resampling,
+        "best_settings": cv.best_settings[best],
+        "test_metrics": test_metrics_for_results(test, best),
+        "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
+        "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
+        "split": split.description, "candidates": list(fitted.pipelines),
+        "runs": tracking["runs"],
+    }
+    save_step_results("modeling", results, output_dir)
+    return results
+
+
+def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_budget: float,
+                  cost_missed_fraud: float, cost_review: float, target_recall: float,
+                  currency: str = "COP") -> dict:
+    """Return the settings of this modeling run, in words where a reader needs them."""
+    amounts = "amount" in frame
+    basis = ("a missed fraud costs its amount" if amounts
+             else f"a missed fraud costs {cost_missed_fraud:,.0f} {currency}") + \
+        f", a review costs {cost_review:,.0f} {currency}"
+    return {
+        "split": split.kind, "resampling": cv.resampling,
+        "selection_metric": cv.selection_metric,
+        "cv": f"{cv.folds} {'time-ordered' if cv.time_ordered else 'stratified'} folds on "
+              f"{len(cv.sample_rows):,} training rows",
+        "alert_budget": float(alert_budget), "target_recall": float(target_recall),
+        "costs": {"cost_missed_fraud": float(cost_missed_fraud),
+                  "cost_review": float(cost_review),
+                  "missed_fraud_cost": "amount" if amounts else "cost_missed_fraud",
+                  "currency": currency},
+        "cost_basis": basis,
+        "threshold_rule": f"least expected cost on out-of-fold validation scores ({basis})",
+    }
+
+
+def handover_table(results: dict) -> pd.DataFrame:
+    """Return the headline of what the modeling step hands on, one line per item."""
+    metrics = results["test_metrics"]
+    rows = {"chosen model": results["best_model"], "MLflow run": results["best_run_id"],
+            "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
+            f"threshold for {results['target_recall']:.0%} recall":
+                f"{results['threshold_target_recall']:.4f}",
+            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}",
+            "test recall / precision": f"{metrics['recall']:.3f} / {metrics['precision']:.3f}",
+            "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}"}
+    return pd.DataFrame({"value": rows})
+
+
+def test_metrics_for_results(test: TestEvaluation, candidate: str) -> dict:
+    """Return one candidate's test metrics under scikit-learn names, for run.json."""
+    row = test.comparison.loc[candidate]
+    return {name: (None if pd.isna(row[name]) else
+                   int(row[name]) if name in {"tn", "fp", "fn", "tp", "alerts_at_budget"}
+                   else float(row[name])) for name in REPORTED_METRICS}
