@@ -26,7 +26,9 @@ import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
 from cardfraud.channels import simulation as flow  # noqa: E402
-from cardfraud.data.cleaning import DataValidationError, compact_dtypes, load_file  # noqa: E402
+from cardfraud.channels.figures import plot_batch_frauds, plot_purchase_flow  # noqa: E402
+from cardfraud.data.cleaning import DataValidationError, load_file
+from cardfraud.data.schema import compact_dtypes
 from cardfraud.eda import correlations as eda_correlations  # noqa: E402
 from cardfraud.eda import headlines as eda  # noqa: E402
 from cardfraud.eda import where_when as eda_where_when  # noqa: E402
@@ -109,12 +111,12 @@ def bench_flow(transactions: pd.DataFrame, params: dict, seed: int) -> None:
     with timed("draw + stage counts (all rows)"):
         flow.stage_counts(flow.draw_purchases(transactions, len(transactions), seed))
     with timed("plot_purchase_flow"):
-        render(flow.plot_purchase_flow(stages))
+        render(plot_purchase_flow(stages))
     with timed(f"Monte Carlo ({params['runs']:,} runs)"):
         batches = flow.simulate_batches(transactions, purchases, params["runs"], seed)
         intervals = flow.batch_intervals(batches)
     with timed("plot_batch_frauds"):
-        render(flow.plot_batch_frauds(batches, intervals, purchases))
+        render(plot_batch_frauds(batches, intervals, purchases))
     with timed("authentication_what_if"):
         flow.authentication_what_if(transactions)
 

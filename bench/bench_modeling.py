@@ -27,7 +27,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
-from cardfraud.data.cleaning import load_file, model_features  # noqa: E402
+from cardfraud.data.cleaning import load_file
+from cardfraud.data.schema import model_features
 from cardfraud.modeling import figures as model_plots
 from cardfraud.modeling import tracking
 from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models

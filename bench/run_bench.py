@@ -84,7 +84,7 @@ def first_analysis_seconds(transactions: Path, seed: int = 42) -> float:
     from sklearn.model_selection import train_test_split
     from sklearn.tree import DecisionTreeClassifier
 
-    from cardfraud.data.cleaning import FEATURES, TARGET
+    from cardfraud.data.schema import FEATURES, TARGET
 
     frame = pd.read_parquet(transactions, columns=FEATURES + [TARGET])
     started = time.perf_counter()

@@ -26,7 +26,7 @@ from sklearn.metrics import average_precision_score, precision_score, recall_sco
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cardfraud.data.cleaning import FEATURES, compact_dtypes, model_features
+from cardfraud.data.schema import FEATURES, compact_dtypes, model_features
 from cardfraud.modeling.tracking import (
     configure_tracking,
     get_or_create_experiment,
@@ -193,7 +193,7 @@ def write_output_dir(tmp_path, frame, split) -> str:
 
 def simulated_output_dir(tmp_path, rows: int = 20_000, **knobs) -> str:
     """An output dir with simulated transactions and a time split (test: the last 18 days)."""
-    from cardfraud.data.cleaning import compact_dtypes
+    from cardfraud.data.schema import compact_dtypes
     from cardfraud.simulator.simulate import simulate
 
     frame = compact_dtypes(simulate(rows=rows, seed=7, **knobs))

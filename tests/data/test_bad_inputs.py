@@ -312,7 +312,7 @@ BAD_PARAMETERS = {
     "common.model_name=it's": "parameter common.model_name is the text \"it's\"; allowed: letters, "
                               "digits, '-', '_' and '.', starting with a letter or digit",
     "modeling.cv_folds=1": "parameter modeling.cv_folds is 1; allowed: an integer >= 2",
-    "modeling.holdout=random": "parameter modeling.holdout is the text 'random'; allowed: one of "
+    "modeling.split=random": "parameter modeling.split is the text 'random'; allowed: one of "
                              "auto, time, stratified",
     "modeling.test_share=0": "parameter modeling.test_share is 0; allowed: a number in (0, 1)",
     "load.on_missing=skip": "parameter load.on_missing is the text 'skip'; allowed: one of drop, fail",

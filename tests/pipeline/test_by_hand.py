@@ -10,8 +10,8 @@ import mlflow
 import pytest
 from conftest import ROOT
 
-from cardfraud.runner.pipeline import discover_steps
 from cardfraud.runner.scratch import KEPT_SCRATCH_DIRS, PUBLISHED_ENV, notebook_output_dir
+from cardfraud.runner.steps import discover_steps
 
 
 def test_run_all_dir_is_used_as_given(tmp_path, monkeypatch):

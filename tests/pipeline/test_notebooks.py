@@ -7,7 +7,7 @@ import ast
 import nbformat
 import pytest
 
-from cardfraud.runner.pipeline import discover_steps
+from cardfraud.runner.steps import discover_steps
 
 NOTEBOOKS = [s.notebook for s in discover_steps()]
 

@@ -14,7 +14,8 @@ import pytest
 from conftest import ROOT, make_transactions, run_all
 
 from cardfraud.runner.output_dir import record_published_files
-from cardfraud.runner.pipeline import OutputLock, discover_steps
+from cardfraud.runner.publishing import OutputLock
+from cardfraud.runner.steps import discover_steps
 
 pytestmark = pytest.mark.slow
 

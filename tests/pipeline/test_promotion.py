@@ -19,8 +19,8 @@ from helpers import (
     registry_step,
 )
 
-from cardfraud.data.cleaning import compact_dtypes
-from cardfraud.runner import pipeline
+from cardfraud.data.schema import compact_dtypes
+from cardfraud.runner import publishing
 from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
 from cardfraud.serving import registration, registry
 from cardfraud.serving.promotion import PendingPromotion, promote_pending_champion
@@ -51,7 +51,7 @@ def staged(tmp_path, monkeypatch):
 def test_publishing_moves_the_champion_and_records_when(staged):
     output, staging, record = staged
     assert champion_version() == 1
-    pipeline.publish_with_promotion(staging, output, record)
+    publishing.publish_with_promotion(staging, output, record)
     assert champion_version() == 2
     published = json.loads((output / "run.json").read_text())["registry"]
     saved = load_step_results("registry", output)
@@ -66,16 +66,16 @@ def test_a_failed_publish_puts_the_champion_back(staged, monkeypatch):
     def disk_full(staging, output):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pipeline, "publish", disk_full)
+    monkeypatch.setattr(publishing, "publish", disk_full)
     with pytest.raises(OSError):
-        pipeline.publish_with_promotion(staging, output, record)
+        publishing.publish_with_promotion(staging, output, record)
     assert champion_version() == 1
     assert not (output / "run.json").exists()
 
 
 def test_results_of_an_earlier_run_are_published_without_promoting(staged):
     output, staging, record = staged
-    pipeline.publish_with_promotion(staging, output, {**record, "run_id": "run-3"})
+    publishing.publish_with_promotion(staging, output, {**record, "run_id": "run-3"})
     assert champion_version() == 1 and (output / "run.json").is_file()
 
 

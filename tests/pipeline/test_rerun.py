@@ -10,7 +10,7 @@ import shutil
 import pytest
 from conftest import run_all
 
-from cardfraud.runner.pipeline import discover_steps, select_steps, with_summary
+from cardfraud.runner.steps import discover_steps, select_steps, with_summary
 
 STEPS = discover_steps()
 

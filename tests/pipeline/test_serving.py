@@ -29,7 +29,7 @@ from helpers import (
     server_env,
 )
 
-from cardfraud.data.cleaning import FEATURES, compact_dtypes
+from cardfraud.data.schema import FEATURES, compact_dtypes
 from cardfraud.runner.artifacts import load_step_results, save_step_results, transactions_path
 from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
 from cardfraud.serving.registration import held_out_test_rows

@@ -7,19 +7,16 @@ import pytest
 from cardfraud.runner.config import (
     ConfigError,
     apply_overrides,
-    check_model_name,
-    check_parameter_values,
     check_sections,
-    parameter_rules,
     parse_override,
     read_params,
 )
-from cardfraud.runner.pipeline import (
-    declared_parameters,
-    discover_steps,
-    resolve_params,
-    select_steps,
+from cardfraud.runner.parameter_rules import (
+    check_model_name,
+    check_parameter_values,
+    parameter_rules,
 )
+from cardfraud.runner.steps import declared_parameters, discover_steps, resolve_params, select_steps
 
 ALLOWED = {"common": {"seed"}, "load": {"path", "simulator", "on_missing"}}
 
@@ -96,7 +93,7 @@ def test_from_selects_the_step_and_the_rest():
 
 
 def test_only_the_newest_failed_runs_are_kept(tmp_path):
-    from cardfraud.runner.pipeline import prune_failed_runs
+    from cardfraud.runner.publishing import prune_failed_runs
 
     for stamp in range(8):
         (tmp_path / "runs" / f"20261121T10000{stamp}Z-abcd").mkdir(parents=True)
@@ -157,7 +154,7 @@ def test_notebook_defaults_pass_their_rules():
     ("modeling.cv_folds=2.5", "parameter modeling.cv_folds is 2.5; allowed: an integer >= 2"),
     ("modeling.test_share=1.5", "parameter modeling.test_share is 1.5; allowed: a number in (0, 1)"),
     ("modeling.alert_budget=.nan", "parameter modeling.alert_budget is nan; allowed: a number in (0, 1]"),
-    ("modeling.holdout=random", "parameter modeling.holdout is the text 'random'; allowed: one of "
+    ("modeling.split=random", "parameter modeling.split is the text 'random'; allowed: one of "
                               "auto, time, stratified"),
     ("modeling.resampling=oversample", "allowed: one of none, smote, undersample, class_weight"),
     ("modeling.selection_metric=accuracy", "allowed: one of average_precision, roc_auc"),

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 from conftest import make_timed_transactions
 
-from cardfraud.data.cleaning import FEATURES, load_file
+from cardfraud.data.cleaning import load_file
+from cardfraud.data.schema import FEATURES
 from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models
 from cardfraud.modeling.holdout import split_labels, split_transactions
 from cardfraud.modeling.metrics import (

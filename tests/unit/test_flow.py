@@ -12,6 +12,7 @@ import pytest
 from conftest import make_transactions
 
 from cardfraud.channels import simulation as flow
+from cardfraud.channels.figures import plot_batch_frauds, plot_purchase_flow
 from cardfraud.data.cleaning import load_file
 
 
@@ -147,8 +148,8 @@ def test_results_per_day_when_timestamps_exist(good_frame):
 def test_figures_are_labelled(good_frame):
     stages = flow.stage_counts(good_frame)
     batches = flow.simulate_batches(good_frame, 8, runs=100)
-    for fig in (flow.plot_purchase_flow(stages),
-                flow.plot_batch_frauds(batches, flow.batch_intervals(batches), 8)):
+    for fig in (plot_purchase_flow(stages),
+                plot_batch_frauds(batches, flow.batch_intervals(batches), 8)):
         for ax in (a for a in fig.axes if a.get_title()):
             assert ax.get_xlabel() and ax.get_ylabel()
         plt.close(fig)

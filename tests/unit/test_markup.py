@@ -296,7 +296,7 @@ def test_site_refuses_to_publish_a_page_that_would_run_script(tmp_path):
     import nbformat
 
     from cardfraud.report.site import RenderError, build_site
-    from cardfraud.runner.pipeline import Step
+    from cardfraud.runner.steps import Step
 
     raw = nbformat.v4.new_output("display_data", {"text/html": "<img src=x onerror=alert(1)>",
                                                   "text/plain": "x"})

@@ -9,7 +9,7 @@ from conftest import make_timed_transactions, make_transactions
 from imblearn.over_sampling import SMOTENC
 from sklearn.pipeline import Pipeline
 
-from cardfraud.data.cleaning import FEATURES
+from cardfraud.data.schema import FEATURES
 from cardfraud.modeling.candidates import (
     cross_validate_candidates,
     cv_table,

@@ -13,7 +13,8 @@ from helpers import (
     write_output_dir,
 )
 
-from cardfraud.data.cleaning import FEATURES, DataValidationError
+from cardfraud.data.cleaning import DataValidationError
+from cardfraud.data.schema import FEATURES
 from cardfraud.monitoring.champion import (
     ChampionCheck,
     champion_check,
@@ -443,7 +444,7 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
     import mlflow
     from sklearn.ensemble import HistGradientBoostingClassifier
 
-    from cardfraud.data.cleaning import model_features
+    from cardfraud.data.schema import model_features
     from cardfraud.modeling.tracking import configure_tracking, get_or_create_experiment
     from cardfraud.serving.scorer import FraudScorer
 

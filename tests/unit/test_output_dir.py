@@ -20,7 +20,8 @@ from cardfraud.runner.output_dir import (
     published_files,
     record_published_files,
 )
-from cardfraud.runner.pipeline import RunFailed, paths_from_caller, prepare_staging, publish
+from cardfraud.runner.publishing import RunFailed, prepare_staging, publish
+from cardfraud.runner.steps import paths_from_caller
 
 USER_FILES = {"site/mywebsite.html": "<p>my site</p>", "artifacts/thesis.docx": "my thesis",
               "executed/notes.txt": "my notes"}

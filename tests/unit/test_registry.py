@@ -19,7 +19,7 @@ from sklearn.metrics import average_precision_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
-from cardfraud.data.cleaning import model_features
+from cardfraud.data.schema import model_features
 from cardfraud.modeling.tracking import (
     configure_tracking,
 )

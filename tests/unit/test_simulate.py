@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cardfraud.data.cleaning import FEATURES, TARGET
+from cardfraud.data.schema import FEATURES, TARGET
 from cardfraud.simulator.realism import realism_report, separability_check
 from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, cli, simulate
 from cardfraud.simulator.world import haversine_km

@@ -13,7 +13,7 @@ from cardfraud.report.site import (
     collect_pages,
     quarto_project,
 )
-from cardfraud.runner.pipeline import Step
+from cardfraud.runner.steps import Step
 
 RECORD = {"run_id": "20261121T000000Z-abcd", "started_at": "2026-11-21T10:00:00+00:00",
           "data": {"source": "simulated", "rows": 1234, "fingerprint": "sha256:" + "f" * 64},

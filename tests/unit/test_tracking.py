@@ -14,7 +14,7 @@ import pytest
 from conftest import make_transactions
 from mlflow.tracking import MlflowClient
 
-from cardfraud.data.cleaning import model_features
+from cardfraud.data.schema import model_features
 from cardfraud.modeling import tracking
 from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models
 from cardfraud.modeling.holdout import split_transactions

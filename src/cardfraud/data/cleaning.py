@@ -25,20 +25,16 @@ from .checks import (
     to_timestamps,
 )
 from .files import read_transactions
-
-CONTINUOUS_FEATURES = [
-    "distance_from_home",
-    "distance_from_last_transaction",
-    "ratio_to_median_purchase_price",
-]
-FLAG_FEATURES = ["repeat_retailer", "used_chip", "used_pin_number", "online_order"]
-FEATURES = CONTINUOUS_FEATURES + FLAG_FEATURES
-TARGET = "fraud"
-REQUIRED_COLUMNS = FEATURES + [TARGET]
-COORDINATES = ["purchase_lat", "purchase_lon", "home_lat", "home_lon"]
-# optional columns the analysis uses when an extract has them: checked like the required ones
-CONTEXT_NUMBERS = ["amount", *COORDINATES]
-CONTEXT_COLUMNS = ["timestamp", *CONTEXT_NUMBERS, "city"]
+from .schema import (
+    CONTEXT_COLUMNS,
+    CONTEXT_NUMBERS,
+    CONTINUOUS_FEATURES,
+    FEATURES,
+    FLAG_FEATURES,
+    REQUIRED_COLUMNS,
+    TARGET,
+    compact_dtypes,
+)
 
 _FLAG_WORDS = {"true": 1, "false": 0, "yes": 1, "no": 0, "1": 1, "0": 0, "1.0": 1, "0.0": 0}
 
@@ -238,23 +234,6 @@ def _check_two_classes(frame: pd.DataFrame, source: str) -> None:
             f"{source}: column 'fraud' has one class only: all {len(frame)} rows are {label}; "
             f"the analysis needs both fraudulent and legitimate purchases"
         )
-
-
-def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Store flags as int8 and repeated text as categories; keep distances as float64."""
-    for column in FLAG_FEATURES + [TARGET]:
-        if column in frame.columns:
-            frame[column] = frame[column].astype("int8")
-    for column in frame.columns:
-        if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
-            if frame[column].nunique(dropna=True) <= max(50, len(frame) // 20):
-                frame[column] = frame[column].astype("category")
-    return frame
-
-
-def model_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the seven model inputs as float64, the schema the registered model expects."""
-    return frame[FEATURES].astype("float64")
 
 
 def load_file(

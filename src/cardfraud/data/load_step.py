@@ -17,16 +17,9 @@ import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
-from .cleaning import (
-    CONTINUOUS_FEATURES,
-    REQUIRED_COLUMNS,
-    TARGET,
-    CleaningReport,
-    DataValidationError,
-    compact_dtypes,
-    load_file,
-)
+from .cleaning import CleaningReport, DataValidationError, load_file
 from .files import file_fingerprint
+from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
 from ..report import figures as plots
 
 

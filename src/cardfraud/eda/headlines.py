@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
+from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
 from ..report import figures as plots
 from ..report.markup import sentence
 from ..runner.artifacts import transactions_path

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.colors import LogNorm
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from ..report import figures as plots
 from ..report.markup import figure_text
 from .headlines import with_fraud_rates

@@ -29,7 +29,7 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from ..data.cleaning import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
+from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
 from .holdout import ModelingError, Split, check_both_classes, check_frauds_for_cv
 
 CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", "random_forest")

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 
 SPLITS = ("auto", "time", "stratified")
 

@@ -27,7 +27,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
-from ..data.cleaning import FEATURES, TARGET, model_features
+from ..data.schema import FEATURES, TARGET, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .holdout import Split
 from .thresholds import purchase_amounts

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from .candidates import CrossValidation, FittedModels
 from .holdout import Split
 from .metrics import REPORTED_METRICS, TestEvaluation, classification_metrics

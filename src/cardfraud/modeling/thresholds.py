@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from .candidates import CrossValidation
 
 FLAG_NONE = float(np.nextafter(1.0, 2.0))  # a threshold above every probability: no alerts

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from .drift import BinnedComparison, bin_values, drift_status, population_stability_index
 from .window import MonitoringWindow
 
@@ -76,7 +76,7 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
             every current purchase is scored, since performance needs them all.
         at_training: the champion's metrics when it was trained (registry tags).
     """
-    from ..data.cleaning import model_features
+    from ..data.schema import model_features
 
     reference = window.reference
     if sample_rows and len(reference) > sample_rows:

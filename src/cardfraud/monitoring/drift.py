@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from ..data.cleaning import FEATURES, FLAG_FEATURES
+from ..data.schema import FEATURES, FLAG_FEATURES
 
 PSI_EPSILON = 1e-4  # share given to an empty bin, so the log stays finite
 STATUSES = ("ok", "watch", "alert")

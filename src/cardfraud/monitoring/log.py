@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.cleaning import FEATURES
+from ..data.schema import FEATURES
 from ..runner.artifacts import artifacts_dir, save_step_results
 from .champion import ChampionCheck
 from .drift import FeatureDrift

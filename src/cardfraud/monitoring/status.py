@@ -19,10 +19,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import FEATURES, FLAG_FEATURES, DataValidationError, load_file
+from ..data.cleaning import DataValidationError, load_file
+from ..data.schema import FEATURES, FLAG_FEATURES
 from ..report.markup import plain_text, sentence
 from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir, tracking_uri_from_caller
-from ..runner.config import check_model_name
+from ..runner.parameter_rules import check_model_name
 from .champion import ChampionCheck, champion_check, champion_table
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
 from .window import SPLIT_FILE, MonitoringWindow, describe_window, monitoring_window

@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
-from ..data.cleaning import REQUIRED_COLUMNS, TARGET, load_file
+from ..data.cleaning import load_file
+from ..data.schema import REQUIRED_COLUMNS, TARGET
 from ..report.markup import sentence
 from ..runner.artifacts import artifacts_dir, transactions_path
 

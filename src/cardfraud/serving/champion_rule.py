@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 from sklearn import metrics
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from ..modeling.tracking import store_lock
 from .registration import RegisteredVersion, load_candidate_scorer
 from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases

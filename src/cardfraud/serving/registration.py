@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ..data.cleaning import FEATURES, TARGET, model_features
+from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.tracking import ALREADY_EXISTS, store_lock
 from ..runner.artifacts import artifacts_dir, transactions_path
 from .registry import DEFAULT_MODEL_NAME

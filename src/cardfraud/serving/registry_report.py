@@ -10,7 +10,7 @@ import warnings
 
 import pandas as pd
 
-from ..data.cleaning import TARGET
+from ..data.schema import TARGET
 from ..report.markup import code, sentence
 from .champion_rule import PromotionDecision, champion_after_run
 from .registration import RegisteredVersion, load_candidate_scorer

@@ -14,16 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import (
-    FEATURES,
-    TARGET,
-    DataValidationError,
-    missing_values_error,
-    model_features,
-    validate_transactions,
-)
+from ..data.cleaning import DataValidationError, missing_values_error, validate_transactions
+from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.tracking import configure_tracking
-from ..runner.config import ConfigError, check_model_name
+from ..runner.config import ConfigError
+from ..runner.parameter_rules import check_model_name
 from .registry import CHAMPION, DEFAULT_MODEL_NAME
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter

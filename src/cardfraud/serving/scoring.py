@@ -29,11 +29,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.cleaning import (
-    FEATURES,
-    model_features,
-    read_transactions,
-)
+from ..data.cleaning import read_transactions
+from ..data.schema import FEATURES, model_features
 from ..runner.artifacts import tracking_uri_from_caller
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter

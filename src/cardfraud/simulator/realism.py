@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import FEATURES, TARGET
+from ..data.schema import FEATURES, TARGET
 
 _QUANTILE_TOL = 0.25
 _SHARE_TOL = 0.03
