@@ -27,7 +27,8 @@ from timing import PhaseTimer  # noqa: E402
 
 from cardfraud.channels import simulation as flow  # noqa: E402
 from cardfraud.channels.figures import plot_batch_frauds, plot_purchase_flow  # noqa: E402
-from cardfraud.data.cleaning import DataValidationError, load_file
+from cardfraud.data.checks import DataValidationError
+from cardfraud.data.cleaning import load_file
 from cardfraud.data.schema import compact_dtypes
 from cardfraud.eda import correlations as eda_correlations  # noqa: E402
 from cardfraud.eda import headlines as eda  # noqa: E402

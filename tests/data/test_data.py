@@ -7,12 +7,9 @@ import os
 import pandas as pd
 import pytest
 
-from cardfraud.data.cleaning import (
-    DataValidationError,
-    load_file,
-    read_transactions,
-    validate_transactions,
-)
+from cardfraud.data.checks import DataValidationError
+from cardfraud.data.cleaning import load_file, validate_transactions
+from cardfraud.data.files import read_transactions
 
 
 def write_csv(tmp_path, frame, name="extract.csv", **kwargs):

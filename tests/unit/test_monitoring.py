@@ -13,7 +13,7 @@ from helpers import (
     write_output_dir,
 )
 
-from cardfraud.data.cleaning import DataValidationError
+from cardfraud.data.checks import DataValidationError
 from cardfraud.data.schema import FEATURES
 from cardfraud.monitoring.champion import (
     ChampionCheck,
@@ -23,13 +23,13 @@ from cardfraud.monitoring.champion import (
 )
 from cardfraud.monitoring.drift import feature_drift
 from cardfraud.monitoring.figures import feature_drift_figure, monitoring_history_figure
-from cardfraud.monitoring.log import (
-    append_monitoring_log,
-    monitoring_log_row,
+from cardfraud.monitoring.log import append_monitoring_log, monitoring_log_row
+from cardfraud.monitoring.status import (
+    cli,
     monitoring_results,
+    monitoring_status,
     save_monitoring_results,
 )
-from cardfraud.monitoring.status import cli, monitoring_status
 from cardfraud.monitoring.window import (
     MonitoringWindow,
     describe_window,

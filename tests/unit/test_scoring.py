@@ -19,7 +19,7 @@ from helpers import (
     registry_step,
 )
 
-from cardfraud.data.cleaning import DataValidationError
+from cardfraud.data.checks import DataValidationError
 from cardfraud.data.schema import FEATURES
 from cardfraud.serving.registration import held_out_test_rows
 from cardfraud.serving.scorer import check_model_uri, check_purchases, load_champion, scorer_output

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import DataValidationError, load_file
+from ..data.checks import DataValidationError
+from ..data.cleaning import load_file
 from ..data.schema import TARGET
 from ..eda.headlines import CHANNELS, purchase_channel, wilson_interval
 from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir

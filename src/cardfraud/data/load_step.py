@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
-from .cleaning import CleaningReport, DataValidationError, load_file
+from .checks import DataValidationError
+from .cleaning import CleaningReport, load_file
 from .files import file_fingerprint
 from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 

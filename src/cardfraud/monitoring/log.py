@@ -1,4 +1,4 @@
-"""The monitoring log (one row per run, carried from run to run) and the step's run results."""
+"""The monitoring log: one row per run, carried from run to run, and its table."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.schema import FEATURES
-from ..runner.artifacts import artifacts_dir, save_step_results
+from ..runner.artifacts import artifacts_dir
 from .champion import ChampionCheck
 from .drift import FeatureDrift
 from .window import MonitoringWindow
@@ -83,29 +83,3 @@ def monitoring_log_table(log: pd.DataFrame, last: int = 10) -> pd.DataFrame:
                          "score_psi", "pr_auc_now", "recall_now") if c in log.columns]
     return log[shown].tail(last).set_index("run_id")
 
-
-def monitoring_results(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
-                       status: dict, settings: dict) -> dict:
-    """Return the step's results for run.json (saved as ``monitoring``)."""
-    d = window.description
-    features = {f: {"status": r.status, "psi": float(r.psi), "js_distance": float(r.js_distance),
-                    "test": r.test, "p_value": float(r.p_value)} for f, r in drift.table.iterrows()}
-    return {**{k: status[k] for k in ("overall_status", "action", "recommendation",
-                                      "feature_status", "score_status", "performance_status",
-                                      "drifted_features", "data_feed_problems")},
-            "features": features, "score_psi": champion.score_psi,
-            "current": {"source": d["current_source"], "path": d["current_path"],
-                        "period": d["current_period"], "rows": d["current_rows"],
-                        "has_labels": bool(d["current_has_labels"])},
-            "reference": {"rows": d["reference_rows"], "period": d["reference_period"],
-                          "overlap_excluded_rows": d["overlap_excluded_rows"]},
-            "champion": {"available": champion.available, "message": champion.message,
-                         "version": champion.version, "threshold": champion.threshold,
-                         "now": champion.now, "at_training": champion.at_training},
-            "settings": settings}
-
-
-def save_monitoring_results(results: dict, output_dir=None) -> dict:
-    """Save the results as the ``monitoring`` step and return them."""
-    save_step_results("monitoring", results, output_dir)
-    return results

@@ -19,10 +19,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import DataValidationError, load_file
+from ..data.checks import DataValidationError
+from ..data.cleaning import load_file
 from ..data.schema import FEATURES, FLAG_FEATURES
 from ..report.markup import plain_text, sentence
-from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir, tracking_uri_from_caller
+from ..runner.artifacts import (
+    TRANSACTIONS_FILE,
+    resolve_output_dir,
+    save_step_results,
+    tracking_uri_from_caller,
+)
 from ..runner.parameter_rules import check_model_name
 from .champion import ChampionCheck, champion_check, champion_table
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
@@ -211,3 +217,30 @@ def cli(argv: list[str] | None = None) -> int:
         print(champion_table(champion).to_string())
     print(f"overall: {status['overall_status'].upper()}. {status['recommendation']}")
     return 0
+
+
+def monitoring_results(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
+                       status: dict, settings: dict) -> dict:
+    """Return the step's results for run.json (saved as ``monitoring``)."""
+    d = window.description
+    features = {f: {"status": r.status, "psi": float(r.psi), "js_distance": float(r.js_distance),
+                    "test": r.test, "p_value": float(r.p_value)} for f, r in drift.table.iterrows()}
+    return {**{k: status[k] for k in ("overall_status", "action", "recommendation",
+                                      "feature_status", "score_status", "performance_status",
+                                      "drifted_features", "data_feed_problems")},
+            "features": features, "score_psi": champion.score_psi,
+            "current": {"source": d["current_source"], "path": d["current_path"],
+                        "period": d["current_period"], "rows": d["current_rows"],
+                        "has_labels": bool(d["current_has_labels"])},
+            "reference": {"rows": d["reference_rows"], "period": d["reference_period"],
+                          "overlap_excluded_rows": d["overlap_excluded_rows"]},
+            "champion": {"available": champion.available, "message": champion.message,
+                         "version": champion.version, "threshold": champion.threshold,
+                         "now": champion.now, "at_training": champion.at_training},
+            "settings": settings}
+
+
+def save_monitoring_results(results: dict, output_dir=None) -> dict:
+    """Save the results as the ``monitoring`` step and return them."""
+    save_step_results("monitoring", results, output_dir)
+    return results

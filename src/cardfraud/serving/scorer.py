@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..data.cleaning import DataValidationError, missing_values_error, validate_transactions
+from ..data.checks import DataValidationError
+from ..data.cleaning import missing_values_error, validate_transactions
 from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.tracking import configure_tracking
 from ..runner.config import ConfigError

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..data.cleaning import read_transactions
+from ..data.files import read_transactions
 from ..data.schema import FEATURES, model_features
 from ..runner.artifacts import tracking_uri_from_caller
 
