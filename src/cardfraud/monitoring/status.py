@@ -2,12 +2,11 @@
 
 The reference is the training rows of the modeling step; the current data is the latest
 ``current_days`` days (when the purchases have timestamps) or a separate extract
-(``monitoring_window.py``). The seven features are compared with the metrics of ``drift.py``;
+(:mod:`.window`). The seven features are compared with the metrics of :mod:`.drift`;
 the champion's fraud probabilities by their PSI and, when the current data has fraud labels, its
-PR-AUC and recall now against those measured at training time (``monitoring_champion.py``).
-This module turns these into an overall status and a recommendation and runs
-``python -m cardfraud drift``; the log and run results are in ``monitoring_log.py``, the
-figures in ``monitoring_plots.py``.
+PR-AUC and recall now against those measured at training time (:mod:`.champion`).
+This module turns these into an overall status, a recommendation and the step's results, and
+runs ``python -m cardfraud drift``; the log is :mod:`.log`, the figures :mod:`.figures`.
 """
 
 from __future__ import annotations

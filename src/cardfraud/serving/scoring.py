@@ -1,7 +1,7 @@
-"""Score purchases with the registered model: the scorer itself, batch files and REST serving.
+"""Score purchases with the registered model: batch files and REST serving.
 
-The registered model is a pyfunc (:class:`FraudScorer`) wrapping a scikit-learn pipeline and its
-decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = hold the
+The registered model is a pyfunc (:class:`cardfraud.serving.scorer.FraudScorer`) wrapping a
+scikit-learn pipeline and its decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = hold the
 purchase for review). ``python -m cardfraud score --input new.csv --output scored.csv``
 validates the file with the load step's rules (the fraud column is optional: new purchases have
 no label yet), scores it and writes the input columns plus ``probability`` and ``decision``

@@ -42,9 +42,9 @@ purchase" and per-cardholder medians come from offsets in the sorted arrays, nev
 per purchase. Each part of the story draws from its own random stream, so a drift changes
 nothing before ``drift_day``.
 
-The parts: ``simulated_world.py`` (cities, merchants, cardholders), ``simulated_purchases.py``
-(genuine purchases and the derived columns), ``simulated_fraud.py`` (fraud scenarios and card
-testing) and ``realism.py`` (targets, report and separability check).
+The parts: :mod:`.world` (cities, merchants, cardholders), :mod:`.purchases`
+(genuine purchases and the derived columns), :mod:`.fraud` (fraud scenarios and card
+testing) and :mod:`.realism` (targets, report and separability check).
 """
 
 from __future__ import annotations
