@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,6 +58,7 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 # Files that outlive a run: carried into the next run's staging dir.
 PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
+REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 KEPT_FAILED_RUNS = 5
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
@@ -394,8 +395,11 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     progress = sys.stdout.isatty()
     started = time.perf_counter()
     kernel = StepKernel(fresh=fresh_kernels)
+    held = ExitStack()  # the promotion lock, from the registry step until the run has published
     try:
         for index, step in enumerate(chosen, start=1):
+            if step.name == REGISTRY_STEP:
+                held.enter_context(run_promotion_lock(params))
             _say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
             parameters = step_parameters(params, step.name, declared[step.name])
             parameters.update(output_dir=str(staging), run_id=run_id)
@@ -440,10 +444,21 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
         return INTERRUPTED_EXIT
     finally:
         kernel.shutdown()
+        held.close()
     _say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         _say(f"site: {output / 'site' / 'index.html'}")
     return 0
+
+
+def run_promotion_lock(params: dict):
+    """Return the promotion lock of the run's model and store (see ``promotion_lock``)."""
+    from .registry_promotion import promotion_lock
+    from .tracking import resolve_tracking_uri
+
+    common = params.get(COMMON_SECTION, {})
+    uri = resolve_tracking_uri(common.get("tracking_uri"))
+    return promotion_lock(uri, common["model_name"], say=_say)
 
 
 def _now() -> str:
