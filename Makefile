@@ -8,6 +8,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := cardfraud
 ARGS ?=
+# `make test` runs on this many processes, each test file on one (pytest-xdist); WORKERS=0 for
+# one process. `make test-fast` runs in one: its tests are too short to gain from more.
+WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
 .PHONY: help setup report smoke test test-fast lab lint bench clean
@@ -32,10 +36,10 @@ smoke: $(STAMP) ## A small fast run with params/smoke.yaml into reports/
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python run_all.py --params params/smoke.yaml $(ARGS)
 
 test: $(STAMP) ## Run the whole test suite
-	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest $(ARGS)
+	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) --dist loadfile $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that do not execute notebooks
-	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python -m pytest -m "not slow and not browser" $(ARGS)
+	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -m "not slow and not browser" $(ARGS)
 
 lab: $(STAMP) ## Open JupyterLab in the venv on notebooks/
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/jupyter lab notebooks/

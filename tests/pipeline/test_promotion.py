@@ -177,3 +177,46 @@ def test_usd_amounts_against_a_cop_review_cost_are_warned_and_never_promoted(tmp
     assert results["champion_version"] is None
     assert "catches no fraud at its threshold 1.0000" in results["reason"]
     assert "never promoted, even with force_promotion" in page
+
+
+HOLD_PROMOTION_LOCK = """
+import sys, time
+from cardfraud.serving.promotion import promotion_lock
+with promotion_lock(sys.argv[1], sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.readline()
+"""
+
+
+@pytest.mark.parametrize("uri", ["sqlite:///{tmp}/mlflow.db", "http://127.0.0.1:5999"])
+def test_a_second_run_waits_for_the_promotion_lock_of_the_first(tmp_path, monkeypatch, uri):
+    import threading
+
+    from cardfraud.serving.promotion import promotion_lock
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    uri = uri.format(tmp=tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_PROMOTION_LOCK, uri, MODEL],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
+    said, acquired = [], threading.Event()
+
+    def second_run():
+        with promotion_lock(uri, MODEL, say=said.append):
+            acquired.set()
+
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with promotion_lock(uri, "another-model", say=said.append):
+            assert said == []  # another model's promotions never wait
+        waiter = threading.Thread(target=second_run)
+        waiter.start()
+        assert not acquired.wait(1.0)  # the first run still holds it
+        assert said == [f"registry: waiting for another run promoting {MODEL} in {uri}"]
+        holder.stdin.write("done\n")
+        holder.stdin.flush()
+        assert acquired.wait(30)
+        waiter.join()
+    finally:
+        holder.communicate(timeout=30)
+    assert holder.returncode == 0

@@ -148,11 +148,20 @@ def test_results_per_day_when_timestamps_exist(good_frame):
 def test_figures_are_labelled(good_frame):
     stages = flow.stage_counts(good_frame)
     batches = flow.simulate_batches(good_frame, 8, runs=100)
-    for fig in (plot_purchase_flow(stages),
-                plot_batch_frauds(batches, flow.batch_intervals(batches), 8)):
-        for ax in (a for a in fig.axes if a.get_title()):
-            assert ax.get_xlabel() and ax.get_ylabel()
-        plt.close(fig)
+    flow_figure = plot_purchase_flow(stages)
+    batch_figure = plot_batch_frauds(batches, flow.batch_intervals(batches), 8)
+    labels = {(ax.get_title(), ax.get_xlabel(), ax.get_ylabel())
+              for fig in (flow_figure, batch_figure) for ax in fig.axes}
+    assert labels == {
+        ("Purchase flow of 8 purchases through the channels", "stage of the flow",
+         "purchases (band height proportional to count)"),
+        ("Onsite frauds per batch", "frauds per batch of 8 purchases (count)",
+         "share of simulated batches (%)"),
+        ("Online frauds per batch", "frauds per batch of 8 purchases (count)",
+         "share of simulated batches (%)"),
+    }
+    assert batch_figure._suptitle.get_text() == "Monte Carlo: 100 simulated batches of 8 purchases"
+    plt.close("all")
 
 
 def test_cli_prints_stage_counts_and_intervals(tmp_path, good_frame, capsys):

@@ -20,11 +20,34 @@ class ConfigError(ValueError):
     """A params file or override that cannot be used; the message says what to fix."""
 
 
-def read_params(path: str | Path) -> dict:
-    """Return the params mapping of a YAML file, or raise ConfigError naming the problem."""
+OVERLAY_KEY = "overlays"  # a params file that overlays another names it here
+
+
+def read_params(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict:
+    """Return the params mapping of a YAML file, or raise ConfigError naming the problem.
+
+    A file whose top-level ``overlays: default.yaml`` names another file (beside it) holds
+    only the keys it changes: they are merged, section by section and key by key, over that
+    file's params.
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"params file not found: {path}")
+    if path.resolve() in _seen:
+        raise ConfigError(f"{path}: '{OVERLAY_KEY}' loops back to {path.name}")
+    params = _read_yaml_mapping(path)
+    base = params.pop(OVERLAY_KEY, None)
+    if base is not None and not isinstance(base, str):
+        raise ConfigError(f"{path}: '{OVERLAY_KEY}' must name a params file, e.g. default.yaml")
+    if not all(isinstance(v, dict) for v in params.values()):
+        raise ConfigError(f"{path}: expected one mapping per section (section: {{key: value}})")
+    if base is None:
+        return params
+    return overlay(read_params(path.parent / base, (*_seen, path.resolve())), params)
+
+
+def _read_yaml_mapping(path: Path) -> dict:
+    """Return a YAML file's top-level mapping, or raise ConfigError naming the line."""
     try:
         params = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
@@ -32,9 +55,20 @@ def read_params(path: str | Path) -> dict:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"{path}: invalid YAML{where}: {problem}") from None
-    if not isinstance(params, dict) or not all(isinstance(v, dict) for v in params.values()):
+    if not isinstance(params, dict):
         raise ConfigError(f"{path}: expected one mapping per section (section: {{key: value}})")
     return params
+
+
+def overlay(base: dict, changes: dict) -> dict:
+    """Return ``base`` with ``changes`` merged in: mappings key by key, other values replaced."""
+    merged = dict(base)
+    for key, value in changes.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = overlay(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:

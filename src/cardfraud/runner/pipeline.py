@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 
 from ..serving.promotion import PromotionFailed
@@ -29,6 +30,7 @@ from .artifacts import (
     write_json_atomic,
 )
 from .config import (
+    COMMON_SECTION,
     ConfigError,
     step_parameters,
 )
@@ -47,6 +49,7 @@ from .publishing import (
 )
 from .steps import (
     NOTEBOOKS_DIR,
+    REGISTRY_STEP,
     discover_steps,
     paths_from_caller,
     resolve_params,
@@ -131,8 +134,11 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     progress = sys.stdout.isatty()
     started = time.perf_counter()
     kernel = StepKernel(fresh=fresh_kernels)
+    held = ExitStack()  # the promotion lock, from the registry step until the run has published
     try:
         for index, step in enumerate(chosen, start=1):
+            if step.name == REGISTRY_STEP:
+                held.enter_context(run_promotion_lock(params))
             say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
             parameters = step_parameters(params, step.name, declared[step.name])
             parameters.update(output_dir=str(staging), run_id=run_id)
@@ -177,6 +183,7 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
         return INTERRUPTED_EXIT
     finally:
         kernel.shutdown()
+        held.close()
     say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         say(f"site: {output / 'site' / 'index.html'}")
@@ -185,3 +192,13 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def run_promotion_lock(params: dict):
+    """Return the promotion lock of the run's model and store (see ``promotion_lock``)."""
+    from ..modeling.tracking import resolve_tracking_uri
+    from ..serving.promotion import promotion_lock
+
+    common = params.get(COMMON_SECTION, {})
+    uri = resolve_tracking_uri(common.get("tracking_uri"))
+    return promotion_lock(uri, common["model_name"], say=say)

@@ -9,7 +9,13 @@ registry and the monitoring log always describe the same champion.
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 # MLflow is imported inside the functions: run_all imports this module at start-up.
 
@@ -22,6 +28,45 @@ class PendingPromotion:
     version: int
     previous_version: int | None
     tracking_uri: str
+
+
+def promotion_lock_path(tracking_uri: str, model_name: str) -> Path:
+    """Return the lock file that serializes promotions of a model in a store.
+
+    Beside the database for an SQLite store; for a server, in this machine's cache
+    (``$XDG_CACHE_HOME/cardfraud`` or ``~/.cache/cardfraud``), keyed by the URI and model.
+    """
+    from ..modeling.tracking import sqlite_path
+
+    key = hashlib.sha256(f"{tracking_uri}|{model_name}".encode()).hexdigest()[:16]
+    database = sqlite_path(tracking_uri)
+    if database is not None:
+        return database.resolve().with_name(f"{database.name}.promotion-{key}.lock")
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "cardfraud"
+    return cache / f"promotion-{key}.lock"
+
+
+@contextmanager
+def promotion_lock(tracking_uri: str, model_name: str, say=print) -> Iterator[None]:
+    """Hold the model's promotion lock from the registry step until the run has published.
+
+    A second run on the same store waits here before comparing with the champion, so it
+    compares with the champion the first run published: both succeed and exactly one version
+    is champion. Runs on other machines sharing a server are caught at publish instead
+    (:func:`promote_pending_champion` refuses a champion moved meanwhile).
+    """
+    path = promotion_lock_path(tracking_uri, model_name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"registry: waiting for another run promoting {model_name} in {tracking_uri}")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 class PromotionFailed(RuntimeError):
