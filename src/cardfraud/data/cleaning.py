@@ -63,15 +63,19 @@ def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
         return series.astype("float64"), False
     words = series.astype("string").str.strip().str.lower()
     mapped = words.map(_FLAG_WORDS).astype("float64")
-    bad = words.notna() & mapped.isna()
+    _refuse_unread(series, words.notna() & mapped.isna(), source, "values that are not 0/1 or "
+                   "true/false")
+    return mapped, True
+
+
+def _refuse_unread(series: pd.Series, bad: pd.Series, source: str, what: str,
+                   hint=lambda example: "") -> None:
+    """Raise naming the rows of ``series`` that ``bad`` marks, with the first as example."""
     if bad.any():
         positions = np.flatnonzero(bad.to_numpy())
         example = series.iloc[positions[0]]
-        raise DataValidationError(
-            f"{source}: column '{series.name}' has values that are not 0/1 or true/false at "
-            f"{rows_text(positions)} (e.g. {example!r})"
-        )
-    return mapped, True
+        raise DataValidationError(f"{source}: column '{series.name}' has {what} at "
+                                  f"{rows_text(positions)} (e.g. {example!r}){hint(example)}")
 
 
 def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
@@ -86,14 +90,8 @@ def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.S
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce")
-    bad = series.notna() & numbers.isna()
-    if bad.any():
-        positions = np.flatnonzero(bad.to_numpy())
-        example = series.iloc[positions[0]]
-        raise DataValidationError(
-            f"{source}: column '{series.name}' has non-numeric values at {rows_text(positions)} "
-            f"(e.g. {example!r}){thousands_hint(example)}"
-        )
+    _refuse_unread(series, series.notna() & numbers.isna(), source, "non-numeric values",
+                   thousands_hint)
     return numbers.astype("float64"), True
 
 
