@@ -9,7 +9,7 @@ COMMANDS = {
     "load": ("cardfraud.data.load_step", "validate an extract and print its profile"),
     "simulate": ("cardfraud.simulator.simulate", "simulate transactions to a CSV or Parquet file"),
     "flow": ("cardfraud.channels.simulation", "purchase flow through the channels: stage counts and intervals"),
-    "score": ("cardfraud.serving.scoring", "score new transactions with the registered champion"),
+    "score": ("cardfraud.serving.score_command", "score new transactions with the registered champion"),
     "drift": ("cardfraud.monitoring.status", "compare a new extract with the training data"),
 }
 

@@ -22,8 +22,9 @@ from helpers import (
 from cardfraud.data.checks import DataValidationError
 from cardfraud.data.schema import FEATURES
 from cardfraud.serving.registration import held_out_test_rows
+from cardfraud.serving.score_command import cli
 from cardfraud.serving.scorer import check_model_uri, check_purchases, load_champion, scorer_output
-from cardfraud.serving.scoring import cli, serving_commands, serving_payload
+from cardfraud.serving.scoring import serving_commands, serving_payload
 
 THRESHOLD = 0.3
 

@@ -19,11 +19,13 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
 
-DEFAULT_MODEL_NAME = "card-fraud-detector"
-CHAMPION = "champion"  # the alias of the live version
-CHALLENGER = "challenger"  # the alias of the newest registered version
-DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
-CHAMPION_SINCE_TAG = "champion_since"  # version tag: when it became champion (UTC, ISO)
+from .names import (  # noqa: F401  (the registry's names, re-exported where they are used)
+    CHALLENGER,
+    CHAMPION,
+    CHAMPION_SINCE_TAG,
+    DEFAULT_MODEL_NAME,
+    DEFAULT_MODEL_URI,
+)
 
 
 def current_champion(model_name: str) -> int | None:

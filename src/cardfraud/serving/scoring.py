@@ -14,13 +14,11 @@ next score writing into that folder once their process is gone.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
 import shlex
 import signal
-import sys
 import time
 import uuid
 import warnings
@@ -31,7 +29,6 @@ import pandas as pd
 
 from ..data.files import read_transactions
 from ..data.schema import FEATURES, model_features
-from ..runner.artifacts import tracking_uri_from_caller
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -174,25 +171,6 @@ def serving_commands(model_name: str, tracking_uri: str, payload: dict, port: in
     ])
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the ``score`` command's argument parser."""
-    parser = argparse.ArgumentParser(
-        prog="python -m cardfraud score",
-        description="Score new transactions (CSV or Parquet) with a registered model.")
-    parser.add_argument("--input", required=True, help="transactions to score (.csv or .parquet)")
-    parser.add_argument("--output", required=True,
-                        help="where to write the scores (.csv or .parquet)")
-    parser.add_argument("--overwrite", action="store_true",
-                        help="replace the output file when it exists (refused otherwise)")
-    parser.add_argument("--model", default=DEFAULT_MODEL_URI,
-                        help=f"model URI (default {DEFAULT_MODEL_URI})")
-    parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: "
-                        "$MLFLOW_TRACKING_URI, else the project's mlruns/mlflow.db)")
-    parser.add_argument("--sep", default=None, help="CSV separator (guessed when omitted)")
-    parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
-    return parser
-
-
 @contextmanager
 def stopping_signals_raise():
     """Turn SIGTERM and SIGINT into :class:`ScoringInterrupted` inside the block.
@@ -208,39 +186,3 @@ def stopping_signals_raise():
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def cli(argv: list[str] | None = None) -> int:
-    """Run ``score``; return 0 on success, 2 on bad input, 1 when the model cannot be used,
-    130/143 when stopped by Ctrl-C/SIGTERM (no output written, no temporary file left)."""
-    args = build_parser().parse_args(argv)
-    try:
-        with stopping_signals_raise():
-            summary = score_file(args.input, args.output, args.model,
-                                 args.tracking_uri and tracking_uri_from_caller(
-                                     args.tracking_uri, Path.cwd()), sep=args.sep,
-                                 decimal=args.decimal, overwrite=args.overwrite)
-    except ScoringInterrupted as exc:
-        print(f"interrupted ({exc}): {args.output} not written", file=sys.stderr)
-        return INTERRUPTED_EXIT[exc.signum]
-    except ValueError as exc:  # includes DataValidationError
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except TypeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except LookupError as exc:
-        print(f"error: {exc}. Run the registry step (python run_all.py --only registry) "
-              f"or pass --model", file=sys.stderr)
-        return 1
-    version = f"version {summary['version']}, " if summary["version"] is not None else ""
-    threshold = summary["threshold"]
-    print(f"scored {summary['rows']:,} transactions from {summary['input']} with "
-          f"{summary['model_uri']} ({version}threshold "
-          f"{'n/a' if threshold is None else f'{threshold:.4f}'}): {summary['flagged']:,} held "
-          f"for review ({summary['flagged_share']:.2%}) -> {summary['output']} "
-          f"in {summary['seconds']:.1f} s")
-    return 0
