@@ -70,15 +70,6 @@ FIRST_RUN = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def output_dir(tmp_path, monkeypatch) -> Path:
-    """An empty output dir and an empty tracking store (MLFLOW_TRACKING_URI) for one test."""
-    fresh_tracking_store(tmp_path / "mlflow", monkeypatch)
-    path = tmp_path / "out"
-    path.mkdir()
-    return path
-
-
 def start_first_run(tmp_path: Path, uri: str, name: str) -> subprocess.Popen:
     """Start one registering run on the store ``uri``, in its own output dir."""
     output_dir = tmp_path / name

@@ -21,7 +21,6 @@ import shlex
 import signal
 import time
 import uuid
-import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -29,9 +28,6 @@ import pandas as pd
 
 from ..data.files import read_transactions
 from ..data.schema import FEATURES, model_features
-
-with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
-    warnings.filterwarnings("ignore", message="IProgress not found")
 from .registry import CHAMPION, DEFAULT_MODEL_URI
 from .scorer import (
     SCORE_COLUMNS,
