@@ -1,6 +1,6 @@
 """Time the EDA and channel-simulation functions at 1,000,000 rows (seconds each and total).
 
-Runs the same package functions as notebooks/02_eda.ipynb and 03_channel_simulation.ipynb,
+Runs the same package functions as notebooks/02_eda.ipynb and 04_channel_simulation.ipynb,
 with the ``eda`` and ``channel_simulation`` sections of a params file, on simulated
 transactions (``--rows``) or an extract (``--data``). Figures are drawn and rendered to PNG in
 memory (what the notebooks pay), never written into the project.
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     plots.use_report_style()
     bench_eda(transactions, step_params(params, "eda", "02_eda.ipynb"), args.seed)
     bench_flow(transactions,
-               step_params(params, "channel_simulation", "03_channel_simulation.ipynb"),
+               step_params(params, "channel_simulation", "04_channel_simulation.ipynb"),
                args.seed)
     timed.print_total()
     return 0

@@ -1,6 +1,6 @@
 """Benchmark the modeling step phase by phase (seconds per phase and the total).
 
-Runs the same package functions as notebooks/04_modeling.ipynb, with the ``modeling``
+Runs the same package functions as notebooks/05_modeling.ipynb, with the ``modeling``
 section of a params file, on simulated transactions (``--rows``) or an extract (``--data``).
 MLflow logs into the output dir, never into the project's mlruns/.
 
@@ -116,7 +116,7 @@ def time_notebook(params_file: Path, output_dir: Path) -> float:
     """Execute the notebook with papermill into the output dir; return wall seconds."""
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "papermill", str(PROJECT_ROOT / "notebooks" /
-                    "04_modeling.ipynb"), str(output_dir / "04_modeling.ipynb"), "-k", "cardfraud",
+                    "05_modeling.ipynb"), str(output_dir / "05_modeling.ipynb"), "-k", "cardfraud",
                     "-f", str(params_file), "-p", "output_dir", str(output_dir),
                     "-p", "tracking_uri", tracking.SQLITE_PREFIX + str(output_dir / "nb.db")],
                    check=True, capture_output=True)

@@ -20,7 +20,7 @@ def test_notebook_without_champion_runs_and_logs_one_row_per_run(tmp_path, proje
     output_dir = simulated_output_dir(tmp_path)
     executed = tmp_path / "06.ipynb"
     for run in ("run-1", "run-2"):
-        command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "06_monitoring.ipynb"),
+        command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "07_monitoring.ipynb"),
                    str(executed), "-k", "cardfraud", "-p", "output_dir", output_dir,
                    "-p", "run_id", run]
         done = subprocess.run(command, env=project_env, capture_output=True, text=True, timeout=180)

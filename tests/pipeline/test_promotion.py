@@ -161,7 +161,7 @@ def test_usd_amounts_against_a_cop_review_cost_are_warned_and_never_promoted(tmp
     compact_dtypes(frame).to_parquet(transactions_path(out))
     save_step_results("load", {"data": {"source": "file", "rows": 3000,
                                         "fingerprint": "sha256:usd"}}, out)
-    page = papermill("04_modeling.ipynb", out, (
+    page = papermill("05_modeling.ipynb", out, (
         f"{{tracking_uri: '{uri}', candidates: [decision_tree], cv_folds: 2, "
         f"cv_sample_rows: 2000, importance_rows: 300, first_analysis_rows: 1000, test_days: 7}}"))
     modeling = load_step_results("modeling", out)
@@ -169,7 +169,7 @@ def test_usd_amounts_against_a_cop_review_cost_are_warned_and_never_promoted(tmp
     assert modeling["threshold_warning"].startswith(
         "Warning: the least expected-cost threshold of decision_tree (1.0000) sends no purchase")
     assert modeling["threshold_warning"] in page
-    page = papermill("05_registry.ipynb", out, (
+    page = papermill("06_registry.ipynb", out, (
         "{model_name: usd-test, register: true, force_promotion: true, run_id: r1, "
         "sample_rows: 50}"))
     results = load_step_results("registry", out)

@@ -24,7 +24,7 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
     uri = os.environ["MLFLOW_TRACKING_URI"]
     fake_modeling_step(output_dir, uri)
     executed = output_dir / "05.ipynb"
-    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "05_registry.ipynb"),
+    command = [sys.executable, "-m", "papermill", str(ROOT / "notebooks" / "06_registry.ipynb"),
                str(executed), "-k", "cardfraud", "-p", "output_dir", str(output_dir),
                "-p", "sample_rows", "50", "-p", "run_id", "report-run-1", "-p", "register", "True"]
     for attempt in (1, 2):

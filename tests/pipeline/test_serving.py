@@ -161,10 +161,10 @@ def test_modeling_and_registry_run_against_a_tracking_server(tmp_path):
     unused = tmp_path / "unused" / "mlflow.db"
     env = {**server_env(server), "MLFLOW_TRACKING_URI": f"sqlite:///{unused}"}  # params win
     with running(command, server_env(server), f"{server}/health", tmp_path / "server.log"):
-        _papermill("04_modeling.ipynb", output_dir, server, env, SMALL_MODELING)
+        _papermill("05_modeling.ipynb", output_dir, server, env, SMALL_MODELING)
         modeling = load_step_results("modeling", output_dir)
         assert modeling["tracking_uri"] == server
-        _papermill("05_registry.ipynb", output_dir, server, env,
+        _papermill("06_registry.ipynb", output_dir, server, env,
                    "{register: true, run_id: report-run-1}")
         results = load_step_results("registry", output_dir)
         assert (results["version"], results["champion_version"]) == (1, 1)

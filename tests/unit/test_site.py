@@ -32,7 +32,7 @@ def executed_notebook(title: str) -> nbformat.NotebookNode:
 @pytest.fixture
 def executed(tmp_path):
     steps = []
-    for number, name in [(1, "load"), (2, "eda"), (7, "summary")]:
+    for number, name in [(1, "load"), (2, "eda"), (8, "summary")]:
         path = tmp_path / "executed" / f"0{number}_{name}.ipynb"
         path.parent.mkdir(exist_ok=True)
         nbformat.write(executed_notebook(f"Page {name}"), path)
@@ -109,7 +109,7 @@ def test_a_page_not_rerun_shows_the_run_that_executed_it(executed):
     notebook.metadata["papermill"] = {"parameters": {"run_id": "20261120T080000Z-0ld0"},
                                       "start_time": "2026-11-20T08:00:05.1+00:00"}
     nbformat.write(notebook, eda)
-    for path in (folder / "executed" / "01_load.ipynb", folder / "executed" / "07_summary.ipynb"):
+    for path in (folder / "executed" / "01_load.ipynb", folder / "executed" / "08_summary.ipynb"):
         rerun = nbformat.read(path, as_version=4)
         rerun.metadata["papermill"] = {"parameters": {"run_id": RECORD["run_id"]}}
         nbformat.write(rerun, path)
