@@ -187,16 +187,32 @@ def captured_cards_table(captures: dict, plans: dict[str, FraudPlan], purchases:
     return table.sort_values(["compromise_point_id", "captured_at"], kind="stable").reset_index(drop=True)
 
 
+def fraud_plans(world: World, captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
+    """The plans of the scenarios fed by the captured cards and, for cloned cards, the cash-out areas."""
+    plans = stolen_data_use(captures, cfg)
+    cloned = plans["cloned_card"]
+    cloned.cash_out = cash_out_areas(world, merchant_traffic(world), cfg, rng)
+    cloned.cash_out_share, cloned.rng = cfg["cash_out_share"], rng
+    return plans
+
+
 def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOutAreas | None:
-    """The planted cash-out areas: centred on busy shops, every shop within the radius."""
+    """The planted cash-out areas: every shop within the radius of a busy shop in a dense place.
+
+    Centres are drawn by traffic among the shops with at least ``CASH_OUT_MIN_SHOPS`` shops
+    within ``cash_out_radius_km`` (itself included); with none such, among all shops, and the
+    area is then its nearest shops.
+    """
     k = int(cfg["cash_out_areas"])
     if k == 0 or cfg["cash_out_share"] == 0:
         return None
-    weight = traffic[: world.n_shops].astype(np.float64)
+    points = world.planar(world.shop_lat, world.shop_lon)
+    radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
+    dense = world.shop_tree.query_ball_point(points, r=radius, return_length=True) >= CASH_OUT_MIN_SHOPS
+    weight = traffic[: world.n_shops] * (dense if dense.sum() >= k else 1.0)
     centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
     lat, lon = world.shop_lat[centres], world.shop_lon[centres]
-    radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
-    inside = world.shop_tree.query_ball_point(world.planar(lat, lon), r=radius)
+    inside = world.shop_tree.query_ball_point(points[centres], r=radius)
     nearest = world.nearby_shops(lat, lon, CASH_OUT_MIN_SHOPS)
     lists = [np.array(sorted(found)) if len(found) >= CASH_OUT_MIN_SHOPS else nearest[i]
              for i, found in enumerate(inside)]
