@@ -236,3 +236,17 @@ def spend_in_cash_out_areas(plan: FraudPlan, episode: np.ndarray, n_ep: int) -> 
     pick = (rng.random(len(episode)) * areas.counts[np.maximum(row_area, 0)]).astype(np.int64)
     shop = np.where(hit, areas.shops[np.maximum(row_area, 0), pick], -1)
     return (row_area + 1).astype(np.int8), shop
+
+
+def planted_points(captured: pd.DataFrame) -> pd.DataFrame:
+    """One row per compromised point from the captured-cards table: its size as an investigation sees it.
+
+    Columns: ``compromise_point_id``, ``channel``, ``cards_captured``, ``first_capture``,
+    ``last_capture``, ``cards_used`` (stolen data used within the period) and ``share_used``.
+    """
+    table = captured.groupby("compromise_point_id", observed=True).agg(
+        channel=("channel", "first"), cards_captured=("card_id", "size"),
+        first_capture=("captured_at", "min"), last_capture=("captured_at", "max"),
+        cards_used=("stolen_data_used_at", "count"))
+    table["share_used"] = table["cards_used"] / table["cards_captured"]
+    return table.reset_index()
