@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 
 from .compromise import capture_cards, captured_cards_table, fraud_plans
-from .fraud import SCENARIOS, card_testing, fraud_purchases
+from .fraud import SCENARIOS, card_testing, fraud_exposure, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
 from .realism import print_report
 from .world import COUNTRY_CITIES, build_world
@@ -106,7 +106,8 @@ DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
 
 # --------------------------------------------------------------------------- entry point
 
-_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out")
+_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out",
+            "victims")
 
 
 def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.DataFrame:
@@ -139,6 +140,7 @@ def simulate_with_captures(rows: int | None = None, seed: int | None = None,
     n_fraud = {s.name: int(streams["counts"].binomial(cfg["rows"], cfg[f"{s.name}_rate"])) for s in SCENARIOS}
     n_genuine = cfg["rows"] - sum(n_fraud.values())
     world = build_world(cfg, n_genuine, streams["world"])
+    world.exposure = fraud_exposure(world, streams["victims"])
     genuine = genuine_purchases(world, cfg, streams["genuine"])
     parts = [card_testing(world, genuine, cfg, streams["drift"])]
     captures = capture_cards(world, parts[0], cfg, streams["compromise"])
