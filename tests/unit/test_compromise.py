@@ -145,10 +145,10 @@ def test_ground_truth_columns_are_never_model_inputs(planted):
     assert list(inputs.columns) == FEATURES
     fitted = make_pipeline("decision_tree", settings={"max_depth": 4}).fit(inputs, frame[TARGET])
     assert list(fitted.feature_names_in_) == FEATURES
-    # no stage downstream of the load reads the ground truth: the model, the registry, monitoring
+    # no stage downstream of the load reads the ground truth: EDA, model, registry, monitoring
     package = Path(__file__).resolve().parents[2] / "src" / "cardfraud"
     pattern = re.compile("|".join(GROUND_TRUTH_COLUMNS))
-    for stage in ("modeling", "serving", "monitoring", "channels"):
+    for stage in ("eda", "channels", "modeling", "serving", "monitoring"):
         for module in (package / stage).glob("*.py"):
             assert not pattern.search(module.read_text(encoding="utf-8")), module
 
