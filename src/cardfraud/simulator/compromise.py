@@ -215,7 +215,10 @@ def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOut
     points = world.planar(world.shop_lat, world.shop_lon)
     radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
     dense = world.shop_tree.query_ball_point(points, r=radius, return_length=True) >= CASH_OUT_MIN_SHOPS
-    weight = traffic[: world.n_shops] * (dense if dense.sum() >= k else 1.0)
+    weight = traffic[: world.n_shops]
+    if (dense & (weight > 0)).sum() >= k:
+        weight = weight * dense
+    k = min(k, int((weight > 0).sum()))  # a tiny simulation has fewer busy shops than areas asked
     centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
     lat, lon = world.shop_lat[centres], world.shop_lon[centres]
     inside = world.shop_tree.query_ball_point(points[centres], r=radius)
