@@ -92,11 +92,13 @@ def merchant_traffic(world: World) -> np.ndarray:
 def choose_points(world: World, traffic: np.ndarray, cfg: dict, rng) -> np.ndarray:
     """Merchant indices of the compromised shops and online merchants, drawn by traffic.
 
-    Shops come from the ``BUSY_SHOPS`` busiest ones; online merchants from the popularity ranks
-    after the ``SECURE_PLATFORMS`` giants, up to ``BREACHABLE_RANK``. Within each, the chance is
-    proportional to the merchant's traffic (:func:`merchant_traffic`).
+    Shops come from the ``BUSY_SHOPS`` with the most regular customers (cards with the shop
+    among their usual ones: a skimmer there captures many cards); online merchants from the
+    popularity ranks after the ``SECURE_PLATFORMS`` giants, up to ``BREACHABLE_RANK``. Within
+    each, the chance is proportional to the merchant's traffic (:func:`merchant_traffic`).
     """
-    busy = np.argsort(-traffic[: world.n_shops], kind="stable")[:BUSY_SHOPS]
+    regulars = np.bincount(world.area_shops[:, :, :USUAL_SHOPS].ravel(), minlength=world.n_shops)
+    busy = np.argsort(-regulars, kind="stable")[:BUSY_SHOPS]
     ranked = np.argsort(-world.online_popularity, kind="stable")
     online = world.n_shops + ranked[SECURE_PLATFORMS:BREACHABLE_RANK]
     chosen = [_draw_by_traffic(busy, traffic, cfg["compromised_shops"], rng),
