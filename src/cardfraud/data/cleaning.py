@@ -24,6 +24,7 @@ from .checks import (
     to_text,
     to_timestamps,
 )
+from .column_mapping import apply_column_mapping
 from .files import read_transactions
 from .schema import (
     CHECKED_CONTEXT,
@@ -242,9 +243,14 @@ def load_file(
     duplicates: str = "keep",
     require_target: bool = True,
     thousands: str | None = None,
+    columns: dict | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
-    """Read and validate one extract; the one entry point for files (load step and scoring)."""
-    raw = read_transactions(path, sep=sep, decimal=decimal, thousands=thousands)
+    """Read and validate one extract; the one entry point for files (load step and scoring).
+
+    ``columns`` maps canonical names to the file's own headers (``load.columns``).
+    """
+    raw = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
+                                                 thousands=thousands), columns, str(path))
     return validate_transactions(
         raw, str(path), on_missing=on_missing, duplicates=duplicates, require_target=require_target
     )

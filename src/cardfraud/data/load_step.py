@@ -49,17 +49,20 @@ def load_transactions(
     duplicates: str = "keep",
     simulator: dict | None = None,
     thousands: str | None = None,
+    columns: dict | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
+
+    ``columns`` maps canonical names to the extract's own headers (``load.columns``).
 
     Returns:
         The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint}.
     """
     if path:
         frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands)
+                                  duplicates=duplicates, thousands=thousands, columns=columns)
         data = {"source": "file", "path": str(os.path.abspath(path)),
-                "fingerprint": file_fingerprint(path)}
+                "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -178,11 +181,15 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--thousands", default=None,
                         help="CSV thousands separator, e.g. '.' for 1.234,5 (default: none)")
     parser.add_argument("--on-missing", default="drop", choices=["drop", "fail"])
+    parser.add_argument("--column", action="append", default=[], metavar="NAME=HEADER",
+                        help="the file's header holding a column, e.g. card_id=NUM_TARJETA "
+                             "(repeatable; load.columns)")
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
-                                                thousands=args.thousands)
+                                                thousands=args.thousands,
+                                                columns=_mapping_argument(args.column, parser))
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -190,3 +197,14 @@ def cli(argv: list[str] | None = None) -> int:
     print(data_quality_table(report).to_string())
     print(class_balance_table(frame).to_string())
     return 0
+
+
+def _mapping_argument(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
+    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
+    columns = {}
+    for pair in pairs:
+        name, _, header = pair.partition("=")
+        if not name.strip() or not header.strip():
+            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
+        columns[name.strip()] = header.strip()
+    return columns

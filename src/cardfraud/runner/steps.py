@@ -114,3 +114,17 @@ def paths_from_caller(params: dict, cwd: Path) -> dict:
         if isinstance(values.get(TRACKING_URI), str):
             values[TRACKING_URI] = tracking_uri_from_caller(values[TRACKING_URI], cwd)
     return resolved
+
+
+def check_extract_headers(params: dict) -> None:
+    """Raise ConfigError when ``load.columns`` names a header ``load.path`` lacks (no notebook ran)."""
+    load = params.get("load", {})
+    if not load.get("columns") or not load.get("path"):
+        return
+    from ..data.checks import DataValidationError
+    from ..data.column_mapping import check_mapping_before_run
+
+    try:
+        check_mapping_before_run(load)
+    except DataValidationError as exc:
+        raise ConfigError(str(exc)) from None
