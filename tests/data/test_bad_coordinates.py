@@ -123,3 +123,44 @@ def test_simulator_with_a_coordinates_file_is_refused(tmp_path):
 def test_missing_coordinates_file_is_named(extract, tmp_path):
     with pytest.raises(DataValidationError, match=r"nowhere\.csv: file not found"):
         load_transactions(path=str(extract), coordinates_path=str(tmp_path / "nowhere.csv"))
+
+
+@pytest.mark.slow
+def test_run_all_joins_relative_paths_then_refuses_a_bad_file_and_keeps_what_was_published(tmp_path):
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    from conftest import ROOT, make_transactions
+
+    extract = make_transactions(rows=700, seed=2).assign(transaction_id=range(1, 701))
+    extract.to_csv(tmp_path / "as400.csv", index=False)
+    geo = pd.DataFrame({"transaction_id": range(51, 751), "latitude": 4.6, "longitude": -74.1})
+    geo.to_parquet(tmp_path / "provider.parquet")
+
+    def run(coordinates: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(ROOT / "run_all.py"), "--params",
+                               str(ROOT / "params" / "smoke.yaml"), "--output", "out",
+                               "--set", "load.path=as400.csv", "--set",
+                               f"load.coordinates_path={coordinates}", "--only", "load"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
+
+    done = run("provider.parquet")
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert record["params"]["load"]["coordinates_path"] == str(tmp_path / "provider.parquet")
+    found = record["load"]["coordinates"]
+    assert (found["matched"], found["without_coordinates"], found["orphan_coordinates"]) == (650, 50, 50)
+    assert "purchases without coordinates (kept)" in (tmp_path / "out" / "site" / "load.html").read_text()
+
+    published = sorted((tmp_path / "out" / "site").rglob("*")) + [tmp_path / "out" / "run.json"]
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in published if p.is_file()}
+    geo.assign(transaction_id=[*range(51, 750), 60]).to_csv(tmp_path / "twice.csv", index=False)
+    done = run("twice.csv")
+    assert done.returncode == 1
+    failed = [line for line in done.stderr.splitlines() if line.startswith("FAILED:")]
+    assert len(failed) == 1, done.stderr[-2000:]
+    assert "twice.csv: column 'transaction_id' has duplicate ids 60 at rows 10, 700" in failed[0]
+    assert "Traceback" not in done.stderr
+    assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in published if p.is_file()} == before
