@@ -34,6 +34,18 @@ COLUMN_MEANINGS = {
     "used_pin_number": "1 when the cardholder was verified (PIN onsite, one-time code online)",
     "online_order": "1 for an online (card-not-present) purchase, 0 for onsite",
     "fraud": "1 when the purchase was confirmed fraudulent",
+    "transaction_id": "the purchase's id in the core system (joins the provider's coordinates)",
+    "timestamp": "date and time of the purchase",
+    "card_id": "the card used",
+    "merchant_id": "the merchant (shop or online store) paid",
+    "amount": "purchase amount",
+    "latitude": "where the purchase happened, degrees north",
+    "longitude": "where the purchase happened, degrees east",
+    "city": "the city of the purchase",
+    "home_latitude": "the cardholder's home, degrees north (simulated data)",
+    "home_longitude": "the cardholder's home, degrees east (simulated data)",
+    "captured_at": "when the geolocation provider captured the point",
+    "accuracy_m": "the provider's accuracy of the point, metres",
 }
 
 
