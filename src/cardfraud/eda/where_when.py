@@ -35,7 +35,9 @@ def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
     Returns:
         ``lon_edges``, ``lat_edges``, 2-D arrays ``purchases`` and ``frauds`` (lat x lon) and
         ``outside``: purchases beyond the map's extent (not counted in the grid).
+        Purchases without coordinates (none from the provider) are left out.
     """
+    transactions = transactions.dropna(subset=["latitude", "longitude"])
     lon = transactions["longitude"].to_numpy(dtype=float)
     lat = transactions["latitude"].to_numpy(dtype=float)
     (lon_low, lon_high), (lat_low, lat_high) = map_extent(lon), map_extent(lat)
@@ -46,7 +48,7 @@ def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
     frauds, _, _ = np.histogram2d(lat, lon, bins=[lat_edges, lon_edges],
                                   weights=transactions[TARGET].to_numpy(dtype=float))
     return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": purchases,
-            "frauds": frauds, "outside": len(lon) - int(purchases.sum())}
+            "frauds": frauds, "outside": len(lon) - int(purchases.sum()), "located": len(lon)}
 
 
 def city_positions(transactions: pd.DataFrame, top: int = 8) -> pd.DataFrame:
@@ -81,7 +83,7 @@ def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases
     fig.tight_layout()
     cell_km = (grid["lon_edges"][1] - grid["lon_edges"][0]) * 111.3 * np.cos(
         np.radians(np.mean(grid["lat_edges"])))
-    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases on a "
+    plots.add_note(fig, f"Binned from all {grid['located']:,} purchases with coordinates on a "
                         f"{gridsize} x {len(grid['lat_edges']) - 1} grid (cells about "
                         f"{cell_km:.0f} km wide); the rate map shows cells with at least "
                         f"{min_purchases} purchases. {grid['outside']:,} purchases placed beyond "
@@ -101,6 +103,7 @@ def hot_spots(transactions: pd.DataFrame, top: int = 10, min_purchases: int = 30
     if "city" in transactions.columns:
         place = transactions["city"]
     else:
+        transactions = transactions.dropna(subset=["latitude", "longitude"])
         lat = (transactions["latitude"] / area_degrees).round() * area_degrees
         lon = (transactions["longitude"] / area_degrees).round() * area_degrees
         place = "lat " + lat.map("{:.1f}".format) + ", lon " + lon.map("{:.1f}".format)
