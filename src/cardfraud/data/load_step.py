@@ -16,7 +16,13 @@ from dataclasses import asdict
 import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
-from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
+from ..runner.artifacts import (
+    artifact_path,
+    save_step_results,
+    transactions_path,
+    write_json_atomic,
+)
+from ..runner.contract import DATA_PROFILE
 from .checks import DataValidationError
 from .cleaning import CleaningReport, load_file
 from .files import file_fingerprint
@@ -102,7 +108,7 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
     tmp = target.with_suffix(".parquet.tmp")
     frame.to_parquet(tmp, index=False)
     os.replace(tmp, target)
-    profile_path = write_json_atomic(target.parent / "data_profile.json", profile)
+    profile_path = write_json_atomic(artifact_path(DATA_PROFILE, output_dir), profile)
     save_step_results(
         "load",
         {"data": profile["data"], "rows": profile["rows"],

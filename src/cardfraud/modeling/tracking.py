@@ -242,11 +242,10 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
         run_id: the report run's id, set as tag ``report_run_id``.
         output_dir: the step's output dir (holds the figures).
     """
-    from ..runner.artifacts import figures_dir
+    from ..runner.artifacts import figure_path
 
-    folder = figures_dir(output_dir)
-    shared = [folder / f"{name}.png" for name in shared_figures]
-    best_only = [folder / f"{name}.png" for name in best_figures]
+    shared = [figure_path(name, output_dir) for name in shared_figures]
+    best_only = [figure_path(name, output_dir) for name in best_figures]
     uri = configure_tracking(tracking_uri)
     with _quiet_mlflow():
         experiment_id = get_or_create_experiment(experiment_name, uri)

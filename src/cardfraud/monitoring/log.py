@@ -10,17 +10,18 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.schema import FEATURES
-from ..runner.artifacts import artifacts_dir
+from ..runner.artifacts import artifact_path
+from ..runner.contract import MONITORING_LOG as LOG_ARTIFACT
 from .champion import ChampionCheck
 from .drift import FeatureDrift
 from .window import MonitoringWindow
 
-MONITORING_LOG = "monitoring_log.csv"
+MONITORING_LOG = LOG_ARTIFACT.file
 
 
 def monitoring_log_path(output_dir=None) -> Path:
     """Return ``artifacts/monitoring_log.csv``, which run_all carries from run to run."""
-    return artifacts_dir(output_dir) / MONITORING_LOG
+    return artifact_path(LOG_ARTIFACT, output_dir)
 
 
 def monitoring_log_row(run_id: str | None, window: MonitoringWindow, drift: FeatureDrift,

@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 from ..data.cleaning import load_file
 from ..data.schema import REQUIRED_COLUMNS, TARGET
 from ..report.markup import sentence
-from ..runner.artifacts import artifacts_dir, transactions_path
+from ..runner.artifacts import artifact_path, transactions_path
+from ..runner.contract import SPLIT
 
-SPLIT_FILE = "split.parquet"
+SPLIT_FILE = SPLIT.file
 
 
 @dataclass
@@ -94,7 +95,7 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
 
     The current extract is validated like the load step (fraud labels optional).
     """
-    path = artifacts_dir(output_dir) / SPLIT_FILE
+    path = artifact_path(SPLIT, output_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the 'modeling' step first "
                                 f"(python run_all.py --only modeling)")

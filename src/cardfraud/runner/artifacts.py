@@ -2,7 +2,7 @@
 
 Every step writes into one output dir (``reports/`` by default)::
 
-    artifacts/transactions.parquet   the cleaned data (load step)
+    artifacts/                       the files steps hand on (named in :mod:`.contract`)
     artifacts/results/<step>.json    the step's headline results, merged into run.json
     artifacts/figures/<step>_*.png   figures, also embedded in the executed notebook
     executed/NN_<step>.ipynb         executed notebooks
@@ -24,8 +24,20 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from .contract import (
+    ARTIFACTS_FOLDER,
+    DATA_FINGERPRINT,
+    FIGURES_FOLDER,
+    LOAD_RESULTS,
+    LOAD_STEP,
+    RESULTS_FOLDER,
+    TRANSACTIONS,
+    Artifact,
+    figure_file,
+    results_file,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-TRANSACTIONS_FILE = "transactions.parquet"
 SQLITE_PREFIX = "sqlite:///"
 
 
@@ -39,21 +51,28 @@ def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
 
 def artifacts_dir(output_dir: str | os.PathLike | None = None) -> Path:
     """Return ``<output dir>/artifacts``, created if needed."""
-    path = resolve_output_dir(output_dir) / "artifacts"
+    path = resolve_output_dir(output_dir) / ARTIFACTS_FOLDER
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def figures_dir(output_dir: str | os.PathLike | None = None) -> Path:
     """Return ``<output dir>/artifacts/figures``, created if needed."""
-    path = artifacts_dir(output_dir) / "figures"
+    path = artifacts_dir(output_dir) / FIGURES_FOLDER
     path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def artifact_path(artifact: Artifact, output_dir: str | os.PathLike | None = None) -> Path:
+    """Return where ``artifact`` lies in the output dir (its folder created if needed)."""
+    path = artifacts_dir(output_dir) / artifact.file
+    path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def transactions_path(output_dir: str | os.PathLike | None = None) -> Path:
     """Return the path of the cleaned transactions handed on by the load step."""
-    return artifacts_dir(output_dir) / TRANSACTIONS_FILE
+    return artifact_path(TRANSACTIONS, output_dir)
 
 
 def _json_default(value: Any) -> Any:
@@ -90,14 +109,33 @@ def write_json_atomic(path: Path, payload: Any) -> Path:
     return path
 
 
+def data_fingerprint(output_dir: str | os.PathLike | None = None) -> str | None:
+    """Return the fingerprint of the transactions in the output dir (the load step's), or None."""
+    path = resolve_output_dir(output_dir) / ARTIFACTS_FOLDER / LOAD_RESULTS.file
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["data"]["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def save_step_results(step: str, results: dict, output_dir: str | os.PathLike | None = None) -> Path:
-    """Save a step's headline results; run_all merges them into run.json under ``step``."""
-    return write_json_atomic(artifacts_dir(output_dir) / "results" / f"{step}.json", results)
+    """Save a step's headline results; run_all merges them into run.json under ``step``.
+
+    The results also record ``data_fingerprint``, the transactions they were made from, so a
+    later ``--only`` run can tell files made from other data (see :mod:`.step_inputs`).
+    """
+    if step == LOAD_STEP:
+        made_from = (results.get("data") or {}).get("fingerprint")
+    else:
+        made_from = data_fingerprint(output_dir)
+    if made_from is not None and DATA_FINGERPRINT not in results:
+        results = {**results, DATA_FINGERPRINT: made_from}
+    return write_json_atomic(artifacts_dir(output_dir) / results_file(step), results)
 
 
 def load_step_results(step: str, output_dir: str | os.PathLike | None = None) -> dict:
     """Return the results a step saved, or raise FileNotFoundError naming the step to run first."""
-    path = resolve_output_dir(output_dir) / "artifacts" / "results" / f"{step}.json"
+    path = resolve_output_dir(output_dir) / ARTIFACTS_FOLDER / results_file(step)
     if not path.exists():
         raise FileNotFoundError(
             f"{path} not found: run the '{step}' step first (python run_all.py --only {step})"
@@ -105,11 +143,23 @@ def load_step_results(step: str, output_dir: str | os.PathLike | None = None) ->
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def collect_results(output_dir: str | os.PathLike | None = None) -> dict:
+    """Return every step's saved results, keyed by step name (the sections of run.json)."""
+    folder = resolve_output_dir(output_dir) / ARTIFACTS_FOLDER / RESULTS_FOLDER
+    return {path.stem: json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(folder.glob("*.json"))}
+
+
 def save_figure(fig, name: str, output_dir: str | os.PathLike | None = None, dpi: int = 110) -> Path:
     """Save a matplotlib figure as ``artifacts/figures/<name>.png`` and return its path."""
-    path = figures_dir(output_dir) / f"{name}.png"
+    path = figure_path(name, output_dir)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
+
+
+def figure_path(name: str, output_dir: str | os.PathLike | None = None) -> Path:
+    """Return the path of the figure ``name`` (``artifacts/figures/<name>.png``)."""
+    return figures_dir(output_dir) / Path(figure_file(name)).name
 
 
 def path_from_caller(path: str | os.PathLike, cwd: Path) -> Path:

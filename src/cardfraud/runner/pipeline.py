@@ -25,6 +25,7 @@ from pathlib import Path
 from ..serving.promotion import PromotionFailed
 from .artifacts import (
     PROJECT_ROOT,
+    collect_results,
     path_from_caller,
     resolve_output_dir,
     write_json_atomic,
@@ -36,12 +37,12 @@ from .config import (
 )
 from .kernel import NotebookFailed, StepKernel
 from .output_dir import (
+    RUN_RECORD,
     claim_output_dir,
 )
 from .publishing import (
     OutputLock,
     RunFailed,
-    collect_results,
     interrupts_ignored,
     prepare_staging,
     publish_with_promotion,
@@ -162,12 +163,12 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
             say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
         record.update(status="ok", finished_at=_now(),
                       seconds=round(time.perf_counter() - started, 2))
-        write_json_atomic(staging / "run.json", record)
+        write_json_atomic(staging / RUN_RECORD, record)
         with interrupts_ignored():
             publish_with_promotion(staging, output, record)
     except (RunFailed, site.RenderError, PromotionFailed) as exc:
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
-        write_json_atomic(staging / "run.json", record)
+        write_json_atomic(staging / RUN_RECORD, record)
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
@@ -177,7 +178,7 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
             for entry in record["steps"]:
                 if entry["status"] == "running":
                     entry["status"] = "interrupted"
-            write_json_atomic(staging / "run.json", record)
+            write_json_atomic(staging / RUN_RECORD, record)
             kernel.shutdown()
         print(INTERRUPTED, file=sys.stderr)
         return INTERRUPTED_EXIT

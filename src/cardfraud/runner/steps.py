@@ -17,12 +17,12 @@ from .artifacts import (
     tracking_uri_from_caller,
 )
 from .config import COMMON_SECTION, ConfigError, apply_overrides, check_sections, read_params
+from .contract import SUMMARY_STEP
 from .parameter_rules import check_parameter_values
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
-SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
 PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",)}
 TRACKING_URI = "tracking_uri"

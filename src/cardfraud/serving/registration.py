@@ -17,7 +17,8 @@ import pandas as pd
 
 from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.tracking import ALREADY_EXISTS, store_lock
-from ..runner.artifacts import artifacts_dir, transactions_path
+from ..runner.artifacts import artifact_path, transactions_path
+from ..runner.contract import TEST_PREDICTIONS
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import FraudScorer, LoadedScorer, configure_quiet_tracking, load_registered_scorer
 
@@ -31,9 +32,6 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
 
 
 SCORER_NAME = "scorer"
-
-
-TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 
 
 MODEL_DESCRIPTION = (
@@ -73,7 +71,7 @@ class RegisteredVersion:
 
 def held_out_test_rows(output_dir=None) -> pd.DataFrame:
     """Return the modeling step's test rows: model inputs, fraud and modeling's P(fraud)."""
-    predictions_path = artifacts_dir(output_dir) / TEST_PREDICTIONS_FILE
+    predictions_path = artifact_path(TEST_PREDICTIONS, output_dir)
     if not predictions_path.exists():
         raise FileNotFoundError(f"{predictions_path} not found: run the 'modeling' step first")
     predictions = pd.read_parquet(predictions_path)
