@@ -22,6 +22,7 @@ from ..runner.artifacts import (
     transactions_path,
     write_json_atomic,
 )
+from ..runner.atomic_write import atomic_path
 from ..runner.contract import DATA_PROFILE
 from .checks import DataValidationError
 from .cleaning import CleaningReport, load_file
@@ -105,9 +106,8 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
 def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> dict:
     """Write the cleaned parquet, the profile and the step results; return the paths."""
     target = transactions_path(output_dir)
-    tmp = target.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
     profile_path = write_json_atomic(artifact_path(DATA_PROFILE, output_dir), profile)
     save_step_results(
         "load",

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from ..data.schema import FEATURES
 from ..runner.artifacts import artifact_path
+from ..runner.atomic_write import atomic_path
 from ..runner.contract import MONITORING_LOG as LOG_ARTIFACT
 from .champion import ChampionCheck
 from .drift import FeatureDrift
@@ -67,13 +66,8 @@ def append_monitoring_log(row: dict, output_dir=None) -> pd.DataFrame:
     if len(log):
         log = log.loc[log["run_id"].astype(str) != str(row["run_id"])]
     log = pd.concat([log, pd.DataFrame([row])], ignore_index=True) if len(log) else pd.DataFrame([row])
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as tmp:
         log.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return log
 
 

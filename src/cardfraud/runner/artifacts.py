@@ -20,10 +20,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from .atomic_write import atomic_path, write_text_atomic
 from .contract import (
     ARTIFACTS_FOLDER,
     DATA_FINGERPRINT,
@@ -96,17 +96,11 @@ def _clean_floats(value: Any) -> Any:
 
 
 def write_json_atomic(path: Path, payload: Any) -> Path:
-    """Write JSON to ``path`` through a temporary file so readers never see half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write JSON to ``path`` atomically (:mod:`.atomic_write`): readers never see half a file."""
     text = json.dumps(
         _clean_floats(json.loads(json.dumps(payload, default=_json_default))), indent=2
     )
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text + "\n")
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, text + "\n")
 
 
 def data_fingerprint(output_dir: str | os.PathLike | None = None) -> str | None:
@@ -153,7 +147,8 @@ def collect_results(output_dir: str | os.PathLike | None = None) -> dict:
 def save_figure(fig, name: str, output_dir: str | os.PathLike | None = None, dpi: int = 110) -> Path:
     """Save a matplotlib figure as ``artifacts/figures/<name>.png`` and return its path."""
     path = figure_path(name, output_dir)
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight")
     return path
 
 
