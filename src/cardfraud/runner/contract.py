@@ -21,6 +21,7 @@ ARTIFACTS_FOLDER = "artifacts"
 RESULTS_FOLDER = "results"
 FIGURES_FOLDER = "figures"
 LOAD_STEP = "load"
+REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step; its page is the site's home page
 HOME_PAGE = "index.html"
 # the key of every step's results naming the data they were made from (see save_step_results)

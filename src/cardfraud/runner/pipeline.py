@@ -35,6 +35,7 @@ from .config import (
     ConfigError,
     step_parameters,
 )
+from .contract import REGISTRY_STEP
 from .kernel import NotebookFailed, StepKernel
 from .output_dir import (
     RUN_RECORD,
@@ -48,9 +49,9 @@ from .publishing import (
     publish_with_promotion,
     say,
 )
+from .step_inputs import StepInputsMissing, check_chosen_steps, check_step
 from .steps import (
     NOTEBOOKS_DIR,
-    REGISTRY_STEP,
     discover_steps,
     paths_from_caller,
     resolve_params,
@@ -100,7 +101,8 @@ def run_pipeline(
     try:
         cwd = Path.cwd()
         steps = discover_steps()
-        chosen = with_summary(steps, select_steps(steps, only, from_step))
+        requested = select_steps(steps, only, from_step)
+        chosen = with_summary(steps, requested)
         params, declared = resolve_params(params_path, overrides or [], steps)
         params = paths_from_caller(params, cwd)
         site.check_renderer(renderer)
@@ -115,16 +117,29 @@ def run_pipeline(
         print(INTERRUPTED, file=sys.stderr)
         return INTERRUPTED_EXIT
     try:
-        return _run_locked(params, declared, params_path, steps, chosen, output, renderer,
-                           render, fresh_kernels)
+        check_chosen_steps(output, [s.name for s in steps], [s.name for s in chosen],
+                           [s.name for s in requested])
+        return _run_locked(params, declared, params_path, steps, chosen, requested, output,
+                           renderer, render, fresh_kernels)
+    except StepInputsMissing as exc:
+        return refused(exc, output)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _run_locked(params, declared, params_path, steps, chosen, output, renderer, render,
-                fresh_kernels) -> int:
+def refused(exc: StepInputsMissing, output: Path) -> int:
+    """Print why a step may not run (its inputs) and return the usage exit code, 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
+    return 2
+
+
+def _run_locked(params, declared, params_path, steps, chosen, requested, output, renderer,
+                render, fresh_kernels) -> int:
     """Run the steps with the output dir locked; see :func:`run_pipeline`."""
     from ..report import site
+
+    order, asked = [s.name for s in steps], [s.name for s in requested]
 
     run_id = new_run_id()
     partial = len(chosen) < len(steps)
@@ -138,6 +153,8 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     held = ExitStack()  # the promotion lock, from the registry step until the run has published
     try:
         for index, step in enumerate(chosen, start=1):
+            check_step(step.name, staging, [s.name for s in chosen[:index - 1]], output, order,
+                       asked)
             if step.name == REGISTRY_STEP:
                 held.enter_context(run_promotion_lock(params))
             say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
@@ -172,6 +189,10 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
+    except StepInputsMissing as exc:  # this run's load step changed the data under a step
+        record.update(status="refused", finished_at=_now(), error=str(exc))
+        write_json_atomic(staging / RUN_RECORD, record)
+        return refused(exc, output)
     except KeyboardInterrupt:
         with interrupts_ignored():  # a second Ctrl-C must not cut the clean-up short
             record.update(status="interrupted", finished_at=_now(), error="interrupted (Ctrl-C)")

@@ -22,7 +22,6 @@ from .parameter_rules import check_parameter_values
 
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
-REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
 PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",)}
 TRACKING_URI = "tracking_uri"
