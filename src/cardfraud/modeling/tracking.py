@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runner.artifacts import PROJECT_ROOT
+from ..runner.project import home_dir
 
 SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
@@ -49,16 +49,16 @@ def _import_mlflow():
 
 
 def default_tracking_uri() -> str:
-    """Return ``sqlite:////<project root>/mlruns/mlflow.db``."""
-    return SQLITE_PREFIX + str(PROJECT_ROOT / "mlruns" / "mlflow.db")
+    """Return ``sqlite:////<project>/mlruns/mlflow.db`` (the project of :mod:`cardfraud.runner.project`)."""
+    return SQLITE_PREFIX + str(home_dir() / "mlruns" / "mlflow.db")
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
-    """Return the database file of an ``sqlite:///`` URI (relative ones under the project root)."""
+    """Return the database file of an ``sqlite:///`` URI (relative ones under the project dir)."""
     if not tracking_uri.startswith(SQLITE_PREFIX):
         return None
     path = Path(tracking_uri[len(SQLITE_PREFIX):])
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return path if path.is_absolute() else home_dir() / path
 
 
 def store_lock_path(tracking_uri: str) -> Path | None:

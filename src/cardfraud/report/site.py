@@ -20,14 +20,12 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..runner.artifacts import PROJECT_ROOT
 from ..runner.contract import HOME_PAGE, page_file
 from ..runner.contract import SUMMARY_STEP as HOME_STEP
 from .markup import active_content, code, sentence
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
-QUARTO_TEMPLATE = PROJECT_ROOT / "_quarto.yml"
 
 
 class RenderError(RuntimeError):
@@ -220,9 +218,11 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
 
 # --- Quarto ------------------------------------------------------------------------------
 
-def quarto_project(pages: list[Page], template: Path = QUARTO_TEMPLATE) -> dict:
-    """Return the ``_quarto.yml`` of a run: the template with exactly this run's pages."""
-    project = yaml.safe_load(template.read_text(encoding="utf-8"))
+def quarto_project(pages: list[Page], template: Path | None = None) -> dict:
+    """Return the ``_quarto.yml`` of a run: the template (the project's) with this run's pages."""
+    from ..runner.project import quarto_template
+
+    project = yaml.safe_load((template or quarto_template()).read_text(encoding="utf-8"))
     pages = sorted(pages, key=lambda p: p.filename != HOME_PAGE)
     sources = [quarto_source(p) for p in pages]
     project["project"]["render"] = sources

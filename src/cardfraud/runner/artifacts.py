@@ -9,7 +9,7 @@ Every step writes into one output dir (``reports/`` by default)::
     site/                            the rendered report site
     run.json                         the run record
 
-Paths are built from the project root or the output dir passed in, never from the
+Paths are built from the output dir passed in (or the project dir, :mod:`.project`), never from the
 current working directory (papermill changes it). Paths a user types on the command line are
 made absolute from the folder the command runs in (:func:`path_from_caller`) before any
 notebook starts.
@@ -36,17 +36,20 @@ from .contract import (
     figure_file,
     results_file,
 )
+from .project import home_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parents[3]
 SQLITE_PREFIX = "sqlite:///"
 
 
 def resolve_output_dir(output_dir: str | os.PathLike | None = None) -> Path:
-    """Return the absolute output dir: the one given, else ``<project root>/reports``."""
+    """Return the absolute output dir: the one given, else ``<project>/reports``.
+
+    A relative one is taken from the project dir (:mod:`.project`; the cwd outside a project).
+    """
     if output_dir is None or str(output_dir) == "":
-        return PROJECT_ROOT / "reports"
+        return home_dir() / "reports"
     path = Path(output_dir)
-    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+    return path if path.is_absolute() else (home_dir() / path).resolve()
 
 
 def artifacts_dir(output_dir: str | os.PathLike | None = None) -> Path:

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from ..serving.promotion import PromotionFailed
 from .artifacts import (
-    PROJECT_ROOT,
     collect_results,
     path_from_caller,
     resolve_output_dir,
@@ -41,6 +40,7 @@ from .output_dir import (
     RUN_RECORD,
     claim_output_dir,
 )
+from .project import ProjectNotFound, default_params_file, project_dir
 from .publishing import (
     OutputLock,
     RunFailed,
@@ -51,7 +51,6 @@ from .publishing import (
 )
 from .step_inputs import StepInputsMissing, check_chosen_steps, check_step
 from .steps import (
-    NOTEBOOKS_DIR,
     discover_steps,
     paths_from_caller,
     resolve_params,
@@ -71,17 +70,18 @@ def new_run_id() -> str:
 def git_commit() -> str | None:
     """Return the project's git commit (with ``-dirty`` when changed), or None."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+        project = project_dir()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5).stdout
+                               cwd=project, capture_output=True, text=True, timeout=5).stdout
         return sha + ("-dirty" if dirty.strip() else "")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ProjectNotFound):
         return None
 
 
 def run_pipeline(
-    params_path: str | Path = PROJECT_ROOT / "params" / "default.yaml",
+    params_path: str | Path | None = None,
     overrides: list[str] | None = None,
     only: list[str] | None = None,
     from_step: str | None = None,
@@ -94,12 +94,14 @@ def run_pipeline(
 
     0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in), 130
     interrupted (Ctrl-C). Relative paths are taken from the current working directory;
-    without ``output_dir`` the run publishes into the project's ``reports/``.
+    without ``params_path`` the project's ``params/default.yaml`` is read, without
+    ``output_dir`` the run publishes into the project's ``reports/`` (:mod:`.project`).
     """
     from ..report import site
 
     try:
         cwd = Path.cwd()
+        params_path = params_path or default_params_file()
         steps = discover_steps()
         requested = select_steps(steps, only, from_step)
         chosen = with_summary(steps, requested)
@@ -164,7 +166,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
             record["steps"].append(entry)
             try:
                 seconds = kernel.execute(step.notebook, staging / "executed" / step.executed_name,
-                                         parameters, NOTEBOOKS_DIR, progress)
+                                         parameters, step.notebook.parent, progress)
             except NotebookFailed as exc:
                 entry["status"] = "failed"
                 raise RunFailed(f"step '{step.name}' failed {exc}") from None
