@@ -9,8 +9,20 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow.parquet
 
-from ..runner.artifacts import artifact_path, collect_results, transactions_path
-from ..runner.contract import PAGE_LINKS, SUMMARY_STEP, TEST_PREDICTIONS, page_file, page_link
+from ..runner.artifacts import (
+    artifact_path,
+    collect_results,
+    data_fingerprint,
+    transactions_path,
+)
+from ..runner.contract import (
+    DATA_FINGERPRINT,
+    PAGE_LINKS,
+    SUMMARY_STEP,
+    TEST_PREDICTIONS,
+    page_file,
+    page_link,
+)
 from .markup import code, join, sentence
 
 
@@ -101,10 +113,13 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     """Losses the model would have prevented on the test period, from its saved scores.
 
     Assumptions: a caught fraud saves its amount (or the cost of a missed fraud when there are
-    no amounts); every alert is reviewed at the review cost.
+    no amounts); every alert is reviewed at the review cost. None when the scores are missing
+    or were made from other data than the transactions (e.g. after ``--only load``).
     """
     predictions = artifact_path(TEST_PREDICTIONS, output_dir)
     if modeling is None or not predictions.is_file():
+        return None
+    if modeling.get(DATA_FINGERPRINT) != data_fingerprint(output_dir):
         return None
     scores = pd.read_parquet(predictions)
     alerts = scores["probability"].to_numpy() >= modeling["threshold"]
