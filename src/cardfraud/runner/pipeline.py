@@ -92,7 +92,8 @@ def run_pipeline(
 ) -> int:
     """Run the chosen steps and publish; return the process exit code.
 
-    0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in), 130
+    0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in, a step
+    whose input file is missing or made from other data: :mod:`.step_inputs`), 130
     interrupted (Ctrl-C). Relative paths are taken from the current working directory;
     without ``params_path`` the project's ``params/default.yaml`` is read, without
     ``output_dir`` the run publishes into the project's ``reports/`` (:mod:`.project`).
