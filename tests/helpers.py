@@ -78,7 +78,7 @@ def fake_modeling_step(output_dir: Path, tracking_uri: str, weak: bool = False,
     uri = configure_tracking(tracking_uri)
     experiment_id = get_or_create_experiment("card-fraud-test", uri)
     name = "weak_logistic" if weak else "logistic_regression"
-    run_id = log_candidate_run(experiment_id, name, {"columns": columns}, test_metrics,
+    run_id = log_candidate_run(uri, experiment_id, name, {"columns": columns}, test_metrics,
                                pipeline, features.iloc[test[:5]])
     pd.DataFrame({"row": test, "fraud": fraud[test], "probability": probability}).to_parquet(
         artifacts_dir(output_dir) / "test_predictions.parquet", index=False)

@@ -26,9 +26,10 @@ from cardfraud.runner.artifacts import save_figure
 
 def test_tracking_uri_comes_from_the_param_first(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere.db")
     uri = tracking.configure_tracking(f"sqlite:///{tmp_path}/a/mlflow.db")
     assert uri == f"sqlite:///{tmp_path}/a/mlflow.db"
-    assert mlflow.get_tracking_uri() == uri
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/elsewhere.db"  # left as it was
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
     assert MlflowClient(uri).search_experiments()[0].name == "Default"  # the store is ready
     assert (tmp_path / "a" / "mlflow.db.lock").is_file()  # its tables were created under the lock
@@ -119,10 +120,11 @@ def test_logged_model_loads_without_a_sampler_and_reproduces_the_scores(tracked_
     frame, split, fitted, test, tracked = tracked_run
     uri = f"runs:/{tracked['best_run_id']}/model"
     features = model_features(frame.iloc[split.test_rows])
-    loaded = mlflow.sklearn.load_model(uri)
+    with tracking.using_store(tracked["tracking_uri"]):  # MLflow's fluent API reads the global
+        loaded = mlflow.sklearn.load_model(uri)
+        pyfunc = mlflow.pyfunc.load_model(uri)
     assert not any(hasattr(step, "fit_resample") for _, step in loaded.steps)
     np.testing.assert_array_equal(loaded.predict_proba(features)[:, 1], test.scores[fitted.best])
-    pyfunc = mlflow.pyfunc.load_model(uri)
     inputs = pyfunc.metadata.get_input_schema().input_names()
     assert inputs == list(features.columns)
     np.testing.assert_allclose(np.asarray(pyfunc.predict(features))[:, 1],
