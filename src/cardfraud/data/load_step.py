@@ -18,11 +18,14 @@ import pandas as pd
 from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
 from .checks import DataValidationError
-from .cleaning import CleaningReport, load_file
+from .cleaning import CleaningReport, validate_transactions
+from .column_mapping import apply_column_mapping
 from .context import context_columns_report, context_columns_table
 from .coordinates import join_coordinates, read_coordinates
 from .country import default_outline_path, read_outline
-from .files import file_fingerprint
+from .files import file_fingerprint, read_transactions
+from .raw import is_raw_extract
+from .raw_source import describe_raw_source, raw_from_file, raw_from_simulator
 from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 
 COLUMN_MEANINGS = {
@@ -66,21 +69,45 @@ def load_transactions(
     thousands: str | None = None,
     columns: dict | None = None,
     coordinates_path: str | None = None,
+    cardholders_path: str | None = None,
+    cities_path: str | None = None,
+    codes: dict | None = None,
+    out_of_order: str = "refuse",
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
+    ``source="raw"`` (or a file with none of the seven inputs and the raw columns) derives
+    the inputs from raw purchases (:mod:`cardfraud.data.raw`), with the homes of
+    ``cardholders_path`` (placed through ``cities_path``) and the bank's ``codes``.
 
     Returns:
-        The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint,
-        and ``coordinates``: the join's counts when a coordinates file is given}.
+        The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
+        path, rows, fingerprint, ``coordinates``: the join's counts when a coordinates file is
+        given, ``derivation``: what the raw path derived}.
     """
+    raw_options = {"codes": codes, "cardholders_path": cardholders_path,
+                   "cities_path": cities_path, "columns": columns, "on_missing": on_missing,
+                   "duplicates": duplicates, "out_of_order": out_of_order}
+    join = _coordinates_join(coordinates_path)
     if path:
-        frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands, columns=columns)
+        read = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
+                                                      thousands=thousands), columns, str(path))
+        if source == "raw" or is_raw_extract(read.columns):
+            frame, report, data = raw_from_file(read, path, raw_options, join)
+            data["rows"] = len(frame)
+            return frame, report, data
+        frame, report = validate_transactions(read, str(path), on_missing=on_missing,
+                                              duplicates=duplicates)
         data = {"source": "file", "path": str(os.path.abspath(path)),
                 "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
+    elif source == "raw":
+        params = dict(simulator or {})
+        frame, report, data = raw_from_simulator(params, raw_options,
+                                                 simulator_fingerprint(params))
+        data["rows"] = len(frame)
+        return frame, report, data
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -96,11 +123,21 @@ def load_transactions(
             f"load.source is {source!r} and no load.path is given: set load.path=FILE "
             f"(CSV or Parquet) or load.source=simulated"
         )
-    if coordinates_path:
-        frame, data["coordinates"] = with_provider_coordinates(frame, report.source,
-                                                               coordinates_path)
+    if join:
+        frame, data["coordinates"] = join(frame, report.source)
     data["rows"] = len(frame)
     return frame, report, data
+
+
+def _coordinates_join(coordinates_path: str | None):
+    """Return ``join(frame, source) -> (frame, counts)`` for the provider's file, or None."""
+    if not coordinates_path:
+        return None
+
+    def join(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict]:
+        return with_provider_coordinates(frame, source, coordinates_path)
+
+    return join
 
 
 def with_provider_coordinates(frame: pd.DataFrame, source: str,
@@ -118,7 +155,8 @@ def with_provider_coordinates(frame: pd.DataFrame, source: str,
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
     """Return the data profile: rows, columns, missing, duplicates, class balance, statistics."""
     frauds = int(frame[TARGET].sum())
-    stats = frame[CONTINUOUS_FEATURES].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
+    continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # a raw extract may lack some
+    stats = frame[continuous].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
     return {
         "data": data,
         "rows": len(frame),
@@ -127,7 +165,7 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
         "cleaning": asdict(report),
         "class_balance": {"legitimate": len(frame) - frauds, "fraud": frauds,
                           "fraud_rate": frauds / len(frame)},
-        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:]},
+        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:] if c in frame},
         "summary_statistics": stats.round(4).to_dict(orient="index"),
         "context_columns": context_columns_report(frame.columns),
     }
@@ -156,6 +194,8 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
 def describe_source(data: dict, report: CleaningReport) -> str:
     """Return two sentences, in a risk manager's words, on where the data came from."""
     fingerprint = code(f"{data['fingerprint'][:19]}…")
+    if data["source"] == "raw":
+        return describe_raw_source(data, report, fingerprint)
     if data["source"] == "file":
         origin = sentence("the extract {path} (fingerprint {fingerprint})",
                           path=code(data["path"]), fingerprint=fingerprint)

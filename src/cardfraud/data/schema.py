@@ -42,9 +42,12 @@ CHECKED_CONTEXT = [TIMESTAMP, *CONTEXT_NUMBERS]
 
 
 def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Store flags as int8 and repeated text as categories; keep distances as float64."""
+    """Store flags as int8 and repeated text as categories; keep distances as float64.
+
+    A flag with unknown (NaN) values, which a raw extract can leave, stays float64.
+    """
     for column in FLAG_FEATURES + [TARGET]:
-        if column in frame.columns:
+        if column in frame.columns and not frame[column].isna().any():
             frame[column] = frame[column].astype("int8")
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):
