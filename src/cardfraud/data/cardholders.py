@@ -28,10 +28,9 @@ from .cleaning import to_number
 from .codes import code_key
 from .coordinates import _join_keys, check_unique_ids
 from .files import read_transactions
-from .schema import CARD_ID, HOME_COORDINATES, LATITUDE, LONGITUDE
+from .schema import CARD_ID, HOME_CITY, HOME_COORDINATES, HOME_POSTAL_CODE, LATITUDE, LONGITUDE
 
 HOME_LATITUDE, HOME_LONGITUDE = HOME_COORDINATES
-HOME_CITY, HOME_POSTAL_CODE = "home_city", "home_postal_code"
 HOME_COLUMNS = [HOME_LATITUDE, HOME_LONGITUDE, HOME_CITY, HOME_POSTAL_CODE]
 # names a cardholder file may use for its columns (every one is the cardholder's home)
 _CARDHOLDER_ALIASES = {LATITUDE: HOME_LATITUDE, LONGITUDE: HOME_LONGITUDE, "city": HOME_CITY,

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from .checks import DataValidationError, rows_text
+from .schema import CATEGORY, CHANNEL, ENTRY_MODE, VERIFICATION
 
-ENTRY_MODE, VERIFICATION, CHANNEL, CATEGORY = "entry_mode", "verification", "channel", "category"
 ONLINE_CATEGORY_SUFFIX = "online_category_suffix"
 MEANINGS = {
     ENTRY_MODE: ("chip", "contactless", "wallet_token", "stripe", "keyed", "ecommerce"),

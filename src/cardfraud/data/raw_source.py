@@ -96,11 +96,13 @@ def derivation_order(data: dict) -> str:
             + (f" ({moved:,} purchases listed out of time order were sorted)" if moved else ""))
 
 
-def simulator_comparison_table(data: dict) -> pd.DataFrame | None:
-    """Return the derived inputs against the simulator's own columns, or None (not simulated)."""
+def simulator_comparison_table(data: dict) -> pd.DataFrame:
+    """Return the derived inputs against the simulator's own columns (one line when not simulated)."""
     records = (data.get("derivation") or {}).get("simulator_comparison")
     if not records:
-        return None
+        return pd.DataFrame([("all", "not compared: the inputs were not derived from the "
+                              "simulator's raw extract (load.source=raw without load.path)")],
+                            columns=["input", "why"]).set_index("input")
     return pd.DataFrame(records).set_index("input").round(4)
 
 
