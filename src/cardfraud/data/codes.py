@@ -110,13 +110,20 @@ def decode(series: pd.Series, table: dict[str, str], source: str) -> pd.Series:
         rows = series.index.to_numpy()[categories == worst]  # the file's row positions
         others = len(unknown) - 1
         raise DataValidationError(
-            f"{source}: column '{series.name}' has the code {position[worst]!r} on "
+            f"{source}: column '{series.name}' has the code {_shown(position[worst])} on "
             f"{counts[worst]:,} row{'s' if counts[worst] > 1 else ''} ({rows_text(rows)}), "
             f"which load.codes.{series.name} does not map"
             + (f" ({others} other unknown code{'s' if others > 1 else ''})" if others else "")
             + f"; map it to one of {', '.join(MEANINGS[str(series.name)])}")
     meanings = np.array([table[key] for key in keys] + [None], dtype=object)
     return pd.Series(meanings[categories], index=series.index, name=series.name)
+
+
+def _shown(code) -> str:
+    """A code as the user reads it: numbers plainly (6, not np.int64(6)), text quoted."""
+    if isinstance(code, (int, float, np.integer, np.floating)) and not isinstance(code, bool):
+        return code_key(code) if float(code).is_integer() else f"{float(code):g}"
+    return repr(str(code))
 
 
 def flag_from_codes(meanings: pd.Series, ones: tuple[str, ...]) -> np.ndarray:
