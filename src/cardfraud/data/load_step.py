@@ -17,15 +17,14 @@ import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
+from . import raw_source
 from .checks import DataValidationError
 from .cleaning import CleaningReport, validate_transactions
 from .column_mapping import apply_column_mapping
 from .context import context_columns_report, context_columns_table
-from .coordinates import join_coordinates, read_coordinates
-from .country import default_outline_path, read_outline
+from .coordinates import provider_coordinates_join
 from .files import file_fingerprint, read_transactions
 from .raw import is_raw_extract
-from .raw_source import describe_raw_source, raw_from_file, raw_from_simulator
 from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 
 COLUMN_MEANINGS = {
@@ -49,6 +48,10 @@ COLUMN_MEANINGS = {
     "home_longitude": "the cardholder's home, degrees east (simulated data)",
     "captured_at": "when the geolocation provider captured the point",
     "accuracy_m": "the provider's accuracy of the point, metres",
+    "entry_mode": "how the card was read, in the bank's code (raw extract; load.codes)",
+    "verification": "how the cardholder was verified, in the bank's code (raw extract)",
+    "channel": "onsite or online, in the bank's code",
+    "category": "the merchant's category (raw extract)",
 }
 
 
@@ -90,12 +93,12 @@ def load_transactions(
     raw_options = {"codes": codes, "cardholders_path": cardholders_path,
                    "cities_path": cities_path, "columns": columns, "on_missing": on_missing,
                    "duplicates": duplicates, "out_of_order": out_of_order}
-    join = _coordinates_join(coordinates_path)
+    join = provider_coordinates_join(coordinates_path)
     if path:
         read = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
                                                       thousands=thousands), columns, str(path))
         if source == "raw" or is_raw_extract(read.columns):
-            frame, report, data = raw_from_file(read, path, raw_options, join)
+            frame, report, data = raw_source.raw_from_file(read, path, raw_options, join)
             data["rows"] = len(frame)
             return frame, report, data
         frame, report = validate_transactions(read, str(path), on_missing=on_missing,
@@ -104,7 +107,7 @@ def load_transactions(
                 "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "raw":
         params = dict(simulator or {})
-        frame, report, data = raw_from_simulator(params, raw_options,
+        frame, report, data = raw_source.raw_from_simulator(params, raw_options,
                                                  simulator_fingerprint(params))
         data["rows"] = len(frame)
         return frame, report, data
@@ -127,29 +130,6 @@ def load_transactions(
         frame, data["coordinates"] = join(frame, report.source)
     data["rows"] = len(frame)
     return frame, report, data
-
-
-def _coordinates_join(coordinates_path: str | None):
-    """Return ``join(frame, source) -> (frame, counts)`` for the provider's file, or None."""
-    if not coordinates_path:
-        return None
-
-    def join(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict]:
-        return with_provider_coordinates(frame, source, coordinates_path)
-
-    return join
-
-
-def with_provider_coordinates(frame: pd.DataFrame, source: str,
-                              coordinates_path: str) -> tuple[pd.DataFrame, dict]:
-    """Join the provider's coordinates file; return the frame and the join's counts."""
-    coordinates = read_coordinates(coordinates_path)
-    outline_path = default_outline_path()
-    outline = read_outline(outline_path) if outline_path else None
-    frame, joined = join_coordinates(frame, coordinates, source, str(coordinates_path), outline)
-    counts = {**joined.as_dict(), "path": str(os.path.abspath(coordinates_path)),
-              "fingerprint": file_fingerprint(coordinates_path)}
-    return frame, counts
 
 
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
@@ -195,7 +175,7 @@ def describe_source(data: dict, report: CleaningReport) -> str:
     """Return two sentences, in a risk manager's words, on where the data came from."""
     fingerprint = code(f"{data['fingerprint'][:19]}…")
     if data["source"] == "raw":
-        return describe_raw_source(data, report, fingerprint)
+        return raw_source.describe_raw_source(data, report, fingerprint)
     if data["source"] == "file":
         origin = sentence("the extract {path} (fingerprint {fingerprint})",
                           path=code(data["path"]), fingerprint=fingerprint)
@@ -284,18 +264,23 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--coordinates", default=None, metavar="FILE",
                         help="the geolocation provider's file (transaction_id, latitude, "
                              "longitude), joined on transaction_id (load.coordinates_path)")
+    raw_source.add_raw_arguments(parser)
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
                                                 thousands=args.thousands,
                                                 columns=_mapping_argument(args.column, parser),
-                                                coordinates_path=args.coordinates)
+                                                coordinates_path=args.coordinates,
+                                                **raw_source.raw_arguments(args, parser))
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(plain_text(describe_source(data, report)))
     print(data_quality_table(report).to_string())
+    if data["source"] == "raw":
+        print(raw_source.derivation_table(data).to_string())
+        print(raw_source.homes_table(data).to_string())
     print(coordinates_table(data).to_string())
     print(context_columns_table(frame.columns).to_string())
     print(class_balance_table(frame).to_string())

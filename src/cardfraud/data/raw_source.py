@@ -129,3 +129,32 @@ def describe_raw_source(data: dict, report, fingerprint: str) -> str:
         "not invented).", rows=data["rows"], origin=origin, read=report.rows_read,
         dropped=report.rows_read - report.rows_kept, derived=len(derived),
         absent=", ".join(absent) or "none")
+
+
+def add_raw_arguments(parser) -> None:
+    """The ``python -m cardfraud load`` options of the raw path."""
+    parser.add_argument("--source", default="file", choices=["file", "raw"],
+                        help="raw: derive the seven inputs from raw purchases (detected when "
+                             "the file has none of them)")
+    parser.add_argument("--cardholders", default=None, metavar="FILE",
+                        help="card_id and the home (load.cardholders_path)")
+    parser.add_argument("--cities", default=None, metavar="FILE",
+                        help="city table placing home cities (load.cities_path)")
+    parser.add_argument("--codes", default=None, metavar="YAML",
+                        help="the bank's codes, e.g. '{entry_mode: {\"051\": chip}}' (load.codes)")
+    parser.add_argument("--out-of-order", default="refuse", choices=["refuse", "sort"],
+                        help="a card's purchases listed out of time order (load.out_of_order)")
+
+
+def raw_arguments(args, parser) -> dict:
+    """Return the raw path's keyword arguments of ``load_transactions`` from the options."""
+    import yaml
+
+    codes = None
+    if args.codes:
+        try:
+            codes = yaml.safe_load(args.codes)
+        except yaml.YAMLError as exc:
+            parser.error(f"--codes is not YAML: {str(exc).splitlines()[0]}")
+    return {"source": args.source, "cardholders_path": args.cardholders,
+            "cities_path": args.cities, "codes": codes, "out_of_order": args.out_of_order}
