@@ -88,7 +88,8 @@ def compare_with_simulator(derived: pd.DataFrame, simulated: pd.DataFrame) -> pd
     """Return, per input, how the derived values compare with the simulator's own columns.
 
     Columns: rows compared, share exactly equal (within 1e-9 relative), the median and 90th
-    percentile of the absolute difference, and why they differ.
+    percentile of the absolute difference, the median difference relative to the simulator's
+    value (rows where it is not 0), and why they differ.
     """
     joined = simulated.merge(derived[[TRANSACTION_ID, *[c for c in FEATURES if c in derived]]],
                              on=TRANSACTION_ID, suffixes=("_simulator", ""))
@@ -102,10 +103,14 @@ def compare_with_simulator(derived: pd.DataFrame, simulated: pd.DataFrame) -> pd
         compared = later if name == "distance_from_last_transaction" else np.ones(len(ours), bool)
         gap = np.abs(ours - theirs)[compared]
         exact = np.isclose(ours, theirs, rtol=1e-9, atol=1e-9)[compared]
+        base = np.abs(theirs)[compared]
+        relative = gap[base > 0] / base[base > 0]
         rows.append({"input": name, "rows compared": int(compared.sum()),
                      "exactly equal %": round(100 * float(exact.mean()), 2),
                      "median |difference|": float(np.median(gap)),
                      "90th pct |difference|": float(np.quantile(gap, 0.9)),
+                     "median |difference| %": round(100 * float(np.median(relative)), 2)
+                     if len(relative) else 0.0,
                      "why": _WHY.get(name, "same definition")})
     return pd.DataFrame(rows).set_index("input")
 
