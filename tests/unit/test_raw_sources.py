@@ -130,3 +130,33 @@ def test_where_definitions_differ_the_difference_is_measured(round_trip):
     assert ratio["exactly equal %"] < 20 and 0.02 < ratio["median |difference|"] < 1.0
     repeat = table.loc["repeat_retailer"]
     assert 60 < repeat["exactly equal %"] < 100
+
+
+def test_the_readmes_worked_mapping_of_an_as400_extract_and_customer_master(tmp_path):
+    raw, master = tmp_path / "as400_compras.csv", tmp_path / "maestro_clientes.csv"
+    bank = purchases(cards=("4111", "4222")).rename(columns={
+        "card_id": "NUM_TARJETA", "timestamp": "FECHA_HORA", "amount": "VALOR",
+        "merchant_id": "COD_COMERCIO", "fraud": "FRAUDE"})
+    bank["MODO_ENTRADA"] = ["051", "071", "091", "901", "801", "011", "812", "051"]
+    bank["CVM"] = ["P", "O", "F", "N"] * 2
+    bank["CANAL"] = ["PR", "PR", "NP", "PR", "PR", "PR", "NP", "PR"]
+    bank.to_csv(raw, sep=";", decimal=",", index=False)
+    pd.DataFrame({"NUM_TARJETA": ["4111", "4222"], "CIUDAD_RESIDENCIA": ["Bogotá", "CALI"]}).to_csv(
+        master, sep=";", index=False)
+    frame, _, data = load_transactions(
+        source="raw", path=str(raw), cardholders_path=str(master),
+        columns={"card_id": "NUM_TARJETA", "timestamp": "FECHA_HORA", "amount": "VALOR",
+                 "merchant_id": "COD_COMERCIO", "entry_mode": "MODO_ENTRADA",
+                 "verification": "CVM", "channel": "CANAL", "fraud": "FRAUDE"},
+        cardholder_columns={"card_id": "NUM_TARJETA", "home_city": "CIUDAD_RESIDENCIA"},
+        codes={"entry_mode": {"051": "chip", "071": "contactless", "091": "wallet_token",
+                              "901": "stripe", "801": "stripe", "011": "keyed",
+                              "812": "ecommerce"},
+               "verification": {"P": "pin", "O": "otp_3ds", "F": "signature", "N": "none"},
+               "channel": {"PR": "onsite", "NP": "online"}})
+    assert frame["used_chip"].tolist() == [1, 1, 1, 0, 0, 0, 0, 1]
+    assert frame["used_pin_number"].tolist() == [1, 1, 0, 0] * 2
+    assert frame["online_order"].tolist() == [0, 0, 1, 0, 0, 0, 1, 0]
+    assert data["derivation"]["homes"]["placed_by_city"] == 2
+    assert frame.loc[frame["card_id"].astype(str) == "4222", "distance_from_home"].max() == \
+        pytest.approx(0.0)

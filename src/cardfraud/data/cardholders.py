@@ -5,8 +5,9 @@
 file), or a ``home_city`` (``city``) or ``home_postal_code`` (``postal_code``) placed through a
 city table (``load.cities_path``: ``city`` and/or ``postal_code``, ``latitude``, ``longitude``;
 default: the simulator's built-in table of Colombia's main cities, names compared without case
-or accents). ``load.columns`` entries whose header the cardholder file has are applied to it
-too. Some extracts carry the home on every purchase row instead (``home_latitude`` and
+or accents). ``load.cardholder_columns`` maps the file's own headers (e.g. ``{card_id:
+NUM_TARJETA, home_city: CIUDAD_RESIDENCIA}``); without it, the ``load.columns`` entries whose
+header the cardholder file has are applied to it. Some extracts carry the home on every purchase row instead (``home_latitude`` and
 ``home_longitude``, or ``home_city``/``home_postal_code``); one source of homes, never both.
 
 Cards without a home (not in the file, no coordinates, a city the table lacks) are counted;
@@ -26,6 +27,7 @@ import pandas as pd
 from .checks import VALUE_BOUNDS, DataValidationError, check_bounds
 from .cleaning import to_number
 from .codes import code_key
+from .column_mapping import apply_column_mapping
 from .coordinates import _join_keys, check_unique_ids
 from .files import read_transactions
 from .schema import CARD_ID, HOME_CITY, HOME_COORDINATES, HOME_POSTAL_CODE, LATITUDE, LONGITUDE
@@ -133,12 +135,17 @@ def homes_from_columns(frame: pd.DataFrame, source: str, cities_path, report: Ho
     return lat, lon
 
 
-def read_cardholders(path, columns: dict | None) -> pd.DataFrame:
+def read_cardholders(path, columns: dict | None, cardholder_columns: dict | None = None
+                     ) -> pd.DataFrame:
     """Read the cardholder file with its home columns under their names (module docstring)."""
     source = str(path)
     frame = read_transactions(path)
-    mapped = {str(h).strip(): n for n, h in (columns or {}).items() if str(h).strip() in frame}
-    frame = frame.rename(columns=mapped).rename(
+    if cardholder_columns:
+        frame = apply_column_mapping(frame, cardholder_columns, source)
+    else:
+        frame = frame.rename(columns={str(h).strip(): n for n, h in (columns or {}).items()
+                                      if str(h).strip() in frame})
+    frame = frame.rename(
         columns={a: n for a, n in _CARDHOLDER_ALIASES.items() if n not in frame})
     if CARD_ID not in frame or not set(HOME_COLUMNS) & set(frame.columns):
         raise DataValidationError(
@@ -150,7 +157,8 @@ def read_cardholders(path, columns: dict | None) -> pd.DataFrame:
 
 
 def resolve_homes(purchases: pd.DataFrame, source: str, cardholders_path=None,
-                  cities_path=None, columns: dict | None = None
+                  cities_path=None, columns: dict | None = None,
+                  cardholder_columns: dict | None = None
                   ) -> tuple[np.ndarray, np.ndarray, HomesReport]:
     """Return the home latitude and longitude of every purchase row and what was found."""
     on_rows = [c for c in HOME_COLUMNS if c in purchases]
@@ -161,7 +169,7 @@ def resolve_homes(purchases: pd.DataFrame, source: str, cardholders_path=None,
             f"load.cardholders_path gives {cardholders_path} too; keep one source of homes: "
             f"remove them from the extract or set load.cardholders_path to null")
     if cardholders_path:
-        cardholders = read_cardholders(cardholders_path, columns)
+        cardholders = read_cardholders(cardholders_path, columns, cardholder_columns)
         home_lat, home_lon = homes_from_columns(cardholders, str(cardholders_path), cities_path,
                                                 report)
         card_keys, holder_keys = _join_keys(purchases[CARD_ID], cardholders[CARD_ID])

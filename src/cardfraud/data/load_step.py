@@ -73,6 +73,7 @@ def load_transactions(
     columns: dict | None = None,
     coordinates_path: str | None = None,
     cardholders_path: str | None = None,
+    cardholder_columns: dict | None = None,
     cities_path: str | None = None,
     codes: dict | None = None,
     out_of_order: str = "refuse",
@@ -91,6 +92,7 @@ def load_transactions(
         given, ``derivation``: what the raw path derived}.
     """
     raw_options = {"codes": codes, "cardholders_path": cardholders_path,
+                   "cardholder_columns": cardholder_columns,
                    "cities_path": cities_path, "columns": columns, "on_missing": on_missing,
                    "duplicates": duplicates, "out_of_order": out_of_order}
     join = provider_coordinates_join(coordinates_path)

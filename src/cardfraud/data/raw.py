@@ -209,6 +209,7 @@ def _clean_rows(frame: pd.DataFrame, source: str, report: CleaningReport, on_mis
 
 def load_raw_extract(frame: pd.DataFrame, source: str, codes: dict | None = None,
                      cardholders_path=None, cities_path=None, columns: dict | None = None,
+                     cardholder_columns: dict | None = None,
                      on_missing: str = "drop", duplicates: str = "keep",
                      out_of_order: str = "refuse",
                      join_coordinates: Callable | None = None
@@ -234,7 +235,8 @@ def load_raw_extract(frame: pd.DataFrame, source: str, codes: dict | None = None
     coordinates = None
     if join_coordinates is not None:
         frame, coordinates = join_coordinates(frame, source)
-    home_lat, home_lon, homes = resolve_homes(frame, source, cardholders_path, cities_path, columns)
+    home_lat, home_lon, homes = resolve_homes(frame, source, cardholders_path, cities_path, columns,
+                                              cardholder_columns)
     derivation.homes = homes.as_dict()
     inputs = derive_inputs(frame, home_lat, home_lon, flags)
     _describe_inputs(inputs, derivation)

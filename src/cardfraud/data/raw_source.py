@@ -138,6 +138,9 @@ def add_raw_arguments(parser) -> None:
                              "the file has none of them)")
     parser.add_argument("--cardholders", default=None, metavar="FILE",
                         help="card_id and the home (load.cardholders_path)")
+    parser.add_argument("--cardholder-column", action="append", default=[],
+                        metavar="NAME=HEADER", help="the cardholder file's header holding a "
+                        "column, e.g. home_city=CIUDAD (repeatable; load.cardholder_columns)")
     parser.add_argument("--cities", default=None, metavar="FILE",
                         help="city table placing home cities (load.cities_path)")
     parser.add_argument("--codes", default=None, metavar="YAML",
@@ -156,5 +159,9 @@ def raw_arguments(args, parser) -> dict:
             codes = yaml.safe_load(args.codes)
         except yaml.YAMLError as exc:
             parser.error(f"--codes is not YAML: {str(exc).splitlines()[0]}")
+    holder_columns = dict(pair.partition("=")[::2] for pair in args.cardholder_column)
+    if any(not name.strip() or not header.strip() for name, header in holder_columns.items()):
+        parser.error("--cardholder-column: write NAME=HEADER, e.g. home_city=CIUDAD")
     return {"source": args.source, "cardholders_path": args.cardholders,
+            "cardholder_columns": {n.strip(): h.strip() for n, h in holder_columns.items()},
             "cities_path": args.cities, "codes": codes, "out_of_order": args.out_of_order}

@@ -156,6 +156,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
                  "columns": column_mapping(MAPPABLE_COLUMNS),
                  "coordinates_path": text(nullable=True),
                  "cardholders_path": text(nullable=True), "cities_path": text(nullable=True),
+                 "cardholder_columns": column_mapping(MAPPABLE_COLUMNS),
                  "codes": bank_codes(), "out_of_order": choice("refuse", "sort")},
         "eda": {"sample_rows": integer(1), "histogram_bins": integer(2), "pair_bins": integer(2),
                 "map_gridsize": integer(2), "map_min_purchases": integer(1),
