@@ -139,3 +139,13 @@ def test_the_load_command_refuses_a_bad_raw_file_with_exit_2(tmp_path, capsys):
 def test_a_wrong_load_codes_stops_the_run_before_any_notebook(codes, message):
     with pytest.raises(ConfigError, match=message):
         check_parameter_values({"load": {"codes": codes}}, "params/default.yaml")
+
+
+@pytest.mark.parametrize("key,value,message", [
+    ("out_of_order", "maybe", "parameter load.out_of_order is the text 'maybe'; allowed: one of refuse, sort"),
+    ("source", "bank", "parameter load.source is the text 'bank'; allowed: one of simulated, file, raw"),
+    ("cardholder_columns", {"home": "CIUDAD"}, "parameter load.cardholder_columns"),
+])
+def test_a_wrong_raw_parameter_is_refused_before_any_notebook(key, value, message):
+    with pytest.raises(ConfigError, match=message):
+        check_parameter_values({"load": {key: value}}, "params/default.yaml")

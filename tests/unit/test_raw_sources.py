@@ -160,3 +160,14 @@ def test_the_readmes_worked_mapping_of_an_as400_extract_and_customer_master(tmp_
     assert data["derivation"]["homes"]["placed_by_city"] == 2
     assert frame.loc[frame["card_id"].astype(str) == "4222", "distance_from_home"].max() == \
         pytest.approx(0.0)
+
+
+def test_raw_without_a_path_derives_the_simulators_extract_and_compares_on_the_page():
+    from cardfraud.data.raw_source import simulator_comparison_table
+
+    frame, _, data = load_transactions(source="raw", simulator={"rows": 3000, "seed": 2})
+    assert data["source"] == "raw" and len(frame) == 3000
+    table = simulator_comparison_table(data)
+    assert table.loc["used_chip", "exactly equal %"] == 100.0
+    assert table.loc["ratio_to_median_purchase_price", "exactly equal %"] < 20
+    assert "not compared" in simulator_comparison_table({"source": "file"}).iloc[0, 0]
