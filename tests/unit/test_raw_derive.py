@@ -136,3 +136,11 @@ def test_a_file_without_the_seven_inputs_and_with_card_time_amount_is_raw():
     assert is_raw_extract(history().columns)
     assert not is_raw_extract([*FEATURES, "fraud", "card_id", "timestamp", "amount"])
     assert not is_raw_extract(["card_id", "timestamp", "fraud"])
+
+
+def test_the_data_quality_table_names_the_raw_columns_checked():
+    from cardfraud.data.load_step import data_quality_table
+
+    _, report, _ = load_raw_extract(history(), "history.csv")
+    found = data_quality_table(report).loc["required columns present", "result"]
+    assert found.startswith("card_id, timestamp, amount, fraud") and "derived" in found

@@ -207,7 +207,7 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
     converted = ", ".join(f"{c} ({how})" for c, how in report.converted_columns.items()) or "none"
     rows = [
         ("rows read", f"{report.rows_read:,}"),
-        ("required columns present", "all 8"),
+        ("required columns present", report.required_columns),
         ("rows with missing values", f"{report.rows_with_missing:,} ({missing})"),
         ("rows dropped for missing values", f"{report.missing_rows_dropped:,}"),
         ("duplicated rows", f"{report.duplicate_rows:,} (dropped: {report.duplicate_rows_dropped:,})"),

@@ -222,7 +222,9 @@ def load_raw_extract(frame: pd.DataFrame, source: str, codes: dict | None = None
     coordinates' counts under ``coordinates``).
     """
     check_raw_columns(frame, source)
-    report = CleaningReport(source=source, rows_read=len(frame))
+    report = CleaningReport(source=source, rows_read=len(frame),
+                            required_columns=f"{', '.join(RAW_REQUIRED)} (raw extract: the "
+                                             f"seven inputs are derived)")
     attrs = dict(frame.attrs)
     frame = frame.reset_index(drop=True)  # positions = the file's rows, for messages
     frame.attrs.update(attrs)
