@@ -144,3 +144,27 @@ def test_the_data_quality_table_names_the_raw_columns_checked():
     _, report, _ = load_raw_extract(history(), "history.csv")
     found = data_quality_table(report).loc["required columns present", "result"]
     assert found.startswith("card_id, timestamp, amount, fraud") and "derived" in found
+
+
+@pytest.mark.parametrize("data,path_ran", [
+    ({"source": "file", "path": "/data/x.csv"}, "load path: file"),
+    ({"source": "simulated", "simulator": {"seed": 3}}, "load path: simulated"),
+])
+def test_the_load_page_says_which_path_ran(data, path_ran):
+    from cardfraud.data.cleaning import CleaningReport
+    from cardfraud.data.load_step import describe_source
+
+    data = {**data, "fingerprint": "sha256:" + "a" * 64, "rows": 5}
+    assert path_ran in describe_source(data, CleaningReport(source="x", rows_read=5, rows_kept=5))
+
+
+def test_the_raw_page_says_raw_ran_and_names_the_absent_inputs(tmp_path):
+    from cardfraud.data.load_step import describe_source, load_transactions
+
+    path = tmp_path / "raw.csv"
+    history().drop(columns=["verification"]).to_csv(path, index=False)
+    frame, report, data = load_transactions(path=str(path))  # detected: no inputs in the file
+    from cardfraud.report.markup import plain_text
+
+    text = plain_text(describe_source(data, report))
+    assert "load path: raw" in text and "6 derived; used_pin_number absent" in text

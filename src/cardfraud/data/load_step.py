@@ -82,19 +82,17 @@ def load_transactions(
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
-    ``source="raw"`` (or a file with none of the seven inputs and the raw columns) derives
-    the inputs from raw purchases (:mod:`cardfraud.data.raw`), with the homes of
-    ``cardholders_path`` (placed through ``cities_path``) and the bank's ``codes``.
+    ``source="raw"`` (or a file with no inputs and the raw columns) derives the inputs from
+    raw purchases (:mod:`cardfraud.data.raw`), homes and the bank's ``codes``.
 
     Returns:
         The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
         path, rows, fingerprint, ``coordinates``: the join's counts when a coordinates file is
         given, ``derivation``: what the raw path derived}.
     """
-    raw_options = {"codes": codes, "cardholders_path": cardholders_path,
-                   "cardholder_columns": cardholder_columns,
-                   "cities_path": cities_path, "columns": columns, "on_missing": on_missing,
-                   "duplicates": duplicates, "out_of_order": out_of_order}
+    raw_options = {"codes": codes, "cardholders_path": cardholders_path, "columns": columns,
+                   "cardholder_columns": cardholder_columns, "cities_path": cities_path,
+                   "on_missing": on_missing, "duplicates": duplicates, "out_of_order": out_of_order}
     join = provider_coordinates_join(coordinates_path)
     if path:
         read = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
@@ -185,8 +183,9 @@ def describe_source(data: dict, report: CleaningReport) -> str:
         origin = sentence("the built-in transaction simulator (seed {seed}, fingerprint "
                           "{fingerprint})", seed=data.get("simulator", {}).get("seed", "default"),
                           fingerprint=fingerprint)
-    return sentence("**{rows:,} purchases** were loaded from {origin}. {read:,} rows were read "
-                    "and {dropped:,} were removed by cleaning.", rows=data["rows"], origin=origin,
+    return sentence("**{rows:,} purchases** were loaded from {origin} (**load path: {kind}**: the "
+                    "seven inputs as given). {read:,} rows were read and {dropped:,} were "
+                    "removed by cleaning.", rows=data["rows"], origin=origin, kind=data["source"],
                     read=report.rows_read, dropped=report.rows_read - report.rows_kept)
 
 
