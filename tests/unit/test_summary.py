@@ -73,6 +73,22 @@ def test_prevented_loss_uses_saved_scores_and_amounts(tmp_path):
     assert "each alert is reviewed at 10 COP" in loss["assumptions"]
 
 
+def test_no_loss_is_estimated_from_scores_of_other_data(tmp_path):
+    from cardfraud.runner.artifacts import save_step_results
+
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    pd.DataFrame({"amount": [100.0, 200.0], "fraud": [1, 0]}).to_parquet(
+        artifacts / "transactions.parquet")
+    pd.DataFrame({"row": [0, 5], "fraud": [1, 0], "probability": [0.9, 0.7]}).to_parquet(
+        artifacts / "test_predictions.parquet")  # row 5: the scores of an earlier, larger extract
+    save_step_results("load", {"data": {"fingerprint": "sha256:new"}}, tmp_path)
+    modeling = {"threshold": 0.5, "data_fingerprint": "sha256:old",
+                "costs": {"cost_missed_fraud": 1.0, "cost_review": 10.0, "currency": "COP"}}
+    assert prevented_loss(tmp_path, modeling) is None
+    assert prevented_loss(tmp_path, {**modeling, "data_fingerprint": "sha256:new"}) is not None
+
+
 def test_degenerate_cost_threshold_is_warned_in_the_summary():
     warning = "Warning: the least expected-cost threshold of decision_tree (1.0000) sends no purchase"
     results = {**RESULTS, "modeling": {**RESULTS["modeling"], "threshold_warning": warning}}

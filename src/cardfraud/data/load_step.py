@@ -16,7 +16,14 @@ from dataclasses import asdict
 import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
-from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
+from ..runner.artifacts import (
+    artifact_path,
+    save_step_results,
+    transactions_path,
+    write_json_atomic,
+)
+from ..runner.atomic_write import atomic_path
+from ..runner.contract import DATA_PROFILE
 from . import raw_source
 from .checks import DataValidationError
 from .cleaning import CleaningReport, validate_transactions
@@ -48,10 +55,7 @@ COLUMN_MEANINGS = {
     "home_longitude": "the cardholder's home, degrees east (simulated data)",
     "captured_at": "when the geolocation provider captured the point",
     "accuracy_m": "the provider's accuracy of the point, metres",
-    "entry_mode": "how the card was read, in the bank's code (raw extract; load.codes)",
-    "verification": "how the cardholder was verified, in the bank's code (raw extract)",
-    "channel": "onsite or online, in the bank's code",
-    "category": "the merchant's category (raw extract)",
+    **raw_source.RAW_COLUMN_MEANINGS,
 }
 
 
@@ -87,8 +91,7 @@ def load_transactions(
 
     Returns:
         The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
-        path, rows, fingerprint, ``coordinates``: the join's counts when a coordinates file is
-        given, ``derivation``: what the raw path derived}.
+        path, rows, fingerprint, ``coordinates`` (the join's counts), ``derivation`` (raw)}.
     """
     raw_options = {"codes": codes, "cardholders_path": cardholders_path, "columns": columns,
                    "cardholder_columns": cardholder_columns, "cities_path": cities_path,
@@ -99,18 +102,16 @@ def load_transactions(
                                                       thousands=thousands), columns, str(path))
         if source == "raw" or is_raw_extract(read.columns):
             frame, report, data = raw_source.raw_from_file(read, path, raw_options, join)
-            data["rows"] = len(frame)
-            return frame, report, data
-        frame, report = validate_transactions(read, str(path), on_missing=on_missing,
-                                              duplicates=duplicates)
-        data = {"source": "file", "path": str(os.path.abspath(path)),
-                "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
+            join = None  # joined before the distances were derived
+        else:
+            frame, report = validate_transactions(read, str(path), on_missing=on_missing,
+                                                  duplicates=duplicates)
+            data = {"source": "file", "path": str(os.path.abspath(path)),
+                    "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "raw":
         params = dict(simulator or {})
         frame, report, data = raw_source.raw_from_simulator(params, raw_options,
-                                                 simulator_fingerprint(params))
-        data["rows"] = len(frame)
-        return frame, report, data
+                                                            simulator_fingerprint(params))
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -154,10 +155,9 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
 def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> dict:
     """Write the cleaned parquet, the profile and the step results; return the paths."""
     target = transactions_path(output_dir)
-    tmp = target.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
-    profile_path = write_json_atomic(target.parent / "data_profile.json", profile)
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    profile_path = write_json_atomic(artifact_path(DATA_PROFILE, output_dir), profile)
     save_step_results(
         "load",
         {"data": profile["data"], "rows": profile["rows"],

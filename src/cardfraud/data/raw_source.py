@@ -17,6 +17,13 @@ from .files import file_fingerprint
 from .raw import load_raw_extract
 from .schema import FEATURES
 
+RAW_COLUMN_MEANINGS = {
+    "entry_mode": "how the card was read, in the bank's code (raw extract; load.codes)",
+    "verification": "how the cardholder was verified, in the bank's code (raw extract)",
+    "channel": "onsite or online, in the bank's code",
+    "category": "the merchant's category (raw extract)",
+}
+
 
 def raw_from_file(frame: pd.DataFrame, path, options: dict,
                   join_coordinates: Callable | None) -> tuple[pd.DataFrame, object, dict]:

@@ -35,6 +35,9 @@ LARGE_PURCHASE_FACTOR = 7.0
 STEP_UP_RATIO = 3.0  # amounts above this many times the cardholder's typical one ...
 STEP_UP_SHARE = 0.7  # ... are verified (PIN / 3-D Secure) this often on top of habit
 
+#: Columns only a simulation can know: the analysis is judged against them, the model never sees them.
+GROUND_TRUTH_COLUMNS = ("fraud_scenario", "compromise_point_id", "cash_out_area_id")
+
 # Drift "behaviour_shift", per unit of drift_strength (capped at all of it):
 BEHAVIOUR_SHIFT_ONLINE = 0.6  # share of a cardholder's onsite habit that moves online
 BEHAVIOUR_SHIFT_CHIP = 0.7  # share of purchases without a cryptogram that move to wallets
@@ -104,7 +107,8 @@ def genuine_purchases(world: World, cfg: dict, rng) -> dict:
     stepped = (amount > STEP_UP_RATIO * world.typical[ch]) & (rng.random(n) < STEP_UP_SHARE)
     return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": draw["online"],
             "merchant": merchant.astype(np.int32), "amount": round_amount(amount),
-            "chip": draw["chip"], "pin": draw["pin"] | stepped, "scenario": np.zeros(n, dtype=np.int8)}
+            "chip": draw["chip"], "pin": draw["pin"] | stepped, "scenario": np.zeros(n, dtype=np.int8),
+            "compromise": np.zeros(n, dtype=np.int32), "cash_out": np.zeros(n, dtype=np.int8)}
 
 
 def _move_travellers(world: World, ch, t, online, lat, lon, merchant, rng) -> None:
@@ -199,5 +203,7 @@ def to_frame(world: World, rows: dict, cfg: dict) -> pd.DataFrame:
         "home_latitude": world.home_lat[ch],
         "home_longitude": world.home_lon[ch],
         "fraud_scenario": pd.Categorical.from_codes(rows["scenario"], list(SCENARIO_NAMES)),
+        "compromise_point_id": rows["compromise"],  # ground truth: the point that captured the card
+        "cash_out_area_id": rows["cash_out"],  # ground truth: the planted area a fraud was spent in
     })
     return frame

@@ -67,11 +67,14 @@ def raw_extract(purchases: pd.DataFrame, seed: int = 0) -> tuple[pd.DataFrame, p
 
 def write_raw_extract(purchases: pd.DataFrame, folder: str | Path, seed: int = 0) -> tuple[Path, Path]:
     """Write ``purchases.csv`` and ``cardholders.csv`` into ``folder``; return both paths."""
+    from ..runner.atomic_write import atomic_path
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     raw, cardholders = raw_extract(purchases, seed)
-    raw.to_csv(folder / RAW_FILE, index=False)
-    cardholders.to_csv(folder / CARDHOLDERS_FILE, index=False)
+    for frame, name in ((raw, RAW_FILE), (cardholders, CARDHOLDERS_FILE)):
+        with atomic_path(folder / name) as tmp:
+            frame.to_csv(tmp, index=False)
     return folder / RAW_FILE, folder / CARDHOLDERS_FILE
 
 

@@ -7,8 +7,10 @@ activity centre, each with its usual shops), three usual online merchants and ha
 of online shopping, of purchases with an EMV cryptogram and of verified purchases. Purchases
 happen over ``days`` days. Honest unusual behaviour (trips to another city, large planned
 purchases) overlaps with fraud, which comes in scenarios with their own rates: card-not-present
-with stolen card data, account-takeover bursts and cloned cards. A drift knob changes the later
-part of the period (a new card-testing pattern, or a shift to online and wallet payments).
+with stolen card data, account-takeover bursts and cloned cards. Part of that fraud falls on
+cards captured at planted compromised points, and part of the cloned-card fraud is spent in
+planted cash-out areas. A drift knob changes the later part of the period (a new card-testing
+pattern, or a shift to online and wallet payments).
 
 Columns of the returned frame, the eight card_transdata ones first:
 
@@ -34,17 +36,21 @@ Columns of the returned frame, the eight card_transdata ones first:
 - ``amount`` (float64): purchase amount in Colombian pesos (COP), in whole hundreds.
 - ``city`` (category): the listed city nearest to where the purchase happened.
 - ``latitude``, ``longitude``, ``home_latitude``, ``home_longitude`` (float64, degrees).
-- ``fraud_scenario`` (category): ``none`` for genuine purchases, else ``card_not_present``,
-  ``account_takeover``, ``cloned_card`` or (drift only) ``card_testing``.
+- ground truth the model never sees: ``fraud_scenario`` (category): ``none`` for genuine
+  purchases, else ``card_not_present``, ``account_takeover``, ``cloned_card`` or (drift only)
+  ``card_testing``; ``compromise_point_id`` (int32): the compromised point's ``merchant_id`` on
+  the purchase that captured the card, else 0; ``cash_out_area_id`` (int8): the planted
+  cash-out area (1..) a fraud was spent in, else 0.
 
 Everything is vectorized numpy: rows are sorted by cardholder and time, and "previous
 purchase" and per-cardholder medians come from offsets in the sorted arrays, never from a loop
 per purchase. Each part of the story draws from its own random stream, so a drift changes
 nothing before ``drift_day``.
 
-The parts: :mod:`.world` (cities, merchants, cardholders), :mod:`.purchases`
-(genuine purchases and the derived columns), :mod:`.fraud` (fraud scenarios and card
-testing) and :mod:`.realism` (targets, report and separability check).
+The parts: :mod:`.world` (cities, merchants, cardholders), :mod:`.purchases` (genuine
+purchases and the derived columns), :mod:`.compromise` (compromised points and cash-out
+areas), :mod:`.fraud` (fraud scenarios and card testing) and :mod:`.realism` (targets, report
+and separability check).
 """
 
 from __future__ import annotations
@@ -55,7 +61,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .fraud import SCENARIOS, card_testing, fraud_purchases
+from .compromise import capture_cards, captured_cards_table, fraud_plans
+from .fraud import SCENARIOS, card_testing, fraud_exposure, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
 from .realism import print_report
 from .world import COUNTRY_CITIES, build_world
@@ -83,6 +90,15 @@ SIMULATOR_DEFAULTS: dict = {
     "drift_day": None,  # None = no drift; else the day (0-based) from which it applies
     "drift_kind": "new_fraud_pattern",  # or "behaviour_shift"
     "drift_strength": 1.0,
+    "compromised_shops": 12,  # shops with a skimmer for a window (docs/simulator.md)
+    "compromised_online": 6,  # online merchants whose checkout leaks card data for a window
+    "compromise_window_days": 30,  # how long each point is compromised
+    "capture_rate": 0.7,  # chance a genuine visit in the window captures the card
+    "captured_use_share": 0.35,  # share of captured cards the fraudsters use
+    "capture_lag_days": 10.0,  # mean days (exponential) from capture to the first use
+    "cash_out_areas": 3,  # tight areas where a ring spends cloned cards
+    "cash_out_share": 0.3,  # share of cloned-card episodes spent there
+    "cash_out_radius_km": 1.0,
 }
 
 DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
@@ -90,7 +106,8 @@ DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
 
 # --------------------------------------------------------------------------- entry point
 
-_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift")
+_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out",
+            "victims")
 
 
 def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.DataFrame:
@@ -105,17 +122,34 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     Returns:
         The card_transdata columns followed by identifiers and context (module docstring).
     """
+    return simulate_with_captures(rows, seed, **knobs)[0]
+
+
+def simulate_with_captures(rows: int | None = None, seed: int | None = None,
+                           **knobs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame of :func:`simulate` and the ground truth of the cards the planted points captured.
+
+    Returns:
+        ``(frame, captured)``: ``captured`` has one row per captured card: ``card_id``,
+        ``compromise_point_id``, ``channel``, ``captured_at``, ``stolen_data_used_at`` (NaT
+        when the data is not used within the period).
+    """
     cfg = check_knobs({"rows": rows, "seed": seed, **knobs})
     streams = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
                                   np.random.SeedSequence(cfg["seed"]).spawn(len(_STREAMS))), strict=True))
     n_fraud = {s.name: int(streams["counts"].binomial(cfg["rows"], cfg[f"{s.name}_rate"])) for s in SCENARIOS}
     n_genuine = cfg["rows"] - sum(n_fraud.values())
     world = build_world(cfg, n_genuine, streams["world"])
+    world.exposure = fraud_exposure(world, streams["victims"])
     genuine = genuine_purchases(world, cfg, streams["genuine"])
     parts = [card_testing(world, genuine, cfg, streams["drift"])]
-    parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name]) for s in SCENARIOS]
+    captures = capture_cards(world, parts[0], cfg, streams["compromise"])
+    plans = fraud_plans(world, captures, cfg, streams["cash_out"])
+    parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name], plans.get(s.name))
+              for s in SCENARIOS]
+    captured = captured_cards_table(captures, plans, parts[0], cfg["start"])
     purchases = derive(world, parts, profile=genuine)
-    return to_frame(world, purchases, cfg)
+    return to_frame(world, purchases, cfg), captured
 
 
 # --------------------------------------------------------------------------- knob checks
@@ -186,7 +220,22 @@ def check_knobs(knobs: dict) -> dict:
     _need(cfg["drift_kind"] in DRIFT_KINDS, f"drift_kind must be one of {', '.join(DRIFT_KINDS)}, not {cfg['drift_kind']!r}")
     _need(_is_number(cfg["drift_strength"]) and 0 <= cfg["drift_strength"] <= 10,
           f"drift_strength must be a number in [0, 10], not {cfg['drift_strength']!r}")
+    _check_compromise_knobs(cfg)
     return cfg
+
+
+def _check_compromise_knobs(cfg: dict) -> None:
+    """Raise unless the compromised-point and cash-out knobs are valid (cfg is updated in place)."""
+    for key, top in (("compromised_shops", 200), ("compromised_online", 100), ("cash_out_areas", 50)):
+        _need(_is_int(cfg[key]) and 0 <= cfg[key] <= top, f"{key} must be an integer in [0, {top}], not {cfg[key]!r}")
+        cfg[key] = int(cfg[key])
+    _need(_is_int(cfg["compromise_window_days"]) and 1 <= cfg["compromise_window_days"] <= 3660,
+          f"compromise_window_days must be an integer in [1, 3660], not {cfg['compromise_window_days']!r}")
+    cfg["compromise_window_days"] = int(cfg["compromise_window_days"])
+    for key in ("capture_rate", "captured_use_share", "cash_out_share"):
+        _need(_is_number(cfg[key]) and 0 <= cfg[key] <= 1, f"{key} must be a share in [0, 1], not {cfg[key]!r}")
+    for key, top in (("capture_lag_days", 365.0), ("cash_out_radius_km", 50.0)):
+        _need(_is_number(cfg[key]) and 0 < cfg[key] <= top, f"{key} must be a number in (0, {top:g}], not {cfg[key]!r}")
 
 
 # --------------------------------------------------------------------------- command line
@@ -221,12 +270,14 @@ def _write(frame: pd.DataFrame, path: str) -> None:
     """Write ``frame`` as Parquet or CSV according to the file's suffix."""
     from pathlib import Path
 
+    from ..runner.atomic_write import atomic_path
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() in {".parquet", ".pq"}:
-        frame.to_parquet(target, index=False)
-    else:
-        frame.to_csv(target, index=False)
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
 
 
 def cli(argv: list[str] | None = None) -> int:
