@@ -2,7 +2,8 @@
 
 The core system exports ``NUM_TARJETA`` or ``FECHA_HORA`` where the analysis reads ``card_id``
 and ``timestamp``: ``load.columns`` maps each canonical name (a model input, ``fraud`` or a
-context column of :mod:`cardfraud.data.schema`) to the header that holds it, for example
+context column of :mod:`cardfraud.data.schema`, or a raw extract's ``entry_mode``,
+``verification``, ``channel``, ``category``, ``home_city`` or ``home_postal_code``) to the header that holds it, for example
 ``{card_id: NUM_TARJETA, timestamp: FECHA_HORA, merchant_id: COD_COMERCIO}``. A mapping naming
 a header the file lacks, two names mapped to one header, or a mapped header whose new name the
 file already has, is refused with one line naming the file and the header.
@@ -15,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 from .checks import DataValidationError
-from .schema import CONTEXT_COLUMNS, HOME_COORDINATES, REQUIRED_COLUMNS
+from .schema import CONTEXT_COLUMNS, HOME_COORDINATES, RAW_COLUMNS, REQUIRED_COLUMNS
 
-MAPPABLE_COLUMNS = [*REQUIRED_COLUMNS, *CONTEXT_COLUMNS, *HOME_COORDINATES]
+MAPPABLE_COLUMNS = [*REQUIRED_COLUMNS, *CONTEXT_COLUMNS, *HOME_COORDINATES, *RAW_COLUMNS]
 _FOUND_SHOWN = 12
 
 

@@ -24,12 +24,14 @@ from ..runner.artifacts import (
 )
 from ..runner.atomic_write import atomic_path
 from ..runner.contract import DATA_PROFILE
+from . import raw_source
 from .checks import DataValidationError
-from .cleaning import CleaningReport, load_file
+from .cleaning import CleaningReport, validate_transactions
+from .column_mapping import apply_column_mapping
 from .context import context_columns_report, context_columns_table
-from .coordinates import join_coordinates, read_coordinates
-from .country import default_outline_path, read_outline
-from .files import file_fingerprint
+from .coordinates import provider_coordinates_join
+from .files import file_fingerprint, read_transactions
+from .raw import is_raw_extract
 from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 
 COLUMN_MEANINGS = {
@@ -53,6 +55,7 @@ COLUMN_MEANINGS = {
     "home_longitude": "the cardholder's home, degrees east (simulated data)",
     "captured_at": "when the geolocation provider captured the point",
     "accuracy_m": "the provider's accuracy of the point, metres",
+    **raw_source.RAW_COLUMN_MEANINGS,
 }
 
 
@@ -73,21 +76,42 @@ def load_transactions(
     thousands: str | None = None,
     columns: dict | None = None,
     coordinates_path: str | None = None,
+    cardholders_path: str | None = None,
+    cardholder_columns: dict | None = None,
+    cities_path: str | None = None,
+    codes: dict | None = None,
+    out_of_order: str = "refuse",
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
+    ``source="raw"`` (or a file with no inputs and the raw columns) derives the inputs from
+    raw purchases (:mod:`cardfraud.data.raw`), homes and the bank's ``codes``.
 
     Returns:
-        The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint,
-        and ``coordinates``: the join's counts when a coordinates file is given}.
+        The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
+        path, rows, fingerprint, ``coordinates`` (the join's counts), ``derivation`` (raw)}.
     """
+    raw_options = {"codes": codes, "cardholders_path": cardholders_path, "columns": columns,
+                   "cardholder_columns": cardholder_columns, "cities_path": cities_path,
+                   "on_missing": on_missing, "duplicates": duplicates, "out_of_order": out_of_order}
+    join = provider_coordinates_join(coordinates_path)
     if path:
-        frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands, columns=columns)
-        data = {"source": "file", "path": str(os.path.abspath(path)),
-                "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
+        read = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
+                                                      thousands=thousands), columns, str(path))
+        if source == "raw" or is_raw_extract(read.columns):
+            frame, report, data = raw_source.raw_from_file(read, path, raw_options, join)
+            join = None  # joined before the distances were derived
+        else:
+            frame, report = validate_transactions(read, str(path), on_missing=on_missing,
+                                                  duplicates=duplicates)
+            data = {"source": "file", "path": str(os.path.abspath(path)),
+                    "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
+    elif source == "raw":
+        params = dict(simulator or {})
+        frame, report, data = raw_source.raw_from_simulator(params, raw_options,
+                                                            simulator_fingerprint(params))
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -103,29 +127,17 @@ def load_transactions(
             f"load.source is {source!r} and no load.path is given: set load.path=FILE "
             f"(CSV or Parquet) or load.source=simulated"
         )
-    if coordinates_path:
-        frame, data["coordinates"] = with_provider_coordinates(frame, report.source,
-                                                               coordinates_path)
+    if join:
+        frame, data["coordinates"] = join(frame, report.source)
     data["rows"] = len(frame)
     return frame, report, data
-
-
-def with_provider_coordinates(frame: pd.DataFrame, source: str,
-                              coordinates_path: str) -> tuple[pd.DataFrame, dict]:
-    """Join the provider's coordinates file; return the frame and the join's counts."""
-    coordinates = read_coordinates(coordinates_path)
-    outline_path = default_outline_path()
-    outline = read_outline(outline_path) if outline_path else None
-    frame, joined = join_coordinates(frame, coordinates, source, str(coordinates_path), outline)
-    counts = {**joined.as_dict(), "path": str(os.path.abspath(coordinates_path)),
-              "fingerprint": file_fingerprint(coordinates_path)}
-    return frame, counts
 
 
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
     """Return the data profile: rows, columns, missing, duplicates, class balance, statistics."""
     frauds = int(frame[TARGET].sum())
-    stats = frame[CONTINUOUS_FEATURES].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
+    continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # a raw extract may lack some
+    stats = frame[continuous].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
     return {
         "data": data,
         "rows": len(frame),
@@ -134,7 +146,7 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
         "cleaning": asdict(report),
         "class_balance": {"legitimate": len(frame) - frauds, "fraud": frauds,
                           "fraud_rate": frauds / len(frame)},
-        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:]},
+        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:] if c in frame},
         "summary_statistics": stats.round(4).to_dict(orient="index"),
         "context_columns": context_columns_report(frame.columns),
     }
@@ -162,6 +174,8 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
 def describe_source(data: dict, report: CleaningReport) -> str:
     """Return two sentences, in a risk manager's words, on where the data came from."""
     fingerprint = code(f"{data['fingerprint'][:19]}…")
+    if data["source"] == "raw":
+        return raw_source.describe_raw_source(data, report, fingerprint)
     if data["source"] == "file":
         origin = sentence("the extract {path} (fingerprint {fingerprint})",
                           path=code(data["path"]), fingerprint=fingerprint)
@@ -169,8 +183,9 @@ def describe_source(data: dict, report: CleaningReport) -> str:
         origin = sentence("the built-in transaction simulator (seed {seed}, fingerprint "
                           "{fingerprint})", seed=data.get("simulator", {}).get("seed", "default"),
                           fingerprint=fingerprint)
-    return sentence("**{rows:,} purchases** were loaded from {origin}. {read:,} rows were read "
-                    "and {dropped:,} were removed by cleaning.", rows=data["rows"], origin=origin,
+    return sentence("**{rows:,} purchases** were loaded from {origin} (**load path: {kind}**: the "
+                    "seven inputs as given). {read:,} rows were read and {dropped:,} were "
+                    "removed by cleaning.", rows=data["rows"], origin=origin, kind=data["source"],
                     read=report.rows_read, dropped=report.rows_read - report.rows_kept)
 
 
@@ -191,7 +206,7 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
     converted = ", ".join(f"{c} ({how})" for c, how in report.converted_columns.items()) or "none"
     rows = [
         ("rows read", f"{report.rows_read:,}"),
-        ("required columns present", "all 8"),
+        ("required columns present", report.required_columns),
         ("rows with missing values", f"{report.rows_with_missing:,} ({missing})"),
         ("rows dropped for missing values", f"{report.missing_rows_dropped:,}"),
         ("duplicated rows", f"{report.duplicate_rows:,} (dropped: {report.duplicate_rows_dropped:,})"),
@@ -250,18 +265,23 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--coordinates", default=None, metavar="FILE",
                         help="the geolocation provider's file (transaction_id, latitude, "
                              "longitude), joined on transaction_id (load.coordinates_path)")
+    raw_source.add_raw_arguments(parser)
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
                                                 thousands=args.thousands,
                                                 columns=_mapping_argument(args.column, parser),
-                                                coordinates_path=args.coordinates)
+                                                coordinates_path=args.coordinates,
+                                                **raw_source.raw_arguments(args, parser))
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(plain_text(describe_source(data, report)))
     print(data_quality_table(report).to_string())
+    if data["source"] == "raw":
+        print(raw_source.derivation_table(data).to_string())
+        print(raw_source.homes_table(data).to_string())
     print(coordinates_table(data).to_string())
     print(context_columns_table(frame.columns).to_string())
     print(class_balance_table(frame).to_string())

@@ -22,7 +22,8 @@ from .project import notebooks_dir as project_notebooks
 
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
-PATH_PARAMETERS = {"load": ("path", "coordinates_path"), "monitoring": ("current_path",)}
+PATH_PARAMETERS = {"load": ("path", "coordinates_path", "cardholders_path", "cities_path"),
+                   "monitoring": ("current_path",)}
 TRACKING_URI = "tracking_uri"
 
 
