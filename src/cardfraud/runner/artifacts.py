@@ -123,3 +123,14 @@ def tracking_uri_from_caller(uri: str, cwd: Path) -> str:
     if not uri.startswith(SQLITE_PREFIX) or database.startswith("/") or not database:
         return uri
     return SQLITE_PREFIX + str(path_from_caller(database, cwd))
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write text to ``path`` through a temporary file so readers never see half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+    os.replace(tmp, path)
+    return path
