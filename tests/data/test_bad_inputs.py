@@ -33,7 +33,7 @@ def with_context(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.assign(
         timestamp=pd.date_range("2024-05-01", periods=len(frame), freq="37min").astype(str),
         amount=(50_000 * frame["ratio_to_median_purchase_price"]).round(-2),
-        city="Bogotá", purchase_lat=4.65, purchase_lon=-74.08)
+        city="Bogotá", latitude=4.65, longitude=-74.08)
 
 
 def set_value(frame: pd.DataFrame, row: int, column: str, value) -> pd.DataFrame:
@@ -110,7 +110,7 @@ def make_bad_file(kind: str, folder: Path) -> Path:
     if kind == "bad_timestamp":
         return write(folder / "when.csv", set_value(with_context(frame), 5, "timestamp", "last tuesday").to_csv(index=False))
     if kind == "bad_latitude":
-        return write(folder / "where.csv", set_value(with_context(frame), 6, "purchase_lat", 123.0).to_csv(index=False))
+        return write(folder / "where.csv", set_value(with_context(frame), 6, "latitude", 123.0).to_csv(index=False))
     if kind == "fraud_with_spaces":
         return write(folder / "spaces.csv", frame.assign(**{" fraud": frame["fraud"]}).to_csv(index=False))
     if kind == "duplicate_column":
@@ -163,7 +163,7 @@ BAD = {
                         "amounts must be >= 0",) * 2,
     "bad_timestamp": ("when.csv: column 'timestamp' has values that are not dates and times at "
                       "row 6 (e.g. 'last tuesday')",) * 2,
-    "bad_latitude": ("where.csv: column 'purchase_lat' has values above 90",) * 2,
+    "bad_latitude": ("where.csv: column 'latitude' has values above 90",) * 2,
     "fraud_with_spaces": ("spaces.csv: column name 'fraud' appears 2 times (columns 8, 9",) * 2,
     "duplicate_column": ("twice.csv: column name 'used_chip' appears 2 times (columns 5, 9",) * 2,
     "excel": ("extract.xlsx: is a spreadsheet workbook (Excel), which is not read; save the "

@@ -236,11 +236,11 @@ def test_infinity_written_in_a_csv_is_refused(tmp_path, good_frame, word):
                         "amounts must be >= 0 (refunds and reversals are not purchases)"),
     ("amount", float("inf"), "x.csv: column 'amount' has infinite values at row 2"),
     ("amount", 1e300, "column 'amount' has values above 10^15"),
-    ("purchase_lat", 95.0, "x.csv: column 'purchase_lat' has values above 90 (latitudes lie "
+    ("latitude", 95.0, "x.csv: column 'latitude' has values above 90 (latitudes lie "
                            "in [-90, 90]) at row 2 (e.g. 95)"),
-    ("home_lon", -200.0, "x.csv: column 'home_lon' has values below -180 at row 2 (e.g. -200); "
+    ("home_longitude", -200.0, "x.csv: column 'home_longitude' has values below -180 at row 2 (e.g. -200); "
                          "longitudes lie in [-180, 180]"),
-    ("purchase_lon", "west", "x.csv: column 'purchase_lon' has non-numeric values at row 2"),
+    ("longitude", "west", "x.csv: column 'longitude' has non-numeric values at row 2"),
     ("timestamp", "yesterday", "x.csv: column 'timestamp' has values that are not dates and "
                                "times at row 2 (e.g. 'yesterday'); write them like 2024-05-01 "
                                "10:30:00"),
@@ -251,7 +251,7 @@ def test_optional_columns_the_analysis_uses_are_checked(good_frame, column, valu
     frame = good_frame.assign(
         amount=[5e4, 1e5, 2e4, 3e4, 9e4, 7e5, 1e4, 4e4],
         timestamp=[f"2024-05-0{d} 10:00:00" for d in range(1, 9)],
-        purchase_lat=4.6, purchase_lon=-74.1, home_lat=4.7, home_lon=-74.0,
+        latitude=4.6, longitude=-74.1, home_latitude=4.7, home_longitude=-74.0,
     ).astype({column: object})
     frame.loc[1, column] = value
     with pytest.raises(DataValidationError) as caught:

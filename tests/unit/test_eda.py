@@ -20,8 +20,8 @@ def with_place_and_time(frame: pd.DataFrame) -> pd.DataFrame:
     rows = len(frame)
     in_cali = np.arange(rows) % 4 == 0
     frame["city"] = pd.Categorical(np.where(in_cali, "Cali", "Bogotá"))
-    frame["purchase_lat"] = np.where(in_cali, 3.45, 4.71) + np.linspace(0, 0.01, rows)
-    frame["purchase_lon"] = np.where(in_cali, -76.53, -74.07)
+    frame["latitude"] = np.where(in_cali, 3.45, 4.71) + np.linspace(0, 0.01, rows)
+    frame["longitude"] = np.where(in_cali, -76.53, -74.07)
     frame["timestamp"] = pd.Timestamp("2024-03-01 08:00") + pd.to_timedelta(
         np.arange(rows) % 3, unit="D")
     return frame

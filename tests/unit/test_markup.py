@@ -254,7 +254,7 @@ def test_hot_spot_table_escapes_the_city(payload):
 
     frame = make_transactions(rows=60, seed=3)
     frame["city"] = np.where(np.arange(60) % 2, payload, "Cali")
-    frame["purchase_lat"], frame["purchase_lon"] = 4.7, -74.1
+    frame["latitude"], frame["longitude"] = 4.7, -74.1
     html = plots.style_table(eda_where_when.hot_spots(frame, min_purchases=1)).to_html()
     page = Rendered(html)
     assert not {"img", "script", "a"} & set(page.tags) and literal(payload) in page.text
@@ -268,7 +268,7 @@ def test_map_draws_a_city_whose_name_is_broken_mathtext():
     frame = make_transactions(rows=200, seed=4)
     frame["city"] = np.where(np.arange(200) % 2, r"a $\undefinedsymbol$ b", "$x$")
     rng = np.random.default_rng(0)
-    frame["purchase_lat"], frame["purchase_lon"] = rng.normal(4.7, 1, 200), rng.normal(-74, 1, 200)
+    frame["latitude"], frame["longitude"] = rng.normal(4.7, 1, 200), rng.normal(-74, 1, 200)
     fig = eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1)
     fig.savefig(io.BytesIO(), format="png")
     labels = {t.get_text() for ax in fig.axes for t in ax.texts}

@@ -12,8 +12,8 @@ from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, cli, simulate
 from cardfraud.simulator.world import haversine_km
 
 CONTEXT_COLUMNS = [
-    "transaction_id", "timestamp", "cardholder_id", "merchant_id", "channel", "amount", "city",
-    "purchase_lat", "purchase_lon", "home_lat", "home_lon", "fraud_scenario",
+    "transaction_id", "timestamp", "card_id", "merchant_id", "channel", "amount", "city",
+    "latitude", "longitude", "home_latitude", "home_longitude", "fraud_scenario",
 ]
 SCENARIOS = ["card_not_present", "account_takeover", "cloned_card"]
 
@@ -58,20 +58,20 @@ def test_schema_dtypes_and_sizes(small_frame):
     assert frame["timestamp"].max() < start + pd.Timedelta(days=SIMULATOR_DEFAULTS["days"])
     assert not frame.drop(columns=["city"]).isna().any().any()
     assert (frame[FEATURES[:3]] >= 0).all().all()
-    assert frame["purchase_lat"].between(-5, 14).all() and frame["purchase_lon"].between(-82, -66).all()
+    assert frame["latitude"].between(-5, 14).all() and frame["longitude"].between(-82, -66).all()
 
 
 def test_columns_follow_their_definitions(small_frame):
-    frame = small_frame.sort_values(["cardholder_id", "timestamp", "transaction_id"]).reset_index(drop=True)
-    home = haversine_km(frame["home_lat"], frame["home_lon"], frame["purchase_lat"], frame["purchase_lon"])
+    frame = small_frame.sort_values(["card_id", "timestamp", "transaction_id"]).reset_index(drop=True)
+    home = haversine_km(frame["home_latitude"], frame["home_longitude"], frame["latitude"], frame["longitude"])
     np.testing.assert_allclose(frame["distance_from_home"], home, rtol=1e-9, atol=1e-9)
-    same = (frame["cardholder_id"] == frame["cardholder_id"].shift()).to_numpy()
-    last = haversine_km(frame["purchase_lat"].shift(), frame["purchase_lon"].shift(),
-                        frame["purchase_lat"], frame["purchase_lon"])
+    same = (frame["card_id"] == frame["card_id"].shift()).to_numpy()
+    last = haversine_km(frame["latitude"].shift(), frame["longitude"].shift(),
+                        frame["latitude"], frame["longitude"])
     np.testing.assert_allclose(frame["distance_from_last_transaction"][same], last[same], atol=1e-9)
     genuine = frame[frame["fraud_scenario"] == "none"]
-    median = genuine.groupby("cardholder_id")["amount"].median()
-    expected = frame["amount"] / frame["cardholder_id"].map(median)
+    median = genuine.groupby("card_id")["amount"].median()
+    expected = frame["amount"] / frame["card_id"].map(median)
     np.testing.assert_allclose(frame["ratio_to_median_purchase_price"], expected, rtol=1e-12)
     assert (frame["online_order"] == (frame["channel"] == "online")).all()
     assert (frame[TARGET] == (frame["fraud_scenario"] != "none")).all()
@@ -115,7 +115,7 @@ def test_scenarios_look_like_their_story(calibration_frame):
     assert cnp["online_order"].all() and ato["online_order"].all() and not cloned["online_order"].any()
     assert cnp["used_pin_number"].mean() < 0.01 and cnp["ratio_to_median_purchase_price"].median() > 3
     assert (cloned["used_chip"] == 0).all() and cloned["distance_from_home"].median() > 50
-    gaps = ato.sort_values(["cardholder_id", "timestamp"]).groupby("cardholder_id")["timestamp"].diff().dropna()
+    gaps = ato.sort_values(["card_id", "timestamp"]).groupby("card_id")["timestamp"].diff().dropna()
     assert gaps.median() < pd.Timedelta(minutes=15)  # a burst
     assert 0.9 < genuine["ratio_to_median_purchase_price"].median() < 1.1
     # honest unusual behaviour overlaps with fraud: large purchases and purchases far from home
@@ -205,7 +205,7 @@ def test_custom_cities_are_used():
     cities = [["Quito", -0.18, -78.47, 2.0], ["Guayaquil", -2.17, -79.92, 2.7]]
     frame = simulate(rows=3_000, seed=1, cities=cities)
     assert set(frame["city"].cat.categories) == {"Quito", "Guayaquil"}
-    assert frame["home_lat"].between(-4, 2).all()
+    assert frame["home_latitude"].between(-4, 2).all()
 
 
 def test_cli_writes_parquet_and_csv(tmp_path, capsys):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .schema import HOME_COORDINATES, LATITUDE, LONGITUDE
+
 _MAX_ROWS_SHOWN = 5
 
 MAX_DISTANCE_KM = 20_040.0  # half the Earth's circumference: no two places are farther apart
@@ -49,8 +51,8 @@ VALUE_BOUNDS = {
         "1,000,000 (a purchase a million times the cardholder's median)"),
     "amount": Bounds(0.0, MAX_AMOUNT, "amounts must be >= 0 (refunds and reversals are not "
                      "purchases)", "10^15 (more than any card purchase)"),
-    "purchase_lat": _LATITUDE, "home_lat": _LATITUDE,
-    "purchase_lon": _LONGITUDE, "home_lon": _LONGITUDE,
+    **{column: _LATITUDE for column in (LATITUDE, HOME_COORDINATES[0])},
+    **{column: _LONGITUDE for column in (LONGITUDE, HOME_COORDINATES[1])},
 }
 
 # a number written with thousands separators, e.g. 1.234,5 or 12,345.67 or 1 234

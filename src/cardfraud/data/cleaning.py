@@ -26,7 +26,7 @@ from .checks import (
 )
 from .files import read_transactions
 from .schema import (
-    CONTEXT_COLUMNS,
+    CHECKED_CONTEXT,
     CONTEXT_NUMBERS,
     CONTINUOUS_FEATURES,
     FEATURES,
@@ -163,7 +163,7 @@ def validate_transactions(
     _check_values(frame, source, flags)
     # The analysis data also needs the context it uses (amounts for costs, times for the
     # split); new purchases to score need only the model inputs.
-    used = REQUIRED_COLUMNS + (CONTEXT_COLUMNS[:-1] if require_target else [])
+    used = REQUIRED_COLUMNS + (CHECKED_CONTEXT if require_target else [])
     present = [c for c in used if c in frame.columns]
     frame, report = _handle_missing(frame, report, present, on_missing)
     report.duplicate_rows = int(frame.duplicated(subset=present).sum())

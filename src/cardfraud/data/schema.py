@@ -1,8 +1,9 @@
-"""The columns of a transaction: the seven model inputs, the target, the context columns of
-simulated data, and the compact types every step stores them in.
+"""The columns of a transaction: the seven model inputs, the target, the optional context
+columns, and the compact types every step stores them in.
 
-Real extracts (card_transdata) have only the 8 columns :data:`REQUIRED_COLUMNS`; simulated ones
-also carry time, place, amount and scenario, so steps check a context column is present first.
+Real extracts (card_transdata) have only the 8 columns :data:`REQUIRED_COLUMNS`; the bank's
+extracts and simulated ones also carry some of :data:`CONTEXT_COLUMNS` (time, card, merchant,
+amount, place), so steps check a context column is present first.
 """
 
 from __future__ import annotations
@@ -18,10 +19,26 @@ FLAG_FEATURES = ["repeat_retailer", "used_chip", "used_pin_number", "online_orde
 FEATURES = CONTINUOUS_FEATURES + FLAG_FEATURES
 TARGET = "fraud"
 REQUIRED_COLUMNS = FEATURES + [TARGET]
-COORDINATES = ["purchase_lat", "purchase_lon", "home_lat", "home_lon"]
-# optional columns the analysis uses when an extract has them: checked like the required ones
-CONTEXT_NUMBERS = ["amount", *COORDINATES]
-CONTEXT_COLUMNS = ["timestamp", *CONTEXT_NUMBERS, "city"]
+# The optional context columns any extract may carry, under these names (load.columns maps a
+# bank's own headers to them); the simulator writes them too. Each later analysis checks the
+# ones it needs are present.
+TRANSACTION_ID = "transaction_id"
+TIMESTAMP = "timestamp"
+CARD_ID = "card_id"
+MERCHANT_ID = "merchant_id"
+AMOUNT = "amount"
+LATITUDE = "latitude"  # where the purchase happened (degrees)
+LONGITUDE = "longitude"
+CITY = "city"
+CONTEXT_COLUMNS = [TRANSACTION_ID, TIMESTAMP, CARD_ID, MERCHANT_ID, AMOUNT, LATITUDE, LONGITUDE,
+                   CITY]
+HOME_COORDINATES = ["home_latitude", "home_longitude"]  # the cardholder's home (simulated data)
+COORDINATES = [LATITUDE, LONGITUDE, *HOME_COORDINATES]
+# context numbers read and range-checked like the model inputs
+CONTEXT_NUMBERS = [AMOUNT, *COORDINATES]
+# context columns whose missing values make a purchase unusable (dropped or refused, like the
+# required ones): amounts for costs, times for the split, places for the distances
+CHECKED_CONTEXT = [TIMESTAMP, *CONTEXT_NUMBERS]
 
 
 def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:

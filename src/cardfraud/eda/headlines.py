@@ -2,7 +2,7 @@
 
 Every function takes the cleaned transactions (``artifacts/transactions.parquet``) and works on
 real extracts (the 8 card_transdata columns) as well as on simulated data, which also has
-coordinates (``purchase_lat``/``purchase_lon``, ``city``) and ``timestamp``. Rates are fractions
+coordinates (``latitude``/``longitude``, ``city``) and ``timestamp``. Rates are fractions
 (0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
 1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
 
@@ -26,7 +26,7 @@ from ..runner.artifacts import transactions_path
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
               "used_pin_number": "PIN used", "online_order": "online order"}
-NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no purchase_lat/purchase_lon "
+NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no latitude/longitude "
                           "columns), so there is no map and no hot-spot table.")
 NO_HOT_SPOTS_MESSAGE = "No hot-spot table either: this extract has no coordinates."
 NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
@@ -59,7 +59,7 @@ def data_scope(transactions: pd.DataFrame) -> str:
 
 def has_coordinates(transactions: pd.DataFrame) -> bool:
     """Return True when the purchases carry latitude and longitude."""
-    return {"purchase_lat", "purchase_lon"} <= set(transactions.columns)
+    return {"latitude", "longitude"} <= set(transactions.columns)
 
 
 def has_timestamps(transactions: pd.DataFrame) -> bool:

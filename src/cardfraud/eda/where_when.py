@@ -36,8 +36,8 @@ def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
         ``lon_edges``, ``lat_edges``, 2-D arrays ``purchases`` and ``frauds`` (lat x lon) and
         ``outside``: purchases beyond the map's extent (not counted in the grid).
     """
-    lon = transactions["purchase_lon"].to_numpy(dtype=float)
-    lat = transactions["purchase_lat"].to_numpy(dtype=float)
+    lon = transactions["longitude"].to_numpy(dtype=float)
+    lat = transactions["latitude"].to_numpy(dtype=float)
     (lon_low, lon_high), (lat_low, lat_high) = map_extent(lon), map_extent(lat)
     lat_cells = max(int(round(gridsize * (lat_high - lat_low) / (lon_high - lon_low))), 1)
     lon_edges = np.linspace(lon_low, lon_high, gridsize + 1)
@@ -52,10 +52,10 @@ def fraud_map_grid(transactions: pd.DataFrame, gridsize: int = 60) -> dict:
 def city_positions(transactions: pd.DataFrame, top: int = 8) -> pd.DataFrame:
     """Return the median purchase position of the ``top`` cities by purchases (empty if none)."""
     if "city" not in transactions.columns:
-        return pd.DataFrame(columns=["city", "purchase_lon", "purchase_lat"])
+        return pd.DataFrame(columns=["city", "longitude", "latitude"])
     grouped = transactions.groupby("city", observed=True)
     biggest = grouped.size().nlargest(top).index
-    positions = grouped[["purchase_lon", "purchase_lat"]].median().loc[biggest]
+    positions = grouped[["longitude", "latitude"]].median().loc[biggest]
     return positions.reset_index()
 
 
@@ -75,7 +75,7 @@ def plot_fraud_map(transactions: pd.DataFrame, gridsize: int = 60, min_purchases
     for ax, title in ((left, "Where purchases happen"), (right, "Fraud rate by place")):
         plots.label_axes(ax, title, "longitude (degrees east)", "latitude (degrees north)")
         for row in cities.itertuples(index=False):
-            ax.annotate(figure_text(row.city), (row.purchase_lon, row.purchase_lat), fontsize=8,
+            ax.annotate(figure_text(row.city), (row.longitude, row.latitude), fontsize=8,
                         xytext=(4, 4), textcoords="offset points")
     fig.suptitle("Purchases and fraud over the map", fontweight="bold")
     fig.tight_layout()
@@ -101,8 +101,8 @@ def hot_spots(transactions: pd.DataFrame, top: int = 10, min_purchases: int = 30
     if "city" in transactions.columns:
         place = transactions["city"]
     else:
-        lat = (transactions["purchase_lat"] / area_degrees).round() * area_degrees
-        lon = (transactions["purchase_lon"] / area_degrees).round() * area_degrees
+        lat = (transactions["latitude"] / area_degrees).round() * area_degrees
+        lon = (transactions["longitude"] / area_degrees).round() * area_degrees
         place = "lat " + lat.map("{:.1f}".format) + ", lon " + lon.map("{:.1f}".format)
     grouped = transactions[TARGET].groupby(place, observed=True).agg(["size", "sum"])
     table = with_fraud_rates(pd.DataFrame({"city": grouped.index.astype(str),

@@ -28,12 +28,12 @@ Columns of the returned frame, the eight card_transdata ones first:
 - ``fraud`` (int8): 1 for fraudulent purchases.
 - ``transaction_id`` (int64): 1..rows in time order.
 - ``timestamp`` (datetime64[ns]): local time of the purchase, to the second.
-- ``cardholder_id`` (int32), ``merchant_id`` (int32): shops are numbered 1..20,000, online
+- ``card_id`` (int32), ``merchant_id`` (int32): shops are numbered 1..20,000, online
   merchants from 20,001.
 - ``channel`` (category): ``onsite`` or ``online`` (the same as ``online_order``).
 - ``amount`` (float64): purchase amount in Colombian pesos (COP), in whole hundreds.
 - ``city`` (category): the listed city nearest to where the purchase happened.
-- ``purchase_lat``, ``purchase_lon``, ``home_lat``, ``home_lon`` (float64, degrees).
+- ``latitude``, ``longitude``, ``home_latitude``, ``home_longitude`` (float64, degrees).
 - ``fraud_scenario`` (category): ``none`` for genuine purchases, else ``card_not_present``,
   ``account_takeover``, ``cloned_card`` or (drift only) ``card_testing``.
 
