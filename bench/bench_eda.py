@@ -88,20 +88,13 @@ def bench_eda(transactions: pd.DataFrame, params: dict, seed: int) -> None:
     with timed("distance bands + figure"):
         bands = eda_where_when.distance_band_fraud_rates(transactions, params["distance_bands_km"])
         render(eda_where_when.plot_distance_bands(bands, transactions["fraud"].mean()))
-    spots = daily = None
-    if eda.has_coordinates(transactions):
-        with timed("plot_fraud_map"):
-            render(eda_where_when.plot_fraud_map(transactions, params["map_gridsize"],
-                                                 params["map_min_purchases"]))
-        with timed("hot_spots"):
-            spots = eda_where_when.hot_spots(transactions, params["hot_spots_top"],
-                                             params["hot_spot_min_purchases"])
+    daily = None
     if eda.has_timestamps(transactions):
         with timed("daily_activity + figure"):
             daily = eda_where_when.daily_activity(transactions)
             render(eda_where_when.plot_daily_activity(daily))
     with timed("eda_results"):
-        eda.eda_results(transactions, flags, bands, pair, spots, daily)
+        eda.eda_results(transactions, flags, bands, pair, daily)
 
 
 def bench_flow(transactions: pd.DataFrame, params: dict, seed: int) -> None:

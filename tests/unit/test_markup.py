@@ -249,31 +249,39 @@ def test_site_banner_and_overview_show_the_run_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_hot_spot_table_escapes_the_city(payload):
-    from cardfraud.eda import where_when as eda_where_when
+    from cardfraud.geo.boundaries import department_index, load_boundaries
+    from cardfraud.geo.hot_spots import hot_spots
     from cardfraud.report import figures as plots
 
-    frame = make_transactions(rows=60, seed=3)
-    frame["city"] = np.where(np.arange(60) % 2, payload, "Cali")
-    frame["latitude"], frame["longitude"] = 4.7, -74.1
-    html = plots.style_table(eda_where_when.hot_spots(frame, min_purchases=1)).to_html()
+    frame = make_transactions(rows=600, seed=3)
+    frame["city"] = np.where(np.arange(600) < 60, payload, "Cali")
+    frame["latitude"] = np.where(np.arange(600) < 60, 4.7, 6.2)
+    frame["longitude"] = np.where(np.arange(600) < 60, -74.1, -75.6)
+    frame["fraud"] = (np.arange(600) < 40).astype(int)
+    country = load_boundaries()
+    spots = hot_spots(frame, department_index(country, frame["longitude"], frame["latitude"]),
+                      country, min_purchases=1)
+    assert len(spots) == 1
+    html = plots.style_table(spots).to_html()
     page = Rendered(html)
     assert not {"img", "script", "a"} & set(page.tags) and literal(payload) in page.text
 
 
 def test_map_draws_a_city_whose_name_is_broken_mathtext():
     import matplotlib.pyplot as plt
+    import pandas as pd
 
-    from cardfraud.eda import where_when as eda_where_when
+    from cardfraud.geo.boundaries import load_boundaries
+    from cardfraud.geo.maps import plot_suspects_and_hot_spots
 
-    frame = make_transactions(rows=200, seed=4)
-    frame["city"] = np.where(np.arange(200) % 2, r"a $\undefinedsymbol$ b", "$x$")
-    rng = np.random.default_rng(0)
-    frame["latitude"], frame["longitude"] = rng.normal(4.7, 1, 200), rng.normal(-74, 1, 200)
-    fig = eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1)
+    spots = pd.DataFrame({"hot_spot": ["H1", "H2"], "longitude": [-74.1, -75.6],
+                          "latitude": [4.7, 6.2], "city": [r"a $\undefinedsymbol$ b", "$x$"]})
+    points = pd.DataFrame(columns=["suspected_point", "kind", "longitude", "latitude", "city"])
+    fig = plot_suspects_and_hot_spots(spots, points, load_boundaries())
     fig.savefig(io.BytesIO(), format="png")
     labels = {t.get_text() for ax in fig.axes for t in ax.texts}
     plt.close(fig)
-    assert r"a \$\undefinedsymbol\$ b" in labels
+    assert r"H1 a \$\undefinedsymbol\$ b" in labels
 
 
 # --- the site's last check ----------------------------------------------------------------

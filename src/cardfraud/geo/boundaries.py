@@ -81,9 +81,14 @@ def _read_features(path: Path) -> list[dict]:
     return features
 
 
+def is_shipped(boundaries: str | None) -> bool:
+    """Return True when ``boundaries`` means the shipped Colombia files."""
+    return boundaries is None or str(boundaries).strip().lower() in ("", SHIPPED_COUNTRY)
+
+
 def boundary_files(boundaries: str | None) -> tuple[Path, Path]:
     """Return the departments and outline files: the shipped Colombia ones when ``None``."""
-    if boundaries is None or str(boundaries).strip().lower() in ("", SHIPPED_COUNTRY):
+    if is_shipped(boundaries):
         folder = resources.files("cardfraud.geo") / "data"
         return (Path(str(folder / f"{SHIPPED_COUNTRY}_{DEPARTMENTS_FILE}")),
                 Path(str(folder / f"{SHIPPED_COUNTRY}_{OUTLINE_FILE}")))
@@ -104,8 +109,9 @@ def load_boundaries(boundaries: str | None = None) -> Boundaries:
         boxes.append([*stacked.min(0), *stacked.max(0)])
     outline_rings = [ring for number, feature in enumerate(_read_features(outline_file), start=1)
                      for ring in _rings(feature.get("geometry"), f"{outline_file} feature {number}")]
-    return Boundaries(names, paths, np.asarray(boxes), _compound_path(outline_rings),
-                      str(departments_file.parent))
+    source = ("Colombia (shipped with the package, Natural Earth)" if is_shipped(boundaries)
+              else str(departments_file.parent))
+    return Boundaries(names, paths, np.asarray(boxes), _compound_path(outline_rings), source)
 
 
 def department_index(boundaries: Boundaries, lon, lat) -> np.ndarray:

@@ -86,8 +86,13 @@ def _point_record(row: dict) -> dict:
             "cards_at_risk": row["cards_at_risk"], "q_value": row["q_value"]}
 
 
-def georeferencing_results(analysis: dict, params: dict, top: int = 10) -> dict:
-    """Return the step's headline results for run.json and the board summary."""
+def georeferencing_results(analysis: dict, params: dict, top: int = 10,
+                           min_purchases: int = 30) -> dict:
+    """Return the step's headline results for run.json and the board summary.
+
+    The departments quoted are the ``top`` by fraud rate among those with at least
+    ``min_purchases`` purchases.
+    """
     spots, points = analysis["hot_spots"], analysis["suspected_points"]
     at_risk = analysis["cards_at_risk"]
     departments = analysis["departments"]
@@ -95,7 +100,8 @@ def georeferencing_results(analysis: dict, params: dict, top: int = 10) -> dict:
         "missing_columns": analysis["missing"],
         "maps": not analysis["missing"]["maps"], "cpp": not analysis["missing"]["cpp"],
         "parameters": params,
-        "departments": ([] if departments is None else departments.head(top)[
+        "departments": ([] if departments is None else departments[
+            departments["purchases"] >= min_purchases].head(top)[
             ["department", "purchases", "frauds", "fraud_rate"]].to_dict(orient="records")),
         "hot_spot_count": len(spots),
         "hot_spots": spots.head(top)[["hot_spot", "longitude", "latitude", "department", "city",

@@ -24,8 +24,10 @@ RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
-PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",)}
+PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",), "geo": ("boundaries",)}
 TRACKING_URI = "tracking_uri"
+# a step whose params section has a shorter name than the step (``geo.fdr``, not georeferencing.fdr)
+PARAMS_SECTIONS = {"georeferencing": "geo"}
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,11 @@ class Step:
     number: int
     name: str
     notebook: Path
+
+    @property
+    def section(self) -> str:
+        """Name of the step's section in the params files."""
+        return PARAMS_SECTIONS.get(self.name, self.name)
 
     @property
     def executed_name(self) -> str:
@@ -74,13 +81,13 @@ def with_summary(steps: list[Step], chosen: list[Step]) -> list[Step]:
 
 
 def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
-    """Return, per step, the parameter names its notebook's ``parameters`` cell declares."""
+    """Return, per params section, the parameter names its notebook's ``parameters`` cell declares."""
     import papermill
 
     declared = {}
     for step in steps:
         names = set(papermill.inspect_notebook(str(step.notebook)))
-        declared[step.name] = names - RUNTIME_PARAMETERS
+        declared[step.section] = names - RUNTIME_PARAMETERS
     declared[COMMON_SECTION] = set().union(*declared.values()) if declared else set()
     return declared
 
