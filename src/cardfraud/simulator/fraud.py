@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .compromise import FraudPlan, spend_in_cash_out_areas
 from .world import (
     CONNECTION_JITTER_KM,
     JITTER_SIGMA,
@@ -76,18 +77,33 @@ def _episodes(n_rows: int, extra_rows: float, rng) -> tuple[np.ndarray, np.ndarr
     return episode, position
 
 
-def fraud_purchases(world: World, scenario: FraudScenario, n_rows: int, cfg: dict, rng) -> dict:
-    """Purchases of one fraud scenario: episodes on victims' cards, run from the fraudster's place."""
+def _victims_and_starts(world: World, n_ep: int, cfg: dict, rng, plan: FraudPlan | None):
+    """Victim card and start (seconds) of each episode; the plan's captured cards come first."""
+    victim = rng.choice(len(world.counts), size=n_ep, p=world.counts / world.counts.sum())
+    start = rng.uniform(0, cfg["days"] * 86400, n_ep)
+    if plan is not None:  # stolen data: this share of the day's fraud falls on the captured cards
+        k = min(n_ep, len(plan.victims))
+        victim[:k], start[:k] = plan.victims[:k], plan.starts[:k]
+    return victim, start
+
+
+def fraud_purchases(world: World, scenario: FraudScenario, n_rows: int, cfg: dict, rng,
+                    plan: FraudPlan | None = None) -> dict:
+    """Purchases of one fraud scenario: episodes on victims' cards, run from the fraudster's place.
+
+    ``plan`` (from :mod:`.compromise`) gives the first episodes to captured cards, from when
+    their stolen data is used, and spends a share of cloned cards in the cash-out areas.
+    """
     episode, position = _episodes(n_rows, scenario.extra_rows, rng)
     n_ep = int(episode.max()) + 1 if n_rows else 0
-    victim = rng.choice(len(world.counts), size=n_ep, p=world.counts / world.counts.sum())
+    victim, start = _victims_and_starts(world, n_ep, cfg, rng, plan)
     ch = victim[episode].astype(np.int32)
     gaps = rng.exponential(scenario.gap_minutes * 60.0, n_rows)
     gaps[position == 0] = 0.0
     elapsed = np.cumsum(gaps)
     elapsed -= elapsed[np.flatnonzero(position == 0)][episode]
     seconds = cfg["days"] * 86400
-    t = np.minimum(rng.uniform(0, seconds, n_ep)[episode] + elapsed, seconds - 1).astype(np.int64)
+    t = np.minimum(start[episode] + elapsed, seconds - 1).astype(np.int64)
     away = lognormal_km(scenario.distance_median_km, scenario.distance_sigma, n_ep, rng)
     base_lat, base_lon = displace(world.home_lat[victim], world.home_lon[victim], away, rng)
     town = world.nearby_shops(base_lat, base_lon, 1)[:, 0]  # fraudsters operate from towns too
@@ -99,20 +115,25 @@ def fraud_purchases(world: World, scenario: FraudScenario, n_rows: int, cfg: dic
     jitter = lognormal_km(CONNECTION_JITTER_KM, JITTER_SIGMA, n_rows, rng)
     lat, lon = displace(base_lat[episode], base_lon[episode], jitter, rng)
     usual = rng.random(n_rows) < scenario.repeat
+    cash_out = np.zeros(n_rows, dtype=np.int8)
     if scenario.online:
         known = world.usual_online[ch, rng.integers(0, USUAL_ONLINE, n_rows)]
         merchant = np.where(usual, known, world.popular_online(n_rows, rng))
     else:
-        # Cloned cards are used in the shops around where the fraudster is.
+        # Cloned cards are used in the shops around where the fraudster is, or in a ring's area.
         shops = world.nearby_shops(base_lat[episode], base_lon[episode], 4)
         merchant = shops[np.arange(n_rows), rng.integers(0, 4, n_rows)]
+        if plan is not None and plan.cash_out is not None:
+            cash_out, ring_shop = spend_in_cash_out_areas(plan, episode, n_ep)
+            merchant = np.where(cash_out > 0, ring_shop, merchant)
         lat, lon = world.shop_lat[merchant], world.shop_lon[merchant]
     ratio = scenario.ratio_median * np.exp(scenario.ratio_sigma * rng.standard_normal(n_rows))
     code = SCENARIO_NAMES.index(scenario.name)
     return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": np.full(n_rows, scenario.online),
             "merchant": merchant.astype(np.int32), "amount": round_amount(world.typical[ch] * ratio),
             "chip": rng.random(n_rows) < scenario.chip, "pin": rng.random(n_rows) < scenario.pin,
-            "scenario": np.full(n_rows, code, dtype=np.int8)}
+            "scenario": np.full(n_rows, code, dtype=np.int8),
+            "compromise": np.zeros(n_rows, dtype=np.int32), "cash_out": cash_out}
 
 
 def card_testing(world: World, genuine: dict, cfg: dict, rng) -> dict:

@@ -104,7 +104,8 @@ def genuine_purchases(world: World, cfg: dict, rng) -> dict:
     stepped = (amount > STEP_UP_RATIO * world.typical[ch]) & (rng.random(n) < STEP_UP_SHARE)
     return {"ch": ch, "t": t, "lat": lat, "lon": lon, "online": draw["online"],
             "merchant": merchant.astype(np.int32), "amount": round_amount(amount),
-            "chip": draw["chip"], "pin": draw["pin"] | stepped, "scenario": np.zeros(n, dtype=np.int8)}
+            "chip": draw["chip"], "pin": draw["pin"] | stepped, "scenario": np.zeros(n, dtype=np.int8),
+            "compromise": np.zeros(n, dtype=np.int32), "cash_out": np.zeros(n, dtype=np.int8)}
 
 
 def _move_travellers(world: World, ch, t, online, lat, lon, merchant, rng) -> None:

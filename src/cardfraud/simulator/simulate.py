@@ -55,6 +55,7 @@ import sys
 import numpy as np
 import pandas as pd
 
+from .compromise import capture_cards, cash_out_areas, merchant_traffic, stolen_data_use
 from .fraud import SCENARIOS, card_testing, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
 from .realism import print_report
@@ -83,6 +84,15 @@ SIMULATOR_DEFAULTS: dict = {
     "drift_day": None,  # None = no drift; else the day (0-based) from which it applies
     "drift_kind": "new_fraud_pattern",  # or "behaviour_shift"
     "drift_strength": 1.0,
+    "compromised_shops": 12,  # shops with a skimmer for a window (docs/simulator.md)
+    "compromised_online": 6,  # online merchants whose checkout leaks card data for a window
+    "compromise_window_days": 30,  # how long each point is compromised
+    "capture_rate": 0.5,  # chance a genuine visit in the window captures the card
+    "captured_use_share": 0.4,  # share of captured cards the fraudsters use
+    "capture_lag_days": 10.0,  # mean days (exponential) from capture to the first use
+    "cash_out_areas": 3,  # tight areas where a ring spends cloned cards
+    "cash_out_share": 0.3,  # share of cloned-card episodes spent there
+    "cash_out_radius_km": 1.0,
 }
 
 DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
@@ -90,7 +100,7 @@ DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
 
 # --------------------------------------------------------------------------- entry point
 
-_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift")
+_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out")
 
 
 def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.DataFrame:
@@ -113,9 +123,21 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     world = build_world(cfg, n_genuine, streams["world"])
     genuine = genuine_purchases(world, cfg, streams["genuine"])
     parts = [card_testing(world, genuine, cfg, streams["drift"])]
-    parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name]) for s in SCENARIOS]
+    plans = _fraud_plans(world, parts[0], cfg, streams)
+    parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name], plans.get(s.name))
+              for s in SCENARIOS]
     purchases = derive(world, parts, profile=genuine)
     return to_frame(world, purchases, cfg)
+
+
+def _fraud_plans(world, purchases: dict, cfg: dict, streams: dict) -> dict:
+    """Plant the compromised points and cash-out areas; the plans of the scenarios they feed."""
+    captures = capture_cards(world, purchases, cfg, streams["compromise"])
+    plans = stolen_data_use(captures, cfg, streams["compromise"])
+    cloned = plans["cloned_card"]
+    cloned.cash_out = cash_out_areas(world, merchant_traffic(world, purchases), cfg, streams["cash_out"])
+    cloned.cash_out_share, cloned.rng = cfg["cash_out_share"], streams["cash_out"]
+    return plans
 
 
 # --------------------------------------------------------------------------- knob checks
@@ -186,7 +208,22 @@ def check_knobs(knobs: dict) -> dict:
     _need(cfg["drift_kind"] in DRIFT_KINDS, f"drift_kind must be one of {', '.join(DRIFT_KINDS)}, not {cfg['drift_kind']!r}")
     _need(_is_number(cfg["drift_strength"]) and 0 <= cfg["drift_strength"] <= 10,
           f"drift_strength must be a number in [0, 10], not {cfg['drift_strength']!r}")
+    _check_compromise_knobs(cfg)
     return cfg
+
+
+def _check_compromise_knobs(cfg: dict) -> None:
+    """Raise unless the compromised-point and cash-out knobs are valid (cfg is updated in place)."""
+    for key, top in (("compromised_shops", 200), ("compromised_online", 100), ("cash_out_areas", 50)):
+        _need(_is_int(cfg[key]) and 0 <= cfg[key] <= top, f"{key} must be an integer in [0, {top}], not {cfg[key]!r}")
+        cfg[key] = int(cfg[key])
+    _need(_is_int(cfg["compromise_window_days"]) and 1 <= cfg["compromise_window_days"] <= 3660,
+          f"compromise_window_days must be an integer in [1, 3660], not {cfg['compromise_window_days']!r}")
+    cfg["compromise_window_days"] = int(cfg["compromise_window_days"])
+    for key in ("capture_rate", "captured_use_share", "cash_out_share"):
+        _need(_is_number(cfg[key]) and 0 <= cfg[key] <= 1, f"{key} must be a share in [0, 1], not {cfg[key]!r}")
+    for key, top in (("capture_lag_days", 365.0), ("cash_out_radius_km", 50.0)):
+        _need(_is_number(cfg[key]) and 0 < cfg[key] <= top, f"{key} must be a number in (0, {top:g}], not {cfg[key]!r}")
 
 
 # --------------------------------------------------------------------------- command line

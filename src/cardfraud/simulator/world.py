@@ -52,6 +52,9 @@ HOME_AREA_SHARE = 0.3  # mean share of a cardholder's purchases made in the home
 FAR_CENTRE_KM = 30.0  # ... times exp(-distance of their activity centre / FAR_CENTRE_KM)
 USUAL_SHOPS = 4  # usual shops per area: the nearest ones to the area's point
 NEARBY_SHOPS = 10  # shops near an area; the ones after the usual ones are "new" shops
+BIG_STORE_SHARE = 0.02  # shops that are big stores (supermarkets, malls, gas stations) ...
+BIG_STORE_SLOTS = 2  # ... the nearest ones within BIG_STORE_REACH_KM are usual shops of an area
+BIG_STORE_REACH_KM = 2.0
 USUAL_ONLINE = 3  # usual online merchants per cardholder
 CONNECTION_JITTER_KM = 0.25  # median spread of geolocated connections around an area
 JITTER_SIGMA = 1.8
@@ -220,6 +223,7 @@ def _draw_areas(world: World, n_cards: int, rng) -> None:
     lat, lon = displace(np.repeat(world.home_lat, AREAS), np.repeat(world.home_lon, AREAS), dist, rng)
     shops = world.nearby_shops(lat, lon, NEARBY_SHOPS)  # an area is where shops are, never at sea
     lat, lon = world.shop_lat[shops[:, 0]], world.shop_lon[shops[:, 0]]
+    shops = _with_big_stores(world, shops, lat, lon, rng)
     world.area_lat, world.area_lon = lat.reshape(n_cards, AREAS), lon.reshape(n_cards, AREAS)
     world.area_shops = shops.reshape(n_cards, AREAS, NEARBY_SHOPS).astype(np.int32)
     # Those whose life centres far from home (commuters, an old address on file) seldom shop near it.
@@ -228,6 +232,26 @@ def _draw_areas(world: World, n_cards: int, rng) -> None:
     prior = (rng.random(n_cards) >= world.home_area_share).astype(int)
     rows = np.arange(n_cards)
     world.prior_lat, world.prior_lon = world.area_lat[rows, prior], world.area_lon[rows, prior]
+
+
+def _with_big_stores(world: World, shops: np.ndarray, lat, lon, rng) -> np.ndarray:
+    """Put the big stores within reach of each area first among its usual shops.
+
+    Busy stores are shared by the cardholders of every area around them, which is where a
+    skimmer captures many cards. Duplicates (a big store that is also a nearest shop) are
+    dropped and the list is cut back to ``NEARBY_SHOPS``, nearest shops first after the stores.
+    """
+    big = np.flatnonzero(rng.random(world.n_shops) < BIG_STORE_SHARE)
+    tree = cKDTree(world.planar(world.shop_lat[big], world.shop_lon[big]))
+    _, idx = tree.query(world.planar(lat, lon), k=BIG_STORE_SLOTS)
+    stores = big[idx.reshape(len(lat), BIG_STORE_SLOTS)]
+    far = haversine_km(lat[:, None], lon[:, None], world.shop_lat[stores], world.shop_lon[stores]) > BIG_STORE_REACH_KM
+    candidates = np.concatenate([np.where(far, -1, stores), shops], axis=1)
+    drop = candidates < 0
+    for j in range(1, candidates.shape[1]):
+        drop[:, j] |= (candidates[:, :j] == candidates[:, j:j + 1]).any(axis=1)
+    keep = np.argsort(drop, axis=1, kind="stable")[:, :NEARBY_SHOPS]
+    return np.take_along_axis(candidates, keep, axis=1)
 
 
 def _draw_trips(world: World, cfg: dict, n_cards: int, rng) -> None:

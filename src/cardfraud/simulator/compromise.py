@@ -1,0 +1,172 @@
+"""Where the simulator plants what the georeferencing analysis must find.
+
+Part of the built-in simulator (:func:`cardfraud.simulator.simulate.simulate`; the story and every
+number in ``docs/simulator.md``):
+
+- **compromised points**: busy shops with a skimmer for a window of days, and online merchants
+  whose checkout leaks card data for a window. A genuine visit in the window captures the card
+  with chance ``capture_rate``; the fraudsters use a share of the captured cards after a lag.
+  Those cards then take part of the day's ``cloned_card`` fraud (skimmed cards, used in shops
+  elsewhere) or ``card_not_present`` fraud (leaked online data): the fraud is *moved* onto them,
+  not added, so the calibrated rates do not change;
+- **cash-out areas**: a few tight areas (a ring's shops) where a share of the cloned-card
+  fraud is spent.
+
+Ground truth reaches the frame as ``compromise_point_id`` (the merchant on the purchase that
+captured the card) and ``cash_out_area_id`` (on the frauds spent in a planted area).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .world import KM_PER_DEGREE, ONLINE_MERCHANTS, World, first_of_group
+
+# Shapes that are part of the story rather than knobs (see docs/simulator.md).
+BUSY_SHOPS_SHARE = 0.01  # rings put skimmers on the busiest shops' terminals (this share of shops)
+SECURE_PLATFORMS = 40  # the most popular online merchants tokenise stored cards: their data does not leak
+CASH_OUT_MIN_SHOPS = 3  # a cash-out area has at least this many shops (the nearest ones)
+
+
+@dataclass
+class FraudPlan:
+    """What a fraud scenario must do besides its random episodes.
+
+    ``victims`` and ``starts`` (seconds, in time order) are captured cards and when their
+    stolen data is first used: the scenario's first episodes go to them. ``cash_out`` are
+    the planted areas (cloned cards only), with the share of episodes spent there and the
+    random stream that picks them.
+    """
+
+    victims: np.ndarray
+    starts: np.ndarray
+    cash_out: CashOutAreas | None = None
+    cash_out_share: float = 0.0
+    rng: np.random.Generator | None = None
+
+
+@dataclass
+class CashOutAreas:
+    """Tight areas where a ring spends cloned cards: each area's shops, padded with -1."""
+
+    centre_lat: np.ndarray
+    centre_lon: np.ndarray
+    shops: np.ndarray  # (areas, most shops in an area), shop indices, -1 pads
+    counts: np.ndarray  # shops per area
+
+
+def merchant_traffic(world: World, purchases: dict) -> np.ndarray:
+    """Genuine purchases per merchant (shops first, then online merchants)."""
+    genuine = purchases["scenario"] == 0
+    return np.bincount(purchases["merchant"][genuine], minlength=world.n_shops + ONLINE_MERCHANTS)
+
+
+def choose_points(world: World, traffic: np.ndarray, cfg: dict, rng) -> np.ndarray:
+    """Merchant indices of the compromised shops and online merchants, drawn by traffic.
+
+    Shops come from the busiest ``BUSY_SHOPS_SHARE`` of shops; online merchants from those
+    after the ``SECURE_PLATFORMS`` most popular ones. Within each, the chance is proportional
+    to the merchant's genuine purchases in the period.
+    """
+    shops = traffic[: world.n_shops]
+    busy = np.argsort(-shops, kind="stable")[: max(1, int(BUSY_SHOPS_SHARE * world.n_shops))]
+    online = world.n_shops + np.argsort(-world.online_popularity, kind="stable")[SECURE_PLATFORMS:]
+    chosen = [_draw_by_traffic(busy, traffic, cfg["compromised_shops"], rng),
+              _draw_by_traffic(online, traffic, cfg["compromised_online"], rng)]
+    return np.concatenate(chosen).astype(np.int64)
+
+
+def _draw_by_traffic(candidates: np.ndarray, traffic: np.ndarray, k: int, rng) -> np.ndarray:
+    """``k`` distinct candidates drawn with chance proportional to their traffic."""
+    weight = traffic[candidates].astype(np.float64)
+    k = min(int(k), int((weight > 0).sum()))
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    return rng.choice(candidates, size=k, replace=False, p=weight / weight.sum())
+
+
+def capture_cards(world: World, purchases: dict, cfg: dict, rng) -> dict:
+    """Plant the compromised points and return the captured cards (one capture per card).
+
+    Each point is compromised for ``compromise_window_days`` starting on a uniform day. A
+    genuine purchase at it in the window captures the card with chance ``capture_rate``
+    (online, only card numbers typed in: a wallet token leaks nothing). A card captured twice
+    counts at its first capture. ``purchases["compromise"]`` gets the point's merchant id on
+    the capturing purchase.
+
+    Returns:
+        ``row`` (index in ``purchases``), ``card``, ``t`` (seconds) and ``online`` per capture.
+    """
+    points = choose_points(world, merchant_traffic(world, purchases), cfg, rng)
+    window = min(cfg["compromise_window_days"], cfg["days"]) * 86400
+    opens = rng.uniform(0, cfg["days"] * 86400 - window + 1, len(points))
+    point_of = np.full(world.n_shops + ONLINE_MERCHANTS, -1, dtype=np.int64)
+    point_of[points] = np.arange(len(points))
+    merchant, t = purchases["merchant"], purchases["t"]
+    point = point_of[merchant]
+    rows = np.flatnonzero(point >= 0)
+    point, t_at = point[rows], t[rows]
+    leaky = (purchases["scenario"][rows] == 0) & (t_at >= opens[point]) & (t_at < opens[point] + window)
+    leaky &= ~(purchases["online"][rows] & purchases["chip"][rows])
+    rows = rows[leaky & (rng.random(len(rows)) < cfg["capture_rate"])]
+    rows = rows[np.lexsort((t[rows], purchases["ch"][rows]))]
+    rows = rows[first_of_group(purchases["ch"][rows])]  # a card counts at its first capture
+    purchases["compromise"][rows] = merchant[rows] + 1
+    return {"row": rows, "card": purchases["ch"][rows], "t": t[rows], "online": purchases["online"][rows]}
+
+
+def stolen_data_use(captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
+    """When the fraudsters use the captured cards: a plan for cloned-card and card-not-present fraud.
+
+    A share ``captured_use_share`` of the captured cards is used, after a lag drawn from an
+    exponential distribution with mean ``capture_lag_days``; uses past the period's end stay
+    in the future (the cards at risk). Skimmed cards are cloned, leaked online data is used
+    online.
+    """
+    n = len(captures["card"])
+    used = rng.random(n) < cfg["captured_use_share"]
+    when = captures["t"] + rng.exponential(cfg["capture_lag_days"] * 86400.0, n)
+    due = used & (when < cfg["days"] * 86400)
+    plans = {}
+    for scenario, online in (("cloned_card", False), ("card_not_present", True)):
+        chosen = np.flatnonzero(due & (captures["online"] == online))
+        chosen = chosen[np.argsort(when[chosen], kind="stable")]
+        plans[scenario] = FraudPlan(captures["card"][chosen], when[chosen].astype(np.int64))
+    return plans
+
+
+def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOutAreas | None:
+    """The planted cash-out areas: centred on busy shops, every shop within the radius."""
+    k = int(cfg["cash_out_areas"])
+    if k == 0 or cfg["cash_out_share"] == 0:
+        return None
+    weight = traffic[: world.n_shops].astype(np.float64)
+    centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
+    lat, lon = world.shop_lat[centres], world.shop_lon[centres]
+    radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
+    inside = world.shop_tree.query_ball_point(world.planar(lat, lon), r=radius)
+    nearest = world.nearby_shops(lat, lon, CASH_OUT_MIN_SHOPS)
+    lists = [np.array(sorted(found)) if len(found) >= CASH_OUT_MIN_SHOPS else nearest[i]
+             for i, found in enumerate(inside)]
+    counts = np.array([len(shops) for shops in lists])
+    shops = np.full((k, counts.max()), -1, dtype=np.int64)
+    for i, area in enumerate(lists):
+        shops[i, : len(area)] = area
+    return CashOutAreas(lat, lon, shops, counts)
+
+
+def spend_in_cash_out_areas(plan: FraudPlan, episode: np.ndarray, n_ep: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows of a cloned-card scenario are spent in a cash-out area: (area id or 0, shop).
+
+    A share ``cash_out_share`` of the episodes is spent in one of the areas, at its shops.
+    """
+    areas, rng = plan.cash_out, plan.rng
+    in_area = rng.random(n_ep) < plan.cash_out_share
+    area = rng.integers(0, len(areas.counts), n_ep)
+    row_area = np.where(in_area[episode], area[episode], -1)
+    hit = row_area >= 0
+    pick = (rng.random(len(episode)) * areas.counts[np.maximum(row_area, 0)]).astype(np.int64)
+    shop = np.where(hit, areas.shops[np.maximum(row_area, 0), pick], -1)
+    return (row_area + 1).astype(np.int8), shop
