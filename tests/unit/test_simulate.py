@@ -14,6 +14,7 @@ from cardfraud.simulator.world import haversine_km
 CONTEXT_COLUMNS = [
     "transaction_id", "timestamp", "card_id", "merchant_id", "channel", "amount", "city",
     "latitude", "longitude", "home_latitude", "home_longitude", "fraud_scenario",
+    "compromise_point_id", "cash_out_area_id",
 ]
 SCENARIOS = ["card_not_present", "account_takeover", "cloned_card"]
 

@@ -21,12 +21,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
-from .world import KM_PER_DEGREE, ONLINE_MERCHANTS, World, first_of_group
+from .world import (
+    KM_PER_DEGREE,
+    NEARBY_SHOPS,
+    ONLINE_MERCHANTS,
+    USUAL_ONLINE,
+    USUAL_SHOPS,
+    World,
+    first_of_group,
+)
 
 # Shapes that are part of the story rather than knobs (see docs/simulator.md).
-BUSY_SHOPS_SHARE = 0.01  # rings put skimmers on the busiest shops' terminals (this share of shops)
+BUSY_SHOPS = 40  # rings put skimmers on the terminals of the busiest shops (this many candidates)
 SECURE_PLATFORMS = 40  # the most popular online merchants tokenise stored cards: their data does not leak
+BREACHABLE_RANK = 200  # online merchants up to this popularity rank are worth breaching
 CASH_OUT_MIN_SHOPS = 3  # a cash-out area has at least this many shops (the nearest ones)
 
 
@@ -42,6 +52,8 @@ class FraudPlan:
 
     victims: np.ndarray
     starts: np.ndarray
+    captures: np.ndarray  # index of each victim's capture in the captures table
+    used: int = 0  # set by the scenario: how many of the victims it defrauded (fraud may run out)
     cash_out: CashOutAreas | None = None
     cash_out_share: float = 0.0
     rng: np.random.Generator | None = None
@@ -57,22 +69,36 @@ class CashOutAreas:
     counts: np.ndarray  # shops per area
 
 
-def merchant_traffic(world: World, purchases: dict) -> np.ndarray:
-    """Genuine purchases per merchant (shops first, then online merchants)."""
-    genuine = purchases["scenario"] == 0
-    return np.bincount(purchases["merchant"][genuine], minlength=world.n_shops + ONLINE_MERCHANTS)
+def merchant_traffic(world: World) -> np.ndarray:
+    """Expected genuine purchases per merchant (shops first, then online merchants).
+
+    Read from the cardholders' habits, not from the purchases, so that a drift (which changes
+    the later purchases) does not change which merchants are compromised.
+    """
+    onsite = world.counts * (1.0 - world.habits["online"])
+    online = world.counts * world.habits["online"]
+    repeat = world.habits["repeat"]
+    area_share = np.column_stack((world.home_area_share, 1.0 - world.home_area_share))
+    slot = np.where(np.arange(NEARBY_SHOPS) < USUAL_SHOPS, repeat[:, None] / USUAL_SHOPS,
+                    (1.0 - repeat[:, None]) / (NEARBY_SHOPS - USUAL_SHOPS))
+    shop_visits = onsite[:, None, None] * area_share[:, :, None] * slot[:, None, :]
+    shops = np.bincount(world.area_shops.ravel(), shop_visits.ravel(), minlength=world.n_shops)
+    usual = np.repeat(online * repeat / USUAL_ONLINE, USUAL_ONLINE)
+    web = np.bincount(world.usual_online.ravel() - world.n_shops, usual, minlength=ONLINE_MERCHANTS)
+    web += (online * (1.0 - repeat)).sum() * world.online_popularity
+    return np.concatenate([shops, web])
 
 
 def choose_points(world: World, traffic: np.ndarray, cfg: dict, rng) -> np.ndarray:
     """Merchant indices of the compromised shops and online merchants, drawn by traffic.
 
-    Shops come from the busiest ``BUSY_SHOPS_SHARE`` of shops; online merchants from those
-    after the ``SECURE_PLATFORMS`` most popular ones. Within each, the chance is proportional
-    to the merchant's genuine purchases in the period.
+    Shops come from the ``BUSY_SHOPS`` busiest ones; online merchants from the popularity ranks
+    after the ``SECURE_PLATFORMS`` giants, up to ``BREACHABLE_RANK``. Within each, the chance is
+    proportional to the merchant's genuine purchases in the period.
     """
-    shops = traffic[: world.n_shops]
-    busy = np.argsort(-shops, kind="stable")[: max(1, int(BUSY_SHOPS_SHARE * world.n_shops))]
-    online = world.n_shops + np.argsort(-world.online_popularity, kind="stable")[SECURE_PLATFORMS:]
+    busy = np.argsort(-traffic[: world.n_shops], kind="stable")[:BUSY_SHOPS]
+    ranked = np.argsort(-world.online_popularity, kind="stable")
+    online = world.n_shops + ranked[SECURE_PLATFORMS:BREACHABLE_RANK]
     chosen = [_draw_by_traffic(busy, traffic, cfg["compromised_shops"], rng),
               _draw_by_traffic(online, traffic, cfg["compromised_online"], rng)]
     return np.concatenate(chosen).astype(np.int64)
@@ -99,9 +125,12 @@ def capture_cards(world: World, purchases: dict, cfg: dict, rng) -> dict:
     Returns:
         ``row`` (index in ``purchases``), ``card``, ``t`` (seconds) and ``online`` per capture.
     """
-    points = choose_points(world, merchant_traffic(world, purchases), cfg, rng)
+    points = choose_points(world, merchant_traffic(world), cfg, rng)
     window = min(cfg["compromise_window_days"], cfg["days"]) * 86400
     opens = rng.uniform(0, cfg["days"] * 86400 - window + 1, len(points))
+    # One draw per purchase, whatever happens to the others: a drift leaves earlier captures alone.
+    n = len(purchases["t"])
+    luck, lag, used = rng.random(n), rng.exponential(1.0, n), rng.random(n)
     point_of = np.full(world.n_shops + ONLINE_MERCHANTS, -1, dtype=np.int64)
     point_of[points] = np.arange(len(points))
     merchant, t = purchases["merchant"], purchases["t"]
@@ -110,14 +139,15 @@ def capture_cards(world: World, purchases: dict, cfg: dict, rng) -> dict:
     point, t_at = point[rows], t[rows]
     leaky = (purchases["scenario"][rows] == 0) & (t_at >= opens[point]) & (t_at < opens[point] + window)
     leaky &= ~(purchases["online"][rows] & purchases["chip"][rows])
-    rows = rows[leaky & (rng.random(len(rows)) < cfg["capture_rate"])]
+    rows = rows[leaky & (luck[rows] < cfg["capture_rate"])]
     rows = rows[np.lexsort((t[rows], purchases["ch"][rows]))]
     rows = rows[first_of_group(purchases["ch"][rows])]  # a card counts at its first capture
     purchases["compromise"][rows] = merchant[rows] + 1
-    return {"row": rows, "card": purchases["ch"][rows], "t": t[rows], "online": purchases["online"][rows]}
+    return {"row": rows, "card": purchases["ch"][rows], "t": t[rows], "online": purchases["online"][rows],
+            "lag": lag[rows], "used": used[rows]}
 
 
-def stolen_data_use(captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
+def stolen_data_use(captures: dict, cfg: dict) -> dict[str, FraudPlan]:
     """When the fraudsters use the captured cards: a plan for cloned-card and card-not-present fraud.
 
     A share ``captured_use_share`` of the captured cards is used, after a lag drawn from an
@@ -125,16 +155,36 @@ def stolen_data_use(captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
     in the future (the cards at risk). Skimmed cards are cloned, leaked online data is used
     online.
     """
-    n = len(captures["card"])
-    used = rng.random(n) < cfg["captured_use_share"]
-    when = captures["t"] + rng.exponential(cfg["capture_lag_days"] * 86400.0, n)
+    used = captures["used"] < cfg["captured_use_share"]
+    when = captures["t"] + captures["lag"] * cfg["capture_lag_days"] * 86400.0
     due = used & (when < cfg["days"] * 86400)
     plans = {}
     for scenario, online in (("cloned_card", False), ("card_not_present", True)):
         chosen = np.flatnonzero(due & (captures["online"] == online))
         chosen = chosen[np.argsort(when[chosen], kind="stable")]
-        plans[scenario] = FraudPlan(captures["card"][chosen], when[chosen].astype(np.int64))
+        plans[scenario] = FraudPlan(captures["card"][chosen], when[chosen].astype(np.int64), chosen)
     return plans
+
+
+def captured_cards_table(captures: dict, plans: dict[str, FraudPlan], purchases: dict, start) -> pd.DataFrame:
+    """Ground truth per captured card: the point, when it was captured and when its data was used.
+
+    ``stolen_data_used_at`` is NaT for the cards whose data is not used within the period: the
+    cards at risk.
+    """
+    used = np.full(len(captures["card"]), -1, dtype=np.int64)
+    for plan in plans.values():
+        used[plan.captures[: plan.used]] = plan.starts[: plan.used]
+    origin = np.datetime64(pd.Timestamp(start).floor("s").to_datetime64(), "s")
+    seconds = lambda t: (origin + t.astype("timedelta64[s]")).astype("datetime64[ns]")  # noqa: E731
+    table = pd.DataFrame({
+        "card_id": (captures["card"] + 1).astype(np.int32),
+        "compromise_point_id": purchases["compromise"][captures["row"]],
+        "channel": pd.Categorical.from_codes(captures["online"].astype(np.int8), ["onsite", "online"]),
+        "captured_at": seconds(captures["t"]),
+        "stolen_data_used_at": pd.Series(seconds(np.maximum(used, 0))).where(used >= 0),
+    })
+    return table.sort_values(["compromise_point_id", "captured_at"], kind="stable").reset_index(drop=True)
 
 
 def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOutAreas | None:

@@ -81,9 +81,15 @@ def _victims_and_starts(world: World, n_ep: int, cfg: dict, rng, plan: FraudPlan
     """Victim card and start (seconds) of each episode; the plan's captured cards come first."""
     victim = rng.choice(len(world.counts), size=n_ep, p=world.counts / world.counts.sum())
     start = rng.uniform(0, cfg["days"] * 86400, n_ep)
-    if plan is not None:  # stolen data: this share of the day's fraud falls on the captured cards
-        k = min(n_ep, len(plan.victims))
-        victim[:k], start[:k] = plan.victims[:k], plan.starts[:k]
+    if plan is not None and len(plan.victims):
+        # Stolen data: each use takes the place of the next fraud that was to start after it, so
+        # the fraud is moved onto the captured cards, never added, and a drift cannot reach back.
+        order = np.argsort(start, kind="stable")
+        slot = np.searchsorted(start[order], plan.starts) - np.arange(len(plan.starts))
+        slot = np.maximum.accumulate(slot) + np.arange(len(plan.starts))
+        plan.used = int(np.searchsorted(slot, n_ep))  # uses left without a fraud to take wait
+        episodes = order[slot[: plan.used]]
+        victim[episodes], start[episodes] = plan.victims[: plan.used], plan.starts[: plan.used]
     return victim, start
 
 

@@ -200,5 +200,7 @@ def to_frame(world: World, rows: dict, cfg: dict) -> pd.DataFrame:
         "home_latitude": world.home_lat[ch],
         "home_longitude": world.home_lon[ch],
         "fraud_scenario": pd.Categorical.from_codes(rows["scenario"], list(SCENARIO_NAMES)),
+        "compromise_point_id": rows["compromise"],  # ground truth: the point that captured the card
+        "cash_out_area_id": rows["cash_out"],  # ground truth: the planted area a fraud was spent in
     })
     return frame

@@ -55,7 +55,13 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .compromise import capture_cards, cash_out_areas, merchant_traffic, stolen_data_use
+from .compromise import (
+    capture_cards,
+    captured_cards_table,
+    cash_out_areas,
+    merchant_traffic,
+    stolen_data_use,
+)
 from .fraud import SCENARIOS, card_testing, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
 from .realism import print_report
@@ -87,8 +93,8 @@ SIMULATOR_DEFAULTS: dict = {
     "compromised_shops": 12,  # shops with a skimmer for a window (docs/simulator.md)
     "compromised_online": 6,  # online merchants whose checkout leaks card data for a window
     "compromise_window_days": 30,  # how long each point is compromised
-    "capture_rate": 0.5,  # chance a genuine visit in the window captures the card
-    "captured_use_share": 0.4,  # share of captured cards the fraudsters use
+    "capture_rate": 0.6,  # chance a genuine visit in the window captures the card
+    "captured_use_share": 0.35,  # share of captured cards the fraudsters use
     "capture_lag_days": 10.0,  # mean days (exponential) from capture to the first use
     "cash_out_areas": 3,  # tight areas where a ring spends cloned cards
     "cash_out_share": 0.3,  # share of cloned-card episodes spent there
@@ -115,6 +121,18 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     Returns:
         The card_transdata columns followed by identifiers and context (module docstring).
     """
+    return simulate_with_captures(rows, seed, **knobs)[0]
+
+
+def simulate_with_captures(rows: int | None = None, seed: int | None = None,
+                           **knobs) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The frame of :func:`simulate` and the ground truth of the cards the planted points captured.
+
+    Returns:
+        ``(frame, captured)``: ``captured`` has one row per captured card: ``card_id``,
+        ``compromise_point_id``, ``channel``, ``captured_at``, ``stolen_data_used_at`` (NaT
+        when the data is not used within the period).
+    """
     cfg = check_knobs({"rows": rows, "seed": seed, **knobs})
     streams = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
                                   np.random.SeedSequence(cfg["seed"]).spawn(len(_STREAMS))), strict=True))
@@ -123,19 +141,20 @@ def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.Da
     world = build_world(cfg, n_genuine, streams["world"])
     genuine = genuine_purchases(world, cfg, streams["genuine"])
     parts = [card_testing(world, genuine, cfg, streams["drift"])]
-    plans = _fraud_plans(world, parts[0], cfg, streams)
+    captures = capture_cards(world, parts[0], cfg, streams["compromise"])
+    plans = _fraud_plans(world, captures, cfg, streams)
     parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name], plans.get(s.name))
               for s in SCENARIOS]
+    captured = captured_cards_table(captures, plans, parts[0], cfg["start"])
     purchases = derive(world, parts, profile=genuine)
-    return to_frame(world, purchases, cfg)
+    return to_frame(world, purchases, cfg), captured
 
 
-def _fraud_plans(world, purchases: dict, cfg: dict, streams: dict) -> dict:
-    """Plant the compromised points and cash-out areas; the plans of the scenarios they feed."""
-    captures = capture_cards(world, purchases, cfg, streams["compromise"])
-    plans = stolen_data_use(captures, cfg, streams["compromise"])
+def _fraud_plans(world, captures: dict, cfg: dict, streams: dict) -> dict:
+    """The plans of the scenarios the captured cards and the cash-out areas feed."""
+    plans = stolen_data_use(captures, cfg)
     cloned = plans["cloned_card"]
-    cloned.cash_out = cash_out_areas(world, merchant_traffic(world, purchases), cfg, streams["cash_out"])
+    cloned.cash_out = cash_out_areas(world, merchant_traffic(world), cfg, streams["cash_out"])
     cloned.cash_out_share, cloned.rng = cfg["cash_out_share"], streams["cash_out"]
     return plans
 
