@@ -45,9 +45,12 @@ def first_fraud_days(card: np.ndarray, days: np.ndarray, fraud: np.ndarray,
 
 
 def activity_stratum(card: np.ndarray, n_cards: int) -> np.ndarray:
-    """Return each card's activity quintile (0-4) by its number of purchases."""
+    """Return each card's activity quintile (0-4) by its number of genuine purchases.
+
+    Cards with as many purchases share a stratum (ties share their average rank).
+    """
     counts = np.bincount(card, minlength=n_cards)
-    ranks = pd.Series(counts).rank(method="first").to_numpy()
+    ranks = pd.Series(counts).rank(method="average").to_numpy()
     return np.minimum((ranks - 1) * ACTIVITY_STRATA // max(n_cards, 1), ACTIVITY_STRATA - 1
                       ).astype(np.int64)
 
@@ -72,7 +75,12 @@ def card_unit_exposures(card, unit, days, first, card_stratum, lookback_days: fl
     fraud; its expected chance is the first-fraud probability mass over the union of
     ``(visit, visit + lookback]`` (the card's activity stratum's first-fraud times).
     """
-    n_units = int(unit.max()) + 1 if unit.size else 1
+    if not unit.size:
+        empty = np.zeros(0, dtype=np.int64)
+        return {"days": np.zeros(0), "card": empty, "unit": empty, "hit": np.zeros(0, bool),
+                "pair_unit": empty, "pair_card": empty, "pair_observed": np.zeros(0, bool),
+                "pair_expected": np.zeros(0)}
+    n_units = int(unit.max()) + 1
     pair_key = card.astype(np.int64) * n_units + unit
     order = np.lexsort((days, pair_key))
     pair_key, days, card, unit = pair_key[order], days[order], card[order], unit[order]
@@ -85,8 +93,9 @@ def card_unit_exposures(card, unit, days, first, card_stratum, lookback_days: fl
             - _first_fraud_cdf(first, stratum, card_stratum, days))
     hit = (first[card] > days) & (first[card] <= days + lookback_days)
     return {"days": days, "card": card, "unit": unit, "hit": hit, "pair_unit": unit[starts],
-            "pair_observed": np.maximum.reduceat(hit, starts) if starts.size else hit,
-            "pair_expected": np.add.reduceat(mass, starts) if starts.size else mass}
+            "pair_card": card[starts],
+            "pair_observed": np.maximum.reduceat(hit, starts),
+            "pair_expected": np.add.reduceat(mass, starts)}
 
 
 def window_units(merchant: np.ndarray, days: np.ndarray, window_days: float):
@@ -111,7 +120,8 @@ def unit_tests(exposures: dict, blocks: int, min_defrauded: int = 1,
     defrauded). The choice uses only the visits and the expectation, never the frauds seen, so
     the q-values over the testable units still control the false discovery rate (Gilbert 2005).
     """
-    unit, size = exposures["pair_unit"], int(exposures["pair_unit"].max()) + 1
+    unit = exposures["pair_unit"]
+    size = int(unit.max()) + 1 if unit.size else 0
     cards = np.bincount(unit, minlength=size)
     observed = np.bincount(unit, weights=exposures["pair_observed"], minlength=size)
     expected = np.bincount(unit, weights=exposures["pair_expected"], minlength=size)
@@ -128,16 +138,55 @@ def unit_tests(exposures: dict, blocks: int, min_defrauded: int = 1,
                          "q_value": q_values})
 
 
+def explain_away(flagged: pd.DataFrame, exposures: dict, blocks: int, cutoff: float,
+                 min_defrauded: int) -> pd.DataFrame:
+    """Keep the flagged units that stay significant once stronger suspects' cards are explained.
+
+    Cards shopping at a skimmed shop also shop at its neighbours in the same days; so, from the
+    most significant unit down, a unit is retested without the later-defrauded cards of the
+    other merchants kept before it, and kept when its p-value stays at most ``cutoff`` (the
+    Benjamini-Hochberg threshold of the first pass) with ``min_defrauded`` cards.
+    """
+    in_flagged = np.isin(exposures["pair_unit"], flagged["unit"].to_numpy())
+    pairs = pd.DataFrame({key: exposures[f"pair_{key}"][in_flagged]
+                          for key in ("unit", "card", "observed", "expected")})
+    by_unit = dict(tuple(pairs.groupby("unit")))
+    explained: dict[int, set] = {}  # merchant -> its later-defrauded cards
+    kept = []
+    for row in flagged.sort_values("p_value", kind="stable").itertuples(index=False):
+        others = set().union(*(c for m, c in explained.items() if m != row.merchant))
+        unit_pairs = by_unit[row.unit]
+        unit_pairs = unit_pairs[~unit_pairs["card"].isin(others)]
+        cards, observed = len(unit_pairs), int(unit_pairs["observed"].sum())
+        chance = np.clip(unit_pairs["expected"].sum() / max(cards, 1), 1e-12, 1 - 1e-12)
+        p_value = float(stats.binom.sf(observed - 1, cards, chance)) if cards else 1.0
+        if p_value <= cutoff and observed >= min_defrauded:
+            kept.append(row.unit)
+            defrauded = unit_pairs.loc[unit_pairs["observed"] > 0, "card"]
+            explained.setdefault(row.merchant, set()).update(defrauded.tolist())
+    return flagged[flagged["unit"].isin(kept)]
+
+
 def purchase_kinds(purchases: pd.DataFrame) -> list[np.ndarray]:
     """Return the row masks of each kind of exposure: onsite and online (one kind without).
 
     A skimmed card is cloned and used in shops; leaked online data is used online. Each kind
-    of visit is matched with the first fraud of the same kind.
+    of visit is matched with the first fraud of the same kind. An online purchase paid with a
+    wallet token (``used_chip`` online) exposes no card number, so it is no exposure; its
+    frauds still count as the card's online frauds.
     """
     if "online_order" not in purchases.columns:
         return [np.ones(len(purchases), dtype=bool)]
     online = purchases["online_order"].to_numpy() == 1
     return [~online, online]
+
+
+def exposing(purchases: pd.DataFrame) -> np.ndarray:
+    """Return True for purchases that could expose the card's data (not a wallet token)."""
+    if {"online_order", "used_chip"} <= set(purchases.columns):
+        return ~((purchases["online_order"].to_numpy() == 1)
+                 & (purchases["used_chip"].to_numpy() == 1))
+    return np.ones(len(purchases), dtype=bool)
 
 
 def _windows(exposures: dict, flagged_units: np.ndarray, blocks: int) -> pd.DataFrame:
@@ -180,8 +229,8 @@ def common_points_of_purchase(purchases: pd.DataFrame, lookback_days: float = 30
     fraud = purchases[TARGET].to_numpy() == 1
     last_fraud = np.full(len(card_ids), -np.inf)
     np.maximum.at(last_fraud, card[fraud], days[fraud])
-    strata = activity_stratum(card, len(card_ids))
-    genuine = ~fraud
+    strata = activity_stratum(card[~fraud], len(card_ids))
+    genuine = ~fraud & exposing(purchases)
     rows, unit, blocks = window_units(merchant[genuine], days[genuine], window_days)
     kinds = [kind[genuine][rows] for kind in purchase_kinds(purchases)]
     parts = []
@@ -192,7 +241,10 @@ def common_points_of_purchase(purchases: pd.DataFrame, lookback_days: float = 30
                                          days[genuine][chosen], first, strata, lookback_days))
     exposures = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     tests = unit_tests(exposures, blocks, min_defrauded, fdr)
-    flagged = tests[(tests["q_value"] <= fdr) & (tests["cards_defrauded"] >= min_defrauded)]
+    rejected = tests["q_value"] <= fdr
+    cutoff = float(tests.loc[rejected, "p_value"].max()) if rejected.any() else 0.0
+    flagged = tests[rejected & (tests["cards_defrauded"] >= min_defrauded)]
+    flagged = explain_away(flagged, exposures, blocks, cutoff, min_defrauded)
     suspects = np.unique(flagged["merchant"].to_numpy())
     windows = _windows(exposures, flagged["unit"].to_numpy(), blocks)
     visits = _cards_in_windows(card[genuine], merchant[genuine], days[genuine], windows,

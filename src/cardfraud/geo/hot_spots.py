@@ -64,10 +64,18 @@ def binomial_excess_p_values(frauds: np.ndarray, purchases: np.ndarray,
     return np.clip(p_values, 0.0, 1.0)
 
 
-def _majority(keys: np.ndarray, labels: np.ndarray) -> pd.Series:
-    """Return, per key, its most frequent label."""
-    counts = pd.DataFrame({"key": keys, "label": labels}).value_counts(sort=True)
-    return counts.reset_index().drop_duplicates("key").set_index("key")["label"]
+def _majority(keys: np.ndarray, labels: pd.Series) -> pd.Series:
+    """Return, per key, its most frequent label (labels coded once, counted as integers)."""
+    codes, names = pd.factorize(labels)
+    pair = keys.astype(np.int64) * (len(names) + 1) + (codes + 1)
+    pairs, counts = np.unique(pair, return_counts=True)
+    order = np.lexsort((-counts, pairs // (len(names) + 1)))
+    pairs = pairs[order]
+    cell = pairs // (len(names) + 1)
+    first = np.r_[True, cell[1:] != cell[:-1]]
+    label = pairs[first] % (len(names) + 1) - 1
+    values = np.asarray([*map(str, names), ""], dtype=object)[np.where(label < 0, len(names), label)]
+    return pd.Series(values, index=cell[first])
 
 
 def cell_table(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boundaries,
@@ -99,11 +107,11 @@ def cell_table(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boun
                           "p_value": p_values,
                           "q_value": stats.false_discovery_control(p_values) if len(tested)
                           else np.array([])})
-    names = department_names(boundaries, department)
-    table["department"] = table["cell"].map(_majority(cell[in_tested], names[in_tested]))
+    names = pd.Series(department_names(boundaries, department[in_tested]))
+    table["department"] = table["cell"].map(_majority(cell[in_tested], names))
     if "city" in purchases.columns:
-        city = purchases["city"].astype(str).to_numpy()
-        table["city"] = table["cell"].map(_majority(cell[in_tested], city[in_tested]))
+        city = purchases["city"][in_tested].reset_index(drop=True)
+        table["city"] = table["cell"].map(_majority(cell[in_tested], city))
     else:
         table["city"] = ""
     return table

@@ -21,6 +21,11 @@ AT_RISK_COLUMNS = ["card_id", "suspected_point", "merchant_id", "first_visit_in_
                    "last_visit_in_window", "department", "city"]
 
 
+def at_time(cpp: dict, days: np.ndarray) -> pd.DatetimeIndex:
+    """Return the timestamps ``days`` after the data's first purchase, to the second."""
+    return (cpp["origin"] + pd.to_timedelta(days, unit="D")).round("s")
+
+
 def merchant_places(purchases: pd.DataFrame, merchant_ids: np.ndarray) -> pd.DataFrame:
     """Return kind, longitude, latitude and most frequent city of the given merchants."""
     chosen = purchases[purchases["merchant_id"].isin(merchant_ids) & (purchases[TARGET] == 0)]
@@ -49,9 +54,8 @@ def suspected_points(purchases: pd.DataFrame, cpp: dict, boundaries: Boundaries)
     table["department"] = department_names(
         boundaries, department_index(boundaries, table["longitude"], table["latitude"]))
     windows = cpp["windows"].loc[cpp["suspects"]]
-    day = pd.Timedelta(days=1)
-    table["window_start"] = (cpp["origin"] + windows["window_start"].to_numpy() * day)
-    table["window_end"] = (cpp["origin"] + windows["window_end"].to_numpy() * day)
+    table["window_start"] = at_time(cpp, windows["window_start"].to_numpy())
+    table["window_end"] = at_time(cpp, windows["window_end"].to_numpy())
     visits = cpp["visits"].groupby("merchant").agg(cards_visited=("card", "size"),
                                                    cards_at_risk=("at_risk", "sum"))
     visits = visits.reindex(cpp["suspects"]).fillna(0).astype(np.int64)
@@ -70,13 +74,13 @@ def cards_at_risk(cpp: dict, points: pd.DataFrame) -> pd.DataFrame:
     One row per card and point (``AT_RISK_COLUMNS``); a card seen at two points has two rows.
     """
     visits = cpp["visits"][cpp["visits"]["at_risk"]]
-    day = pd.Timedelta(days=1)
     merchant_ids = cpp["merchant_ids"][visits["merchant"].to_numpy()]
     table = pd.DataFrame({
         "card_id": cpp["card_ids"][visits["card"].to_numpy()], "merchant_id": merchant_ids,
-        "first_visit_in_window": cpp["origin"] + visits["first_visit"].to_numpy() * day,
-        "last_visit_in_window": cpp["origin"] + visits["last_visit"].to_numpy() * day})
+        "first_visit_in_window": at_time(cpp, visits["first_visit"].to_numpy()),
+        "last_visit_in_window": at_time(cpp, visits["last_visit"].to_numpy())})
     place = points.set_index("merchant_id")[["suspected_point", "department", "city"]]
     table = table.join(place, on="merchant_id")
-    return table[AT_RISK_COLUMNS].sort_values(["suspected_point", "card_id"]).reset_index(
+    rank = table["suspected_point"].str[1:].astype(int)
+    return table.assign(rank=rank).sort_values(["rank", "card_id"])[AT_RISK_COLUMNS].reset_index(
         drop=True)
