@@ -222,3 +222,40 @@ def test_results_and_summary_name_the_point_its_window_and_cards(skimmed):
     assert words == ("Shop `1` in Bogotá, Bogotá: 10 cards that used it between 2024-01-11 and "
                      "2024-01-15 were later defrauded; 3 more are at risk.")
     assert "1 suspected points of compromise; 3 cards" in step.summary_sentences(results)
+
+
+def _share_in_hot_spots(frame: pd.DataFrame, params: dict) -> dict[int, float]:
+    """Per planted cash-out area, the share of its frauds inside hot-spot cells."""
+    from cardfraud.geo.hot_spots import cell_of_purchases, cell_table
+
+    lon, lat = frame["longitude"].to_numpy(float), frame["latitude"].to_numpy(float)
+    _, cell = np.unique(cell_of_purchases(lon, lat, COLOMBIA, 5.0), return_inverse=True)
+    cells = cell_table(frame, np.zeros(len(frame), np.int16), COLOMBIA, 5.0, 30)
+    flagged = np.isin(cell, cells.loc[cells["q_value"] <= params["fdr"], "cell"])
+    area = frame["cash_out_area_id"].to_numpy()
+    return {int(a): float(flagged[area == a].mean()) for a in np.unique(area[area > 0])}
+
+
+def test_detection_on_simulated_purchases_finds_the_planted_points_and_areas():
+    """200,000 rows (the world's 20,000 shops need that many visits), captures made sure."""
+    from cardfraud.simulator.simulate import simulate
+
+    frame = simulate(rows=200_000, seed=7, capture_rate=1.0, captured_use_share=0.8)
+    analysis = step.analyse(frame, COLOMBIA)
+    planted = set(frame["compromise_point_id"].unique().tolist()) - {0}
+    flagged = set(analysis["suspected_points"]["merchant_id"].tolist())
+    assert len(planted) == 18
+    assert len(planted & flagged) >= 0.6 * len(planted)
+    assert len(planted & flagged) >= 0.8 * len(flagged)
+    shares = _share_in_hot_spots(frame, {"fdr": 0.05})
+    assert len(shares) == 3 and min(shares.values()) >= 0.5
+    at_risk = analysis["cards_at_risk"]
+    assert len(at_risk) and set(at_risk["merchant_id"]) <= flagged
+
+
+def test_no_planted_point_no_suspected_point():
+    from cardfraud.simulator.simulate import simulate
+
+    frame = simulate(rows=200_000, seed=8, compromised_shops=0, compromised_online=0,
+                     cash_out_areas=0)
+    assert step.analyse(frame, COLOMBIA)["suspected_points"].empty

@@ -81,6 +81,8 @@ def cards_at_risk(cpp: dict, points: pd.DataFrame) -> pd.DataFrame:
         "last_visit_in_window": at_time(cpp, visits["last_visit"].to_numpy())})
     place = points.set_index("merchant_id")[["suspected_point", "department", "city"]]
     table = table.join(place, on="merchant_id")
+    if table.empty:
+        return pd.DataFrame(columns=AT_RISK_COLUMNS)
     rank = table["suspected_point"].str[1:].astype(int)
     return table.assign(rank=rank).sort_values(["rank", "card_id"])[AT_RISK_COLUMNS].reset_index(
         drop=True)
