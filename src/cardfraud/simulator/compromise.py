@@ -187,16 +187,32 @@ def captured_cards_table(captures: dict, plans: dict[str, FraudPlan], purchases:
     return table.sort_values(["compromise_point_id", "captured_at"], kind="stable").reset_index(drop=True)
 
 
+def fraud_plans(world: World, captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
+    """The plans of the scenarios fed by the captured cards and, for cloned cards, the cash-out areas."""
+    plans = stolen_data_use(captures, cfg)
+    cloned = plans["cloned_card"]
+    cloned.cash_out = cash_out_areas(world, merchant_traffic(world), cfg, rng)
+    cloned.cash_out_share, cloned.rng = cfg["cash_out_share"], rng
+    return plans
+
+
 def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOutAreas | None:
-    """The planted cash-out areas: centred on busy shops, every shop within the radius."""
+    """The planted cash-out areas: every shop within the radius of a busy shop in a dense place.
+
+    Centres are drawn by traffic among the shops with at least ``CASH_OUT_MIN_SHOPS`` shops
+    within ``cash_out_radius_km`` (itself included); with none such, among all shops, and the
+    area is then its nearest shops.
+    """
     k = int(cfg["cash_out_areas"])
     if k == 0 or cfg["cash_out_share"] == 0:
         return None
-    weight = traffic[: world.n_shops].astype(np.float64)
+    points = world.planar(world.shop_lat, world.shop_lon)
+    radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
+    dense = world.shop_tree.query_ball_point(points, r=radius, return_length=True) >= CASH_OUT_MIN_SHOPS
+    weight = traffic[: world.n_shops] * (dense if dense.sum() >= k else 1.0)
     centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
     lat, lon = world.shop_lat[centres], world.shop_lon[centres]
-    radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
-    inside = world.shop_tree.query_ball_point(world.planar(lat, lon), r=radius)
+    inside = world.shop_tree.query_ball_point(points[centres], r=radius)
     nearest = world.nearby_shops(lat, lon, CASH_OUT_MIN_SHOPS)
     lists = [np.array(sorted(found)) if len(found) >= CASH_OUT_MIN_SHOPS else nearest[i]
              for i, found in enumerate(inside)]
@@ -220,3 +236,17 @@ def spend_in_cash_out_areas(plan: FraudPlan, episode: np.ndarray, n_ep: int) -> 
     pick = (rng.random(len(episode)) * areas.counts[np.maximum(row_area, 0)]).astype(np.int64)
     shop = np.where(hit, areas.shops[np.maximum(row_area, 0), pick], -1)
     return (row_area + 1).astype(np.int8), shop
+
+
+def planted_points(captured: pd.DataFrame) -> pd.DataFrame:
+    """One row per compromised point from the captured-cards table: its size as an investigation sees it.
+
+    Columns: ``compromise_point_id``, ``channel``, ``cards_captured``, ``first_capture``,
+    ``last_capture``, ``cards_used`` (stolen data used within the period) and ``share_used``.
+    """
+    table = captured.groupby("compromise_point_id", observed=True).agg(
+        channel=("channel", "first"), cards_captured=("card_id", "size"),
+        first_capture=("captured_at", "min"), last_capture=("captured_at", "max"),
+        cards_used=("stolen_data_used_at", "count"))
+    table["share_used"] = table["cards_used"] / table["cards_captured"]
+    return table.reset_index()

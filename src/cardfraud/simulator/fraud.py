@@ -26,6 +26,7 @@ from .world import (
 
 SCENARIO_NAMES = ("none", "card_not_present", "account_takeover", "cloned_card", "card_testing")
 CARD_TESTING_RATE = 0.15  # card-testing rows per post-drift purchase at drift_strength 1
+EXPOSED_SHARE = 0.2  # cards whose data already circulates: the victims of the background fraud
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,19 @@ SCENARIOS = (
 )
 
 
+def fraud_exposure(world: World, rng) -> np.ndarray:
+    """Each card's weight as a fraud victim: its activity if its data circulates, else 0.
+
+    A share ``EXPOSED_SHARE`` of the cards (drawn once) is exposed: stolen before the period,
+    their data takes the period's fraud, in proportion to their activity. The other cards see
+    fraud only once a planted point captures them, as most cards of a real bank never do.
+    """
+    exposed = rng.random(len(world.counts)) < EXPOSED_SHARE
+    if not exposed.any():
+        exposed[np.argmax(world.counts)] = True
+    return world.counts * exposed
+
+
 def _episodes(n_rows: int, extra_rows: float, rng) -> tuple[np.ndarray, np.ndarray]:
     """Split ``n_rows`` into episodes of 1 + Poisson(extra_rows) rows: (episode, position)."""
     lengths = 1 + rng.poisson(extra_rows, int(n_rows / (1 + extra_rows) * 1.3) + 20)
@@ -79,7 +93,7 @@ def _episodes(n_rows: int, extra_rows: float, rng) -> tuple[np.ndarray, np.ndarr
 
 def _victims_and_starts(world: World, n_ep: int, cfg: dict, rng, plan: FraudPlan | None):
     """Victim card and start (seconds) of each episode; the plan's captured cards come first."""
-    victim = rng.choice(len(world.counts), size=n_ep, p=world.counts / world.counts.sum())
+    victim = rng.choice(len(world.counts), size=n_ep, p=world.exposure / world.exposure.sum())
     start = rng.uniform(0, cfg["days"] * 86400, n_ep)
     if plan is not None and len(plan.victims):
         # Stolen data: each use takes the place of the next fraud that was to start after it, so

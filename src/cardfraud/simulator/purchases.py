@@ -35,6 +35,9 @@ LARGE_PURCHASE_FACTOR = 7.0
 STEP_UP_RATIO = 3.0  # amounts above this many times the cardholder's typical one ...
 STEP_UP_SHARE = 0.7  # ... are verified (PIN / 3-D Secure) this often on top of habit
 
+#: Columns only a simulation can know: the analysis is judged against them, the model never sees them.
+GROUND_TRUTH_COLUMNS = ("fraud_scenario", "compromise_point_id", "cash_out_area_id")
+
 # Drift "behaviour_shift", per unit of drift_strength (capped at all of it):
 BEHAVIOUR_SHIFT_ONLINE = 0.6  # share of a cardholder's onsite habit that moves online
 BEHAVIOUR_SHIFT_CHIP = 0.7  # share of purchases without a cryptogram that move to wallets

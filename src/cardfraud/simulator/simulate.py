@@ -7,8 +7,10 @@ activity centre, each with its usual shops), three usual online merchants and ha
 of online shopping, of purchases with an EMV cryptogram and of verified purchases. Purchases
 happen over ``days`` days. Honest unusual behaviour (trips to another city, large planned
 purchases) overlaps with fraud, which comes in scenarios with their own rates: card-not-present
-with stolen card data, account-takeover bursts and cloned cards. A drift knob changes the later
-part of the period (a new card-testing pattern, or a shift to online and wallet payments).
+with stolen card data, account-takeover bursts and cloned cards. Part of that fraud falls on
+cards captured at planted compromised points, and part of the cloned-card fraud is spent in
+planted cash-out areas. A drift knob changes the later part of the period (a new card-testing
+pattern, or a shift to online and wallet payments).
 
 Columns of the returned frame, the eight card_transdata ones first:
 
@@ -34,17 +36,21 @@ Columns of the returned frame, the eight card_transdata ones first:
 - ``amount`` (float64): purchase amount in Colombian pesos (COP), in whole hundreds.
 - ``city`` (category): the listed city nearest to where the purchase happened.
 - ``latitude``, ``longitude``, ``home_latitude``, ``home_longitude`` (float64, degrees).
-- ``fraud_scenario`` (category): ``none`` for genuine purchases, else ``card_not_present``,
-  ``account_takeover``, ``cloned_card`` or (drift only) ``card_testing``.
+- ground truth the model never sees: ``fraud_scenario`` (category): ``none`` for genuine
+  purchases, else ``card_not_present``, ``account_takeover``, ``cloned_card`` or (drift only)
+  ``card_testing``; ``compromise_point_id`` (int32): the compromised point's ``merchant_id`` on
+  the purchase that captured the card, else 0; ``cash_out_area_id`` (int8): the planted
+  cash-out area (1..) a fraud was spent in, else 0.
 
 Everything is vectorized numpy: rows are sorted by cardholder and time, and "previous
 purchase" and per-cardholder medians come from offsets in the sorted arrays, never from a loop
 per purchase. Each part of the story draws from its own random stream, so a drift changes
 nothing before ``drift_day``.
 
-The parts: :mod:`.world` (cities, merchants, cardholders), :mod:`.purchases`
-(genuine purchases and the derived columns), :mod:`.fraud` (fraud scenarios and card
-testing) and :mod:`.realism` (targets, report and separability check).
+The parts: :mod:`.world` (cities, merchants, cardholders), :mod:`.purchases` (genuine
+purchases and the derived columns), :mod:`.compromise` (compromised points and cash-out
+areas), :mod:`.fraud` (fraud scenarios and card testing) and :mod:`.realism` (targets, report
+and separability check).
 """
 
 from __future__ import annotations
@@ -55,14 +61,8 @@ import sys
 import numpy as np
 import pandas as pd
 
-from .compromise import (
-    capture_cards,
-    captured_cards_table,
-    cash_out_areas,
-    merchant_traffic,
-    stolen_data_use,
-)
-from .fraud import SCENARIOS, card_testing, fraud_purchases
+from .compromise import capture_cards, captured_cards_table, fraud_plans
+from .fraud import SCENARIOS, card_testing, fraud_exposure, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
 from .realism import print_report
 from .world import COUNTRY_CITIES, build_world
@@ -106,7 +106,8 @@ DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
 
 # --------------------------------------------------------------------------- entry point
 
-_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out")
+_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out",
+            "victims")
 
 
 def simulate(rows: int | None = None, seed: int | None = None, **knobs) -> pd.DataFrame:
@@ -139,24 +140,16 @@ def simulate_with_captures(rows: int | None = None, seed: int | None = None,
     n_fraud = {s.name: int(streams["counts"].binomial(cfg["rows"], cfg[f"{s.name}_rate"])) for s in SCENARIOS}
     n_genuine = cfg["rows"] - sum(n_fraud.values())
     world = build_world(cfg, n_genuine, streams["world"])
+    world.exposure = fraud_exposure(world, streams["victims"])
     genuine = genuine_purchases(world, cfg, streams["genuine"])
     parts = [card_testing(world, genuine, cfg, streams["drift"])]
     captures = capture_cards(world, parts[0], cfg, streams["compromise"])
-    plans = _fraud_plans(world, captures, cfg, streams)
+    plans = fraud_plans(world, captures, cfg, streams["cash_out"])
     parts += [fraud_purchases(world, s, n_fraud[s.name], cfg, streams[s.name], plans.get(s.name))
               for s in SCENARIOS]
     captured = captured_cards_table(captures, plans, parts[0], cfg["start"])
     purchases = derive(world, parts, profile=genuine)
     return to_frame(world, purchases, cfg), captured
-
-
-def _fraud_plans(world, captures: dict, cfg: dict, streams: dict) -> dict:
-    """The plans of the scenarios the captured cards and the cash-out areas feed."""
-    plans = stolen_data_use(captures, cfg)
-    cloned = plans["cloned_card"]
-    cloned.cash_out = cash_out_areas(world, merchant_traffic(world), cfg, streams["cash_out"])
-    cloned.cash_out_share, cloned.rng = cfg["cash_out_share"], streams["cash_out"]
-    return plans
 
 
 # --------------------------------------------------------------------------- knob checks

@@ -132,6 +132,7 @@ class World:
     shop_tree: cKDTree = None
     online_popularity: np.ndarray = None  # online merchants, ids n_shops..n_shops+ONLINE_MERCHANTS-1
     counts: np.ndarray = None  # genuine purchases per cardholder
+    exposure: np.ndarray = None  # weight of each card as a fraud victim (fraud.fraud_exposure)
     home_city: np.ndarray = None
     home_lat: np.ndarray = None
     home_lon: np.ndarray = None
