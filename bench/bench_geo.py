@@ -36,14 +36,14 @@ from timing import PhaseTimer  # noqa: E402
 
 from cardfraud.geo import boundaries as geo_boundaries  # noqa: E402
 from cardfraud.geo import exports, maps, step  # noqa: E402
-from cardfraud.geo.hot_spots import cell_of_purchases, cell_table  # noqa: E402
+from cardfraud.geo.hot_spots import card_present, cell_of_purchases, cell_table  # noqa: E402
 from cardfraud.runner.artifacts import PROJECT_ROOT  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 from cardfraud.simulator.simulate import simulate  # noqa: E402
 
 NO_PLANTS = {"compromised_shops": 0, "compromised_online": 0, "cash_out_areas": 0}
 ANALYSIS_KEYS = ("fdr", "hot_spot_cell_km", "hot_spot_min_purchases", "cpp_lookback_days",
-                 "cpp_min_defrauded")
+                 "cpp_min_defrauded", "hot_spot_channel", "hot_spot_min_frauds")
 
 
 class PeakMemory:
@@ -113,12 +113,15 @@ def cash_out_found(transactions: pd.DataFrame, country, params: dict) -> dict[in
     """Return, per planted cash-out area, the share of its frauds inside hot-spot cells."""
     lon = transactions["longitude"].to_numpy(float)
     lat = transactions["latitude"].to_numpy(float)
-    _, cell = np.unique(cell_of_purchases(lon, lat, country, params["hot_spot_cell_km"]),
-                        return_inverse=True)
-    cells = cell_table(transactions, np.zeros(len(lon), np.int16), country,
+    rows = card_present(transactions, params["hot_spot_channel"])
+    cells = cell_table(transactions[rows], np.zeros(int(rows.sum()), np.int16), country,
                        params["hot_spot_cell_km"], params["hot_spot_min_purchases"])
-    flagged = np.isin(cell, cells.loc[cells["q_value"] <= params["fdr"], "cell"].to_numpy())
-    area = transactions["cash_out_area_id"].to_numpy()
+    hot = cells[(cells["q_value"] <= params["fdr"])
+                & (cells["frauds"] >= params["hot_spot_min_frauds"])]
+    _, cell = np.unique(cell_of_purchases(lon[rows], lat[rows], country,
+                                          params["hot_spot_cell_km"]), return_inverse=True)
+    flagged = np.isin(cell, hot["cell"].to_numpy())
+    area = transactions["cash_out_area_id"].to_numpy()[rows]
     return {int(a): float(flagged[area == a].mean()) for a in np.unique(area[area > 0])}
 
 

@@ -228,11 +228,13 @@ def _share_in_hot_spots(frame: pd.DataFrame, params: dict) -> dict[int, float]:
     """Per planted cash-out area, the share of its frauds inside hot-spot cells."""
     from cardfraud.geo.hot_spots import cell_of_purchases, cell_table
 
-    lon, lat = frame["longitude"].to_numpy(float), frame["latitude"].to_numpy(float)
+    onsite = frame[frame["online_order"] == 0]
+    lon, lat = onsite["longitude"].to_numpy(float), onsite["latitude"].to_numpy(float)
     _, cell = np.unique(cell_of_purchases(lon, lat, COLOMBIA, 5.0), return_inverse=True)
-    cells = cell_table(frame, np.zeros(len(frame), np.int16), COLOMBIA, 5.0, 30)
-    flagged = np.isin(cell, cells.loc[cells["q_value"] <= params["fdr"], "cell"])
-    area = frame["cash_out_area_id"].to_numpy()
+    cells = cell_table(onsite, np.zeros(len(onsite), np.int16), COLOMBIA, 5.0, 30)
+    hot = cells[(cells["q_value"] <= params["fdr"]) & (cells["frauds"] >= params["min_frauds"])]
+    flagged = np.isin(cell, hot["cell"])
+    area = onsite["cash_out_area_id"].to_numpy()
     return {int(a): float(flagged[area == a].mean()) for a in np.unique(area[area > 0])}
 
 
@@ -247,7 +249,7 @@ def test_detection_on_simulated_purchases_finds_the_planted_points_and_areas():
     assert len(planted) == 18
     assert len(planted & flagged) >= 0.6 * len(planted)
     assert len(planted & flagged) >= 0.8 * len(flagged)
-    shares = _share_in_hot_spots(frame, {"fdr": 0.05})
+    shares = _share_in_hot_spots(frame, {"fdr": 0.05, "min_frauds": 20})
     assert len(shares) == 3 and min(shares.values()) >= 0.5
     at_risk = analysis["cards_at_risk"]
     assert len(at_risk) and set(at_risk["merchant_id"]) <= flagged
@@ -258,4 +260,5 @@ def test_no_planted_point_no_suspected_point():
 
     frame = simulate(rows=200_000, seed=8, compromised_shops=0, compromised_online=0,
                      cash_out_areas=0)
-    assert step.analyse(frame, COLOMBIA)["suspected_points"].empty
+    analysis = step.analyse(frame, COLOMBIA)
+    assert analysis["suspected_points"].empty and analysis["hot_spots"].empty

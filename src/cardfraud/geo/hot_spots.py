@@ -117,15 +117,31 @@ def cell_table(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boun
     return table
 
 
+def card_present(purchases: pd.DataFrame, channel: str = "onsite") -> np.ndarray:
+    """Return the rows hot spots are sought in: onsite purchases (``channel`` onsite), or all.
+
+    An onsite purchase happens where the terminal is; an online one is placed where its
+    connection is geolocated (an IP address, often a proxy), which says little about where
+    fraud happens. Without an ``online_order`` column every purchase counts.
+    """
+    if channel == "onsite" and "online_order" in purchases.columns:
+        return purchases["online_order"].to_numpy() == 0
+    return np.ones(len(purchases), dtype=bool)
+
+
 def hot_spots(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boundaries,
-              cell_km: float = 5.0, min_purchases: int = 30, fdr: float = 0.05) -> pd.DataFrame:
+              cell_km: float = 5.0, min_purchases: int = 30, fdr: float = 0.05,
+              min_frauds: int = 1) -> pd.DataFrame:
     """Return the hot spots: tested cells with q-value at most ``fdr``, highest rate first.
+
+    A hot spot also holds at least ``min_frauds`` frauds: a place worth a visit, not a shop
+    with a handful of them.
 
     Columns (also the GeoJSON properties): ``HOT_SPOT_COLUMNS``; ``hot_spot`` is a label
     (``H1``, ``H2``...) used on the maps.
     """
     table = cell_table(purchases, department, boundaries, cell_km, min_purchases)
-    table = table[table["q_value"] <= fdr].copy()
+    table = table[(table["q_value"] <= fdr) & (table["frauds"] >= min_frauds)].copy()
     table["fraud_rate"] = table["frauds"] / table["purchases"]
     table["rate_ci_low"], table["rate_ci_high"] = wilson_interval(table["frauds"],
                                                                   table["purchases"])

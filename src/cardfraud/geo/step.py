@@ -12,7 +12,7 @@ import pandas as pd
 from ..report.markup import code, join, sentence
 from .boundaries import Boundaries, department_index
 from .cpp import common_points_of_purchase
-from .hot_spots import HOT_SPOT_COLUMNS, fraud_rate_by_department, hot_spots
+from .hot_spots import HOT_SPOT_COLUMNS, card_present, fraud_rate_by_department, hot_spots
 from .suspects import AT_RISK_COLUMNS, SUSPECT_COLUMNS, cards_at_risk, suspected_points
 
 COORDINATES = ("latitude", "longitude")
@@ -49,7 +49,8 @@ def scope_text(transactions: pd.DataFrame) -> str:
 
 def analyse(transactions: pd.DataFrame, boundaries: Boundaries, fdr: float = 0.05,
             hot_spot_cell_km: float = 5.0, hot_spot_min_purchases: int = 30,
-            cpp_lookback_days: float = 30.0, cpp_min_defrauded: int = 3) -> dict:
+            cpp_lookback_days: float = 30.0, cpp_min_defrauded: int = 3,
+            hot_spot_channel: str = "onsite", hot_spot_min_frauds: int = 20) -> dict:
     """Return the department rates, hot spots, suspected points and cards at risk.
 
     Tables the columns do not allow are empty with their columns, so the exports always exist.
@@ -65,8 +66,10 @@ def analyse(transactions: pd.DataFrame, boundaries: Boundaries, fdr: float = 0.0
                                   transactions["latitude"])
     result["department"] = department
     result["departments"] = fraud_rate_by_department(transactions, department, boundaries)
-    result["hot_spots"] = hot_spots(transactions, department, boundaries, hot_spot_cell_km,
-                                    hot_spot_min_purchases, fdr)
+    rows = card_present(transactions, hot_spot_channel)
+    result["hot_spots"] = hot_spots(transactions[rows], department[rows], boundaries,
+                                    hot_spot_cell_km, hot_spot_min_purchases, fdr,
+                                    hot_spot_min_frauds)
     if not missing["cpp"]:
         cpp = common_points_of_purchase(transactions, cpp_lookback_days, fdr, cpp_min_defrauded)
         result["cpp"] = cpp

@@ -141,7 +141,8 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
         "geo": {"boundaries": text(nullable=True), "fdr": share,
                 "map_gridsize": integer(2), "map_min_purchases": integer(1),
                 "hot_spot_cell_km": number(0, low_open=True),
-                "hot_spot_min_purchases": integer(1), "hot_spots_top": integer(1),
+                "hot_spot_min_purchases": integer(1), "hot_spot_min_frauds": integer(1),
+                "hot_spot_channel": choice("onsite", "all"), "hot_spots_top": integer(1),
                 "cpp_lookback_days": number(0, low_open=True), "cpp_min_defrauded": integer(1)},
         "channel_simulation": {"purchases": integer(1, nullable=True), "runs": integer(1)},
         "modeling": {
