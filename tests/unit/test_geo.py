@@ -262,3 +262,23 @@ def test_no_planted_point_no_suspected_point():
                      cash_out_areas=0)
     analysis = step.analyse(frame, COLOMBIA)
     assert analysis["suspected_points"].empty and analysis["hot_spots"].empty
+
+
+def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys):
+    from conftest import make_transactions
+
+    from cardfraud.__main__ import main
+
+    frame = make_transactions(rows=len(skimmed_history()), seed=4)
+    history = skimmed_history()
+    for column in ("card_id", "merchant_id", "timestamp", "longitude", "latitude", "fraud",
+                   "online_order"):
+        frame[column] = history[column].to_numpy()
+    frame.to_parquet(tmp_path / "extract.parquet")
+    assert main(["geo", str(tmp_path / "extract.parquet"), "--out", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "1 suspected points of compromise; 3 cards" in printed
+    assert sorted(pd.read_csv(tmp_path / "artifacts" / "geo" / "cards_at_risk.csv")["card_id"]) \
+        == [11, 12, 13]
+    assert main(["geo", str(tmp_path / "missing.csv")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -144,3 +144,55 @@ def point_in_words(point: dict) -> str:
                     merchant=code(point["merchant_id"]), place=place,
                     defrauded=point["cards_defrauded"], start=point["window_start"][:10],
                     end=point["window_end"][:10], at_risk=point["cards_at_risk"])
+
+
+def build_parser():
+    """The options of ``python -m cardfraud geo``."""
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m cardfraud geo",
+        description="Georeference an extract: hot spots, suspected points of compromise, cards "
+                    "at risk; writes GeoJSON and CSV under <out>/artifacts/geo/.")
+    parser.add_argument("path", help="CSV or Parquet extract (validated like the load step)")
+    parser.add_argument("--out", default=".", help="output dir (default: the current folder)")
+    parser.add_argument("--boundaries", default=None,
+                        help="folder with departments.geojson and outline.geojson "
+                             "(default: the shipped Colombia files)")
+    parser.add_argument("--fdr", type=float, default=0.05)
+    parser.add_argument("--lookback-days", type=float, default=30.0)
+    return parser
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """``python -m cardfraud geo``: run the analyses, write the exports, print the findings.
+
+    Returns 0 when the analysis ran, 2 on a bad file or parameter.
+    """
+    import sys
+    from pathlib import Path
+
+    from ..data.checks import DataValidationError
+    from ..data.cleaning import load_file
+    from ..report.markup import plain_text
+    from .boundaries import BoundaryFileError, load_boundaries
+    from .exports import write_exports
+
+    args = build_parser().parse_args(argv)
+    try:
+        if not 0 < args.fdr < 1 or args.lookback_days <= 0:
+            raise ValueError(f"--fdr {args.fdr} must lie in (0, 1) and --lookback-days "
+                             f"{args.lookback_days} be positive")
+        transactions = load_file(args.path)[0]
+        country = load_boundaries(args.boundaries)
+    except (DataValidationError, BoundaryFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    analysis = analyse(transactions, country, args.fdr, cpp_lookback_days=args.lookback_days)
+    written = write_exports(analysis["hot_spots"], analysis["suspected_points"],
+                            analysis["cards_at_risk"], Path(args.out).resolve())
+    results = georeferencing_results(analysis, {"fdr": args.fdr})
+    print(plain_text(scope_text(transactions)))
+    print(plain_text(summary_sentences(results)))
+    print("written: " + ", ".join(str(path) for path in written.values()))
+    return 0
