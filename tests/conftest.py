@@ -12,7 +12,11 @@ import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-REAL_SAMPLE = ROOT.parent / "shared" / "data" / "card_transdata_head50k.csv"
+# next to the checkout (/work/main) or to the folder of worktrees (/work/wt/<branch>)
+REAL_SAMPLE = next((folder / "shared" / "data" / "card_transdata_head50k.csv"
+                    for folder in (ROOT.parent, ROOT.parents[1])
+                    if (folder / "shared" / "data" / "card_transdata_head50k.csv").is_file()),
+                   ROOT.parent / "shared" / "data" / "card_transdata_head50k.csv")
 
 
 @pytest.fixture(autouse=True)

@@ -119,6 +119,25 @@ def test_current_extract_is_validated_like_the_load_step(tmp_path):
         load_monitoring_window(output_dir, 14, str(tmp_path / "bad.csv"))
 
 
+def test_current_extract_headers_are_mapped_like_the_load_steps(tmp_path):
+    from cardfraud.runner.artifacts import save_step_results
+
+    frame = timed_transactions()
+    output_dir = write_output_dir(tmp_path, frame, np.array(["train"] * len(frame)))
+    save_step_results("load", {"data": {"source": "file", "columns": {"used_chip": "CHIP",
+                                                                      "timestamp": "FECHA_HORA"}}},
+                      output_dir)
+    extract = frame.head(50).rename(columns={"used_chip": "CHIP", "timestamp": "FECHA_HORA"})
+    extract.to_csv(tmp_path / "next_month.csv", index=False)
+    window = load_monitoring_window(output_dir, 14, str(tmp_path / "next_month.csv"))
+    assert window.description["current_rows"] == 50
+    assert window.description["current_period"] == ["2024-01-01", "2024-01-02"]
+    extract.drop(columns="CHIP").to_csv(tmp_path / "other.csv", index=False)
+    with pytest.raises(DataValidationError, match=r"other\.csv: load\.columns maps used_chip to "
+                                                  r"the header 'CHIP', which the file lacks"):
+        load_monitoring_window(output_dir, 14, str(tmp_path / "other.csv"))
+
+
 def test_missing_split_names_the_step_to_run(tmp_path):
     (tmp_path / "artifacts").mkdir()
     timed_transactions().to_parquet(tmp_path / "artifacts" / "transactions.parquet")

@@ -119,7 +119,7 @@ def _refuse(series: pd.Series, source: str, mask: np.ndarray, what: str, why: st
 
 
 def to_timestamps(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
-    """Parse a ``timestamp`` column to datetimes; raise naming the rows that are no dates.
+    """Parse a ``timestamp`` (or ``captured_at``) column to datetimes; raise naming bad rows.
 
     Returns the parsed column and whether it was converted from text.
     """
@@ -127,7 +127,7 @@ def to_timestamps(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
         return series, False
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
         raise DataValidationError(
-            f"{source}: column 'timestamp' holds numbers, not dates and times (e.g. "
+            f"{source}: column '{series.name}' holds numbers, not dates and times (e.g. "
             f"{series.dropna().iloc[0] if series.notna().any() else 'empty'!r}); write them "
             f"like 2024-05-01 10:30:00")
     text = series.astype("string").str.strip()
@@ -140,13 +140,13 @@ def to_timestamps(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
                 stamps[retry] = pd.to_datetime(text[retry], errors="coerce", format="mixed")
     except (ValueError, TypeError) as exc:  # mixed time zones, or dates out of range
         raise DataValidationError(
-            f"{source}: column 'timestamp' cannot be read as dates and times "
+            f"{source}: column '{series.name}' cannot be read as dates and times "
             f"({str(exc).splitlines()[0]})") from None
     bad = (text.notna() & stamps.isna()).to_numpy()
     if bad.any():
         positions = np.flatnonzero(bad)
         raise DataValidationError(
-            f"{source}: column 'timestamp' has values that are not dates and times at "
+            f"{source}: column '{series.name}' has values that are not dates and times at "
             f"{rows_text(positions)} (e.g. {series.iloc[positions[0]]!r}); write them like "
             f"2024-05-01 10:30:00")
     return stamps, True

@@ -24,6 +24,7 @@ from .checks import (
     to_text,
     to_timestamps,
 )
+from .column_mapping import apply_column_mapping
 from .files import read_transactions
 from .schema import (
     CHECKED_CONTEXT,
@@ -78,7 +79,7 @@ def _refuse_unread(series: pd.Series, bad: pd.Series, source: str, what: str,
                                   f"{rows_text(positions)} (e.g. {example!r}){hint(example)}")
 
 
-def _to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
+def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
     """Convert a column to float; raise naming the rows whose text is not a number.
 
     ``decimal`` is the file's decimal mark: one bad value leaves a whole CSV column as text,
@@ -152,7 +153,7 @@ def validate_transactions(
     frame = frame.copy()
     flags = [c for c in FLAG_FEATURES + [TARGET] if c in frame.columns]
     for column in CONTINUOUS_FEATURES:
-        frame[column], converted = _to_number(frame[column], source, decimal)
+        frame[column], converted = to_number(frame[column], source, decimal)
         if converted:
             report.converted_columns[column] = "text to number"
     for column in flags:
@@ -183,7 +184,7 @@ def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningR
     """Convert the optional columns the analysis uses (amount, coordinates, timestamp, city)."""
     converted = {}
     for column in [c for c in CONTEXT_NUMBERS if c in frame.columns]:
-        frame[column], converted[column] = _to_number(frame[column], source,
+        frame[column], converted[column] = to_number(frame[column], source,
                                                       frame.attrs.get("decimal", "."))
     if "timestamp" in frame.columns:
         frame["timestamp"], converted["timestamp"] = to_timestamps(frame["timestamp"], source)
@@ -242,9 +243,14 @@ def load_file(
     duplicates: str = "keep",
     require_target: bool = True,
     thousands: str | None = None,
+    columns: dict | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
-    """Read and validate one extract; the one entry point for files (load step and scoring)."""
-    raw = read_transactions(path, sep=sep, decimal=decimal, thousands=thousands)
+    """Read and validate one extract; the one entry point for files (load step and scoring).
+
+    ``columns`` maps canonical names to the file's own headers (``load.columns``).
+    """
+    raw = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
+                                                 thousands=thousands), columns, str(path))
     return validate_transactions(
         raw, str(path), on_missing=on_missing, duplicates=duplicates, require_target=require_target
     )

@@ -104,6 +104,13 @@ def _read_csv(path: Path, sep: str, decimal: str, thousands: str | None) -> pd.D
     return frame
 
 
+def read_header_line(path: Path, sep: str | None = None) -> list[str]:
+    """Return a CSV's column names (surrounding spaces stripped) without reading its rows."""
+    sep, _ = sniff_csv_format(path, sep, None)
+    header = pd.read_csv(path, sep=sep, nrows=0, encoding="utf-8-sig", compression="infer")
+    return [str(name).strip() for name in header.columns]
+
+
 def read_transactions(
     path: str | os.PathLike, sep: str | None = None, decimal: str | None = None,
     thousands: str | None = None,

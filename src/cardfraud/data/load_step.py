@@ -19,6 +19,9 @@ from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
 from .checks import DataValidationError
 from .cleaning import CleaningReport, load_file
+from .context import context_columns_report, context_columns_table
+from .coordinates import join_coordinates, read_coordinates
+from .country import default_outline_path, read_outline
 from .files import file_fingerprint
 from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
 
@@ -31,6 +34,18 @@ COLUMN_MEANINGS = {
     "used_pin_number": "1 when the cardholder was verified (PIN onsite, one-time code online)",
     "online_order": "1 for an online (card-not-present) purchase, 0 for onsite",
     "fraud": "1 when the purchase was confirmed fraudulent",
+    "transaction_id": "the purchase's id in the core system (joins the provider's coordinates)",
+    "timestamp": "date and time of the purchase",
+    "card_id": "the card used",
+    "merchant_id": "the merchant (shop or online store) paid",
+    "amount": "purchase amount",
+    "latitude": "where the purchase happened, degrees north",
+    "longitude": "where the purchase happened, degrees east",
+    "city": "the city of the purchase",
+    "home_latitude": "the cardholder's home, degrees north (simulated data)",
+    "home_longitude": "the cardholder's home, degrees east (simulated data)",
+    "captured_at": "when the geolocation provider captured the point",
+    "accuracy_m": "the provider's accuracy of the point, metres",
 }
 
 
@@ -49,17 +64,23 @@ def load_transactions(
     duplicates: str = "keep",
     simulator: dict | None = None,
     thousands: str | None = None,
+    columns: dict | None = None,
+    coordinates_path: str | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
+    ``columns`` maps canonical names to the extract's own headers (``load.columns``);
+    ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
+
     Returns:
-        The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint}.
+        The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint,
+        and ``coordinates``: the join's counts when a coordinates file is given}.
     """
     if path:
         frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands)
+                                  duplicates=duplicates, thousands=thousands, columns=columns)
         data = {"source": "file", "path": str(os.path.abspath(path)),
-                "fingerprint": file_fingerprint(path)}
+                "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -75,8 +96,23 @@ def load_transactions(
             f"load.source is {source!r} and no load.path is given: set load.path=FILE "
             f"(CSV or Parquet) or load.source=simulated"
         )
+    if coordinates_path:
+        frame, data["coordinates"] = with_provider_coordinates(frame, report.source,
+                                                               coordinates_path)
     data["rows"] = len(frame)
     return frame, report, data
+
+
+def with_provider_coordinates(frame: pd.DataFrame, source: str,
+                              coordinates_path: str) -> tuple[pd.DataFrame, dict]:
+    """Join the provider's coordinates file; return the frame and the join's counts."""
+    coordinates = read_coordinates(coordinates_path)
+    outline_path = default_outline_path()
+    outline = read_outline(outline_path) if outline_path else None
+    frame, joined = join_coordinates(frame, coordinates, source, str(coordinates_path), outline)
+    counts = {**joined.as_dict(), "path": str(os.path.abspath(coordinates_path)),
+              "fingerprint": file_fingerprint(coordinates_path)}
+    return frame, counts
 
 
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
@@ -93,6 +129,7 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
                           "fraud_rate": frauds / len(frame)},
         "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:]},
         "summary_statistics": stats.round(4).to_dict(orient="index"),
+        "context_columns": context_columns_report(frame.columns),
     }
 
 
@@ -108,7 +145,9 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
         {"data": profile["data"], "rows": profile["rows"],
          "fraud_rate": profile["class_balance"]["fraud_rate"],
          "rows_dropped_missing": profile["cleaning"]["missing_rows_dropped"],
-         "duplicate_rows": profile["cleaning"]["duplicate_rows"]},
+         "duplicate_rows": profile["cleaning"]["duplicate_rows"],
+         "coordinates": profile["data"].get("coordinates"),
+         "context_columns": profile["context_columns"]},
         output_dir,
     )
     return {"transactions": str(target), "profile": str(profile_path)}
@@ -159,6 +198,27 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
 
 
+def coordinates_table(data: dict) -> pd.DataFrame:
+    """Return what the join of the provider's coordinates found (one line when there was none)."""
+    found = data.get("coordinates")
+    if not found:
+        return pd.DataFrame([("coordinates file", "none (load.coordinates_path is not set)")],
+                            columns=["check", "result"]).set_index("check")
+    orphans = f"{found['orphan_coordinates']:,}"
+    if found["orphan_examples"]:
+        orphans += f" (e.g. ids {', '.join(found['orphan_examples'])})"
+    rows = [
+        ("coordinates file", found["path"]),
+        ("coordinate rows read", f"{found['rows']:,}"),
+        ("purchases matched", f"{found['matched']:,}"),
+        ("purchases without coordinates (kept)", f"{found['without_coordinates']:,}"),
+        ("orphan coordinates (ids in no purchase, not joined)", orphans),
+        (f"matched points outside the country ({found['country_check']}; counted, kept)",
+         f"{found['outside_country']:,}"),
+    ]
+    return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
+
+
 def class_balance_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Return purchases and share for legitimate and fraudulent purchases."""
     counts = frame[TARGET].value_counts().reindex([0, 1], fill_value=0)
@@ -178,15 +238,36 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--thousands", default=None,
                         help="CSV thousands separator, e.g. '.' for 1.234,5 (default: none)")
     parser.add_argument("--on-missing", default="drop", choices=["drop", "fail"])
+    parser.add_argument("--column", action="append", default=[], metavar="NAME=HEADER",
+                        help="the file's header holding a column, e.g. card_id=NUM_TARJETA "
+                             "(repeatable; load.columns)")
+    parser.add_argument("--coordinates", default=None, metavar="FILE",
+                        help="the geolocation provider's file (transaction_id, latitude, "
+                             "longitude), joined on transaction_id (load.coordinates_path)")
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
-                                                thousands=args.thousands)
+                                                thousands=args.thousands,
+                                                columns=_mapping_argument(args.column, parser),
+                                                coordinates_path=args.coordinates)
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(plain_text(describe_source(data, report)))
     print(data_quality_table(report).to_string())
+    print(coordinates_table(data).to_string())
+    print(context_columns_table(frame.columns).to_string())
     print(class_balance_table(frame).to_string())
     return 0
+
+
+def _mapping_argument(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
+    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
+    columns = {}
+    for pair in pairs:
+        name, _, header = pair.partition("=")
+        if not name.strip() or not header.strip():
+            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
+        columns[name.strip()] = header.strip()
+    return columns

@@ -56,8 +56,9 @@ def data_scope(transactions: pd.DataFrame) -> str:
 
 
 def has_coordinates(transactions: pd.DataFrame) -> bool:
-    """Return True when the purchases carry latitude and longitude."""
-    return {"latitude", "longitude"} <= set(transactions.columns)
+    """Return True when the purchases carry latitude and longitude (at least one purchase)."""
+    return ({"latitude", "longitude"} <= set(transactions.columns)
+            and bool(transactions["latitude"].notna().any()))
 
 
 def has_timestamps(transactions: pd.DataFrame) -> bool:

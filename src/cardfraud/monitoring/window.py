@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 from ..data.cleaning import load_file
 from ..data.schema import REQUIRED_COLUMNS, TARGET
 from ..report.markup import sentence
-from ..runner.artifacts import artifacts_dir, transactions_path
+from ..runner.artifacts import artifacts_dir, load_step_results, transactions_path
 
 SPLIT_FILE = "split.parquet"
 
@@ -92,7 +92,8 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
                            current_path: str | None = None) -> MonitoringWindow:
     """Read the load step's transactions, the modeling split and the current extract if any.
 
-    The current extract is validated like the load step (fraud labels optional).
+    The current extract is validated like the load step (fraud labels optional), its headers
+    mapped by the load step's ``load.columns``.
     """
     path = artifacts_dir(output_dir) / SPLIT_FILE
     if not path.exists():
@@ -103,8 +104,17 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
     transactions = pd.read_parquet(source, columns=[c for c in pq.read_schema(source).names
                                                     if c in wanted])
     split = pd.read_parquet(path)["split"].to_numpy()
-    current = load_file(current_path, require_target=False)[0] if current_path else None
+    current = (load_file(current_path, require_target=False, columns=_bank_headers(output_dir))[0]
+               if current_path else None)
     return monitoring_window(transactions, split, current_days, current, current_path)
+
+
+def _bank_headers(output_dir) -> dict:
+    """The load step's ``load.columns``: the current extract comes from the same core system."""
+    try:
+        return load_step_results("load", output_dir).get("data", {}).get("columns") or {}
+    except FileNotFoundError:  # an output dir assembled by hand: headers as they are
+        return {}
 
 
 def describe_window(window: MonitoringWindow) -> str:

@@ -115,6 +115,13 @@ def mapping_of_mappings(keys: tuple[str, ...]) -> Rule:
                                                       for k, x in v.items()))
 
 
+def column_mapping(names: list[str]) -> Rule:
+    """A mapping from some of ``names`` to the file's headers (non-empty text)."""
+    return Rule(f"a mapping {{name: the file's header}} with names among {', '.join(names)}",
+                lambda v: isinstance(v, dict) and all(k in names and isinstance(x, str)
+                                                      and x.strip() for k, x in v.items()))
+
+
 def model_name() -> Rule:
     """A registered-model name (see :func:`check_model_name`)."""
     return Rule(MODEL_NAME_RULE, lambda v: isinstance(v, str) and bool(_MODEL_NAME.fullmatch(v)))
@@ -125,6 +132,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
 
     ``load.simulator`` is checked by the simulator's own knob check instead.
     """
+    from ..data.column_mapping import MAPPABLE_COLUMNS
     from ..modeling.candidates import CANDIDATES, RESAMPLING, SELECTION_METRICS
     from ..modeling.holdout import SPLITS
 
@@ -135,7 +143,9 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
         "load": {"source": choice("simulated", "file"), "path": text(nullable=True),
                  "sep": text(nullable=True), "decimal": choice(".", ",", nullable=True),
                  "thousands": choice(".", ",", " ", "'", "_", nullable=True),
-                 "on_missing": choice("drop", "fail"), "duplicates": choice("keep", "drop")},
+                 "on_missing": choice("drop", "fail"), "duplicates": choice("keep", "drop"),
+                 "columns": column_mapping(MAPPABLE_COLUMNS),
+                 "coordinates_path": text(nullable=True)},
         "eda": {"sample_rows": integer(1), "histogram_bins": integer(2), "pair_bins": integer(2),
                 "distance_bands_km": increasing_numbers()},
         "geo": {"boundaries": text(nullable=True), "fdr": share,
@@ -181,6 +191,17 @@ def check_parameter_values(params: dict, source: str) -> None:
     if simulator is not None:
         _check_simulator(simulator, source)
     _check_psi_thresholds(params.get("monitoring", {}), source)
+    _check_column_mapping(params.get("load", {}), source)
+
+
+def _check_column_mapping(load: dict, source: str) -> None:
+    """Raise ConfigError when load.columns maps two names to one header."""
+    from ..data.column_mapping import shared_headers
+
+    columns = load.get("columns")
+    shared = shared_headers(columns) if isinstance(columns, dict) else None
+    if shared:
+        raise ConfigError(f"{source}: parameter {shared}")
 
 
 def _check_psi_thresholds(monitoring: dict, source: str) -> None:

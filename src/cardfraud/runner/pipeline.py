@@ -50,6 +50,7 @@ from .publishing import (
 from .steps import (
     NOTEBOOKS_DIR,
     REGISTRY_STEP,
+    check_extract_headers,
     discover_steps,
     paths_from_caller,
     resolve_params,
@@ -102,6 +103,7 @@ def run_pipeline(
         chosen = with_summary(steps, select_steps(steps, only, from_step))
         params, declared = resolve_params(params_path, overrides or [], steps)
         params = paths_from_caller(params, cwd)
+        check_extract_headers(params)
         site.check_renderer(renderer)
         output = resolve_output_dir(None if output_dir in (None, "")
                                     else path_from_caller(output_dir, cwd))

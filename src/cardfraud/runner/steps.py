@@ -24,7 +24,8 @@ RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
-PATH_PARAMETERS = {"load": ("path",), "monitoring": ("current_path",), "geo": ("boundaries",)}
+PATH_PARAMETERS = {"load": ("path", "coordinates_path"), "monitoring": ("current_path",),
+                   "geo": ("boundaries",)}
 TRACKING_URI = "tracking_uri"
 # a step whose params section has a shorter name than the step (``geo.fdr``, not georeferencing.fdr)
 PARAMS_SECTIONS = {"georeferencing": "geo"}
@@ -121,3 +122,17 @@ def paths_from_caller(params: dict, cwd: Path) -> dict:
         if isinstance(values.get(TRACKING_URI), str):
             values[TRACKING_URI] = tracking_uri_from_caller(values[TRACKING_URI], cwd)
     return resolved
+
+
+def check_extract_headers(params: dict) -> None:
+    """Raise ConfigError when ``load.columns`` names a header ``load.path`` lacks (no notebook ran)."""
+    load = params.get("load", {})
+    if not load.get("columns") or not load.get("path"):
+        return
+    from ..data.checks import DataValidationError
+    from ..data.column_mapping import check_mapping_before_run
+
+    try:
+        check_mapping_before_run(load)
+    except DataValidationError as exc:
+        raise ConfigError(str(exc)) from None
