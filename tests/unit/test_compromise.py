@@ -126,6 +126,13 @@ def test_bad_compromise_knobs_give_clear_errors(knobs, message):
 def test_a_window_longer_than_the_period_covers_the_period():
     frame = simulate(rows=5_000, seed=2, days=20, compromise_window_days=30)
     assert frame["timestamp"].max() < pd.Timestamp(SIMULATOR_DEFAULTS["start"]) + pd.Timedelta(days=20)
+    assert (frame["compromise_point_id"] > 0).any()
+
+
+def test_a_tiny_simulation_plants_what_its_few_merchants_allow():
+    frame = simulate(rows=100, seed=1, cash_out_areas=50, compromised_shops=200, compromised_online=100)
+    assert len(frame) == 100
+    assert frame["cash_out_area_id"].max() <= 50
 
 
 def test_cli_takes_the_compromise_knobs(tmp_path):
@@ -145,10 +152,10 @@ def test_ground_truth_columns_are_never_model_inputs(planted):
     assert list(inputs.columns) == FEATURES
     fitted = make_pipeline("decision_tree", settings={"max_depth": 4}).fit(inputs, frame[TARGET])
     assert list(fitted.feature_names_in_) == FEATURES
-    # no stage downstream of the load reads the ground truth: the model, the registry, monitoring
+    # no stage downstream of the load reads the ground truth: EDA, model, registry, monitoring
     package = Path(__file__).resolve().parents[2] / "src" / "cardfraud"
     pattern = re.compile("|".join(GROUND_TRUTH_COLUMNS))
-    for stage in ("modeling", "serving", "monitoring", "channels"):
+    for stage in ("eda", "channels", "modeling", "serving", "monitoring"):
         for module in (package / stage).glob("*.py"):
             assert not pattern.search(module.read_text(encoding="utf-8")), module
 

@@ -92,11 +92,13 @@ def merchant_traffic(world: World) -> np.ndarray:
 def choose_points(world: World, traffic: np.ndarray, cfg: dict, rng) -> np.ndarray:
     """Merchant indices of the compromised shops and online merchants, drawn by traffic.
 
-    Shops come from the ``BUSY_SHOPS`` busiest ones; online merchants from the popularity ranks
-    after the ``SECURE_PLATFORMS`` giants, up to ``BREACHABLE_RANK``. Within each, the chance is
-    proportional to the merchant's genuine purchases in the period.
+    Shops come from the ``BUSY_SHOPS`` with the most regular customers (cards with the shop
+    among their usual ones: a skimmer there captures many cards); online merchants from the
+    popularity ranks after the ``SECURE_PLATFORMS`` giants, up to ``BREACHABLE_RANK``. Within
+    each, the chance is proportional to the merchant's traffic (:func:`merchant_traffic`).
     """
-    busy = np.argsort(-traffic[: world.n_shops], kind="stable")[:BUSY_SHOPS]
+    regulars = np.bincount(world.area_shops[:, :, :USUAL_SHOPS].ravel(), minlength=world.n_shops)
+    busy = np.argsort(-regulars, kind="stable")[:BUSY_SHOPS]
     ranked = np.argsort(-world.online_popularity, kind="stable")
     online = world.n_shops + ranked[SECURE_PLATFORMS:BREACHABLE_RANK]
     chosen = [_draw_by_traffic(busy, traffic, cfg["compromised_shops"], rng),
@@ -123,7 +125,9 @@ def capture_cards(world: World, purchases: dict, cfg: dict, rng) -> dict:
     the capturing purchase.
 
     Returns:
-        ``row`` (index in ``purchases``), ``card``, ``t`` (seconds) and ``online`` per capture.
+        Per capture: ``row`` (index in ``purchases``), ``card``, ``t`` (seconds), ``online``,
+        and the capture's own draws for :func:`stolen_data_use`: ``lag`` (exponential, mean 1)
+        and ``used`` (uniform).
     """
     points = choose_points(world, merchant_traffic(world), cfg, rng)
     window = min(cfg["compromise_window_days"], cfg["days"]) * 86400
@@ -175,16 +179,20 @@ def captured_cards_table(captures: dict, plans: dict[str, FraudPlan], purchases:
     used = np.full(len(captures["card"]), -1, dtype=np.int64)
     for plan in plans.values():
         used[plan.captures[: plan.used]] = plan.starts[: plan.used]
-    origin = np.datetime64(pd.Timestamp(start).floor("s").to_datetime64(), "s")
-    seconds = lambda t: (origin + t.astype("timedelta64[s]")).astype("datetime64[ns]")  # noqa: E731
     table = pd.DataFrame({
         "card_id": (captures["card"] + 1).astype(np.int32),
         "compromise_point_id": purchases["compromise"][captures["row"]],
         "channel": pd.Categorical.from_codes(captures["online"].astype(np.int8), ["onsite", "online"]),
-        "captured_at": seconds(captures["t"]),
-        "stolen_data_used_at": pd.Series(seconds(np.maximum(used, 0))).where(used >= 0),
+        "captured_at": _timestamps(start, captures["t"]),
+        "stolen_data_used_at": pd.Series(_timestamps(start, np.maximum(used, 0))).where(used >= 0),
     })
     return table.sort_values(["compromise_point_id", "captured_at"], kind="stable").reset_index(drop=True)
+
+
+def _timestamps(start, seconds: np.ndarray) -> np.ndarray:
+    """Seconds from the period's start as datetime64[ns] (as the frame's ``timestamp``)."""
+    origin = np.datetime64(pd.Timestamp(start).floor("s").to_datetime64(), "s")
+    return (origin + seconds.astype(np.int64).astype("timedelta64[s]")).astype("datetime64[ns]")
 
 
 def fraud_plans(world: World, captures: dict, cfg: dict, rng) -> dict[str, FraudPlan]:
@@ -209,7 +217,10 @@ def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOut
     points = world.planar(world.shop_lat, world.shop_lon)
     radius = cfg["cash_out_radius_km"] / KM_PER_DEGREE
     dense = world.shop_tree.query_ball_point(points, r=radius, return_length=True) >= CASH_OUT_MIN_SHOPS
-    weight = traffic[: world.n_shops] * (dense if dense.sum() >= k else 1.0)
+    weight = traffic[: world.n_shops]
+    if (dense & (weight > 0)).sum() >= k:
+        weight = weight * dense
+    k = min(k, int((weight > 0).sum()))  # a tiny simulation has fewer busy shops than areas asked
     centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
     lat, lon = world.shop_lat[centres], world.shop_lon[centres]
     inside = world.shop_tree.query_ball_point(points[centres], r=radius)

@@ -93,7 +93,7 @@ SIMULATOR_DEFAULTS: dict = {
     "compromised_shops": 12,  # shops with a skimmer for a window (docs/simulator.md)
     "compromised_online": 6,  # online merchants whose checkout leaks card data for a window
     "compromise_window_days": 30,  # how long each point is compromised
-    "capture_rate": 0.6,  # chance a genuine visit in the window captures the card
+    "capture_rate": 0.7,  # chance a genuine visit in the window captures the card
     "captured_use_share": 0.35,  # share of captured cards the fraudsters use
     "capture_lag_days": 10.0,  # mean days (exponential) from capture to the first use
     "cash_out_areas": 3,  # tight areas where a ring spends cloned cards
