@@ -282,3 +282,20 @@ def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys)
         == [11, 12, 13]
     assert main(["geo", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_purchases_without_coordinates_stay_off_the_maps_but_in_the_cpp(tmp_path):
+    history = skimmed_history()
+    history.loc[history.index % 7 == 0, ["latitude", "longitude"]] = np.nan
+    history.loc[history["merchant_id"] == 5, ["latitude", "longitude"]] = np.nan
+    analysis = step.analyse(history, COLOMBIA)
+    unlocated = int(history["latitude"].isna().sum())
+    assert analysis["unlocated"] == unlocated and analysis["departments"]["purchases"].sum() \
+        == len(history) - unlocated
+    assert analysis["suspected_points"]["merchant_id"].tolist() == [1]
+    assert f"{unlocated:,} purchases have no coordinates" in step.scope_text(history)
+    fig = maps.plot_purchases_and_frauds(history, COLOMBIA, gridsize=20)
+    plt.close(fig)
+    unplaced = pd.DataFrame({"suspected_point": ["P1"], "longitude": [np.nan],
+                             "latitude": [np.nan]})
+    assert exports.feature_collection(unplaced)["features"][0]["geometry"] is None

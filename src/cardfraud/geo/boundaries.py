@@ -124,12 +124,17 @@ def department_index(boundaries: Boundaries, lon, lat, decimals: int = 3) -> np.
     departments do not overlap).
     """
     lon, lat = np.asarray(lon, dtype=float), np.asarray(lat, dtype=float)
+    found = np.full(len(lon), OUTSIDE, dtype=np.int16)
+    located = np.isfinite(lon) & np.isfinite(lat)  # a purchase without coordinates is in none
     scale = 10.0 ** decimals
-    key = np.round(lon * scale).astype(np.int64) * 2**32 + np.round(lat * scale).astype(np.int64)
+    key = (np.round(lon[located] * scale).astype(np.int64) * 2**32
+           + np.round(lat[located] * scale).astype(np.int64))
     codes, uniques = pd.factorize(key)
     lat_units = (uniques + 2**31) % 2**32 - 2**31
     lon_units = (uniques - lat_units) // 2**32
-    return _department_of_points(boundaries, lon_units / scale, lat_units / scale)[codes]
+    found[located] = _department_of_points(boundaries, lon_units / scale,
+                                           lat_units / scale)[codes]
+    return found
 
 
 def _department_of_points(boundaries: Boundaries, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:

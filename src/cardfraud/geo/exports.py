@@ -7,6 +7,7 @@ text, missing values as null), so QGIS and geopandas show the same columns as th
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -41,10 +42,11 @@ def feature_collection(table: pd.DataFrame) -> dict:
     """Return the table as an RFC 7946 FeatureCollection of points (longitude first)."""
     features = []
     for row in table.to_dict(orient="records"):
-        lon = round(float(row["longitude"]), COORDINATE_DECIMALS)
-        lat = round(float(row["latitude"]), COORDINATE_DECIMALS)
-        features.append({"type": "Feature",
-                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        lon, lat = float(row["longitude"]), float(row["latitude"])
+        geometry = ({"type": "Point", "coordinates": [round(lon, COORDINATE_DECIMALS),
+                                                      round(lat, COORDINATE_DECIMALS)]}
+                    if math.isfinite(lon) and math.isfinite(lat) else None)  # unplaced: null
+        features.append({"type": "Feature", "geometry": geometry,
                          "properties": {key: _plain(value) for key, value in row.items()}})
     return {"type": "FeatureCollection", "features": features}
 

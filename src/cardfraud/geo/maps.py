@@ -53,7 +53,11 @@ def plot_department_fraud_rates(departments: pd.DataFrame, boundaries: Boundarie
 
 
 def purchase_grid(purchases: pd.DataFrame, boundaries: Boundaries, gridsize: int) -> dict:
-    """Return purchases and frauds counted on a grid over the country, ``gridsize`` across."""
+    """Return purchases and frauds counted on a grid over the country, ``gridsize`` across.
+
+    Purchases without coordinates are left out (``outside`` counts those beyond the grid).
+    """
+    purchases = purchases.dropna(subset=["latitude", "longitude"])
     lon_min, lon_max, lat_min, lat_max = boundaries.extent
     lat_cells = max(int(round(gridsize * (lat_max - lat_min) / (lon_max - lon_min))), 1)
     lon_edges = np.linspace(lon_min, lon_max, gridsize + 1)

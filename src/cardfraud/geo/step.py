@@ -38,6 +38,12 @@ def scope_text(transactions: pd.DataFrame) -> str:
         lines.append(sentence("No {cols} column: no common point of purchase, so no suspected "
                               "points and no cards at risk.",
                               cols=join(", ", (code(c) for c in missing["cpp"]))))
+    if not missing["maps"]:
+        unlocated = int(transactions[list(COORDINATES)].isna().any(axis=1).sum())
+        if unlocated:
+            lines.append(sentence("{n:,} purchases have no coordinates (none from the "
+                                  "provider): the maps and hot spots leave them out, the common "
+                                  "point of purchase keeps them.", n=unlocated))
     if not missing["maps"] and not missing["cpp"]:
         lines.append("They carry coordinates, card and merchant ids and timestamps: every "
                      "analysis on this page applies.")
@@ -56,18 +62,19 @@ def analyse(transactions: pd.DataFrame, boundaries: Boundaries, fdr: float = 0.0
     Tables the columns do not allow are empty with their columns, so the exports always exist.
     """
     missing = missing_columns(transactions)
-    result = {"missing": missing, "departments": None, "department": None,
+    result = {"missing": missing, "departments": None, "located": 0, "unlocated": 0,
               "hot_spots": pd.DataFrame(columns=HOT_SPOT_COLUMNS),
               "suspected_points": pd.DataFrame(columns=SUSPECT_COLUMNS),
               "cards_at_risk": pd.DataFrame(columns=AT_RISK_COLUMNS), "cpp": None}
     if missing["maps"]:
         return result
-    department = department_index(boundaries, transactions["longitude"],
-                                  transactions["latitude"])
-    result["department"] = department
-    result["departments"] = fraud_rate_by_department(transactions, department, boundaries)
-    rows = card_present(transactions, hot_spot_channel)
-    result["hot_spots"] = hot_spots(transactions[rows], department[rows], boundaries,
+    located = transactions[list(COORDINATES)].notna().all(axis=1).to_numpy()
+    placed = transactions[located] if not located.all() else transactions
+    department = department_index(boundaries, placed["longitude"], placed["latitude"])
+    result["located"], result["unlocated"] = int(located.sum()), int((~located).sum())
+    result["departments"] = fraud_rate_by_department(placed, department, boundaries)
+    rows = card_present(placed, hot_spot_channel)
+    result["hot_spots"] = hot_spots(placed[rows], department[rows], boundaries,
                                     hot_spot_cell_km, hot_spot_min_purchases, fdr,
                                     hot_spot_min_frauds)
     if not missing["cpp"]:
@@ -102,6 +109,8 @@ def georeferencing_results(analysis: dict, params: dict, top: int = 10,
     return {
         "missing_columns": analysis["missing"],
         "maps": not analysis["missing"]["maps"], "cpp": not analysis["missing"]["cpp"],
+        "purchases_with_coordinates": analysis.get("located", 0),
+        "purchases_without_coordinates": analysis.get("unlocated", 0),
         "parameters": params,
         "departments": ([] if departments is None else departments[
             departments["purchases"] >= min_purchases].head(top)[
