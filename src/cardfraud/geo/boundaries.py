@@ -175,11 +175,11 @@ def draw_boundaries(ax, boundaries: Boundaries, fill: dict | None = None) -> lis
         patch = PathPatch(path, facecolor=colour, edgecolor=BOUNDARY_COLOR, linewidth=0.5,
                           zorder=1 if colour != "none" else 3)
         patch.set_gid(f"department:{name}")
-        patches.append(ax.add_patch(patch))
+        patches.append(ax.add_artist(patch))  # add_patch would walk every curve for the limits
     outline = PathPatch(boundaries.outline, facecolor="none", edgecolor=OUTLINE_COLOR,
                         linewidth=1.0, zorder=4)
     outline.set_gid("outline")
-    patches.append(ax.add_patch(outline))
+    patches.append(ax.add_artist(outline))
     lon_min, lon_max, lat_min, lat_max = boundaries.extent
     ax.set_aspect(1 / np.cos(np.radians((lat_min + lat_max) / 2)), adjustable="box")
     return patches

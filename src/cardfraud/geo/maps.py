@@ -111,8 +111,8 @@ def plot_suspects_and_hot_spots(hot_spots: pd.DataFrame, points: pd.DataFrame,
     fig, ax = plt.subplots(figsize=(8, 8.5))
     draw_boundaries(ax, boundaries)
     if len(hot_spots):
-        ax.scatter(hot_spots["longitude"], hot_spots["latitude"], marker="s", s=40,
-                   color=plots.FRAUD_COLOR, alpha=0.7, zorder=5,
+        ax.scatter(hot_spots["longitude"], hot_spots["latitude"], marker="s", s=160,
+                   facecolor="none", edgecolor=plots.FRAUD_COLOR, linewidth=2, zorder=7,
                    label=f"hot spots ({len(hot_spots):,})")
     for kind, marker in (("shop", "^"), ("online merchant", "o")):
         chosen = points[points["kind"] == kind] if len(points) else points
@@ -128,7 +128,8 @@ def plot_suspects_and_hot_spots(hot_spots: pd.DataFrame, points: pd.DataFrame,
     _frame_country(ax, boundaries, "Hot spots and suspected points of compromise")
     if len(hot_spots) or len(points):
         ax.legend(loc="lower left", frameon=True)
-    plots.add_note(fig, f"Hot spots: map cells with a fraud rate significantly above the rest; "
+    plots.add_note(fig, f"Hot spots: map cells where card-present fraud is significantly more "
+                        f"frequent than elsewhere; "
                         f"suspected points: merchants used by significantly many cards later "
                         f"defrauded. The {labels} most significant of each are labelled.")
     return fig

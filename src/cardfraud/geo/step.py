@@ -56,7 +56,7 @@ def scope_text(transactions: pd.DataFrame) -> str:
 def analyse(transactions: pd.DataFrame, boundaries: Boundaries, fdr: float = 0.05,
             hot_spot_cell_km: float = 5.0, hot_spot_min_purchases: int = 30,
             cpp_lookback_days: float = 30.0, cpp_min_defrauded: int = 3,
-            hot_spot_channel: str = "onsite", hot_spot_min_frauds: int = 20) -> dict:
+            hot_spot_channel: str = "onsite", hot_spot_min_frauds: int = 40) -> dict:
     """Return the department rates, hot spots, suspected points and cards at risk.
 
     Tables the columns do not allow are empty with their columns, so the exports always exist.
