@@ -139,20 +139,21 @@ def unit_tests(exposures: dict, blocks: int, min_defrauded: int = 1,
 
 
 def explain_away(flagged: pd.DataFrame, exposures: dict, blocks: int, cutoff: float,
-                 min_defrauded: int) -> pd.DataFrame:
-    """Keep the flagged units that stay significant once stronger suspects' cards are explained.
+                 min_defrauded: int, fdr: float = 0.05) -> pd.DataFrame:
+    """Keep the flagged units that stay significant once stronger suspects' cards are set aside.
 
-    Cards shopping at a skimmed shop also shop at its neighbours in the same days; so, from the
-    most significant unit down, a unit is retested without the later-defrauded cards of the
-    other merchants kept before it, and kept when its p-value stays at most ``cutoff`` (the
-    Benjamini-Hochberg threshold of the first pass) with ``min_defrauded`` cards.
+    Cards shopping at a skimmed shop also shop at its neighbours in the same days. From the
+    most significant unit down, each unit is retested without the later-defrauded cards of
+    other merchants' units that stayed below ``cutoff`` (the first pass's Benjamini-Hochberg
+    threshold). The units kept are those whose retested p-values pass Benjamini-Hochberg at
+    ``fdr`` among the flagged ones, with ``min_defrauded`` cards left.
     """
     in_flagged = np.isin(exposures["pair_unit"], flagged["unit"].to_numpy())
     pairs = pd.DataFrame({key: exposures[f"pair_{key}"][in_flagged]
                           for key in ("unit", "card", "observed", "expected")})
     by_unit = dict(tuple(pairs.groupby("unit")))
-    explained: dict[int, set] = {}  # merchant -> its later-defrauded cards
-    kept = []
+    explained: dict[int, set] = {}  # merchant -> later-defrauded cards of its strong units
+    units, p_values, left = [], [], []
     for row in flagged.sort_values("p_value", kind="stable").itertuples(index=False):
         others = set().union(*(c for m, c in explained.items() if m != row.merchant))
         unit_pairs = by_unit[row.unit]
@@ -160,10 +161,17 @@ def explain_away(flagged: pd.DataFrame, exposures: dict, blocks: int, cutoff: fl
         cards, observed = len(unit_pairs), int(unit_pairs["observed"].sum())
         chance = np.clip(unit_pairs["expected"].sum() / max(cards, 1), 1e-12, 1 - 1e-12)
         p_value = float(stats.binom.sf(observed - 1, cards, chance)) if cards else 1.0
-        if p_value <= cutoff and observed >= min_defrauded:
-            kept.append(row.unit)
+        units.append(row.unit)
+        p_values.append(p_value)
+        left.append(observed)
+        if p_value <= cutoff:
             defrauded = unit_pairs.loc[unit_pairs["observed"] > 0, "card"]
             explained.setdefault(row.merchant, set()).update(defrauded.tolist())
+    if not units:
+        return flagged
+    q_values = stats.false_discovery_control(np.asarray(p_values))
+    kept = [u for u, q, n in zip(units, q_values, left, strict=True)
+            if q <= fdr and n >= min_defrauded]
     return flagged[flagged["unit"].isin(kept)]
 
 
@@ -244,7 +252,7 @@ def common_points_of_purchase(purchases: pd.DataFrame, lookback_days: float = 30
     rejected = tests["q_value"] <= fdr
     cutoff = float(tests.loc[rejected, "p_value"].max()) if rejected.any() else 0.0
     flagged = tests[rejected & (tests["cards_defrauded"] >= min_defrauded)]
-    flagged = explain_away(flagged, exposures, blocks, cutoff, min_defrauded)
+    flagged = explain_away(flagged, exposures, blocks, cutoff, min_defrauded, fdr)
     suspects = np.unique(flagged["merchant"].to_numpy())
     windows = _windows(exposures, flagged["unit"].to_numpy(), blocks)
     visits = _cards_in_windows(card[genuine], merchant[genuine], days[genuine], windows,
