@@ -17,12 +17,16 @@ only into an output dir that is new, empty or made by a cardfraud run (it holds
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT / "src"))
+ROOT = Path(__file__).resolve().parent  # the project dir: its notebooks, params and reports/
+# the notebooks' kernel and the package find the project through this (cardfraud.runner.project)
+os.environ["CARDFRAUD_PROJECT"] = str(ROOT)
+if importlib.util.find_spec("cardfraud") is None:  # not installed: use the checkout's package
+    sys.path.insert(0, str(ROOT / "src"))
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -57,3 +57,50 @@ def test_only_modeling_rebuilds_the_home_page_with_the_new_figures(smoke_run, tm
     assert f"Run {record['run_id']} ·" in page_text(out / "site" / "modeling.html")
     eda = page_text(out / "site" / "eda.html")
     assert f"Run {first['run_id']} ·" in eda and f"not re-run by run {record['run_id']}" in eda
+
+
+def published_state(out) -> dict:
+    """The files a refused run must leave as they were: run record, site, results, marker."""
+    names = ["run.json", ".cardfraud-output", *(p.relative_to(out).as_posix() for folder in
+             ("site", "artifacts/results") for p in sorted((out / folder).glob("*")))]
+    return {name: (out / name).read_bytes() for name in names if (out / name).is_file()}
+
+
+@pytest.mark.slow
+def test_only_modeling_on_an_empty_output_dir_is_refused_naming_the_load_step(tmp_path):
+    out = tmp_path / "out"
+    done = run_all("--output", str(out), "--only", "modeling")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert done.stderr.splitlines()[0] == (
+        f"error: step 'modeling' needs artifacts/transactions.parquet (written by the 'load' "
+        f"step), which is missing in {out}: run 'load' first, e.g. python run_all.py --only "
+        f"load modeling")
+    assert "Traceback" not in done.stderr and "running" not in done.stdout
+    assert not (out / "run.json").exists() and not (out / "runs").exists()
+
+
+@pytest.mark.slow
+def test_only_registry_after_the_transactions_changed_is_refused(smoke_run, tmp_path):
+    published, _, tracking_uri = smoke_run
+    out = tmp_path / "out"
+    shutil.copytree(published, out)
+    reloaded = run_all("--output", str(out), "--only", "load", "--no-render", "--set",
+                       "load.simulator.seed=8", "--set", f"common.tracking_uri={tracking_uri}")
+    assert reloaded.returncode == 0, reloaded.stderr[-3000:]
+    before = published_state(out)
+    done = run_all("--output", str(out), "--only", "registry", "--set",
+                   f"common.tracking_uri={tracking_uri}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    line = done.stderr.splitlines()[0]
+    assert line.startswith("error: step 'registry' needs artifacts/test_predictions.parquet "
+                           "(written by the 'modeling' step), which was made from other data")
+    assert line.endswith("run 'modeling' first, e.g. python run_all.py --only modeling registry")
+    assert "nothing published" in done.stderr and "Traceback" not in done.stderr
+    assert published_state(out) == before
+    # this run's load changing the data is caught before the registry step too
+    done = run_all("--output", str(out), "--only", "load", "registry", "--no-render", "--set",
+                   "load.simulator.seed=9", "--set", f"common.tracking_uri={tracking_uri}")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert "error: step 'registry' needs artifacts/test_predictions.parquet" in done.stderr
+    assert "--only load modeling registry" in done.stderr
+    assert published_state(out) == before

@@ -139,7 +139,7 @@ def test_exports_are_rfc7946_longitude_first_inside_the_country(skimmed, tmp_pat
     spots = hot_spots(frame, department, COLOMBIA)
     written = exports.write_exports(spots, skimmed["points"], skimmed["at_risk"], tmp_path)
     folder = tmp_path / "artifacts" / "geo"
-    assert sorted(p.name for p in folder.iterdir()) == sorted(written) == [
+    assert sorted(p.name for p in folder.iterdir()) == sorted(p.name for p in written.values()) == [
         "cards_at_risk.csv", "hot_spots.csv", "hot_spots.geojson", "suspected_points.csv",
         "suspected_points.geojson"]
     for name, table in (("hot_spots", spots), ("suspected_points", skimmed["points"])):

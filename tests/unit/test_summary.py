@@ -73,6 +73,22 @@ def test_prevented_loss_uses_saved_scores_and_amounts(tmp_path):
     assert "each alert is reviewed at 10 COP" in loss["assumptions"]
 
 
+def test_no_loss_is_estimated_from_scores_of_other_data(tmp_path):
+    from cardfraud.runner.artifacts import save_step_results
+
+    artifacts = tmp_path / "artifacts"
+    artifacts.mkdir()
+    pd.DataFrame({"amount": [100.0, 200.0], "fraud": [1, 0]}).to_parquet(
+        artifacts / "transactions.parquet")
+    pd.DataFrame({"row": [0, 5], "fraud": [1, 0], "probability": [0.9, 0.7]}).to_parquet(
+        artifacts / "test_predictions.parquet")  # row 5: the scores of an earlier, larger extract
+    save_step_results("load", {"data": {"fingerprint": "sha256:new"}}, tmp_path)
+    modeling = {"threshold": 0.5, "data_fingerprint": "sha256:old",
+                "costs": {"cost_missed_fraud": 1.0, "cost_review": 10.0, "currency": "COP"}}
+    assert prevented_loss(tmp_path, modeling) is None
+    assert prevented_loss(tmp_path, {**modeling, "data_fingerprint": "sha256:new"}) is not None
+
+
 def test_degenerate_cost_threshold_is_warned_in_the_summary():
     warning = "Warning: the least expected-cost threshold of decision_tree (1.0000) sends no purchase"
     results = {**RESULTS, "modeling": {**RESULTS["modeling"], "threshold_warning": warning}}
@@ -120,7 +136,7 @@ GEO = {"missing_columns": {"maps": [], "cpp": []}, "maps": True, "cpp": True,
 
 
 def test_board_summary_names_the_suspected_points_and_the_cards_at_risk():
-    from cardfraud.report.summary import STEP_PAGES, compromise_text
+    from cardfraud.report.summary import compromise_text, detail_pages
 
     results = {**RESULTS, "georeferencing": GEO}
     text = plain_text(compromise_text(results))
@@ -131,7 +147,7 @@ def test_board_summary_names_the_suspected_points_and_the_cards_at_risk():
     assert "Hot spots" in concentration_text(results) and "Cali (Valle del Cauca, 30.0 %)" in \
         concentration_text(results)
     assert "Reissue the 57 cards at risk" in " ".join(next_actions(results))
-    assert ("georeferencing", "georeferencing.html", "where cards are compromised") in STEP_PAGES
+    assert ("where fraud happens on the map", "georeferencing.html") in detail_pages(results)
 
 
 def test_board_summary_says_why_there_is_no_point_of_compromise():

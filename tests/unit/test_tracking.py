@@ -34,17 +34,25 @@ def test_tracking_uri_comes_from_the_param_first(tmp_path, monkeypatch):
     assert (tmp_path / "a" / "mlflow.db.lock").is_file()  # its tables were created under the lock
 
 
+def project_folder(folder):
+    """A folder laid out as a cardfraud project: run_all.py, params/, notebooks/."""
+    (folder / "params").mkdir(parents=True)
+    (folder / "notebooks").mkdir()
+    (folder / "run_all.py").write_text("")
+    return folder
+
+
 def test_tracking_uri_falls_back_to_the_environment_then_the_project(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/env.db")
     assert tracking.resolve_tracking_uri(None) == f"sqlite:///{tmp_path}/env.db"
     monkeypatch.delenv("MLFLOW_TRACKING_URI")
-    monkeypatch.setattr(tracking, "PROJECT_ROOT", tmp_path / "project")
+    monkeypatch.setenv("CARDFRAUD_PROJECT", str(project_folder(tmp_path / "project")))
     assert tracking.resolve_tracking_uri(None) == \
         f"sqlite:///{tmp_path}/project/mlruns/mlflow.db"
 
 
 def test_relative_sqlite_paths_are_made_absolute_under_the_project(tmp_path, monkeypatch):
-    monkeypatch.setattr(tracking, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setenv("CARDFRAUD_PROJECT", str(project_folder(tmp_path)))
     assert tracking.resolve_tracking_uri("sqlite:///runs/mlflow.db") == \
         f"sqlite:///{tmp_path}/runs/mlflow.db"
     assert tracking.resolve_tracking_uri("http://mlflow-host:5000") == "http://mlflow-host:5000"

@@ -20,7 +20,8 @@ from ..data.checks import DataValidationError
 from ..data.cleaning import load_file
 from ..data.schema import TARGET
 from ..eda.headlines import CHANNELS, purchase_channel, wilson_interval
-from ..runner.artifacts import TRANSACTIONS_FILE, resolve_output_dir
+from ..runner.artifacts import resolve_output_dir
+from ..runner.contract import ARTIFACTS_FOLDER, TRANSACTIONS
 
 STAGES = ["purchases", "validated onsite", "validated online", "fraudulent onsite",
           "fraudulent online"]
@@ -220,7 +221,7 @@ def summary_sentences(results: dict) -> str:
 
 def default_data_path() -> Path:
     """Return the transactions of the last run: ``reports/artifacts/transactions.parquet``."""
-    return resolve_output_dir(None) / "artifacts" / TRANSACTIONS_FILE
+    return resolve_output_dir(None) / ARTIFACTS_FOLDER / TRANSACTIONS.file
 
 
 def _positive_int(text: str) -> int:

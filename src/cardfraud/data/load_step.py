@@ -16,7 +16,14 @@ from dataclasses import asdict
 import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
-from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
+from ..runner.artifacts import (
+    artifact_path,
+    save_step_results,
+    transactions_path,
+    write_json_atomic,
+)
+from ..runner.atomic_write import atomic_path
+from ..runner.contract import DATA_PROFILE
 from .checks import DataValidationError
 from .cleaning import CleaningReport, load_file
 from .context import context_columns_report, context_columns_table
@@ -136,10 +143,9 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
 def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> dict:
     """Write the cleaned parquet, the profile and the step results; return the paths."""
     target = transactions_path(output_dir)
-    tmp = target.with_suffix(".parquet.tmp")
-    frame.to_parquet(tmp, index=False)
-    os.replace(tmp, target)
-    profile_path = write_json_atomic(target.parent / "data_profile.json", profile)
+    with atomic_path(target) as tmp:
+        frame.to_parquet(tmp, index=False)
+    profile_path = write_json_atomic(artifact_path(DATA_PROFILE, output_dir), profile)
     save_step_results(
         "load",
         {"data": profile["data"], "rows": profile["rows"],

@@ -13,22 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runner.artifacts import artifacts_dir, write_json_atomic, write_text_atomic
+from ..runner.artifacts import artifact_path, write_json_atomic
+from ..runner.atomic_write import write_text_atomic
+from ..runner.contract import (
+    CARDS_AT_RISK,
+    HOT_SPOTS_CSV,
+    HOT_SPOTS_GEOJSON,
+    SUSPECTED_POINTS_CSV,
+    SUSPECTED_POINTS_GEOJSON,
+)
 
-GEO_DIR = "geo"
-HOT_SPOTS_GEOJSON = "hot_spots.geojson"
-HOT_SPOTS_CSV = "hot_spots.csv"
-SUSPECTED_POINTS_GEOJSON = "suspected_points.geojson"
-SUSPECTED_POINTS_CSV = "suspected_points.csv"
-CARDS_AT_RISK_CSV = "cards_at_risk.csv"
 COORDINATE_DECIMALS = 6  # about 0.1 m
-
-
-def geo_dir(output_dir: str | os.PathLike | None = None) -> Path:
-    """Return ``<output dir>/artifacts/geo``, created if needed."""
-    path = artifacts_dir(output_dir) / GEO_DIR
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def _plain(value):
@@ -62,14 +57,12 @@ def write_exports(hot_spots: pd.DataFrame, points: pd.DataFrame, at_risk: pd.Dat
 
     Each file is written whole through a temporary file, so a reader never sees half of one.
     """
-    folder = geo_dir(output_dir)
-    written = {
-        HOT_SPOTS_GEOJSON: write_json_atomic(folder / HOT_SPOTS_GEOJSON,
-                                             feature_collection(hot_spots)),
-        HOT_SPOTS_CSV: write_text_atomic(folder / HOT_SPOTS_CSV, _csv_text(hot_spots)),
-        SUSPECTED_POINTS_GEOJSON: write_json_atomic(folder / SUSPECTED_POINTS_GEOJSON,
-                                                    feature_collection(points)),
-        SUSPECTED_POINTS_CSV: write_text_atomic(folder / SUSPECTED_POINTS_CSV, _csv_text(points)),
-        CARDS_AT_RISK_CSV: write_text_atomic(folder / CARDS_AT_RISK_CSV, _csv_text(at_risk)),
-    }
+    written = {}
+    for artifact, table in ((HOT_SPOTS_GEOJSON, hot_spots), (SUSPECTED_POINTS_GEOJSON, points)):
+        written[artifact.file] = write_json_atomic(artifact_path(artifact, output_dir),
+                                                   feature_collection(table))
+    for artifact, table in ((HOT_SPOTS_CSV, hot_spots), (SUSPECTED_POINTS_CSV, points),
+                            (CARDS_AT_RISK, at_risk)):
+        written[artifact.file] = write_text_atomic(artifact_path(artifact, output_dir),
+                                                   _csv_text(table))
     return written

@@ -57,20 +57,23 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
     per transaction, in order), ``test_predictions.parquet`` (row, fraud, the best model's
     P(fraud)) and ``results/modeling.json``.
     """
-    from ..runner.artifacts import artifacts_dir, save_step_results
+    from ..runner.artifacts import artifact_path, save_step_results
+    from ..runner.atomic_write import atomic_path
+    from ..runner.contract import MODEL_COMPARISON, SPLIT, TEST_PREDICTIONS
     from .holdout import split_labels
 
-    folder = artifacts_dir(output_dir)
     comparison = test.comparison.join(thresholds[["threshold_target_recall",
                                                   "validation_cost_per_1000"]])
     comparison.insert(0, "run_id", [tracking["runs"][c] for c in comparison.index])
     comparison.insert(1, "settings", [str(cv.best_settings[c]) for c in comparison.index])
-    comparison.to_csv(folder / "model_comparison.csv")
-    split_labels(len(frame), split).to_parquet(folder / "split.parquet", index=False)
-    pd.DataFrame({"row": split.test_rows.astype("int64"),
-                  TARGET: frame[TARGET].to_numpy()[split.test_rows],
-                  "probability": test.scores[fitted.best]}).to_parquet(
-        folder / "test_predictions.parquet", index=False)
+    with atomic_path(artifact_path(MODEL_COMPARISON, output_dir)) as tmp:
+        comparison.to_csv(tmp)
+    with atomic_path(artifact_path(SPLIT, output_dir)) as tmp:
+        split_labels(len(frame), split).to_parquet(tmp, index=False)
+    with atomic_path(artifact_path(TEST_PREDICTIONS, output_dir)) as tmp:
+        pd.DataFrame({"row": split.test_rows.astype("int64"),
+                      TARGET: frame[TARGET].to_numpy()[split.test_rows],
+                      "probability": test.scores[fitted.best]}).to_parquet(tmp, index=False)
     best = fitted.best
     results = {
         "best_model": best, "best_run_id": tracking["best_run_id"],

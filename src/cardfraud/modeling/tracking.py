@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..runner.artifacts import PROJECT_ROOT
+from ..runner.project import home_dir
 
 SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
@@ -49,16 +49,16 @@ def _import_mlflow():
 
 
 def default_tracking_uri() -> str:
-    """Return ``sqlite:////<project root>/mlruns/mlflow.db``."""
-    return SQLITE_PREFIX + str(PROJECT_ROOT / "mlruns" / "mlflow.db")
+    """Return ``sqlite:////<project>/mlruns/mlflow.db`` (the project of :mod:`cardfraud.runner.project`)."""
+    return SQLITE_PREFIX + str(home_dir() / "mlruns" / "mlflow.db")
 
 
 def sqlite_path(tracking_uri: str) -> Path | None:
-    """Return the database file of an ``sqlite:///`` URI (relative ones under the project root)."""
+    """Return the database file of an ``sqlite:///`` URI (relative ones under the project dir)."""
     if not tracking_uri.startswith(SQLITE_PREFIX):
         return None
     path = Path(tracking_uri[len(SQLITE_PREFIX):])
-    return path if path.is_absolute() else PROJECT_ROOT / path
+    return path if path.is_absolute() else home_dir() / path
 
 
 def store_lock_path(tracking_uri: str) -> Path | None:
@@ -242,11 +242,10 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
         run_id: the report run's id, set as tag ``report_run_id``.
         output_dir: the step's output dir (holds the figures).
     """
-    from ..runner.artifacts import figures_dir
+    from ..runner.artifacts import figure_path
 
-    folder = figures_dir(output_dir)
-    shared = [folder / f"{name}.png" for name in shared_figures]
-    best_only = [folder / f"{name}.png" for name in best_figures]
+    shared = [figure_path(name, output_dir) for name in shared_figures]
+    best_only = [figure_path(name, output_dir) for name in best_figures]
     uri = configure_tracking(tracking_uri)
     with _quiet_mlflow():
         experiment_id = get_or_create_experiment(experiment_name, uri)

@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-import uuid
 from pathlib import Path
 
 import pandas as pd
 
 from ..data.schema import FEATURES
-from ..runner.artifacts import artifacts_dir
+from ..runner.artifacts import artifact_path
+from ..runner.atomic_write import atomic_path
+from ..runner.contract import MONITORING_LOG as LOG_ARTIFACT
 from .champion import ChampionCheck
 from .drift import FeatureDrift
 from .window import MonitoringWindow
 
-MONITORING_LOG = "monitoring_log.csv"
+MONITORING_LOG = LOG_ARTIFACT.file
 
 
 def monitoring_log_path(output_dir=None) -> Path:
     """Return ``artifacts/monitoring_log.csv``, which run_all carries from run to run."""
-    return artifacts_dir(output_dir) / MONITORING_LOG
+    return artifact_path(LOG_ARTIFACT, output_dir)
 
 
 def monitoring_log_row(run_id: str | None, window: MonitoringWindow, drift: FeatureDrift,
@@ -66,13 +66,8 @@ def append_monitoring_log(row: dict, output_dir=None) -> pd.DataFrame:
     if len(log):
         log = log.loc[log["run_id"].astype(str) != str(row["run_id"])]
     log = pd.concat([log, pd.DataFrame([row])], ignore_index=True) if len(log) else pd.DataFrame([row])
-    tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
-    try:
+    with atomic_path(path) as tmp:
         log.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
     return log
 
 

@@ -23,11 +23,11 @@ from ..data.cleaning import load_file
 from ..data.schema import FEATURES, FLAG_FEATURES
 from ..report.markup import plain_text, sentence
 from ..runner.artifacts import (
-    TRANSACTIONS_FILE,
     resolve_output_dir,
     save_step_results,
     tracking_uri_from_caller,
 )
+from ..runner.contract import ARTIFACTS_FOLDER, TRANSACTIONS
 from ..runner.parameter_rules import check_model_name
 from .champion import ChampionCheck, champion_check, champion_table
 from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
@@ -147,7 +147,7 @@ def status_summary(status: dict) -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the ``drift`` command's argument parser."""
-    default_reference = resolve_output_dir(None) / "artifacts" / TRANSACTIONS_FILE
+    default_reference = resolve_output_dir(None) / ARTIFACTS_FOLDER / TRANSACTIONS.file
     parser = argparse.ArgumentParser(
         prog="python -m cardfraud drift",
         description="Compare new purchases with the training data: PSI per feature and status.")
@@ -177,7 +177,7 @@ def cli_window(args: argparse.Namespace) -> MonitoringWindow:
     reference = load_file(reference_path, require_target=False)[0]
     split_path = reference_path.parent / SPLIT_FILE
     split = None
-    if split_path.exists() and reference_path.name == TRANSACTIONS_FILE:
+    if split_path.exists() and reference_path.name == TRANSACTIONS.file:
         split = pd.read_parquet(split_path)["split"].to_numpy()
         split = split if len(split) == len(reference) else None
     current = load_file(args.current, require_target=False)[0] if args.current else None

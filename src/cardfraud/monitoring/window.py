@@ -16,9 +16,10 @@ import pyarrow.parquet as pq
 from ..data.cleaning import load_file
 from ..data.schema import REQUIRED_COLUMNS, TARGET
 from ..report.markup import sentence
-from ..runner.artifacts import artifacts_dir, load_step_results, transactions_path
+from ..runner.artifacts import artifact_path, load_step_results, transactions_path
+from ..runner.contract import SPLIT
 
-SPLIT_FILE = "split.parquet"
+SPLIT_FILE = SPLIT.file
 
 
 @dataclass
@@ -95,7 +96,7 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
     The current extract is validated like the load step (fraud labels optional), its headers
     mapped by the load step's ``load.columns``.
     """
-    path = artifacts_dir(output_dir) / SPLIT_FILE
+    path = artifact_path(SPLIT, output_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the 'modeling' step first "
                                 f"(python run_all.py --only modeling)")

@@ -20,13 +20,12 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..runner.artifacts import PROJECT_ROOT
+from ..runner.contract import HOME_PAGE, page_file
+from ..runner.contract import SUMMARY_STEP as HOME_STEP
 from .markup import active_content, code, sentence
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
-HOME_STEP = "summary"
-QUARTO_TEMPLATE = PROJECT_ROOT / "_quarto.yml"
 
 
 class RenderError(RuntimeError):
@@ -112,11 +111,10 @@ def collect_pages(executed_dir: Path, steps, record: dict) -> list[Page]:
         if not path.is_file():
             continue
         notebook = nbformat.read(path, as_version=4)
-        filename = "index.html" if step.name == HOME_STEP else f"{step.name}.html"
-        pages.append(Page(step.name, filename, notebook_title(notebook, step.name),
+        pages.append(Page(step.name, page_file(step.name), notebook_title(notebook, step.name),
                           prepare_page(notebook, record)))
-    if not any(p.filename == "index.html" for p in pages):
-        pages.insert(0, Page("overview", "index.html", "Run overview", overview_notebook(record)))
+    if not any(p.filename == HOME_PAGE for p in pages):
+        pages.insert(0, Page("overview", HOME_PAGE, "Run overview", overview_notebook(record)))
     return pages
 
 
@@ -187,7 +185,7 @@ def nav_label(page: Page) -> str:
 def navigation_html(pages: list[Page], current: Page) -> str:
     """Return the navigation bar, in step order, with the current page marked."""
     links = []
-    for page in sorted(pages, key=lambda p: p.filename != "index.html"):
+    for page in sorted(pages, key=lambda p: p.filename != HOME_PAGE):
         mark = ' class="current" aria-current="page"' if page is current else ""
         links.append(f'<a href="{page.filename}"{mark} title="{html.escape(page.title)}">'
                      f"{html.escape(nav_label(page))}</a>")
@@ -220,10 +218,12 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
 
 # --- Quarto ------------------------------------------------------------------------------
 
-def quarto_project(pages: list[Page], template: Path = QUARTO_TEMPLATE) -> dict:
-    """Return the ``_quarto.yml`` of a run: the template with exactly this run's pages."""
-    project = yaml.safe_load(template.read_text(encoding="utf-8"))
-    pages = sorted(pages, key=lambda p: p.filename != "index.html")
+def quarto_project(pages: list[Page], template: Path | None = None) -> dict:
+    """Return the ``_quarto.yml`` of a run: the template (the project's) with this run's pages."""
+    from ..runner.project import quarto_template
+
+    project = yaml.safe_load((template or quarto_template()).read_text(encoding="utf-8"))
+    pages = sorted(pages, key=lambda p: p.filename != HOME_PAGE)
     sources = [quarto_source(p) for p in pages]
     project["project"]["render"] = sources
     project["project"]["output-dir"] = "_site"

@@ -6,31 +6,38 @@ predictions and the transactions); nothing is recomputed or re-estimated.
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import pyarrow.parquet
 
-from ..runner.artifacts import resolve_output_dir, transactions_path
+from ..runner.artifacts import (
+    artifact_path,
+    collect_results,
+    data_fingerprint,
+    transactions_path,
+)
+from ..runner.contract import (
+    DATA_FINGERPRINT,
+    PAGE_LINKS,
+    SUMMARY_STEP,
+    TEST_PREDICTIONS,
+    page_file,
+    page_link,
+)
 from .compromise import compromise_actions, compromise_text
 from .markup import code, join, sentence
 
-STEP_PAGES = [
-    ("load", "load.html", "the data and its quality"),
-    ("eda", "eda.html", "where fraud concentrates"),
-    ("georeferencing", "georeferencing.html", "where cards are compromised"),
-    ("channel_simulation", "channel_simulation.html", "purchases through the channels"),
-    ("modeling", "modeling.html", "how the models were compared"),
-    ("registry", "registry.html", "the model in production"),
-    ("monitoring", "monitoring.html", "is today's data like the training data"),
-]
-
 
 def read_run_results(output_dir=None) -> dict:
-    """Return every step's saved results, keyed by step name."""
-    folder = resolve_output_dir(output_dir) / "artifacts" / "results"
-    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.json"))
-            if p.stem != "summary"}
+    """Return the saved results of every step but the summary, keyed by step name."""
+    return {step: results for step, results in collect_results(output_dir).items()
+            if step != SUMMARY_STEP}
+
+
+def detail_pages(results: dict) -> list[tuple[str, str]]:
+    """Return (link text, page) of every step that saved results, in step order."""
+    order = list(PAGE_LINKS)
+    steps = sorted(results, key=lambda s: (order.index(s) if s in order else len(order), s))
+    return [(page_link(step), page_file(step)) for step in steps if step != SUMMARY_STEP]
 
 
 def pct(share: float | None, digits: int = 1) -> str:
@@ -109,12 +116,15 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     """Losses the model would have prevented on the test period, from its saved scores.
 
     Assumptions: a caught fraud saves its amount (or the cost of a missed fraud when there are
-    no amounts); every alert is reviewed at the review cost.
+    no amounts); every alert is reviewed at the review cost. None when the scores are missing
+    or were made from other data than the transactions (e.g. after ``--only load``).
     """
-    folder = resolve_output_dir(output_dir) / "artifacts"
-    if modeling is None or not (folder / "test_predictions.parquet").is_file():
+    predictions = artifact_path(TEST_PREDICTIONS, output_dir)
+    if modeling is None or not predictions.is_file():
         return None
-    scores = pd.read_parquet(folder / "test_predictions.parquet")
+    if modeling.get(DATA_FINGERPRINT) != data_fingerprint(output_dir):
+        return None
+    scores = pd.read_parquet(predictions)
     alerts = scores["probability"].to_numpy() >= modeling["threshold"]
     caught = alerts & (scores["fraud"].to_numpy() == 1)
     costs = modeling["costs"]
@@ -242,7 +252,7 @@ def board_summary(output_dir=None) -> dict:
         "drift": drift_text(results),
         "next_actions": next_actions(results),
         "loss": loss,
-        "pages": [(title, page) for step, page, title in STEP_PAGES if step in results],
+        "pages": detail_pages(results),
     }
 
 

@@ -25,7 +25,7 @@ import json
 import os
 from pathlib import Path
 
-from .artifacts import PROJECT_ROOT, write_json_atomic
+from .artifacts import resolve_output_dir, write_json_atomic
 from .config import ConfigError
 
 MARKER = ".cardfraud-output"
@@ -34,7 +34,6 @@ RUN_RECORD = "run.json"
 LOCK_FILE = ".run.lock"
 # what an output dir of an earlier version of the product held
 EARLIER_LAYOUT = {*PUBLISHED, "runs", RUN_RECORD, LOCK_FILE}
-DEFAULT_OUTPUT = PROJECT_ROOT / "reports"
 EXAMPLES_SHOWN = 3
 
 
@@ -115,7 +114,7 @@ def claim_output_dir(output: Path) -> None:
         return
     if not output.exists() or {p.name for p in output.iterdir()} <= {LOCK_FILE}:
         record_published_files(output, set())
-    elif output == DEFAULT_OUTPUT or is_earlier_output_dir(output):
+    elif output == resolve_output_dir(None) or is_earlier_output_dir(output):
         record_published_files(output, files_of_earlier_run(output))
     else:
         raise refusal(output)

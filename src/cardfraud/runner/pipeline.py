@@ -24,7 +24,7 @@ from pathlib import Path
 
 from ..serving.promotion import PromotionFailed
 from .artifacts import (
-    PROJECT_ROOT,
+    collect_results,
     path_from_caller,
     resolve_output_dir,
     write_json_atomic,
@@ -34,22 +34,23 @@ from .config import (
     ConfigError,
     step_parameters,
 )
+from .contract import REGISTRY_STEP
 from .kernel import NotebookFailed, StepKernel
 from .output_dir import (
+    RUN_RECORD,
     claim_output_dir,
 )
+from .project import ProjectNotFound, default_params_file, project_dir
 from .publishing import (
     OutputLock,
     RunFailed,
-    collect_results,
     interrupts_ignored,
     prepare_staging,
     publish_with_promotion,
     say,
 )
+from .step_inputs import StepInputsMissing, check_chosen_steps, check_step
 from .steps import (
-    NOTEBOOKS_DIR,
-    REGISTRY_STEP,
     check_extract_headers,
     discover_steps,
     paths_from_caller,
@@ -70,17 +71,18 @@ def new_run_id() -> str:
 def git_commit() -> str | None:
     """Return the project's git commit (with ``-dirty`` when changed), or None."""
     try:
-        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+        project = project_dir()
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=project, capture_output=True,
                              text=True, timeout=5, check=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=5).stdout
+                               cwd=project, capture_output=True, text=True, timeout=5).stdout
         return sha + ("-dirty" if dirty.strip() else "")
-    except (OSError, subprocess.SubprocessError):
+    except (OSError, subprocess.SubprocessError, ProjectNotFound):
         return None
 
 
 def run_pipeline(
-    params_path: str | Path = PROJECT_ROOT / "params" / "default.yaml",
+    params_path: str | Path | None = None,
     overrides: list[str] | None = None,
     only: list[str] | None = None,
     from_step: str | None = None,
@@ -91,16 +93,20 @@ def run_pipeline(
 ) -> int:
     """Run the chosen steps and publish; return the process exit code.
 
-    0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in), 130
+    0 ok, 1 failed, 2 usage (bad params, an output dir the run may not write in, a step
+    whose input file is missing or made from other data: :mod:`.step_inputs`), 130
     interrupted (Ctrl-C). Relative paths are taken from the current working directory;
-    without ``output_dir`` the run publishes into the project's ``reports/``.
+    without ``params_path`` the project's ``params/default.yaml`` is read, without
+    ``output_dir`` the run publishes into the project's ``reports/`` (:mod:`.project`).
     """
     from ..report import site
 
     try:
         cwd = Path.cwd()
+        params_path = params_path or default_params_file()
         steps = discover_steps()
-        chosen = with_summary(steps, select_steps(steps, only, from_step))
+        requested = select_steps(steps, only, from_step)
+        chosen = with_summary(steps, requested)
         params, declared = resolve_params(params_path, overrides or [], steps)
         params = paths_from_caller(params, cwd)
         check_extract_headers(params)
@@ -116,16 +122,29 @@ def run_pipeline(
         print(INTERRUPTED, file=sys.stderr)
         return INTERRUPTED_EXIT
     try:
-        return _run_locked(params, declared, params_path, steps, chosen, output, renderer,
-                           render, fresh_kernels)
+        check_chosen_steps(output, [s.name for s in steps], [s.name for s in chosen],
+                           [s.name for s in requested])
+        return _run_locked(params, declared, params_path, steps, chosen, requested, output,
+                           renderer, render, fresh_kernels)
+    except StepInputsMissing as exc:
+        return refused(exc, output)
     finally:
         lock.__exit__(None, None, None)
 
 
-def _run_locked(params, declared, params_path, steps, chosen, output, renderer, render,
-                fresh_kernels) -> int:
+def refused(exc: StepInputsMissing, output: Path) -> int:
+    """Print why a step may not run (its inputs) and return the usage exit code, 2."""
+    print(f"error: {exc}", file=sys.stderr)
+    print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
+    return 2
+
+
+def _run_locked(params, declared, params_path, steps, chosen, requested, output, renderer,
+                render, fresh_kernels) -> int:
     """Run the steps with the output dir locked; see :func:`run_pipeline`."""
     from ..report import site
+
+    order, asked = [s.name for s in steps], [s.name for s in requested]
 
     run_id = new_run_id()
     partial = len(chosen) < len(steps)
@@ -139,6 +158,8 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
     held = ExitStack()  # the promotion lock, from the registry step until the run has published
     try:
         for index, step in enumerate(chosen, start=1):
+            check_step(step.name, staging, [s.name for s in chosen[:index - 1]], output, order,
+                       asked)
             if step.name == REGISTRY_STEP:
                 held.enter_context(run_promotion_lock(params))
             say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
@@ -148,7 +169,7 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
             record["steps"].append(entry)
             try:
                 seconds = kernel.execute(step.notebook, staging / "executed" / step.executed_name,
-                                         parameters, NOTEBOOKS_DIR, progress)
+                                         parameters, step.notebook.parent, progress)
             except NotebookFailed as exc:
                 entry["status"] = "failed"
                 raise RunFailed(f"step '{step.name}' failed {exc}") from None
@@ -164,22 +185,26 @@ def _run_locked(params, declared, params_path, steps, chosen, output, renderer, 
             say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
         record.update(status="ok", finished_at=_now(),
                       seconds=round(time.perf_counter() - started, 2))
-        write_json_atomic(staging / "run.json", record)
+        write_json_atomic(staging / RUN_RECORD, record)
         with interrupts_ignored():
             publish_with_promotion(staging, output, record)
     except (RunFailed, site.RenderError, PromotionFailed) as exc:
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
-        write_json_atomic(staging / "run.json", record)
+        write_json_atomic(staging / RUN_RECORD, record)
         print(f"FAILED: {exc}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
+    except StepInputsMissing as exc:  # this run's load step changed the data under a step
+        record.update(status="refused", finished_at=_now(), error=str(exc))
+        write_json_atomic(staging / RUN_RECORD, record)
+        return refused(exc, output)
     except KeyboardInterrupt:
         with interrupts_ignored():  # a second Ctrl-C must not cut the clean-up short
             record.update(status="interrupted", finished_at=_now(), error="interrupted (Ctrl-C)")
             for entry in record["steps"]:
                 if entry["status"] == "running":
                     entry["status"] = "interrupted"
-            write_json_atomic(staging / "run.json", record)
+            write_json_atomic(staging / RUN_RECORD, record)
             kernel.shutdown()
         print(INTERRUPTED, file=sys.stderr)
         return INTERRUPTED_EXIT

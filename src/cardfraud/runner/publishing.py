@@ -23,17 +23,19 @@ from .artifacts import (
 from .config import (
     ConfigError,
 )
+from .contract import ARTIFACTS_FOLDER, REGISTRY_RESULTS, kept_between_runs
 from .output_dir import (
     LOCK_FILE,
     PUBLISHED,
+    RUN_RECORD,
     files_under,
     foreign_files,
     published_files,
     record_published_files,
 )
 
-# Files that outlive a run: carried into the next run's staging dir.
-PERSISTENT_ARTIFACTS = ("monitoring_log.csv",)
+# Files that outlive a run (the monitoring log): carried into the next run's staging dir.
+PERSISTENT_ARTIFACTS = kept_between_runs()
 KEPT_FAILED_RUNS = 5
 RUN_ID = re.compile(r"\d{8}T\d{6}Z-[0-9a-f]{4}")
 
@@ -86,27 +88,17 @@ def prepare_staging(output: Path, run_id: str, partial: bool) -> Path:
     prune_failed_runs(output)
     staging = output / "runs" / run_id
     (staging / "executed").mkdir(parents=True)
-    (staging / "artifacts").mkdir()
+    (staging / ARTIFACTS_FOLDER).mkdir()
     ours = published_files(output)
     if partial:
-        carried = {f for f in ours if f.split("/")[0] in ("executed", "artifacts")}
+        carried = {f for f in ours if f.split("/")[0] in ("executed", ARTIFACTS_FOLDER)}
     else:
-        carried = {f"artifacts/{name}" for name in PERSISTENT_ARTIFACTS} & ours
+        carried = {f"{ARTIFACTS_FOLDER}/{name}" for name in PERSISTENT_ARTIFACTS} & ours
     for name in sorted(carried):
         if (output / name).is_file():
             (staging / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(output / name, staging / name)
     return staging
-
-
-def collect_results(staging: Path) -> dict:
-    """Return every step's saved results, keyed by step name."""
-    import json
-
-    results = {}
-    for path in sorted((staging / "artifacts" / "results").glob("*.json")):
-        results[path.stem] = json.loads(path.read_text(encoding="utf-8"))
-    return results
 
 
 def publish(staging: Path, output: Path) -> None:
@@ -140,7 +132,7 @@ def publish(staging: Path, output: Path) -> None:
         for user_file in sorted(f for f in kept if f.split("/")[0] == name):
             (output / user_file).parent.mkdir(parents=True, exist_ok=True)
             os.replace(trash / user_file, output / user_file)
-    os.replace(staging / "run.json", output / "run.json")
+    os.replace(staging / RUN_RECORD, output / RUN_RECORD)
     record_published_files(output, written | untouched)
     shutil.rmtree(trash, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
@@ -186,8 +178,8 @@ def publish_with_promotion(staging: Path, output: Path, record: dict) -> None:
     since = promote_pending_champion(pending)
     try:
         record["registry"] = record_promotion(registry, since)
-        write_json_atomic(staging / "artifacts" / "results" / "registry.json", record["registry"])
-        write_json_atomic(staging / "run.json", record)
+        write_json_atomic(staging / ARTIFACTS_FOLDER / REGISTRY_RESULTS.file, record["registry"])
+        write_json_atomic(staging / RUN_RECORD, record)
         publish(staging, output)
     except BaseException:
         restore_champion(pending)

@@ -12,17 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .artifacts import (
-    PROJECT_ROOT,
     path_from_caller,
     tracking_uri_from_caller,
 )
 from .config import COMMON_SECTION, ConfigError, apply_overrides, check_sections, read_params
+from .contract import SUMMARY_STEP
 from .parameter_rules import check_parameter_values
+from .project import notebooks_dir as project_notebooks
 
-NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
-REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
-SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
 PATH_PARAMETERS = {"load": ("path", "coordinates_path"), "monitoring": ("current_path",),
                    "geo": ("boundaries",)}
@@ -50,8 +48,12 @@ class Step:
         return self.notebook.name
 
 
-def discover_steps(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Step]:
-    """Return the steps in order: adding a step is adding a ``NN_<name>.ipynb`` notebook."""
+def discover_steps(notebooks_dir: Path | None = None) -> list[Step]:
+    """Return the steps in order: adding a step is adding a ``NN_<name>.ipynb`` notebook.
+
+    The notebooks are those of the project dir (:mod:`.project`) unless a folder is given.
+    """
+    notebooks_dir = notebooks_dir or project_notebooks()
     steps = []
     for path in sorted(notebooks_dir.glob("[0-9][0-9]_*.ipynb")):
         match = re.fullmatch(r"(\d\d)_(\w+)\.ipynb", path.name)

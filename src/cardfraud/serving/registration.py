@@ -17,7 +17,9 @@ import pandas as pd
 
 from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.tracking import ALREADY_EXISTS, store_lock
-from ..runner.artifacts import artifacts_dir, transactions_path
+from ..runner.artifacts import artifact_path, resolve_output_dir, transactions_path
+from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
+from ..runner.step_inputs import require_step_inputs
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import FraudScorer, LoadedScorer, configure_quiet_tracking, load_registered_scorer
 
@@ -31,9 +33,6 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
 
 
 SCORER_NAME = "scorer"
-
-
-TEST_PREDICTIONS_FILE = "test_predictions.parquet"
 
 
 MODEL_DESCRIPTION = (
@@ -72,17 +71,16 @@ class RegisteredVersion:
 
 
 def held_out_test_rows(output_dir=None) -> pd.DataFrame:
-    """Return the modeling step's test rows: model inputs, fraud and modeling's P(fraud)."""
-    predictions_path = artifacts_dir(output_dir) / TEST_PREDICTIONS_FILE
-    if not predictions_path.exists():
-        raise FileNotFoundError(f"{predictions_path} not found: run the 'modeling' step first")
-    predictions = pd.read_parquet(predictions_path)
+    """Return the modeling step's test rows: model inputs, fraud and modeling's P(fraud).
+
+    Raises:
+        StepInputsMissing: the modeling step's files are missing or were made from other
+            data than the transactions in the output dir (the contract's rule).
+    """
+    require_step_inputs(REGISTRY_STEP, resolve_output_dir(output_dir))
+    predictions = pd.read_parquet(artifact_path(TEST_PREDICTIONS, output_dir))
     transactions = pd.read_parquet(transactions_path(output_dir))
     rows = predictions["row"].to_numpy()
-    if rows.max() >= len(transactions):
-        raise ValueError(f"{predictions_path} refers to row {rows.max()} but "
-                         f"{transactions_path(output_dir)} has {len(transactions)} rows: "
-                         f"re-run the modeling step on the current data")
     test = model_features(transactions.iloc[rows]).reset_index(drop=True)
     test.insert(0, "row", rows)
     test[TARGET] = predictions[TARGET].to_numpy()

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shlex
 import signal
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import pandas as pd
 
 from ..data.files import read_transactions
 from ..data.schema import FEATURES, model_features
+from ..runner.atomic_write import TEMPORARY_FILE, atomic_path
 from .registry import CHAMPION, DEFAULT_MODEL_URI
 from .scorer import (
     SCORE_COLUMNS,
@@ -38,7 +37,6 @@ from .scorer import (
 )
 
 OUTPUT_SUFFIXES = {".csv", ".parquet", ".pq"}
-TEMPORARY_FILE = re.compile(r"\..+\.cardfraud-(\d+)-[0-9a-f]{8}\.tmp")
 INTERRUPTED_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -87,20 +85,14 @@ def remove_leftover_temporary_files(folder: Path) -> list[Path]:
 
 
 def write_table_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write CSV or Parquet (by suffix) via a temporary file in the same folder, then rename."""
+    """Write CSV or Parquet (by suffix) atomically (:mod:`cardfraud.runner.atomic_write`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_leftover_temporary_files(path.parent)
-    # A unique name opened normally (not mkstemp) so the file gets the user's usual permissions;
-    # the pid in it lets the next score tell a killed run's leftover from a running one's file.
-    tmp = path.parent / f".{path.name}.cardfraud-{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp"
-    try:
+    with atomic_path(path) as tmp:
         if path.suffix.lower() == ".csv":
             frame.to_csv(tmp, index=False)
         else:
             frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

@@ -266,12 +266,14 @@ def _write(frame: pd.DataFrame, path: str) -> None:
     """Write ``frame`` as Parquet or CSV according to the file's suffix."""
     from pathlib import Path
 
+    from ..runner.atomic_write import atomic_path
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.suffix.lower() in {".parquet", ".pq"}:
-        frame.to_parquet(target, index=False)
-    else:
-        frame.to_csv(target, index=False)
+    with atomic_path(target) as tmp:
+        if target.suffix.lower() in {".parquet", ".pq"}:
+            frame.to_parquet(tmp, index=False)
+        else:
+            frame.to_csv(tmp, index=False)
 
 
 def cli(argv: list[str] | None = None) -> int:
