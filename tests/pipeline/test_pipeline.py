@@ -182,7 +182,7 @@ def test_ctrl_c_ends_with_one_line_and_publishes_nothing(tmp_path):
                                 str(ROOT / "params" / "smoke.yaml"), "--output", str(out),
                                 "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert process.stdout.readline().startswith("[1/7] load: running")
+    assert process.stdout.readline().startswith("[1/8] load: running")
     time.sleep(1.0)  # inside the first notebook
     process.send_signal(signal.SIGINT)
     out_text, err = process.communicate(timeout=120)

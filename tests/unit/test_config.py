@@ -43,7 +43,7 @@ def test_each_notebook_parameters_cell_equals_default_yaml(step):
 
     default = read_params("params/default.yaml")
     for name, value in notebook_defaults(step).items():
-        section = step.name if name in default.get(step.name, {}) else "common"
+        section = step.section if name in default.get(step.section, {}) else "common"
         expected = default[section][name]
         if (section, name) in BY_HAND_EXCEPTIONS:
             assert (value, expected) == BY_HAND_EXCEPTIONS[section, name]
@@ -205,7 +205,7 @@ def test_notebook_defaults_pass_their_rules():
     rules = parameter_rules()
     for step in discover_steps():
         for name, spec in papermill.inspect_notebook(str(step.notebook)).items():
-            rule = rules.get(step.name, {}).get(name) or rules["common"].get(name)
+            rule = rules.get(step.section, {}).get(name) or rules["common"].get(name)
             if rule is not None:
                 value = ast.literal_eval(spec["default"])
                 assert rule.accepts(value), f"{step.notebook.name}: {name} = {value!r}"

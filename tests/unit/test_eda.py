@@ -98,24 +98,6 @@ def test_strongest_pair_finds_the_correlated_flags():
     assert correlation > 0.8
 
 
-def test_hot_spots_rank_by_interval_and_drop_small_places():
-    frame = with_place_and_time(make_transactions(rows=400, seed=5))
-    frame["fraud"] = ((frame["city"] == "Cali") & (np.arange(400) % 8 == 0)).astype(int)
-    spots = eda_where_when.hot_spots(frame, top=5, min_purchases=50)
-    assert spots["city"].tolist() == ["Cali", "Bogotá"]
-    cali = frame[frame.city == "Cali"]
-    assert spots.loc[0, "purchases"] == len(cali)
-    assert spots.loc[0, "frauds"] == cali["fraud"].sum()
-    assert eda_where_when.hot_spots(frame, top=5, min_purchases=10_000).empty
-
-
-def test_hot_spots_fall_back_to_map_areas_without_city():
-    frame = with_place_and_time(make_transactions(rows=80, seed=6)).drop(columns="city")
-    spots = eda_where_when.hot_spots(frame, top=5, min_purchases=1, area_degrees=0.5)
-    assert set(spots["city"]) == {"lat 3.5, lon -76.5", "lat 4.5, lon -74.0"}
-    assert spots["purchases"].sum() == 80
-
-
 def test_daily_activity_and_period_count_calendar_days():
     frame = with_place_and_time(make_transactions(rows=30, seed=7))
     frame = frame[frame["timestamp"].dt.day != 2]
@@ -134,20 +116,18 @@ def test_results_without_coordinates_or_timestamps(good_frame):
     assert results["fraud_rate_with_chip"] == pytest.approx(1 / 3)
     assert results["fraud_rate_without_pin"] == pytest.approx(2 / 7)
     assert [b["rate"] for b in results["fraud_rate_by_distance_band"]] == [0.0, 1.0]
-    assert not results["has_coordinates"] and "hot_spots" not in results
+    assert not results["has_coordinates"]
     assert "period_start" not in results
     assert "no coordinates" in eda.data_scope(good_frame)
 
 
 def test_results_with_place_and_time():
     frame = with_place_and_time(make_transactions(rows=120, seed=8))
-    spots = eda_where_when.hot_spots(frame, min_purchases=1)
     results = eda.eda_results(frame, eda.flag_fraud_rates(frame),
                               eda_where_when.distance_band_fraud_rates(frame, [0, 10]),
-                              ("used_chip", "online_order", 0.1), spots,
+                              ("used_chip", "online_order", 0.1),
                               eda_where_when.daily_activity(frame))
-    assert set(results["hot_spots"][0]) == {"city", "purchases", "frauds", "rate"}
-    assert sum(s["purchases"] for s in results["hot_spots"]) == 120
+    assert results["has_coordinates"] and "hot_spots" not in results
     assert results["days"] == 3 and results["period_start"] == "2024-03-01"
     assert "Period: 2024-03-01 to 2024-03-03 (3 days)" in eda.summary_sentences(results)
 
@@ -172,7 +152,6 @@ def test_every_figure_is_labelled_on_tiny_frames():
         frame, *eda_correlations.strongest_pair(correlations), sample_rows=1000))
     _assert_labelled(eda_correlations.plot_pair_view(frame, "distance_from_home", "used_chip",
                                                      0.0))
-    _assert_labelled(eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1))
     bands = eda_where_when.distance_band_fraud_rates(frame, [0, 10])
     _assert_labelled(eda_where_when.plot_distance_bands(bands, rate))
     _assert_labelled(eda_where_when.plot_daily_activity(eda_where_when.daily_activity(frame)))

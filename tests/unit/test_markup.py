@@ -176,12 +176,25 @@ def eda_results_with(city: str, band: str) -> dict:
             "period_start": "2024-01-01", "period_end": "2024-01-31", "days": 31}
 
 
-@pytest.mark.parametrize("payload", NASTY)
-def test_eda_headline_sentences_show_cities_and_bands_as_text(payload):
-    from cardfraud.eda.headlines import summary_sentences
+def geo_results_with(city: str) -> dict:
+    point = {"suspected_point": "P1", "merchant_id": city, "kind": "shop", "department": city,
+             "city": city, "longitude": -74.1, "latitude": 4.7,
+             "window_start": "2024-01-03T10:00:00", "window_end": "2024-01-20T18:00:00",
+             "cards_visited": 40, "cards_defrauded": 12, "cards_at_risk": 5, "q_value": 0.001}
+    return {"missing_columns": {"maps": [], "cpp": []}, "maps": True, "cpp": True,
+            "parameters": {"fdr": 0.05}, "departments": [], "hot_spot_count": 1,
+            "hot_spots": [{"hot_spot": "H1", "city": city, "department": city, "purchases": 40,
+                           "frauds": 12, "fraud_rate": 0.3}],
+            "suspected_point_count": 1, "suspected_points": [point], "cards_at_risk": 5}
 
-    assert_shown_as_text(summary_sentences(eda_results_with(payload, "0–2 km")), payload)
+
+@pytest.mark.parametrize("payload", NASTY)
+def test_headline_sentences_show_cities_and_bands_as_text(payload):
+    from cardfraud.eda.headlines import summary_sentences
+    from cardfraud.geo.step import summary_sentences as geo_sentences
+
     assert_shown_as_text(summary_sentences(eda_results_with("Cali", payload)), payload)
+    assert_shown_as_text(geo_sentences(geo_results_with(payload)), payload)
 
 
 @pytest.mark.parametrize("payload", NASTY)
@@ -191,6 +204,7 @@ def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload
     results = {"load": {"data": {"source": "file", "path": f"/data/{NASTY[0]}", "rows": 100},
                         "fraud_rate": 0.1},
                "eda": eda_results_with(payload, payload),
+               "georeferencing": geo_results_with(payload),
                "modeling": {"best_model": payload, "test_rows": 100, "alert_budget": None,
                             "test_metrics": {"recall": 0.8, "precision": 0.5, "tp": 8, "fp": 8,
                                              "average_precision": 0.7}},
@@ -200,7 +214,7 @@ def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload
     loss = {"net": 1000.0, "currency": payload, "test_days": None, "frauds_caught": 8,
             "assumptions": f"a caught fraud saves 10 {payload}"}
     assert_shown_as_text(summary.analysed_text(results), NASTY[0])
-    for text in (summary.concentration_text(results),
+    for text in (summary.concentration_text(results), summary.compromise_text(results),
                  summary.model_text(results, loss), summary.registry_text(results),
                  summary.drift_text(results)):
         assert_shown_as_text(text, payload)
@@ -249,31 +263,39 @@ def test_site_banner_and_overview_show_the_run_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_hot_spot_table_escapes_the_city(payload):
-    from cardfraud.eda import where_when as eda_where_when
+    from cardfraud.geo.boundaries import department_index, load_boundaries
+    from cardfraud.geo.hot_spots import hot_spots
     from cardfraud.report import figures as plots
 
-    frame = make_transactions(rows=60, seed=3)
-    frame["city"] = np.where(np.arange(60) % 2, payload, "Cali")
-    frame["latitude"], frame["longitude"] = 4.7, -74.1
-    html = plots.style_table(eda_where_when.hot_spots(frame, min_purchases=1)).to_html()
+    frame = make_transactions(rows=600, seed=3)
+    frame["city"] = np.where(np.arange(600) < 60, payload, "Cali")
+    frame["latitude"] = np.where(np.arange(600) < 60, 4.7, 6.2)
+    frame["longitude"] = np.where(np.arange(600) < 60, -74.1, -75.6)
+    frame["fraud"] = (np.arange(600) < 40).astype(int)
+    country = load_boundaries()
+    spots = hot_spots(frame, department_index(country, frame["longitude"], frame["latitude"]),
+                      country, min_purchases=1)
+    assert len(spots) == 1
+    html = plots.style_table(spots).to_html()
     page = Rendered(html)
     assert not {"img", "script", "a"} & set(page.tags) and literal(payload) in page.text
 
 
 def test_map_draws_a_city_whose_name_is_broken_mathtext():
     import matplotlib.pyplot as plt
+    import pandas as pd
 
-    from cardfraud.eda import where_when as eda_where_when
+    from cardfraud.geo.boundaries import load_boundaries
+    from cardfraud.geo.maps import plot_suspects_and_hot_spots
 
-    frame = make_transactions(rows=200, seed=4)
-    frame["city"] = np.where(np.arange(200) % 2, r"a $\undefinedsymbol$ b", "$x$")
-    rng = np.random.default_rng(0)
-    frame["latitude"], frame["longitude"] = rng.normal(4.7, 1, 200), rng.normal(-74, 1, 200)
-    fig = eda_where_when.plot_fraud_map(frame, gridsize=10, min_purchases=1)
+    spots = pd.DataFrame({"hot_spot": ["H1", "H2"], "longitude": [-74.1, -75.6],
+                          "latitude": [4.7, 6.2], "city": [r"a $\undefinedsymbol$ b", "$x$"]})
+    points = pd.DataFrame(columns=["suspected_point", "kind", "longitude", "latitude", "city"])
+    fig = plot_suspects_and_hot_spots(spots, points, load_boundaries())
     fig.savefig(io.BytesIO(), format="png")
     labels = {t.get_text() for ax in fig.axes for t in ax.texts}
     plt.close(fig)
-    assert r"a \$\undefinedsymbol\$ b" in labels
+    assert r"H1 a \$\undefinedsymbol\$ b" in labels
 
 
 # --- the site's last check ----------------------------------------------------------------

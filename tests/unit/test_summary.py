@@ -121,3 +121,41 @@ def test_summary_of_a_run_with_the_load_step_only_still_builds(tmp_path):
     assert "did not run" in summary["concentration"] and "did not run" in summary["model"]
     figure = concentration_figure(read_run_results(tmp_path))
     assert "has not run" in figure.axes[0].texts[0].get_text()
+
+
+GEO = {"missing_columns": {"maps": [], "cpp": []}, "maps": True, "cpp": True,
+       "parameters": {"fdr": 0.05}, "hot_spot_count": 2,
+       "hot_spots": [{"hot_spot": "H1", "city": "Cali", "department": "Valle del Cauca",
+                      "purchases": 400, "frauds": 120, "fraud_rate": 0.3}],
+       "suspected_point_count": 2, "cards_at_risk": 57,
+       "suspected_points": [{"suspected_point": "P1", "merchant_id": 3064, "kind": "shop",
+                             "department": "Bogotá", "city": "Bogotá", "longitude": -74.1,
+                             "latitude": 4.7, "window_start": "2024-01-05T08:00:00",
+                             "window_end": "2024-02-02T19:00:00", "cards_visited": 116,
+                             "cards_defrauded": 29, "cards_at_risk": 40, "q_value": 1e-12}]}
+
+
+def test_board_summary_names_the_suspected_points_and_the_cards_at_risk():
+    from cardfraud.report.summary import compromise_text, detail_pages
+
+    results = {**RESULTS, "georeferencing": GEO}
+    text = plain_text(compromise_text(results))
+    assert "2 suspected points of compromise" in text
+    assert ("Shop `3064` in Bogotá, Bogotá: 29 cards that used it between 2024-01-05 and "
+            "2024-02-02 were later defrauded; 40 more are at risk.") in text
+    assert "57 cards used a suspected point inside its window" in text
+    assert "Hot spots" in concentration_text(results) and "Cali (Valle del Cauca, 30.0 %)" in \
+        concentration_text(results)
+    assert "Reissue the 57 cards at risk" in " ".join(next_actions(results))
+    assert ("where fraud happens on the map", "georeferencing.html") in detail_pages(results)
+
+
+def test_board_summary_says_why_there_is_no_point_of_compromise():
+    from cardfraud.report.summary import compromise_text
+
+    assert "did not run" in compromise_text(RESULTS)
+    no_ids = {**GEO, "cpp": False, "missing_columns": {"maps": [], "cpp": ["card_id"]}}
+    assert "no `card_id` column" in compromise_text({**RESULTS, "georeferencing": no_ids})
+    none_found = {**GEO, "suspected_points": [], "suspected_point_count": 0, "cards_at_risk": 0}
+    assert "No merchant stands out" in compromise_text({**RESULTS, "georeferencing": none_found})
+    assert not any("Reissue" in a for a in next_actions({**RESULTS, "georeferencing": none_found}))

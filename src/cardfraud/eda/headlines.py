@@ -7,7 +7,8 @@ coordinates (``latitude``/``longitude``, ``city``) and ``timestamp``. Rates are 
 1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
 
 How the features go together (correlations, the strongest pair) is in ``eda_correlations.py``;
-where and when fraud happens (map, hot spots, distance from home, days) in ``eda_where_when.py``.
+fraud by distance from home and over the days in ``eda_where_when.py``; maps and hot spots in
+the georeferencing step (``cardfraud.geo``).
 """
 
 from __future__ import annotations
@@ -26,9 +27,6 @@ from ..runner.artifacts import transactions_path
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
               "used_pin_number": "PIN used", "online_order": "online order"}
-NO_COORDINATES_MESSAGE = ("This extract has no coordinates (no latitude/longitude "
-                          "columns), so there is no map and no hot-spot table.")
-NO_HOT_SPOTS_MESSAGE = "No hot-spot table either: this extract has no coordinates."
 NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
                          "view of purchases and fraud rate per day.")
 
@@ -54,7 +52,7 @@ def data_scope(transactions: pd.DataFrame) -> str:
     if extras:
         return text + f" They carry {extras[0]} only; sections needing the other are skipped."
     return text + (" They have the card_transdata columns only (no coordinates, no timestamps), "
-                   "so the map, hot-spot and per-day sections are skipped.")
+                   "so the per-day section is skipped and the georeferencing page has no maps.")
 
 
 def has_coordinates(transactions: pd.DataFrame) -> bool:
@@ -223,8 +221,7 @@ def _records(table: pd.DataFrame, columns: dict) -> list[dict]:
 
 
 def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.DataFrame,
-                pair: tuple[str, str, float], spots: pd.DataFrame | None = None,
-                daily: pd.DataFrame | None = None) -> dict:
+                pair: tuple[str, str, float], daily: pd.DataFrame | None = None) -> dict:
     """Return the headline numbers of the EDA for run.json and the executive summary."""
     fraud = transactions[TARGET].to_numpy()
     channel = purchase_channel(transactions)
@@ -243,9 +240,6 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
         "has_coordinates": has_coordinates(transactions),
         "has_timestamps": has_timestamps(transactions),
     }
-    if spots is not None:
-        results["hot_spots"] = _records(spots, {"city": "city", "purchases": "purchases",
-                                                "frauds": "frauds", "fraud rate": "rate"})
     if daily is not None:
         results.update(period(daily))
     return results
@@ -264,11 +258,6 @@ def summary_sentences(results: dict) -> str:
     lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
                           "{purchases:,} purchases).", band=worst["band"], rate=_pct(worst["rate"]),
                           purchases=worst["purchases"]))
-    if results.get("hot_spots"):
-        top = results["hot_spots"][0]
-        lines.append(sentence("- Top hot spot: {city} ({frauds:,} frauds in {purchases:,} "
-                              "purchases, {rate}).", city=top["city"], frauds=top["frauds"],
-                              purchases=top["purchases"], rate=_pct(top["rate"])))
     if "period_start" in results:
         lines.append(sentence("- Period: {start} to {end} ({days} days).",
                               start=results["period_start"], end=results["period_end"],

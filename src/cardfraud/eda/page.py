@@ -32,7 +32,6 @@ class EdaPage:
     channel_chip_pin: pd.DataFrame
     strongest_pair: tuple[str, str, float]
     distance_bands: pd.DataFrame
-    hot_spots: pd.DataFrame | None
     daily: pd.DataFrame | None
     results: dict
     figures: dict[str, Path] = field(default_factory=dict)
@@ -40,8 +39,7 @@ class EdaPage:
 
 def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
             sample_rows: int = 20000, histogram_bins: int = 60, pair_bins: int = 10,
-            map_gridsize: int = 60, map_min_purchases: int = 30, hot_spots_top: int = 10,
-            hot_spot_min_purchases: int = 30, distance_bands_km: list | None = None,
+            distance_bands_km: list | None = None,
             phase: Phase = no_phase) -> EdaPage:
     """Run the EDA step on the loaded purchases: tables, figures and results (saved).
 
@@ -70,12 +68,8 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
         keep(eda_correlations.plot_correlations(correlations), "eda_correlations")
         keep(eda_correlations.plot_pair_view(transactions, *pair, sample_rows=sample_rows,
                                              bins=pair_bins, seed=seed), "eda_strongest_pair")
-    spots = daily = None
-    with phase("where: map, hot spots, distance bands"):
-        if eda.has_coordinates(transactions):
-            keep(eda_where_when.plot_fraud_map(transactions, map_gridsize, map_min_purchases),
-                 "eda_fraud_map")
-            spots = eda_where_when.hot_spots(transactions, hot_spots_top, hot_spot_min_purchases)
+    daily = None
+    with phase("where: distance from home"):
         bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
         keep(eda_where_when.plot_distance_bands(bands, fraud_rate), "eda_distance_bands")
     with phase("when: daily activity"):
@@ -83,7 +77,7 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
             daily = eda_where_when.daily_activity(transactions)
             keep(eda_where_when.plot_daily_activity(daily), "eda_daily_activity")
     with phase("results"):
-        results = eda.eda_results(transactions, flag_rates, bands, pair, spots, daily)
+        results = eda.eda_results(transactions, flag_rates, bands, pair, daily)
         save_step_results("eda", results, output_dir)
     return EdaPage(eda.data_scope(transactions), balance, summary, flag_rates, channel_chip_pin,
-                   pair, bands, spots, daily, results, figures)
+                   pair, bands, daily, results, figures)

@@ -23,6 +23,7 @@ from ..runner.contract import (
     page_file,
     page_link,
 )
+from .compromise import compromise_actions, compromise_text
 from .markup import code, join, sentence
 
 
@@ -84,11 +85,13 @@ def concentration_text(results: dict) -> str:
                               "{near} are fraudulent, {far_rate} at {far}.",
                               near_rate=pct(near["rate"]), near=near["band"],
                               far_rate=pct(far["rate"]), far=far["band"]))
-    spots = eda.get("hot_spots") or []
+    spots = (results.get("georeferencing") or {}).get("hot_spots") or []
     if spots:
-        top = join(", ", (sentence("{city} ({rate})", city=s["city"], rate=pct(s["rate"]))
+        top = join(", ", (sentence("{city} ({department}, {rate})", city=s["city"] or "an area",
+                                   department=s["department"], rate=pct(s["fraud_rate"]))
                           for s in spots[:3]))
-        lines.append(sentence("- **Places** with the highest fraud rate: {top}.", top=top))
+        lines.append(sentence("- **Hot spots**, places with a fraud rate significantly above "
+                              "the rest: {top}.", top=top))
     return "\n".join(lines)
 
 
@@ -221,6 +224,7 @@ def next_actions(results: dict) -> list[str]:
     if channel and channel.get("online", 0) > 3 * channel.get("onsite", 0):
         actions.append("Require cardholder verification (one-time code or 3-D Secure) for "
                        "online purchases, where most fraud happens.")
+    actions += compromise_actions(results)
     if (results.get("modeling") or {}).get("threshold_warning"):
         actions.append("Set the review cost (modeling.cost_review) in the currency and scale of "
                        "the purchase amounts and re-run modeling: the cost threshold is "
@@ -241,6 +245,7 @@ def board_summary(output_dir=None) -> dict:
     return {
         "analysed": analysed_text(results),
         "concentration": concentration_text(results),
+        "compromise": compromise_text(results),
         "expected_frauds": expected_frauds_text(results),
         "model": model_text(results, loss),
         "registry": registry_text(results),
@@ -259,7 +264,8 @@ def summary_markdown(summary: dict, part: str = "all") -> str:
     actions = "\n".join(f"{i}. {a}" for i, a in enumerate(summary["next_actions"], start=1))
     links = " · ".join(f"[{title}]({page})" for title, page in summary["pages"])
     situation = ["## What we analysed", summary["analysed"],
-                 "## Where fraud concentrates", summary["concentration"]]
+                 "## Where fraud concentrates", summary["concentration"],
+                 "## Where cards were compromised", summary["compromise"]]
     decisions = ["## What to expect each day", summary["expected_frauds"],
                  "## The model we recommend", summary["model"],
                  "## In production", summary["registry"],

@@ -163,7 +163,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
             if step.name == REGISTRY_STEP:
                 held.enter_context(run_promotion_lock(params))
             say(f"[{index}/{len(chosen)}] {step.name}: running {step.notebook.name}")
-            parameters = step_parameters(params, step.name, declared[step.name])
+            parameters = step_parameters(params, step.section, declared[step.section])
             parameters.update(output_dir=str(staging), run_id=run_id)
             entry = {"name": step.name, "notebook": step.notebook.name, "status": "running"}
             record["steps"].append(entry)

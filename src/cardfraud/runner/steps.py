@@ -23,8 +23,10 @@ from .project import notebooks_dir as project_notebooks
 RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
 PATH_PARAMETERS = {"load": ("path", "coordinates_path", "cardholders_path", "cities_path"),
-                   "monitoring": ("current_path",)}
+                   "monitoring": ("current_path",), "geo": ("boundaries",)}
 TRACKING_URI = "tracking_uri"
+# a step whose params section has a shorter name than the step (``geo.fdr``, not georeferencing.fdr)
+PARAMS_SECTIONS = {"georeferencing": "geo"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,11 @@ class Step:
     number: int
     name: str
     notebook: Path
+
+    @property
+    def section(self) -> str:
+        """Name of the step's section in the params files."""
+        return PARAMS_SECTIONS.get(self.name, self.name)
 
     @property
     def executed_name(self) -> str:
@@ -77,13 +84,13 @@ def with_summary(steps: list[Step], chosen: list[Step]) -> list[Step]:
 
 
 def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
-    """Return, per step, the parameter names its notebook's ``parameters`` cell declares."""
+    """Return, per params section, the parameter names its notebook's ``parameters`` cell declares."""
     import papermill
 
     declared = {}
     for step in steps:
         names = set(papermill.inspect_notebook(str(step.notebook)))
-        declared[step.name] = names - RUNTIME_PARAMETERS
+        declared[step.section] = names - RUNTIME_PARAMETERS
     declared[COMMON_SECTION] = set().union(*declared.values()) if declared else set()
     return declared
 

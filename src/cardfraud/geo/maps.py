@@ -1,0 +1,135 @@
+"""The step's maps, each drawn over the departments and the country outline.
+
+Fraud rate per department (choropleth), purchases and frauds per cell, and the hot spots and
+suspected points marked and labelled. Purchases placed beyond the country's extent (online
+connections from abroad) are counted in a note, not drawn.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import LogNorm, Normalize
+
+from ..data.schema import TARGET
+from ..report import figures as plots
+from ..report.markup import figure_text
+from .boundaries import Boundaries, draw_boundaries
+
+LON_LABEL, LAT_LABEL = "longitude (degrees east)", "latitude (degrees north)"
+NO_DATA_COLOR = "#eeeeee"
+
+
+def _frame_country(ax, boundaries: Boundaries, title: str) -> None:
+    """Set the axes to the country's extent with a title and labelled axes."""
+    lon_min, lon_max, lat_min, lat_max = boundaries.extent
+    ax.set_xlim(lon_min - 0.3, lon_max + 0.3)
+    ax.set_ylim(lat_min - 0.3, lat_max + 0.3)
+    ax.grid(False)
+    plots.label_axes(ax, title, LON_LABEL, LAT_LABEL)
+
+
+def plot_department_fraud_rates(departments: pd.DataFrame, boundaries: Boundaries,
+                                min_purchases: int = 30):
+    """Figure: the fraud rate of each department (choropleth); grey below ``min_purchases``."""
+    rated = departments[departments["purchases"] >= min_purchases]
+    rated = rated[rated["department"].isin(boundaries.names)]
+    norm = Normalize(0, max(float(rated["fraud_rate"].max()) if len(rated) else 0.0, 1e-6))
+    cmap = colormaps["Reds"]
+    fill = {name: NO_DATA_COLOR for name in boundaries.names}
+    fill.update({row.department: cmap(norm(row.fraud_rate)) for row in rated.itertuples()})
+    fig, ax = plt.subplots(figsize=(7.5, 8))
+    draw_boundaries(ax, boundaries, fill)
+    _frame_country(ax, boundaries, "Fraud rate per department")
+    colorbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.046, pad=0.03)
+    colorbar.set_label("fraud rate (%)")
+    colorbar.ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
+    plots.add_note(fig, f"Each purchase placed in a department by its coordinates; grey "
+                        f"departments have fewer than {min_purchases} purchases.")
+    return fig
+
+
+def purchase_grid(purchases: pd.DataFrame, boundaries: Boundaries, gridsize: int) -> dict:
+    """Return purchases and frauds counted on a grid over the country, ``gridsize`` across.
+
+    Purchases without coordinates are left out (``outside`` counts those beyond the grid).
+    """
+    purchases = purchases.dropna(subset=["latitude", "longitude"])
+    lon_min, lon_max, lat_min, lat_max = boundaries.extent
+    lat_cells = max(int(round(gridsize * (lat_max - lat_min) / (lon_max - lon_min))), 1)
+    lon_edges = np.linspace(lon_min, lon_max, gridsize + 1)
+    lat_edges = np.linspace(lat_min, lat_max, lat_cells + 1)
+    lat = purchases["latitude"].to_numpy(dtype=float)
+    lon = purchases["longitude"].to_numpy(dtype=float)
+    # equal cells: a purchase's cell is arithmetic, then one bincount (no bin search)
+    column = np.floor((lon - lon_min) / (lon_edges[1] - lon_edges[0])).astype(np.int64)
+    row = np.floor((lat - lat_min) / (lat_edges[1] - lat_edges[0])).astype(np.int64)
+    inside = (column >= 0) & (column < gridsize) & (row >= 0) & (row < lat_cells)
+    cell = row[inside] * gridsize + column[inside]
+    shape = (lat_cells, gridsize)
+    counts = np.bincount(cell, minlength=lat_cells * gridsize).reshape(shape).astype(float)
+    frauds = np.bincount(cell, weights=purchases[TARGET].to_numpy(dtype=float)[inside],
+                         minlength=lat_cells * gridsize).reshape(shape)
+    return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": counts,
+            "frauds": frauds, "outside": len(lat) - int(counts.sum())}
+
+
+def plot_purchases_and_frauds(purchases: pd.DataFrame, boundaries: Boundaries,
+                              gridsize: int = 60):
+    """Figure: purchases per cell and frauds per cell (log scales), over the departments."""
+    grid = purchase_grid(purchases, boundaries, gridsize)
+    fig, axes = plt.subplots(1, 2, figsize=(14, 8))
+    for ax, key, cmap, title in ((axes[0], "purchases", "Blues", "Purchases per cell"),
+                                 (axes[1], "frauds", "Reds", "Frauds per cell")):
+        values = np.where(grid[key] > 0, grid[key], np.nan)
+        norm = LogNorm(1, max(np.nanmax(values) if np.isfinite(values).any() else 10, 10))
+        plots.draw_binned_map(ax, grid["lon_edges"], grid["lat_edges"], values, cmap,
+                              f"{key} per cell (count, log scale)", norm=norm)
+        draw_boundaries(ax, boundaries)
+        _frame_country(ax, boundaries, title)
+    width_km = (grid["lon_edges"][1] - grid["lon_edges"][0]) * 111.32 * np.cos(
+        np.radians(np.mean(grid["lat_edges"])))
+    plots.add_note(fig, f"Binned from all {len(purchases):,} purchases on a {gridsize} x "
+                        f"{len(grid['lat_edges']) - 1} grid over the country (cells about "
+                        f"{width_km:.0f} km wide); {grid['outside']:,} purchases placed beyond "
+                        "the country's extent (e.g. online connections from abroad) are not "
+                        "drawn.")
+    fig.tight_layout()
+    return fig
+
+
+def plot_suspects_and_hot_spots(hot_spots: pd.DataFrame, points: pd.DataFrame,
+                                boundaries: Boundaries, labels: int = 10):
+    """Figure: hot spots (squares, ``H1``...) and suspected points (``P1``...) on the map.
+
+    The ``labels`` most significant of each are labelled; shops are triangles, online
+    merchants (placed where their customers connect from) circles.
+    """
+    fig, ax = plt.subplots(figsize=(8, 8.5))
+    draw_boundaries(ax, boundaries)
+    if len(hot_spots):
+        ax.scatter(hot_spots["longitude"], hot_spots["latitude"], marker="s", s=160,
+                   facecolor="none", edgecolor=plots.FRAUD_COLOR, linewidth=2, zorder=7,
+                   label=f"hot spots ({len(hot_spots):,})")
+    for kind, marker in (("shop", "^"), ("online merchant", "o")):
+        chosen = points[points["kind"] == kind] if len(points) else points
+        if len(chosen):
+            ax.scatter(chosen["longitude"], chosen["latitude"], marker=marker, s=70,
+                       facecolor="#f2b134", edgecolor="black", zorder=6,
+                       label=f"suspected {kind}s ({len(chosen):,})")
+    for table, column in ((hot_spots, "hot_spot"), (points, "suspected_point")):
+        for row in table.head(labels).itertuples(index=False):
+            ax.annotate(figure_text(f"{getattr(row, column)} {row.city}".strip()),
+                        (row.longitude, row.latitude), fontsize=8, xytext=(5, 4),
+                        textcoords="offset points", zorder=7)
+    _frame_country(ax, boundaries, "Hot spots and suspected points of compromise")
+    if len(hot_spots) or len(points):
+        ax.legend(loc="lower left", frameon=True)
+    plots.add_note(fig, f"Hot spots: map cells where card-present fraud is significantly more "
+                        f"frequent than elsewhere; "
+                        f"suspected points: merchants used by significantly many cards later "
+                        f"defrauded. The {labels} most significant of each are labelled.")
+    return fig
