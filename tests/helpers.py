@@ -124,9 +124,16 @@ def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
     return page.registered, page.decision, page.aliases
 
 
-def champion_version() -> int:
-    """Return the version the champion alias points at."""
-    return int(mlflow.MlflowClient().get_model_version_by_alias(MODEL, CHAMPION).version)
+def store_client(tracking_uri: str | None = None) -> mlflow.MlflowClient:
+    """Return a client of the store given (default: the one $MLFLOW_TRACKING_URI names), never
+    of MLflow's process-wide URI that another test in the same worker may have left set."""
+    uri = tracking_uri or os.environ["MLFLOW_TRACKING_URI"]
+    return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def champion_version(tracking_uri: str | None = None) -> int:
+    """Return the version the champion alias points at, in the store given."""
+    return int(store_client(tracking_uri).get_model_version_by_alias(MODEL, CHAMPION).version)
 
 
 VENV_BIN = Path(sys.executable).parent

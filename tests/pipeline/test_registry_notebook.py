@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 
-import mlflow
 import pytest
 from conftest import ROOT
 from helpers import (
     MODEL,
     fake_modeling_step,
+    store_client,
 )
 
 from cardfraud.runner.artifacts import load_step_results
@@ -38,7 +38,7 @@ def test_registry_notebook_promotes_once_and_writes_results(output_dir, project_
         if attempt == 1:  # as run_all does when it publishes the run
             assert registry.current_champion(MODEL) is None
             promote_pending_champion(pending_promotion(results, "report-run-1"))
-    tags = mlflow.MlflowClient().get_model_version(MODEL, "1").tags
+    tags = store_client().get_model_version(MODEL, "1").tags
     assert tags["report_run_id"] == "report-run-1"
     text = executed.read_text()
     assert "mlflow models serve -m models:/card-fraud-detector@champion --env-manager local" \

@@ -26,6 +26,7 @@ from helpers import (
     registry_step,
     running,
     server_env,
+    store_client,
 )
 
 from cardfraud.modeling import tracking
@@ -133,7 +134,7 @@ def test_a_read_only_store_opens_without_its_lock_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tracking, "open", read_only, raising=False)  # only tracking's open()
     assert tracking.configure_tracking(uri) == uri
-    assert mlflow.MlflowClient().search_registered_models() == []
+    assert store_client().search_registered_models() == []
 
 
 def test_a_champion_promoted_meanwhile_by_another_run_is_not_overwritten(output_dir):
@@ -149,7 +150,7 @@ def test_a_champion_promoted_meanwhile_by_another_run_is_not_overwritten(output_
     assert str(refused.value) == (f"another run made v2 of {MODEL} champion while this run "
                                   "compared v1 with no champion: v1 stays challenger; run again "
                                   "to compare it with v2")
-    aliases = mlflow.MlflowClient().get_registered_model(MODEL).aliases
+    aliases = store_client().get_registered_model(MODEL).aliases
     assert {k: int(v) for k, v in aliases.items()} == {CHAMPION: 2, CHALLENGER: 2}
 
 

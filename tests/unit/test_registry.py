@@ -13,6 +13,7 @@ from helpers import (
     champion_version,
     fake_modeling_step,
     registry_step,
+    store_client,
 )
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score
@@ -93,7 +94,7 @@ def test_first_version_becomes_champion_with_tags_and_threshold(output_dir):
     assert (registered.version, registered.newly_registered) == (1, True)
     assert decision.promote and "no champion yet" in decision.reason
     assert aliases == [CHALLENGER, CHAMPION]
-    version = mlflow.MlflowClient().get_model_version(MODEL, "1")
+    version = store_client().get_model_version(MODEL, "1")
     assert version.tags["run_id"] == modeling["best_run_id"]
     assert version.tags["data_fingerprint"] == "sha256:test-data-0-800"
     assert float(version.tags["threshold"]) == 0.3
@@ -279,7 +280,7 @@ def test_candidate_catching_no_fraud_is_never_promoted_even_when_forced(output_d
 
 def registry_state() -> dict:
     """Every version of MODEL with its tags, and the aliases: what opening by hand must keep."""
-    client = mlflow.MlflowClient()
+    client = store_client()
     versions = {v.version: dict(v.tags) for v in client.search_model_versions(f"name = '{MODEL}'")}
     return {"versions": versions, "aliases": registry.version_aliases(MODEL)}
 
