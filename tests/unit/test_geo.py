@@ -269,6 +269,7 @@ def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys)
     from conftest import make_transactions
 
     from cardfraud.__main__ import main
+    from cardfraud.runner.artifacts import load_step_results
 
     frame = make_transactions(rows=len(skimmed_history()), seed=4)
     history = skimmed_history()
@@ -281,8 +282,13 @@ def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys)
     assert "1 suspected points of compromise; 3 cards" in printed
     assert sorted(pd.read_csv(tmp_path / "artifacts" / "geo" / "cards_at_risk.csv")["card_id"]) \
         == [11, 12, 13]
+    assert (tmp_path / "artifacts" / "figures" / "geo_suspects_and_hot_spots.png").is_file()
+    assert load_step_results("georeferencing", tmp_path)["cards_at_risk"] == 3
     assert main(["geo", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+    assert main(["geo", str(tmp_path / "extract.parquet"), "--out", str(tmp_path / "other"),
+                 "--boundaries", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
 def test_purchases_without_coordinates_stay_off_the_maps_but_in_the_cpp(tmp_path):
