@@ -36,10 +36,10 @@ from timing import PhaseTimer  # noqa: E402
 from cardfraud.geo import step  # noqa: E402
 from cardfraud.geo.hot_spots import card_present, cell_of_purchases, cell_table  # noqa: E402
 from cardfraud.geo.page import run_georeferencing  # noqa: E402
-from cardfraud.runner.artifacts import PROJECT_ROOT  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 from cardfraud.simulator.simulate import simulate  # noqa: E402
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the project dir: bench/ lies in it
 NO_PLANTS = {"compromised_shops": 0, "compromised_online": 0, "cash_out_areas": 0}
 ANALYSIS_KEYS = ("fdr", "hot_spot_cell_km", "hot_spot_min_purchases", "cpp_lookback_days",
                  "cpp_min_defrauded", "hot_spot_channel", "hot_spot_min_frauds")
