@@ -1,9 +1,10 @@
 """Time the georeferencing step at 1,000,000 rows and measure how well it finds what is planted.
 
 Prints, on simulated purchases at default knobs (``--rows``, ``--seed``):
-- seconds per phase of the step as the notebook runs it (read the parquet, boundaries, analyse,
-  exports, the three maps rendered to PNG in memory) and the step's extra peak memory (resident
-  memory sampled every 20 ms, above the level before the step);
+- seconds per phase of the step's one call, ``run_georeferencing``, as the notebook makes it
+  (read the parquet, then its phases: boundaries, analyse, the three maps saved as PNG,
+  exports, results) and the step's extra peak memory (resident memory sampled every 20 ms,
+  above the level before the step);
 - detection: the share of planted compromised points the CPP list flags, the share of flagged
   points that are planted, and for each planted cash-out area the share of its frauds inside
   hot-spot cells (found when at least half);
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import io
 import tempfile
 import threading
 import time
@@ -28,19 +28,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import psutil  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
-from cardfraud.geo import boundaries as geo_boundaries  # noqa: E402
-from cardfraud.geo import exports, maps, step  # noqa: E402
+from cardfraud.geo import step  # noqa: E402
 from cardfraud.geo.hot_spots import card_present, cell_of_purchases, cell_table  # noqa: E402
-from cardfraud.runner.artifacts import PROJECT_ROOT  # noqa: E402
+from cardfraud.geo.page import run_georeferencing  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 from cardfraud.simulator.simulate import simulate  # noqa: E402
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the project dir: bench/ lies in it
 NO_PLANTS = {"compromised_shops": 0, "compromised_online": 0, "cash_out_areas": 0}
 ANALYSIS_KEYS = ("fdr", "hot_spot_cell_km", "hot_spot_min_purchases", "cpp_lookback_days",
                  "cpp_min_defrauded", "hot_spot_channel", "hot_spot_min_frauds")
@@ -75,38 +74,17 @@ class PeakMemory:
         return self.peak_mb - self.start_mb
 
 
-def render(fig) -> None:
-    """Render a figure to PNG in memory (what the notebook pays) and close it."""
-    fig.savefig(io.BytesIO(), format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-
-
 def time_the_step(path: Path, params: dict, out: Path) -> dict:
-    """Run the step's package calls as the notebook does; print phase seconds and memory."""
-    timed = PhaseTimer(width=30)
+    """Run the step's one call as the notebook does, timed phase by phase; print memory."""
+    timed = PhaseTimer(width=38)
     with PeakMemory() as memory:
         with timed("read transactions"):
             transactions = pd.read_parquet(path)
-        with timed("boundaries"):
-            country = geo_boundaries.load_boundaries(params["boundaries"])
-        with timed("analyse (departments, hot spots, CPP)"):
-            analysis = step.analyse(transactions, country,
-                                    **{k: params[k] for k in ANALYSIS_KEYS})
-        with timed("exports"):
-            exports.write_exports(analysis["hot_spots"], analysis["suspected_points"],
-                                  analysis["cards_at_risk"], out)
-        with timed("maps (3, rendered)"):
-            render(maps.plot_department_fraud_rates(analysis["departments"], country,
-                                                    params["map_min_purchases"]))
-            render(maps.plot_purchases_and_frauds(transactions, country, params["map_gridsize"]))
-            render(maps.plot_suspects_and_hot_spots(analysis["hot_spots"],
-                                                    analysis["suspected_points"], country))
-        with timed("results"):
-            step.georeferencing_results(analysis, params)
+        page = run_georeferencing(transactions, out, **params, phase=timed)
     timed.print_total()
     print(f"extra peak memory of the step {memory.extra_mb:,.0f} MB "
           f"(budget 1,024 MB; before the step {memory.start_mb:,.0f} MB)")
-    return {"analysis": analysis, "transactions": transactions, "country": country}
+    return {"analysis": page.analysis, "transactions": transactions, "country": page.boundaries}
 
 
 def cash_out_found(transactions: pd.DataFrame, country, params: dict) -> dict[int, float]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -268,6 +269,7 @@ def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys)
     from conftest import make_transactions
 
     from cardfraud.__main__ import main
+    from cardfraud.runner.artifacts import load_step_results
 
     frame = make_transactions(rows=len(skimmed_history()), seed=4)
     history = skimmed_history()
@@ -280,8 +282,13 @@ def test_geo_command_writes_the_exports_and_refuses_a_bad_file(tmp_path, capsys)
     assert "1 suspected points of compromise; 3 cards" in printed
     assert sorted(pd.read_csv(tmp_path / "artifacts" / "geo" / "cards_at_risk.csv")["card_id"]) \
         == [11, 12, 13]
+    assert (tmp_path / "artifacts" / "figures" / "geo_suspects_and_hot_spots.png").is_file()
+    assert load_step_results("georeferencing", tmp_path)["cards_at_risk"] == 3
     assert main(["geo", str(tmp_path / "missing.csv")]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+    assert main(["geo", str(tmp_path / "extract.parquet"), "--out", str(tmp_path / "other"),
+                 "--boundaries", str(tmp_path / "nowhere")]) == 2
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
 def test_purchases_without_coordinates_stay_off_the_maps_but_in_the_cpp(tmp_path):
@@ -299,3 +306,42 @@ def test_purchases_without_coordinates_stay_off_the_maps_but_in_the_cpp(tmp_path
     unplaced = pd.DataFrame({"suspected_point": ["P1"], "longitude": [np.nan],
                              "latitude": [np.nan]})
     assert exports.feature_collection(unplaced)["features"][0]["geometry"] is None
+
+
+def test_run_georeferencing_saves_the_maps_exports_and_results_its_page_shows(tmp_path):
+    from cardfraud.geo.page import run_georeferencing
+    from cardfraud.runner.artifacts import load_step_results
+
+    phases = []
+    page = run_georeferencing(skimmed_history(), tmp_path, hot_spot_min_frauds=1,
+                              phase=lambda name: phases.append(name) or nullcontext())
+    assert sorted(page.figures) == ["geo_department_fraud_rates", "geo_purchases_and_frauds",
+                                    "geo_suspects_and_hot_spots"]
+    assert all(path.stat().st_size > 1000 and path.parent.name == "figures"
+               for path in page.figures.values())
+    assert page.suspected_points["merchant_id"].tolist() == [1]
+    assert sorted(page.cards_at_risk["card_id"]) == [11, 12, 13]
+    saved = load_step_results("georeferencing", tmp_path)
+    assert saved["suspected_point_count"] == 1 and saved["cards_at_risk"] == 3
+    assert saved["parameters"]["hot_spot_min_frauds"] == 1
+    assert sorted(page.exports) == ["geo/cards_at_risk.csv", "geo/hot_spots.csv",
+                                    "geo/hot_spots.geojson", "geo/suspected_points.csv",
+                                    "geo/suspected_points.geojson"]
+    assert all(path.is_file() for path in page.exports.values())
+    assert "1 suspected points of compromise; 3 cards" in page.summary
+    assert phases == ["boundaries", "analyse (departments, hot spots, CPP)", "maps (3, saved)",
+                      "exports", "results"]
+
+
+def test_run_georeferencing_without_coordinates_draws_no_map_and_refuses_bad_input(tmp_path):
+    from cardfraud.geo.page import ParameterError, run_georeferencing
+
+    history = skimmed_history().drop(columns=["latitude", "longitude"])
+    page = run_georeferencing(history, tmp_path / "plain")
+    assert page.figures == {} and page.departments is None and page.results["maps"] is False
+    assert (tmp_path / "plain" / "artifacts" / "geo" / "hot_spots.geojson").is_file()
+    with pytest.raises(ParameterError, match="geo.fdr 1.5"):
+        run_georeferencing(history, tmp_path / "bad", fdr=1.5)
+    with pytest.raises(geo_boundaries.BoundaryFileError):
+        run_georeferencing(history, tmp_path / "bad", boundaries=str(tmp_path / "nowhere"))
+    assert not (tmp_path / "bad").exists()  # refused before anything was written

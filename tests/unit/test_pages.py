@@ -14,21 +14,23 @@ from conftest import ROOT, make_transactions
 
 from cardfraud.channels.page import run_channel_simulation
 from cardfraud.eda.page import run_eda
+from cardfraud.geo.page import run_georeferencing
 from cardfraud.modeling.page import run_modeling
 from cardfraud.monitoring.page import run_monitoring
 from cardfraud.runner.artifacts import load_step_results
 from cardfraud.runner.config import read_params
 from cardfraud.serving.page import run_registry
 
-PAGES = {"02_eda": ("eda", run_eda), "04_channel_simulation": ("channel_simulation",
-                                                              run_channel_simulation),
+PAGES = {"02_eda": ("eda", run_eda), "03_georeferencing": ("geo", run_georeferencing),
+         "04_channel_simulation": ("channel_simulation", run_channel_simulation),
          "05_modeling": ("modeling", run_modeling), "06_registry": ("registry", run_registry),
          "07_monitoring": ("monitoring", run_monitoring)}
 # what a page function alone calls: a notebook calling one of these re-types the step
 STEP_WORK = {"save_step_results", "save_figure", "show_figure", "track_candidates",
              "register_or_find_candidate", "compare_with_champion", "feature_drift",
              "champion_check", "append_monitoring_log", "cross_validate_candidates",
-             "simulate_batches", "flag_fraud_rates", "fit_final_models"}
+             "simulate_batches", "flag_fraud_rates", "fit_final_models", "load_boundaries",
+             "analyse", "write_exports", "georeferencing_results"}
 
 
 def code_of(notebook: str, parameters: bool = False) -> ast.Module:

@@ -13,5 +13,6 @@ CSV and ``cards_at_risk.csv``.
 
 Modules: ``boundaries`` (GeoJSON, point-in-polygon, drawing), ``hot_spots`` (cells, tests,
 departments), ``cpp`` (common point of purchase, cards at risk), ``exports``, ``maps``,
-``step`` (what the data allows, the step's results and sentences).
+``step`` (what the data allows, the step's results and sentences, the ``geo`` command),
+``page`` (``run_georeferencing``: the step's sequence of calls, written once).
 """

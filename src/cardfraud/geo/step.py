@@ -162,7 +162,8 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m cardfraud geo",
         description="Georeference an extract: hot spots, suspected points of compromise, cards "
-                    "at risk; writes GeoJSON and CSV under <out>/artifacts/geo/.")
+                    "at risk; writes GeoJSON and CSV under <out>/artifacts/geo/, the three maps "
+                    "under <out>/artifacts/figures/ and the step's results.")
     parser.add_argument("path", help="CSV or Parquet extract (validated like the load step)")
     parser.add_argument("--out", default=".", help="output dir (default: the current folder)")
     parser.add_argument("--boundaries", default=None,
@@ -174,9 +175,9 @@ def build_parser():
 
 
 def cli(argv: list[str] | None = None) -> int:
-    """``python -m cardfraud geo``: run the analyses, write the exports, print the findings.
+    """``python -m cardfraud geo``: run the step's one call on an extract, print the findings.
 
-    Returns 0 when the analysis ran, 2 on a bad file or parameter.
+    Returns 0 when the analysis ran, 2 on a bad file or parameter (nothing written then).
     """
     import sys
     from pathlib import Path
@@ -184,24 +185,23 @@ def cli(argv: list[str] | None = None) -> int:
     from ..data.checks import DataValidationError
     from ..data.cleaning import load_file
     from ..report.markup import plain_text
-    from .boundaries import BoundaryFileError, load_boundaries
-    from .exports import write_exports
+    from .boundaries import BoundaryFileError
+    from .page import ParameterError, run_georeferencing
 
     args = build_parser().parse_args(argv)
     try:
         if not 0 < args.fdr < 1 or args.lookback_days <= 0:
-            raise ValueError(f"--fdr {args.fdr} must lie in (0, 1) and --lookback-days "
+            raise ParameterError(f"--fdr {args.fdr} must lie in (0, 1) and --lookback-days "
                              f"{args.lookback_days} be positive")
         transactions = load_file(args.path)[0]
-        country = load_boundaries(args.boundaries)
-    except (DataValidationError, BoundaryFileError, ValueError, OSError) as exc:
+        # the boundaries are read before anything is written: a bad file leaves --out untouched
+        page = run_georeferencing(transactions, Path(args.out).resolve(),
+                                  boundaries=args.boundaries, fdr=args.fdr,
+                                  cpp_lookback_days=args.lookback_days)
+    except (DataValidationError, BoundaryFileError, OSError, ParameterError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    analysis = analyse(transactions, country, args.fdr, cpp_lookback_days=args.lookback_days)
-    written = write_exports(analysis["hot_spots"], analysis["suspected_points"],
-                            analysis["cards_at_risk"], Path(args.out).resolve())
-    results = georeferencing_results(analysis, {"fdr": args.fdr})
-    print(plain_text(scope_text(transactions)))
-    print(plain_text(summary_sentences(results)))
-    print("written: " + ", ".join(str(path) for path in written.values()))
+    print(plain_text(page.scope))
+    print(plain_text(page.summary))
+    print("written: " + ", ".join(str(path) for path in page.exports.values()))
     return 0
