@@ -7,7 +7,7 @@ import sys
 
 COMMANDS = {
     "load": ("cardfraud.data.load_step", "validate an extract and print its profile"),
-    "simulate": ("cardfraud.simulator.simulate", "simulate transactions to a CSV or Parquet file"),
+    "simulate": ("cardfraud.simulator.command", "simulate transactions to a CSV or Parquet file"),
     "geo": ("cardfraud.geo.step", "hot spots, suspected points of compromise and cards at risk"),
     "flow": ("cardfraud.channels.simulation", "purchase flow through the channels: stage counts and intervals"),
     "score": ("cardfraud.serving.score_command", "score new transactions with the registered champion"),

@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 
 from cardfraud.data.schema import FEATURES, TARGET, model_features
+from cardfraud.simulator.command import cli
 from cardfraud.simulator.purchases import GROUND_TRUTH_COLUMNS
-from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, cli, simulate, simulate_with_captures
+from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, simulate, simulate_with_captures
 from cardfraud.simulator.world import haversine_km
 
 NOTHING_PLANTED = {"compromised_shops": 0, "compromised_online": 0, "cash_out_areas": 0}

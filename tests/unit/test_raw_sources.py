@@ -11,8 +11,8 @@ from cardfraud.data.cardholders import place_name
 from cardfraud.data.derive import haversine_km
 from cardfraud.data.load_step import load_transactions
 from cardfraud.data.raw_source import derivation_table, homes_table
+from cardfraud.simulator.command import cli as simulate_cli
 from cardfraud.simulator.raw_extract import EXACT, compare_with_simulator
-from cardfraud.simulator.simulate import cli as simulate_cli
 from cardfraud.simulator.simulate import simulate
 
 BOGOTA, CALI = (4.711, -74.072), (3.452, -76.532)

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 
 from cardfraud.data.schema import FEATURES, TARGET
+from cardfraud.simulator.command import cli
 from cardfraud.simulator.realism import realism_report, separability_check
-from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, cli, simulate
+from cardfraud.simulator.simulate import SIMULATOR_DEFAULTS, simulate
 from cardfraud.simulator.world import haversine_km
 
 CONTEXT_COLUMNS = [

@@ -55,16 +55,12 @@ and separability check).
 
 from __future__ import annotations
 
-import argparse
-import sys
-
 import numpy as np
 import pandas as pd
 
 from .compromise import capture_cards, captured_cards_table, fraud_plans
 from .fraud import SCENARIOS, card_testing, fraud_exposure, fraud_purchases
 from .purchases import derive, genuine_purchases, to_frame
-from .realism import print_report
 from .world import COUNTRY_CITIES, build_world
 
 # --------------------------------------------------------------------------- knobs
@@ -236,81 +232,3 @@ def _check_compromise_knobs(cfg: dict) -> None:
         _need(_is_number(cfg[key]) and 0 <= cfg[key] <= 1, f"{key} must be a share in [0, 1], not {cfg[key]!r}")
     for key, top in (("capture_lag_days", 365.0), ("cash_out_radius_km", 50.0)):
         _need(_is_number(cfg[key]) and 0 < cfg[key] <= top, f"{key} must be a number in (0, {top:g}], not {cfg[key]!r}")
-
-
-# --------------------------------------------------------------------------- command line
-
-_CLI_TYPES = {"drift_day": int}  # knobs whose default (None) does not tell their type
-
-
-def _parser() -> argparse.ArgumentParser:
-    """Options: rows, seed, output file, report, and every scalar knob as --knob-name."""
-    parser = argparse.ArgumentParser(
-        prog="python -m cardfraud simulate",
-        description="Simulate card purchases with the card_transdata columns (see docs/simulator.md).")
-    parser.add_argument("--rows", type=int, default=SIMULATOR_DEFAULTS["rows"], help="purchases to simulate")
-    parser.add_argument("--seed", type=int, default=SIMULATOR_DEFAULTS["seed"], help="random seed")
-    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file (with "
-                                      "--raw: a folder)")
-    parser.add_argument("--raw", action="store_true",
-                        help="write a bank's raw extract instead: DIR/purchases.csv (codes, no "
-                             "derived inputs) and DIR/cardholders.csv (homes); load.source=raw")
-    parser.add_argument("--report", action="store_true",
-                        help="print the calibration table and the separability check")
-    for knob, default in SIMULATOR_DEFAULTS.items():
-        if knob in {"rows", "seed", "cities"}:
-            continue
-        kind = _CLI_TYPES.get(knob, type(default))
-        parser.add_argument(f"--{knob.replace('_', '-')}", dest=knob, type=kind, default=None,
-                            help=f"default: {default}")
-    return parser
-
-
-def _write(frame: pd.DataFrame, path: str) -> None:
-    """Write ``frame`` as Parquet or CSV according to the file's suffix."""
-    from pathlib import Path
-
-    from ..runner.atomic_write import atomic_path
-
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        if target.suffix.lower() in {".parquet", ".pq"}:
-            frame.to_parquet(tmp, index=False)
-        else:
-            frame.to_csv(tmp, index=False)
-
-
-def cli(argv: list[str] | None = None) -> int:
-    """``python -m cardfraud simulate``: simulate, optionally write a file and print the report."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # --help or a usage error: argparse has printed the message
-        return int(exc.code or 0)
-    if not args.out and not args.report:
-        print("error: give --out FILE.parquet|FILE.csv and/or --report", file=sys.stderr)
-        return 2
-    if args.raw and not args.out:
-        print("error: --raw needs --out DIR (the folder for purchases.csv and cardholders.csv)",
-              file=sys.stderr)
-        return 2
-    if args.out and not args.raw and not args.out.lower().endswith((".parquet", ".pq", ".csv")):
-        print(f"error: --out must end in .parquet or .csv, not {args.out!r}", file=sys.stderr)
-        return 2
-    knobs = {k: v for k, v in vars(args).items() if k in SIMULATOR_DEFAULTS and v is not None}
-    try:
-        frame = simulate(**knobs)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    if args.out and args.raw:
-        from .raw_extract import write_raw_extract
-
-        purchases, cardholders = write_raw_extract(frame, args.out, seed=int(knobs.get("seed", 0)))
-        print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to "
-              f"{purchases} and {frame['card_id'].nunique():,} cardholders to {cardholders}")
-    elif args.out:
-        _write(frame, args.out)
-        print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to {args.out}")
-    if args.report:
-        print_report(frame)
-    return 0
