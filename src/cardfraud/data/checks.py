@@ -157,3 +157,16 @@ def to_text(series: pd.Series) -> tuple[pd.Series, bool]:
     if pd.api.types.is_string_dtype(series) or isinstance(series.dtype, pd.CategoricalDtype):
         return series, False
     return series.map(lambda value: None if pd.isna(value) else str(value)).astype("string"), True
+
+
+def require_columns(frame: pd.DataFrame, required, source: str, lead: str = "missing",
+                    hint: str = "") -> None:
+    """Raise naming every ``required`` column the file lacks and the columns it has.
+
+    The message reads ``<source>: <lead> column(s) a, b (<hint>found: ...)``.
+    """
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        found = ", ".join(map(str, frame.columns[:12]))
+        raise DataValidationError(f"{source}: {lead} column{'s' if len(missing) > 1 else ''} "
+                                  f"{', '.join(missing)} ({hint}found: {found})")

@@ -19,6 +19,7 @@ from .checks import (
     DataValidationError,
     check_bounds,
     check_unique_column_names,
+    require_columns,
     rows_text,
     thousands_hint,
     to_text,
@@ -99,13 +100,7 @@ def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Se
 
 def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> None:
     """Raise naming every required column the file lacks."""
-    missing = [c for c in required if c not in frame.columns]
-    if missing:
-        found = ", ".join(map(str, frame.columns[:12]))
-        raise DataValidationError(
-            f"{source}: missing required column{'s' if len(missing) > 1 else ''} "
-            f"{', '.join(missing)} (found: {found})"
-        )
+    require_columns(frame, required, source, lead="missing required")
 
 
 def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:

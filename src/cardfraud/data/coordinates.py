@@ -25,6 +25,7 @@ from .checks import (
     Bounds,
     DataValidationError,
     check_bounds,
+    require_columns,
     rows_text,
     to_timestamps,
 )
@@ -82,12 +83,8 @@ def check_unique_ids(ids: pd.Series, source: str, hint: str = "") -> None:
 
 def validate_coordinates(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Return the provider's ids and coordinates as numbers, or raise naming the bad rows."""
-    missing = [c for c in PROVIDER_COLUMNS if c not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"{source}: missing column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(a coordinates file has {', '.join(PROVIDER_COLUMNS)}; found: "
-            f"{', '.join(map(str, frame.columns[:12]))})")
+    require_columns(frame, PROVIDER_COLUMNS, source,
+                    hint=f"a coordinates file has {', '.join(PROVIDER_COLUMNS)}; ")
     kept = [*PROVIDER_COLUMNS, *[c for c in OPTIONAL_PROVIDER_COLUMNS if c in frame.columns]]
     frame = frame[kept].copy()
     check_unique_ids(frame[TRANSACTION_ID], source)

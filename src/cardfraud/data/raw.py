@@ -25,7 +25,14 @@ import numpy as np
 import pandas as pd
 
 from .cardholders import HOME_COLUMNS, resolve_homes
-from .checks import VALUE_BOUNDS, DataValidationError, check_bounds, rows_text, to_timestamps
+from .checks import (
+    VALUE_BOUNDS,
+    DataValidationError,
+    check_bounds,
+    require_columns,
+    rows_text,
+    to_timestamps,
+)
 from .cleaning import CleaningReport, _check_two_classes, _handle_missing, _to_flag, to_number
 from .codes import (
     CATEGORY,
@@ -101,12 +108,8 @@ def is_raw_extract(columns) -> bool:
 
 def check_raw_columns(frame: pd.DataFrame, source: str) -> None:
     """Raise naming the raw columns the file lacks, or the seven inputs it already has."""
-    missing = [c for c in RAW_REQUIRED if c not in frame.columns]
-    if missing:
-        raise DataValidationError(
-            f"{source}: load.source is raw but the file lacks column"
-            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)} (found: "
-            f"{', '.join(map(str, frame.columns[:12]))}); map the bank's headers with load.columns")
+    require_columns(frame, RAW_REQUIRED, source, lead="load.source is raw but the file lacks",
+                    hint="map the bank's headers with load.columns; ")
     derived = [c for c in FEATURES if c in frame.columns]
     if derived:
         raise DataValidationError(
