@@ -8,8 +8,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KERNEL := cardfraud
 ARGS ?=
-# `make test` runs on this many processes, each test file on one (pytest-xdist); WORKERS=0 for
-# one process. `make test-fast` runs in one: its tests are too short to gain from more.
+# `make test` and `make test-fast` run on this many processes (pytest-xdist; `make test` keeps
+# each test file on one); WORKERS=0 for one process.
 WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest
 
@@ -39,7 +39,7 @@ test: $(STAMP) ## Run the whole test suite
 	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) --dist loadfile $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that do not execute notebooks
-	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -m "not slow and not browser" $(ARGS)
+	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) -m "not slow and not browser" $(ARGS)
 
 lab: $(STAMP) ## Open JupyterLab in the venv on notebooks/
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/jupyter lab notebooks/
