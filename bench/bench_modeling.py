@@ -1,6 +1,6 @@
 """Benchmark the modeling step phase by phase (seconds per phase and the total).
 
-Runs the same package functions as notebooks/05_modeling.ipynb, with the ``modeling``
+Runs ``run_modeling``, the one call of notebooks/05_modeling.ipynb, with the ``modeling``
 section of a params file, on simulated transactions (``--rows``) or an extract (``--data``).
 MLflow logs into the output dir, never into the project's mlruns/.
 
@@ -23,24 +23,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from timing import PhaseTimer  # noqa: E402
 
-from cardfraud.data.cleaning import load_file
-from cardfraud.data.schema import model_features
-from cardfraud.modeling import figures as model_plots
-from cardfraud.modeling import tracking
-from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models
-from cardfraud.modeling.holdout import split_transactions
-from cardfraud.modeling.metrics import (
-    evaluate_on_test,
-    first_analysis_rerun,
-    permutation_importance_table,
-)
-from cardfraud.modeling.results import save_modeling_results, step_settings
-from cardfraud.modeling.thresholds import choose_thresholds
-from cardfraud.runner.artifacts import PROJECT_ROOT, save_figure, transactions_path  # noqa: E402
+from cardfraud.data.cleaning import load_file  # noqa: E402
+from cardfraud.modeling import tracking  # noqa: E402
+from cardfraud.modeling.page import run_modeling  # noqa: E402
+from cardfraud.runner.artifacts import PROJECT_ROOT, transactions_path  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 
 phase = PhaseTimer(width=22)
@@ -59,57 +48,14 @@ def prepare_data(args, output_dir: Path) -> None:
 
 
 def run_step(p: dict, output_dir: Path, seed: int) -> dict:
-    """Run every phase of the modeling step and return its results."""
+    """Run the modeling step as the notebook does (its one call), timing each phase."""
     with phase("read data"):
         frame = pd.read_parquet(transactions_path(output_dir))
-    with phase("split"):
-        split = split_transactions(frame, p["split"], p["test_days"], p["test_share"], seed)
-    with phase("cross-validation"):
-        cv = cross_validate_candidates(
-            frame, split, p["candidates"], p["grids"], p["resampling"], p["cv_folds"],
-            p["cv_sample_rows"], p["selection_metric"], seed)
-    with phase("thresholds"):
-        thresholds, curves = choose_thresholds(
-            frame, cv, p["cost_missed_fraud"], p["cost_review"], p["target_recall"])
-    with phase("refit best"):
-        fitted = fit_final_models(frame, split, cv)
-    with phase("test evaluation"):
-        test = evaluate_on_test(frame, split, fitted, cv, thresholds, p["alert_budget"],
-                                         p["cost_missed_fraud"], p["cost_review"])
-    with phase("importance"):
-        importance = permutation_importance_table(
-            fitted.pipelines[fitted.best], frame, split, p["importance_rows"], seed)
-    with phase("figures"):
-        best = fitted.best
-        figures = {
-            "modeling_pr_roc": model_plots.plot_pr_roc(test, best),
-            "modeling_confusion_matrices": model_plots.plot_confusion_matrices(test),
-            "modeling_cost_curve": model_plots.plot_cost_curve(
-                curves[best], thresholds.loc[best, "threshold"],
-                thresholds.loc[best, "threshold_target_recall"], p["target_recall"], best,
-                int(thresholds.loc[best, "validation_rows"]), p.get("currency", "COP")),
-            "modeling_calibration": model_plots.plot_calibration(test, best),
-            "modeling_importance": model_plots.plot_permutation_importance(
-                importance, best, p["importance_rows"]),
-        }
-        paths = {name: save_figure(fig, name, output_dir) for name, fig in figures.items()}
-        plt.close("all")
-    with phase("mlflow logging"):
-        settings = step_settings(frame, split, cv, p["alert_budget"],
-                                          p["cost_missed_fraud"], p["cost_review"],
-                                          p["target_recall"], p.get("currency", "COP"))
-        shared = ["modeling_pr_roc", "modeling_confusion_matrices"]
-        best_only = [name for name in paths if name not in shared]
-        runs = tracking.track_candidates(
-            p["experiment_name"], tracking.SQLITE_PREFIX + str(output_dir / "mlruns" / "mlflow.db"),
-            cv, fitted, thresholds, test, model_features(frame.iloc[split.train_rows[:5]]),
-            settings, shared, best_only, run_id="bench", output_dir=output_dir)
-    with phase("hand-over files"):
-        results = save_modeling_results(frame, split, cv, fitted, thresholds, test,
-                                                 runs, settings, output_dir)
-    with phase("first analysis rerun"):
-        first_analysis_rerun(frame, split, p["first_analysis_rows"], seed)
-    return results
+    page = run_modeling(
+        frame, output_dir, run_id="bench", seed=seed,
+        tracking_uri=tracking.SQLITE_PREFIX + str(output_dir / "mlruns" / "mlflow.db"),
+        **p, phase=phase)
+    return page.results
 
 
 def time_notebook(params_file: Path, output_dir: Path) -> float:

@@ -34,14 +34,11 @@ from cardfraud.modeling.tracking import (
 )
 from cardfraud.runner.artifacts import (
     artifacts_dir,
-    load_step_results,
     save_step_results,
     transactions_path,
 )
-from cardfraud.serving import registry_report
-from cardfraud.serving.champion_rule import apply_aliases, compare_with_champion
+from cardfraud.serving.page import run_registry
 from cardfraud.serving.promotion import pending_promotion, promote_pending_champion
-from cardfraud.serving.registration import held_out_test_rows, register_candidate
 from cardfraud.serving.registry import CHAMPION
 
 MODEL = "card-fraud-detector"
@@ -78,7 +75,7 @@ def fake_modeling_step(output_dir: Path, tracking_uri: str, weak: bool = False,
     uri = configure_tracking(tracking_uri)
     experiment_id = get_or_create_experiment("card-fraud-test", uri)
     name = "weak_logistic" if weak else "logistic_regression"
-    run_id = log_candidate_run(experiment_id, name, {"columns": columns}, test_metrics,
+    run_id = log_candidate_run(uri, experiment_id, name, {"columns": columns}, test_metrics,
                                pipeline, features.iloc[test[:5]])
     pd.DataFrame({"row": test, "fraud": fraud[test], "probability": probability}).to_parquet(
         artifacts_dir(output_dir) / "test_predictions.parquet", index=False)
@@ -113,25 +110,18 @@ def fresh_tracking_store(folder: Path, monkeypatch) -> str:
 
 
 def registry_step(output_dir: Path, force: bool = False, publish: bool = True,
-                  run_id: str = "report-run"):
-    """Run the registry step as the notebook does; return (registered, decision, aliases).
+                  run_id: str = "report-run", sample_rows: int = 50):
+    """Run the registry step as the notebook does (its one call); return (registered,
+    decision, aliases).
 
     ``publish`` then applies the promotion as run_all does when it publishes the run.
     """
-    modeling = load_step_results("modeling", output_dir)
-    data = load_step_results("load", output_dir)["data"]
-    test = held_out_test_rows(output_dir)
-    registered = register_candidate(modeling, data, test, MODEL, report_run_id=run_id)
-    decision = compare_with_champion(registered, test, modeling["selection_metric"], force)
-    aliases = apply_aliases(registered, decision)
-    results = registry_report.registry_results(registered, decision, aliases,
-                                        pd.DataFrame({"difference": [0.0]}),
-                                        modeling["selection_metric"], run_id)
-    save_step_results("registry", results, output_dir)
-    pending = pending_promotion(results, run_id)
+    page = run_registry(output_dir, run_id=run_id, model_name=MODEL, register=True,
+                        force_promotion=force, sample_rows=sample_rows)
+    pending = pending_promotion(page.results, run_id)
     if publish and pending is not None:
         promote_pending_champion(pending)
-    return registered, decision, aliases
+    return page.registered, page.decision, page.aliases
 
 
 def champion_version() -> int:

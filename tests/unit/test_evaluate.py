@@ -22,6 +22,7 @@ from cardfraud.modeling.metrics import (
     first_analysis_table,
     permutation_importance_table,
 )
+from cardfraud.modeling.page import evaluate_candidates
 from cardfraud.modeling.results import decision_summary, save_modeling_results, step_settings
 from cardfraud.modeling.thresholds import (
     FLAG_NONE,
@@ -40,13 +41,12 @@ def timed_transactions(rows: int = 800, seed: int = 0, days: int = 10) -> pd.Dat
 
 
 def modeling_run(frame: pd.DataFrame, candidates=("logistic_regression", "decision_tree")):
-    """Split, cross-validate, choose thresholds, fit and test, as the notebook does."""
-    split = split_transactions(frame, "auto", test_days=3)
-    cv = cross_validate_candidates(frame, split, list(candidates), cv_folds=3, seed=0)
-    thresholds, curves = choose_thresholds(frame, cv, 300000, 10000, 0.8)
-    fitted = fit_final_models(frame, split, cv)
-    test = evaluate_on_test(frame, split, fitted, cv, thresholds, 0.05, 300000, 10000)
-    return split, cv, thresholds, curves, fitted, test
+    """Split, cross-validate, choose thresholds, fit and test: the modeling step's first
+    sections (``evaluate_candidates``), as the notebook runs them."""
+    found = evaluate_candidates(frame, seed=0, candidates=list(candidates), test_days=3,
+                                cv_folds=3, cv_sample_rows=None, alert_budget=0.05,
+                                cost_missed_fraud=300000, cost_review=10000, target_recall=0.8)
+    return found.split, found.cv, found.thresholds, found.cost_curves, found.fitted, found.test
 
 
 def test_classification_metrics_match_hand_computed_values():

@@ -464,7 +464,12 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
     from sklearn.ensemble import HistGradientBoostingClassifier
 
     from cardfraud.data.schema import model_features
-    from cardfraud.modeling.tracking import configure_tracking, get_or_create_experiment
+    from cardfraud.modeling.tracking import (
+        configure_tracking,
+        get_or_create_experiment,
+        tracking_client,
+        using_store,
+    )
     from cardfraud.serving.scorer import FraudScorer
 
     frame = pd.read_parquet(f"{output_dir}/artifacts/transactions.parquet")
@@ -475,12 +480,14 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
     uri = configure_tracking(tracking_uri)
     example = model_features(frame.head(5))
     # an experiment whose artifacts sit beside the test's database, not in ./mlruns
-    with mlflow.start_run(experiment_id=get_or_create_experiment("drift-test", uri)):
+    experiment_id = get_or_create_experiment("drift-test", uri)
+    with using_store(uri), mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.pyfunc.log_model(name="scorer", python_model=FraudScorer(classifier, 0.5),
                                        input_example=example, metadata={"threshold": 0.5})
-    version = mlflow.register_model(info.model_uri, "card-fraud-detector",
-                                    tags={f"test_{k}": str(v) for k, v in metrics.items()})
-    mlflow.MlflowClient().set_registered_model_alias("card-fraud-detector", "champion", version.version)
+        version = mlflow.register_model(info.model_uri, "card-fraud-detector",
+                                        tags={f"test_{k}": str(v) for k, v in metrics.items()})
+    tracking_client(uri).set_registered_model_alias("card-fraud-detector", "champion",
+                                                    version.version)
     return metrics
 
 

@@ -322,3 +322,32 @@ def test_by_hand_the_registered_version_is_found_and_left_alone(output_dir):
 
 
 # --- the notebook ------------------------------------------------------------------------
+
+
+# --- every function works on the store it is given ----------------------------------------
+
+def test_registry_reads_and_writes_the_store_it_is_given_not_the_global_one(tmp_path, monkeypatch):
+    from helpers import fresh_tracking_store
+
+    from cardfraud.modeling.tracking import tracking_client
+
+    given = fresh_tracking_store(tmp_path / "given", monkeypatch)
+    elsewhere = fresh_tracking_store(tmp_path / "elsewhere", monkeypatch)  # env var: elsewhere
+    output = tmp_path / "out"
+    output.mkdir()
+    mlflow.set_tracking_uri(elsewhere)
+    mlflow.set_registry_uri(elsewhere)
+    try:
+        modeling = fake_modeling_step(output, given)
+        registered, decision, aliases = registry_step(output)
+        assert registered.tracking_uri == given and aliases == [CHALLENGER, CHAMPION]
+        assert registry.current_champion(MODEL, given) == 1
+        assert registry.registry_table(MODEL, tracking_uri=given)["version"].tolist() == [1]
+        assert scorer.load_champion(MODEL, given).run_id == modeling["best_run_id"]
+        assert mlflow.get_tracking_uri() == elsewhere and mlflow.get_registry_uri() == elsewhere
+    finally:
+        mlflow.set_tracking_uri(None)
+        mlflow.set_registry_uri(None)
+    assert tracking_client(elsewhere).search_registered_models() == []
+    assert tracking_client(elsewhere).search_experiments()[0].name == "Default"
+    assert len(tracking_client(elsewhere).search_experiments()) == 1  # no run went there

@@ -16,19 +16,16 @@ from mlflow.tracking import MlflowClient
 
 from cardfraud.data.schema import model_features
 from cardfraud.modeling import tracking
-from cardfraud.modeling.candidates import cross_validate_candidates, fit_final_models
-from cardfraud.modeling.holdout import split_transactions
-from cardfraud.modeling.metrics import evaluate_on_test
-from cardfraud.modeling.results import step_settings
-from cardfraud.modeling.thresholds import choose_thresholds
+from cardfraud.modeling.page import evaluate_candidates
 from cardfraud.runner.artifacts import save_figure
 
 
 def test_tracking_uri_comes_from_the_param_first(tmp_path, monkeypatch):
     monkeypatch.setenv("MLFLOW_DISABLE_TELEMETRY", "false")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/elsewhere.db")
     uri = tracking.configure_tracking(f"sqlite:///{tmp_path}/a/mlflow.db")
     assert uri == f"sqlite:///{tmp_path}/a/mlflow.db"
-    assert mlflow.get_tracking_uri() == uri
+    assert mlflow.get_tracking_uri() == f"sqlite:///{tmp_path}/elsewhere.db"  # left as it was
     assert os.environ["MLFLOW_DISABLE_TELEMETRY"] == "true"
     assert MlflowClient(uri).search_experiments()[0].name == "Default"  # the store is ready
     assert (tmp_path / "a" / "mlflow.db.lock").is_file()  # its tables were created under the lock
@@ -75,13 +72,11 @@ def tracked_run(tmp_path_factory):
     """A tiny modeling run with SMOTE, logged into a temporary store (shared by the module)."""
     tmp_path = tmp_path_factory.mktemp("tracked")
     frame = make_transactions(600, seed=4)
-    split = split_transactions(frame, "stratified", test_share=0.25, seed=0)
-    cv = cross_validate_candidates(frame, split, ["logistic_regression", "decision_tree"],
-                                          resampling="smote", cv_folds=3, seed=0)
-    thresholds, _ = choose_thresholds(frame, cv, 300000, 10000, 0.8)
-    fitted = fit_final_models(frame, split, cv)
-    test = evaluate_on_test(frame, split, fitted, cv, thresholds, 0.05, 300000, 10000)
-    settings = step_settings(frame, split, cv, 0.05, 300000, 10000, 0.8)
+    found = evaluate_candidates(frame, seed=0, candidates=["logistic_regression", "decision_tree"],
+                                resampling="smote", split="stratified", test_share=0.25,
+                                cv_sample_rows=None, alert_budget=0.05, target_recall=0.8)
+    split, cv, thresholds, fitted, test, settings = (found.split, found.cv, found.thresholds,
+                                                     found.fitted, found.test, found.settings)
     for name in ("modeling_pr_roc", "modeling_calibration"):
         fig, ax = plt.subplots()
         ax.plot([0, 1], [0, 1])
@@ -119,10 +114,11 @@ def test_logged_model_loads_without_a_sampler_and_reproduces_the_scores(tracked_
     frame, split, fitted, test, tracked = tracked_run
     uri = f"runs:/{tracked['best_run_id']}/model"
     features = model_features(frame.iloc[split.test_rows])
-    loaded = mlflow.sklearn.load_model(uri)
+    with tracking.using_store(tracked["tracking_uri"]):  # MLflow's fluent API reads the global
+        loaded = mlflow.sklearn.load_model(uri)
+        pyfunc = mlflow.pyfunc.load_model(uri)
     assert not any(hasattr(step, "fit_resample") for _, step in loaded.steps)
     np.testing.assert_array_equal(loaded.predict_proba(features)[:, 1], test.scores[fitted.best])
-    pyfunc = mlflow.pyfunc.load_model(uri)
     inputs = pyfunc.metadata.get_input_schema().input_names()
     assert inputs == list(features.columns)
     np.testing.assert_allclose(np.asarray(pyfunc.predict(features))[:, 1],

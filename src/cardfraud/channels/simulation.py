@@ -273,14 +273,15 @@ def cli(argv: list[str] | None = None) -> int:
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    purchases = args.purchases or len(transactions)
-    drawn = draw_purchases(transactions, purchases, args.seed)
+    from .page import purchase_flow  # the notebook's first section, imported on use
+
+    counted = purchase_flow(transactions, args.purchases, args.runs, args.seed)
+    purchases = counted.purchases
     how = "without" if purchases <= len(transactions) else "with"
     print(f"Purchase flow: {purchases:,} purchases drawn {how} replacement (seed {args.seed}) "
           f"from {path} ({len(transactions):,} rows)\n")
-    print(format_stage_counts(stage_counts(drawn)) + "\n")
-    intervals = batch_intervals(simulate_batches(transactions, purchases, args.runs, args.seed))
+    print(format_stage_counts(counted.stages) + "\n")
     print(f"Monte Carlo over {args.runs:,} batches of {purchases:,} purchases:")
-    for sentence in interval_sentences(intervals, purchases):
+    for sentence in interval_sentences(counted.intervals, purchases):
         print(f"  {sentence}")
     return 0

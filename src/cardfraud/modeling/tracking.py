@@ -5,6 +5,12 @@ The tracking URI comes from the params, else ``MLFLOW_TRACKING_URI``, else an SQ
 the working directory). Nothing happens at import time; telemetry is turned off when tracking
 is configured.
 
+Every function is given the store it works on: registry reads and writes go through
+:func:`tracking_client` (``MlflowClient(tracking_uri=..., registry_uri=...)``), never through
+MLflow's process-wide URI. MLflow's fluent calls (``start_run``, ``log_model``,
+``load_model``) read only that global, so they run inside :func:`using_store`, the one place
+that points it at a store, and only for the duration of the call.
+
 An SQLite store may be shared by runs started at once (two terminals, CI jobs). MLflow creates
 its tables on first open and numbers registry writes without coordinating processes, so the
 first open of an SQLite store and the registry's read-then-write sequences run under
@@ -36,6 +42,32 @@ _READ_ONLY_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
 _held_locks: set[Path] = set()  # lock files this process holds: nested use must not deadlock
 _opened_stores: set[str] = set()  # SQLite stores whose tables this process has checked
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
+
+
+def tracking_client(tracking_uri: str):
+    """Return an MLflow client whose tracking and registry are the store ``tracking_uri``."""
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+
+
+@contextmanager
+def using_store(tracking_uri: str) -> Iterator[None]:
+    """Point MLflow's fluent API (``start_run``, ``log_model``, ``load_model``) at a store
+    while the body runs, then give the process-wide tracking and registry URIs back.
+
+    The only place the package sets MLflow's global URIs (MLflow's own variables, restored
+    exactly, "never set" included): everything else is given a client.
+    """
+    from mlflow.tracking import _model_registry, _tracking_service
+
+    tracking, registry = _tracking_service.utils, _model_registry.utils
+    before = (tracking._tracking_uri, registry._registry_uri)  # None when never set
+    tracking._tracking_uri, registry._registry_uri = tracking_uri, tracking_uri
+    try:
+        yield
+    finally:
+        tracking._tracking_uri, registry._registry_uri = before
 
 
 def _import_mlflow():
@@ -108,10 +140,8 @@ def open_store(tracking_uri: str) -> None:
     """
     if sqlite_path(tracking_uri) is None or tracking_uri in _opened_stores:
         return
-    from mlflow.tracking import MlflowClient
-
     with store_lock(tracking_uri), _quiet_mlflow():
-        client = MlflowClient(tracking_uri=tracking_uri, registry_uri=tracking_uri)
+        client = tracking_client(tracking_uri)
         client.search_experiments(max_results=1)
         client.search_registered_models(max_results=1)
     _opened_stores.add(tracking_uri)
@@ -126,15 +156,15 @@ def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
 
 
 def configure_tracking(tracking_uri: str | None = None) -> str:
-    """Resolve the tracking URI (see :func:`resolve_tracking_uri`), turn telemetry off, point
-    MLflow at it (creating an SQLite store's tables under its lock) and return it."""
+    """Resolve the tracking URI (see :func:`resolve_tracking_uri`), turn telemetry off, create
+    an SQLite store's folder and tables (under its lock) and return the URI; MLflow's
+    process-wide URI is left as it is (callers pass the URI on)."""
     os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    mlflow = _import_mlflow()
+    _import_mlflow()
     uri = resolve_tracking_uri(tracking_uri)
     database = sqlite_path(uri)
     if database is not None:
         database.parent.mkdir(parents=True, exist_ok=True)
-    mlflow.set_tracking_uri(uri)
     open_store(uri)
     return uri
 
@@ -146,9 +176,8 @@ def get_or_create_experiment(name: str, tracking_uri: str) -> str:
     for servers the server's default applies.
     """
     from mlflow.exceptions import MlflowException
-    from mlflow.tracking import MlflowClient
 
-    client = MlflowClient(tracking_uri=tracking_uri)
+    client = tracking_client(tracking_uri)
     with store_lock(tracking_uri):
         found = client.get_experiment_by_name(name)
         if found is not None:
@@ -184,10 +213,11 @@ def _quiet_mlflow():
             logging.getLogger(name).setLevel(level)
 
 
-def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics: dict,
-                      model, input_example: pd.DataFrame, artifacts: list | None = None,
-                      tags: dict | None = None) -> str:
-    """Log one candidate as a run: params, metrics, figure files and the fitted pipeline.
+def log_candidate_run(tracking_uri: str, experiment_id: str, candidate: str, params: dict,
+                      metrics: dict, model, input_example: pd.DataFrame,
+                      artifacts: list | None = None, tags: dict | None = None) -> str:
+    """Log one candidate as a run in the store ``tracking_uri``: params, metrics, figure files
+    and the fitted pipeline.
 
     The pipeline (preprocessing + classifier, no sampler) is logged as ``model`` with a
     signature and input example, in cloudpickle format, predicting P(fraud) via predict_proba.
@@ -197,7 +227,8 @@ def log_candidate_run(experiment_id: str, candidate: str, params: dict, metrics:
     from mlflow.models import infer_signature
 
     signature = infer_signature(input_example, model.predict_proba(input_example))
-    with mlflow.start_run(experiment_id=experiment_id, run_name=candidate) as run:
+    with using_store(tracking_uri), \
+            mlflow.start_run(experiment_id=experiment_id, run_name=candidate) as run:
         mlflow.set_tags({"candidate": candidate, **(tags or {})})
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if v is not None
@@ -260,7 +291,7 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
                   **{f"classify__{k}": v for k, v in cv.best_settings[candidate].items()}}
         is_best = candidate == fitted.best
         runs[candidate] = log_candidate_run(
-            experiment_id, candidate, params,
+            uri, experiment_id, candidate, params,
             candidate_metrics(cv_row, thresholds.loc[candidate], test.comparison.loc[candidate]),
             model, input_example, shared + (best_only if is_best else []),
             tags={"best": str(is_best).lower(), "report_run_id": str(run_id or "")})

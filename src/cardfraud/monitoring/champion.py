@@ -47,14 +47,15 @@ def performance_now(fraud: np.ndarray, scored: pd.DataFrame) -> dict | None:
             "held_share": float(decision.mean()), "frauds": int(fraud.sum())}
 
 
-def metrics_at_training(model_name: str, version: int | None) -> dict | None:
+def metrics_at_training(model_name: str, version: int | None,
+                        tracking_uri: str | None = None) -> dict | None:
     """Return the test metrics the registry recorded for a version, or None when unknown."""
     from mlflow.exceptions import MlflowException
 
     from ..serving.registry import registry_table
 
     try:
-        table = registry_table(model_name)
+        table = registry_table(model_name, tracking_uri=tracking_uri)
     except (MlflowException, LookupError, OSError):
         return None
     row = table.loc[table["version"] == version]
@@ -119,7 +120,7 @@ def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str 
         return ChampionCheck(False, f"No champion to check ({str(exc).splitlines()[0]}): score "
                                     f"drift and performance are skipped; run the registry step.")
     check = champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
-                                 metrics_at_training(model_name, scorer.version))
+                                 metrics_at_training(model_name, scorer.version, tracking_uri))
     if promoted is not None:
         check.message += (f" Version {promoted} was promoted by this run's registry step: it is "
                           f"the champion once the run is published.")

@@ -29,8 +29,8 @@ from ..runner.artifacts import (
     tracking_uri_from_caller,
 )
 from ..runner.parameter_rules import check_model_name
-from .champion import ChampionCheck, champion_check, champion_table
-from .drift import FeatureDrift, check_monitoring_params, feature_drift, worst_status
+from .champion import ChampionCheck, champion_table
+from .drift import FeatureDrift, check_monitoring_params, worst_status
 from .window import SPLIT_FILE, MonitoringWindow, describe_window, monitoring_window
 
 # --------------------------------------------------------------------------- status and advice
@@ -189,21 +189,22 @@ def cli(argv: list[str] | None = None) -> int:
 
     Returns 0 when the comparison ran (whatever the status), 2 on a bad file or parameter.
     """
+    from .page import assess_window  # the step's assessment, as the notebook runs it
+
     args = build_parser().parse_args(argv)
     try:
         check_monitoring_params(args.bins, args.psi_watch, args.psi_alert, args.current_days)
         check_model_name(args.model_name, "--model-name")
         window = cli_window(args)
-        drift = feature_drift(window.reference, window.current, args.bins, args.psi_watch,
-                              args.psi_alert)
+        tracking_uri = args.tracking_uri and tracking_uri_from_caller(args.tracking_uri,
+                                                                      Path.cwd())
+        found = assess_window(window, model_name=args.model_name, tracking_uri=tracking_uri,
+                              bins=args.bins, psi_watch=args.psi_watch,
+                              psi_alert=args.psi_alert, check_champion=args.champion)
     except (DataValidationError, ValueError, FileNotFoundError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    tracking_uri = args.tracking_uri and tracking_uri_from_caller(args.tracking_uri, Path.cwd())
-    champion = (champion_check(window, args.model_name, tracking_uri, args.bins,
-                               args.psi_watch, args.psi_alert) if args.champion
-                else ChampionCheck(False, "The champion was not checked (add --champion)."))
-    status = monitoring_status(window, drift, champion)
+    drift, champion, status = found.drift, found.champion, found.status
     print(plain_text(describe_window(window)))
     table = drift.table[["kind", "reference", "current", "psi", "js_distance", "test", "p_value",
                          "status"]]

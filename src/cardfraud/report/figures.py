@@ -97,10 +97,20 @@ def show_figure(fig, name: str, output_dir: str | os.PathLike | None = None) -> 
     The notebook embeds the saved file itself, so each figure is rendered once (``plt.show()``
     would render it a second time) and the page shows exactly the published artifact.
     """
-    from IPython.display import Image, display
+    show_saved_figure(save_and_close(fig, name, output_dir))
 
+
+def save_and_close(fig, name: str, output_dir: str | os.PathLike | None = None):
+    """Save the figure as ``artifacts/figures/<name>.png``, close it and return the path."""
     path = save_figure(fig, name, output_dir)
     plt.close(fig)
+    return path
+
+
+def show_saved_figure(path: str | os.PathLike) -> None:
+    """Show a saved figure's PNG inline: the page shows exactly the published artifact."""
+    from IPython.display import Image, display
+
     display(Image(filename=str(path)))
 
 

@@ -8,23 +8,16 @@ never promoted. The decision is applied at publish by :mod:`.promotion`.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
 from sklearn import metrics
 
 from ..data.schema import TARGET
-from ..modeling.tracking import store_lock
+from ..modeling.tracking import store_lock, tracking_client
 from .registration import RegisteredVersion, load_candidate_scorer
 from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases
 from .scorer import LoadedScorer, load_registered_scorer
-
-with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
-    warnings.filterwarnings("ignore", message="IProgress not found")
-    import mlflow
-    import mlflow.sklearn
-
 
 _PROBABILITY_METRICS = {"average_precision": metrics.average_precision_score,
                         "roc_auc": metrics.roc_auc_score}
@@ -71,12 +64,13 @@ def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, met
     """
     scored = load_candidate_scorer(registered).score(test)
     candidate = selection_score(metric, test[TARGET], scored["probability"], scored["decision"])
-    champion_version = current_champion(registered.model_name)
+    champion_version = current_champion(registered.model_name, registered.tracking_uri)
     champion_score = None
     if champion_version not in (None, registered.version):
         uri = f"models:/{registered.model_name}/{champion_version}"
         try:
-            champion_score = score_on_test(load_registered_scorer(uri), test, metric)
+            champion = load_registered_scorer(uri, registered.tracking_uri)
+            champion_score = score_on_test(champion, test, metric)
         except (LookupError, TypeError, KeyError) as exc:
             if not force:
                 raise RuntimeError(f"champion version {champion_version} cannot score the test "
@@ -112,7 +106,7 @@ def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: Registere
 
 def _other_data_note(registered: RegisteredVersion, champion_version: int) -> str:
     """Warn when the champion was trained on other data: its test score may be optimistic."""
-    client = mlflow.MlflowClient()
+    client = tracking_client(registered.tracking_uri)
     champion_data, candidate_data = (
         client.get_model_version(registered.model_name, str(v)).tags.get("data_fingerprint")
         for v in (champion_version, registered.version))
@@ -164,9 +158,10 @@ def apply_aliases(registered: RegisteredVersion, decision: PromotionDecision) ->
         return []
     if registered.registers:
         with store_lock(registered.tracking_uri):
-            mlflow.MlflowClient().set_registered_model_alias(registered.model_name, CHALLENGER,
-                                                             str(registered.version))
-    aliases = set(version_aliases(registered.model_name).get(registered.version, []))
+            tracking_client(registered.tracking_uri).set_registered_model_alias(
+                registered.model_name, CHALLENGER, str(registered.version))
+    found = version_aliases(registered.model_name, registered.tracking_uri)
+    aliases = set(found.get(registered.version, []))
     if decision.promote and registered.registers:
         aliases.add(CHAMPION)
     return sorted(aliases)
@@ -176,4 +171,4 @@ def champion_after_run(registered: RegisteredVersion, decision: PromotionDecisio
     """Return the version that is champion once this run publishes (the candidate if promoted)."""
     if decision.promote and registered.registers:
         return registered.version
-    return current_champion(registered.model_name)
+    return current_champion(registered.model_name, registered.tracking_uri)

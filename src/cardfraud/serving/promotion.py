@@ -170,9 +170,7 @@ def record_promotion(registry: dict, since: str) -> dict:
 
 def _registry_client(pending: PendingPromotion):
     """Return an MLflow client on the store where the registry step registered the version."""
+    from ..modeling.tracking import tracking_client
     from .scorer import configure_quiet_tracking
 
-    configure_quiet_tracking(pending.tracking_uri)
-    import mlflow
-
-    return mlflow.MlflowClient()
+    return tracking_client(configure_quiet_tracking(pending.tracking_uri))

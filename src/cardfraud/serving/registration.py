@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.schema import FEATURES, TARGET, model_features
-from ..modeling.tracking import ALREADY_EXISTS, store_lock
+from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, using_store
 from ..runner.artifacts import artifacts_dir, transactions_path
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import FraudScorer, LoadedScorer, configure_quiet_tracking, load_registered_scorer
@@ -176,6 +176,19 @@ def create_model_unless_present(client, model_name: str) -> None:
             raise
 
 
+def _log_scorer(run_id: str, classifier, threshold: float, tags: dict, modeling: dict,
+                test: pd.DataFrame):
+    """Log the FraudScorer into the modeling run (inside :func:`using_store`); return its info."""
+    with mlflow.start_run(run_id=run_id):
+        return mlflow.pyfunc.log_model(
+            name=SCORER_NAME, python_model=FraudScorer(classifier, threshold),
+            signature=scorer_signature(), input_example=model_features(test.head(3)),
+            pip_requirements=scorer_requirements(classifier),
+            metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
+                      "selection_metric": tags["selection_metric"],
+                      "classifier_uri": modeling["model_uri"]})
+
+
 def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
                        model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None,
                        report_run_id: str | None = None) -> RegisteredVersion:
@@ -188,7 +201,7 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
     ``report_run_id`` (the report run that registered it) is kept as a tag.
     """
     uri = configure_quiet_tracking(tracking_uri or modeling.get("tracking_uri"))
-    client = mlflow.MlflowClient()
+    client = tracking_client(uri)
     with store_lock(uri):
         create_model_unless_present(client, model_name)
     tags, run_id = version_tags(modeling, data), modeling["best_run_id"]
@@ -197,18 +210,12 @@ def register_candidate(modeling: dict, data: dict, test: pd.DataFrame,
     if existing is not None:
         source = client.get_model_version(model_name, str(existing)).source
         return RegisteredVersion(model_name, existing, run_id, source, threshold, False, uri)
-    classifier = mlflow.sklearn.load_model(modeling["model_uri"])
-    with mlflow.start_run(run_id=run_id), _quiet_pyfunc_logging():
-        info = mlflow.pyfunc.log_model(
-            name=SCORER_NAME, python_model=FraudScorer(classifier, threshold),
-            signature=scorer_signature(), input_example=model_features(test.head(3)),
-            pip_requirements=scorer_requirements(classifier),
-            metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
-                      "selection_metric": tags["selection_metric"],
-                      "classifier_uri": modeling["model_uri"]})
+    with using_store(uri), _quiet_pyfunc_logging():
+        classifier = mlflow.sklearn.load_model(modeling["model_uri"])
+        info = _log_scorer(run_id, classifier, threshold, tags, modeling, test)
     if report_run_id:
         tags["report_run_id"] = str(report_run_id)
-    with store_lock(uri):
+    with store_lock(uri), using_store(uri):  # MLflow finds the logged model via the global URI
         version = client.create_model_version(
             model_name, info.model_uri, run_id=run_id, tags=tags,
             description=version_description(modeling, data), model_id=info.model_id)
@@ -224,7 +231,7 @@ def find_candidate(modeling: dict, data: dict, model_name: str = DEFAULT_MODEL_N
     model itself (``version`` None), scored at its threshold without entering the registry.
     """
     uri = configure_quiet_tracking(tracking_uri or modeling.get("tracking_uri"))
-    client = mlflow.MlflowClient()
+    client = tracking_client(uri)
     tags, run_id = version_tags(modeling, data), modeling["best_run_id"]
     threshold = float(modeling["threshold"])
     try:
@@ -263,12 +270,13 @@ class _UnregisteredScorer:
 def load_candidate_scorer(registered: RegisteredVersion) -> LoadedScorer:
     """Load the candidate: its registered version, or the modeling run's model when unregistered."""
     if registered.version is not None:
-        return load_registered_scorer(registered.uri)
+        return load_registered_scorer(registered.uri, registered.tracking_uri)
     try:
-        classifier = mlflow.sklearn.load_model(registered.scorer_uri)
+        with using_store(registered.tracking_uri):
+            classifier = mlflow.sklearn.load_model(registered.scorer_uri)
     except (MlflowException, OSError) as exc:
         raise LookupError(f"cannot load model {registered.scorer_uri} from "
-                          f"{mlflow.get_tracking_uri()}: {str(exc).splitlines()[0]}") from None
+                          f"{registered.tracking_uri}: {str(exc).splitlines()[0]}") from None
     return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold),
                         registered.scorer_uri, None, registered.threshold, registered.run_id)
 
@@ -281,8 +289,8 @@ def version_details(registered: RegisteredVersion) -> pd.DataFrame:
                    "candidate": registered.scorer_uri, "run": registered.run_id,
                    "threshold": f"{registered.threshold:.4f}"}
         return pd.Series(details, name="value").rename_axis("field").to_frame()
-    found = mlflow.MlflowClient().get_model_version(registered.model_name,
-                                                     str(registered.version))
+    found = tracking_client(registered.tracking_uri).get_model_version(
+        registered.model_name, str(registered.version))
     newly = ("yes" if registered.newly_registered else
              "no, this run and data were already registered" if registered.registers else
              "no, register = False (opened by hand): the version registered by run_all is shown")

@@ -15,10 +15,9 @@ import pandas as pd
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
-    import mlflow
-    import mlflow.sklearn
     from mlflow.exceptions import MlflowException
 
+from ..modeling.tracking import resolve_tracking_uri, tracking_client
 from .names import (  # noqa: F401  (the registry's names, re-exported where they are used)
     CHALLENGER,
     CHAMPION,
@@ -28,28 +27,35 @@ from .names import (  # noqa: F401  (the registry's names, re-exported where the
 )
 
 
-def current_champion(model_name: str) -> int | None:
-    """Return the version number carrying the ``champion`` alias, or None."""
+def registry_client(tracking_uri: str | None = None):
+    """Return a client on the store ``tracking_uri`` (None: ``$MLFLOW_TRACKING_URI``, else the
+    project's store; see :func:`cardfraud.modeling.tracking.resolve_tracking_uri`)."""
+    return tracking_client(resolve_tracking_uri(tracking_uri))
+
+
+def current_champion(model_name: str, tracking_uri: str | None = None) -> int | None:
+    """Return the version number carrying the ``champion`` alias in the store, or None."""
     try:
-        return int(mlflow.MlflowClient().get_model_version_by_alias(model_name, CHAMPION).version)
+        found = registry_client(tracking_uri).get_model_version_by_alias(model_name, CHAMPION)
     except MlflowException:
         return None
+    return int(found.version)
 
 
-def champion_since(model_name: str) -> str | None:
+def champion_since(model_name: str, tracking_uri: str | None = None) -> str | None:
     """When the current champion was promoted (UTC, ISO), from its tag; None without champion."""
-    version = current_champion(model_name)
+    version = current_champion(model_name, tracking_uri)
     if version is None:
         return None
-    tags = mlflow.MlflowClient().get_model_version(model_name, str(version)).tags
+    tags = registry_client(tracking_uri).get_model_version(model_name, str(version)).tags
     return tags.get(CHAMPION_SINCE_TAG)
 
 
-def version_aliases(model_name: str) -> dict[int, list[str]]:
+def version_aliases(model_name: str, tracking_uri: str | None = None) -> dict[int, list[str]]:
     """Return the aliases of each version that has some (none when the model does not exist)."""
     aliases: dict[int, list[str]] = {}
     try:
-        found = mlflow.MlflowClient().get_registered_model(model_name).aliases
+        found = registry_client(tracking_uri).get_registered_model(model_name).aliases
     except MlflowException:
         return aliases
     for alias, version in found.items():
@@ -57,16 +63,16 @@ def version_aliases(model_name: str) -> dict[int, list[str]]:
     return {v: sorted(a) for v, a in aliases.items()}
 
 
-def registry_table(model_name: str = DEFAULT_MODEL_NAME,
-                   champion_after: int | None = None) -> pd.DataFrame:
+def registry_table(model_name: str = DEFAULT_MODEL_NAME, champion_after: int | None = None,
+                   tracking_uri: str | None = None) -> pd.DataFrame:
     """Return one row per registered version: aliases, date, model, test metrics, data.
 
     ``champion_after``: the version this run promotes; the alias it gets when the run
     publishes (and the one the current champion loses) are marked so.
     """
-    aliases = pending_aliases(version_aliases(model_name), champion_after)
+    aliases = pending_aliases(version_aliases(model_name, tracking_uri), champion_after)
     rows = []
-    for found in mlflow.MlflowClient().search_model_versions(f"name = '{model_name}'"):
+    for found in registry_client(tracking_uri).search_model_versions(f"name = '{model_name}'"):
         tags = found.tags
         rows.append({
             "version": int(found.version), "aliases": ", ".join(aliases.get(int(found.version), [])),

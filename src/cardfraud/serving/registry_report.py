@@ -52,7 +52,7 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
         AssertionError: when a probability differs from the modeling step's by more than 1e-9.
     """
     try:
-        champion = load_champion(registered.model_name)
+        champion = load_champion(registered.model_name, registered.tracking_uri)
     except LookupError:
         champion = None
     is_champion = champion is not None and champion.version == registered.version
@@ -90,7 +90,8 @@ def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
             "model_uri": registered.uri,
             "champion_uri": f"models:/{registered.model_name}@{CHAMPION}",
             "champion_version": champion_after_run(registered, decision),
-            "champion_since": None if pending else champion_since(registered.model_name),
+            "champion_since": None if pending else champion_since(registered.model_name,
+                                                                   registered.tracking_uri),
             "newly_registered": registered.newly_registered, "aliases": aliases,
             "registered": registered.registers, "promotion_pending": pending,
             "report_run_id": report_run_id,

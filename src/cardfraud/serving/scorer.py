@@ -17,7 +17,7 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.cleaning import missing_values_error, validate_transactions
 from ..data.schema import FEATURES, TARGET, model_features
-from ..modeling.tracking import configure_tracking
+from ..modeling.tracking import configure_tracking, tracking_client, using_store
 from ..runner.config import ConfigError
 from ..runner.parameter_rules import check_model_name
 from .registry import CHAMPION, DEFAULT_MODEL_NAME
@@ -85,12 +85,13 @@ class LoadedScorer:
 
 
 def configure_quiet_tracking(tracking_uri: str | None) -> str:
-    """Point MLflow at the tracking URI (see cardfraud.modeling.tracking) without download progress bars."""
+    """Resolve and open the store (see cardfraud.modeling.tracking) without download progress
+    bars; return its URI."""
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     return configure_tracking(tracking_uri)
 
 
-def registered_version(model_uri: str) -> int | None:
+def registered_version(model_uri: str, tracking_uri: str) -> int | None:
     """Return the registry version behind ``models:/name@alias`` or ``models:/name/N``."""
     match = re.fullmatch(r"models:/([^/@]+)(?:@([^/]+)|/(\d+))", model_uri)
     if not match:
@@ -98,7 +99,7 @@ def registered_version(model_uri: str) -> int | None:
     name, alias, number = match.groups()
     if number:
         return int(number)
-    return int(mlflow.MlflowClient().get_model_version_by_alias(name, alias).version)
+    return int(tracking_client(tracking_uri).get_model_version_by_alias(name, alias).version)
 
 
 def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> LoadedScorer:
@@ -107,14 +108,15 @@ def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> L
     Raises:
         LookupError: the model does not exist or cannot be loaded (one line, with the URI).
     """
-    configure_quiet_tracking(tracking_uri)
+    uri = configure_quiet_tracking(tracking_uri)
     try:
-        model = mlflow.pyfunc.load_model(model_uri)
-        version = registered_version(model_uri)
+        with using_store(uri):
+            model = mlflow.pyfunc.load_model(model_uri)
+        version = registered_version(model_uri, uri)
     except (MlflowException, OSError, ModuleNotFoundError) as exc:
         text = str(getattr(exc, "message", exc)).strip()
         reason = text.splitlines()[0] if text else type(exc).__name__
-        raise LookupError(f"cannot load model {model_uri} from {mlflow.get_tracking_uri()}: "
+        raise LookupError(f"cannot load model {model_uri} from {uri}: "
                           f"{reason}") from None
     threshold = (model.metadata.metadata or {}).get("threshold")
     return LoadedScorer(model, model_uri, version,

@@ -1,0 +1,163 @@
+"""The modeling step as one call: split, cross-validation, threshold, refit, test (the
+section :func:`evaluate_candidates`), importance, figures, MLflow runs, hand-over files and the
+first analysis' rerun.
+
+:func:`run_modeling` is the step's sequence of calls, written once: the notebook
+(``05_modeling.ipynb``) calls it and shows its parts with the story between them, and the bench
+(``bench/bench_modeling.py``) times the same call phase by phase.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from ..data.schema import model_features
+from ..report.figures import save_and_close
+from ..runner.phases import Phase, no_phase
+from . import figures as model_plots
+from . import tracking
+from .candidates import CrossValidation, FittedModels, cross_validate_candidates, fit_final_models
+from .holdout import Split, split_transactions
+from .metrics import (
+    TestEvaluation,
+    evaluate_on_test,
+    first_analysis_rerun,
+    permutation_importance_table,
+)
+from .results import save_modeling_results, step_settings
+from .thresholds import choose_thresholds
+
+SHARED_FIGURES = ["modeling_pr_roc", "modeling_confusion_matrices"]  # logged on every run
+BEST_FIGURES = ["modeling_cost_curve", "modeling_calibration", "modeling_importance"]
+
+
+@dataclass
+class CandidateEvaluation:
+    """The candidates chosen and judged: split, cross-validation, thresholds, refit, test."""
+
+    split: Split
+    cv: CrossValidation
+    thresholds: pd.DataFrame
+    cost_curves: dict
+    settings: dict
+    fitted: FittedModels
+    test: TestEvaluation
+
+
+@dataclass
+class ModelingPage:
+    """What the modeling page shows; ``figures`` maps names to saved PNGs."""
+
+    evaluation: CandidateEvaluation
+    importance: pd.DataFrame
+    tracked: dict
+    results: dict
+    first_analysis: pd.DataFrame
+    figures: dict[str, Path] = field(default_factory=dict)
+
+    def __getattr__(self, name: str):
+        """``page.cv``, ``page.test``...: the parts of the evaluation the page shows."""
+        if name in CandidateEvaluation.__dataclass_fields__:
+            return getattr(self.evaluation, name)
+        raise AttributeError(name)
+
+
+def evaluate_candidates(transactions: pd.DataFrame, *, seed: int = 42,
+                        candidates: list | None = None, resampling: str = "none",
+                        grids: dict | None = None, selection_metric: str = "average_precision",
+                        cv_folds: int = 3, cv_sample_rows: int | None = 60000,
+                        split: str = "auto", test_days: int | None = 14,
+                        test_share: float = 0.2, alert_budget: float = 0.01,
+                        cost_missed_fraud: float = 300000.0, cost_review: float = 10000.0,
+                        currency: str = "COP", target_recall: float = 0.9,
+                        phase: Phase = no_phase) -> CandidateEvaluation:
+    """Cut the test set off, cross-validate the candidates on the training period, choose
+    each one's threshold on validation scores, refit the best and judge all on the test set.
+
+    Writes nothing: the first sections of :func:`run_modeling`.
+    """
+    candidates = candidates or ["logistic_regression", "decision_tree",
+                                "hist_gradient_boosting", "random_forest"]
+    with phase("split"):
+        data_split = split_transactions(transactions, split, test_days, test_share, seed,
+                                        cv_folds)
+    with phase("cross-validation"):
+        cv = cross_validate_candidates(transactions, data_split, candidates, grids, resampling,
+                                       cv_folds, cv_sample_rows, selection_metric, seed)
+    with phase("thresholds"):
+        thresholds, cost_curves = choose_thresholds(transactions, cv, cost_missed_fraud,
+                                                    cost_review, target_recall)
+        settings = step_settings(transactions, data_split, cv, alert_budget, cost_missed_fraud,
+                                 cost_review, target_recall, currency)
+    with phase("refit best"):
+        fitted = fit_final_models(transactions, data_split, cv)
+    with phase("test evaluation"):
+        test = evaluate_on_test(transactions, data_split, fitted, cv, thresholds, alert_budget,
+                                cost_missed_fraud, cost_review)
+    return CandidateEvaluation(data_split, cv, thresholds, cost_curves, settings, fitted, test)
+
+
+def modeling_figures(evaluation: CandidateEvaluation, importance: pd.DataFrame,
+                     importance_rows: int, target_recall: float, currency: str,
+                     output_dir=None) -> dict[str, Path]:
+    """Draw and save the page's five figures; return their files by name."""
+    thresholds, best = evaluation.thresholds, evaluation.fitted.best
+    figures = {
+        "modeling_cost_curve": model_plots.plot_cost_curve(
+            evaluation.cost_curves[best], thresholds.loc[best, "threshold"],
+            thresholds.loc[best, "threshold_target_recall"], target_recall, best,
+            int(thresholds.loc[best, "validation_rows"]), currency),
+        "modeling_pr_roc": model_plots.plot_pr_roc(evaluation.test, best),
+        "modeling_confusion_matrices": model_plots.plot_confusion_matrices(evaluation.test),
+        "modeling_calibration": model_plots.plot_calibration(evaluation.test, best),
+        "modeling_importance": model_plots.plot_permutation_importance(importance, best,
+                                                                       importance_rows)}
+    return {name: save_and_close(fig, name, output_dir) for name, fig in figures.items()}
+
+
+def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | None = None,
+                 tracking_uri: str | None = None, seed: int = 42,
+                 experiment_name: str = "cardfraud", candidates: list | None = None,
+                 resampling: str = "none", grids: dict | None = None,
+                 selection_metric: str = "average_precision", cv_folds: int = 3,
+                 cv_sample_rows: int | None = 60000, split: str = "auto",
+                 test_days: int | None = 14, test_share: float = 0.2,
+                 alert_budget: float = 0.01, cost_missed_fraud: float = 300000.0,
+                 cost_review: float = 10000.0, currency: str = "COP",
+                 target_recall: float = 0.9, importance_rows: int = 20000,
+                 first_analysis_rows: int | None = 30000,
+                 phase: Phase = no_phase) -> ModelingPage:
+    """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
+
+    The keyword arguments are the ``modeling`` section of the params (same names and defaults
+    as the notebook's parameters cell); ``phase`` names each section for a timer.
+    """
+    evaluation = evaluate_candidates(
+        transactions, seed=seed, candidates=candidates, resampling=resampling, grids=grids,
+        selection_metric=selection_metric, cv_folds=cv_folds, cv_sample_rows=cv_sample_rows,
+        split=split, test_days=test_days, test_share=test_share, alert_budget=alert_budget,
+        cost_missed_fraud=cost_missed_fraud, cost_review=cost_review, currency=currency,
+        target_recall=target_recall, phase=phase)
+    fitted, data_split = evaluation.fitted, evaluation.split
+    with phase("importance"):
+        importance = permutation_importance_table(fitted.pipelines[fitted.best], transactions,
+                                                  data_split, importance_rows, seed)
+    with phase("figures"):
+        figures = modeling_figures(evaluation, importance, importance_rows, target_recall,
+                                   currency, output_dir)
+    with phase("mlflow logging"):
+        tracked = tracking.track_candidates(
+            experiment_name, tracking_uri, evaluation.cv, fitted, evaluation.thresholds,
+            evaluation.test, model_features(transactions.iloc[data_split.train_rows[:5]]),
+            evaluation.settings, shared_figures=SHARED_FIGURES, best_figures=BEST_FIGURES,
+            run_id=run_id, output_dir=output_dir)
+    with phase("hand-over files"):
+        results = save_modeling_results(transactions, data_split, evaluation.cv, fitted,
+                                        evaluation.thresholds, evaluation.test, tracked,
+                                        evaluation.settings, output_dir)
+    with phase("first analysis rerun"):
+        first_analysis = first_analysis_rerun(transactions, data_split, first_analysis_rows, seed)
+    return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures)
