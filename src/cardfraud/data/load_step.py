@@ -23,7 +23,16 @@ from .context import context_columns_report, context_columns_table
 from .coordinates import join_coordinates, read_coordinates
 from .country import default_outline_path, read_outline
 from .files import file_fingerprint
-from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
+from .schema import (
+    CONTINUOUS_FEATURES,
+    FLAG_FEATURES,
+    REQUIRED_COLUMNS,
+    TARGET,
+    compact_dtypes,
+    inputs_record,
+    unknown_input_text,
+    unknown_inputs,
+)
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",
@@ -66,11 +75,14 @@ def load_transactions(
     thousands: str | None = None,
     columns: dict | None = None,
     coordinates_path: str | None = None,
+    allow_missing_inputs: bool = False,
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
+    ``allow_missing_inputs`` (``load.allow_missing_inputs``) accepts a file lacking some of
+    the seven inputs: they stay absent and every later step says they are unknown.
 
     Returns:
         The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint,
@@ -78,7 +90,8 @@ def load_transactions(
     """
     if path:
         frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands, columns=columns)
+                                  duplicates=duplicates, thousands=thousands, columns=columns,
+                                  allow_missing_inputs=allow_missing_inputs)
         data = {"source": "file", "path": str(os.path.abspath(path)),
                 "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "simulated":
@@ -118,8 +131,10 @@ def with_provider_coordinates(frame: pd.DataFrame, source: str,
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
     """Return the data profile: rows, columns, missing, duplicates, class balance, statistics."""
     frauds = int(frame[TARGET].sum())
-    stats = frame[CONTINUOUS_FEATURES].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
+    continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # an extract may lack some
+    stats = frame[continuous].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
     return {
+        **inputs_record(frame),
         "data": data,
         "rows": len(frame),
         "columns": {c: str(t) for c, t in frame.dtypes.items()},
@@ -127,7 +142,7 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
         "cleaning": asdict(report),
         "class_balance": {"legitimate": len(frame) - frauds, "fraud": frauds,
                           "fraud_rate": frauds / len(frame)},
-        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:]},
+        "flag_shares": {c: float(frame[c].mean()) for c in FLAG_FEATURES if c in frame},
         "summary_statistics": stats.round(4).to_dict(orient="index"),
         "context_columns": context_columns_report(frame.columns),
     }
@@ -147,7 +162,9 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
          "rows_dropped_missing": profile["cleaning"]["missing_rows_dropped"],
          "duplicate_rows": profile["cleaning"]["duplicate_rows"],
          "coordinates": profile["data"].get("coordinates"),
-         "context_columns": profile["context_columns"]},
+         "context_columns": profile["context_columns"],
+         "inputs_available": profile["inputs_available"],
+         "inputs_unknown": profile["inputs_unknown"]},
         output_dir,
     )
     return {"transactions": str(target), "profile": str(profile_path)}
@@ -177,6 +194,14 @@ def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
         "meaning": [COLUMN_MEANINGS.get(c, "context carried along (not a model input)")
                     for c in frame.columns],
     }).set_index("column")
+
+
+def model_inputs_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per model input: given by the extract, or unknown (never invented)."""
+    unknown = set(unknown_inputs(frame))
+    return pd.DataFrame(
+        [(name, unknown_input_text(name) if name in unknown else "in the extract")
+         for name in REQUIRED_COLUMNS[:-1]], columns=["input", "status"]).set_index("input")
 
 
 def data_quality_table(report: CleaningReport) -> pd.DataFrame:

@@ -29,7 +29,14 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
+from ..data.schema import (
+    CONTINUOUS_FEATURES,
+    FEATURES,
+    FLAG_FEATURES,
+    TARGET,
+    available_inputs,
+    model_features,
+)
 from .holdout import ModelingError, Split, check_both_classes, check_frauds_for_cv
 
 CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", "random_forest")
@@ -90,21 +97,28 @@ def _classifier(candidate: str, seed: int, balanced: bool):
                                   random_state=seed)
 
 
-def _sampler(resampling: str, seed: int):
+def _sampler(resampling: str, seed: int, inputs: list[str]):
     """Return the sampler for ``smote`` (flags kept 0/1 by SMOTE-NC) or ``undersample``."""
     if resampling == "smote":
-        flags = [FEATURES.index(c) for c in FLAG_FEATURES]
+        flags = [inputs.index(c) for c in FLAG_FEATURES if c in inputs]
+        if not flags:  # SMOTE-NC needs a flag; without one, plain SMOTE
+            from imblearn.over_sampling import SMOTE
+
+            return SMOTE(random_state=seed)
         return SMOTENC(categorical_features=flags, random_state=seed)
     return RandomUnderSampler(random_state=seed)
 
 
 def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
-                  settings: dict | None = None) -> ResamplingPipeline:
+                  settings: dict | None = None,
+                  inputs: list[str] | None = None) -> ResamplingPipeline:
     """Return a candidate's imbalanced-learn pipeline: [sampler] -> [preprocess] -> classify.
 
     Logistic regression gets log1p of the long-tailed distances and ratio, then scaling.
-    ``settings`` are classifier parameters (e.g. from the grid).
+    ``settings`` are classifier parameters (e.g. from the grid); ``inputs`` the columns it is
+    fitted on, in order (the extract's available inputs; None = all seven).
     """
+    inputs = list(FEATURES if inputs is None else inputs)
     if candidate not in CANDIDATES:
         raise ModelingError(f"modeling: unknown candidate {candidate!r} "
                             f"(candidates: {', '.join(CANDIDATES)})")
@@ -113,10 +127,11 @@ def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
                             f"not {resampling!r}")
     steps = []
     if resampling in {"smote", "undersample"}:
-        steps.append(("resample", _sampler(resampling, seed)))
+        steps.append(("resample", _sampler(resampling, seed, inputs)))
     if candidate == "logistic_regression":
+        long_tails = [c for c in CONTINUOUS_FEATURES if c in inputs]
         log_long_tails = ColumnTransformer(
-            [("log1p", FunctionTransformer(np.log1p), CONTINUOUS_FEATURES)],
+            [("log1p", FunctionTransformer(np.log1p), long_tails)],
             remainder="passthrough")
         steps += [("log", log_long_tails), ("scale", StandardScaler())]
     classifier = _classifier(candidate, seed, balanced=resampling == "class_weight")
@@ -229,7 +244,8 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     rows, best_settings, validation, best_value = [], {}, {}, {}
     for candidate in candidates:
         for settings in expand_grid((grids or {}).get(candidate)):
-            pipeline = make_pipeline(candidate, resampling, seed, settings)
+            pipeline = make_pipeline(candidate, resampling, seed, settings,
+                                     inputs=list(features.columns))
             metrics, positions, scores = _score_settings(pipeline, features, fraud, pairs)
             row = {"candidate": candidate, "settings": settings}
             for name in SELECTION_METRICS:
@@ -272,7 +288,8 @@ def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> 
     fraud = frame[TARGET].to_numpy()
     for candidate, settings in cv.best_settings.items():
         rows = split.train_rows if candidate == cv.best_candidate else cv.sample_rows
-        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings)
+        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings,
+                                 inputs=available_inputs(frame))
         pipeline.fit(model_features(frame.iloc[rows]), fraud[rows])
         pipelines[candidate] = prediction_pipeline(pipeline)
         fit_rows[candidate] = len(rows)

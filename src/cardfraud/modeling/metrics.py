@@ -27,7 +27,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
-from ..data.schema import FEATURES, TARGET, model_features
+from ..data.schema import TARGET, available_inputs, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .holdout import Split
 from .thresholds import purchase_amounts
@@ -163,7 +163,7 @@ def permutation_importance_table(pipeline, frame: pd.DataFrame, split: Split, ro
                                     frame[TARGET].to_numpy()[positions],
                                     scoring="average_precision", n_repeats=repeats,
                                     random_state=seed)
-    table = pd.DataFrame({"feature": FEATURES, "pr_auc_drop": result.importances_mean,
+    table = pd.DataFrame({"feature": available_inputs(frame), "pr_auc_drop": result.importances_mean,
                           "pr_auc_drop_std": result.importances_std})
     return table.sort_values("pr_auc_drop", ascending=False).reset_index(drop=True)
 
