@@ -11,23 +11,24 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET, available_inputs
 from ..report import figures as plots
 
 
 def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return the Pearson correlation matrix of the seven features and fraud."""
-    columns = FEATURES + [TARGET]
+    """Return the Pearson correlation matrix of the features the extract gives and fraud."""
+    columns = available_inputs(transactions) + [TARGET]
     return pd.DataFrame(np.corrcoef(transactions[columns].to_numpy(dtype=float), rowvar=False),
                         index=columns, columns=columns)
 
 
 def strongest_pair(correlations: pd.DataFrame) -> tuple[str, str, float]:
     """Return the two features (fraud excluded) with the largest absolute correlation."""
-    values = correlations.loc[FEATURES, FEATURES].to_numpy().copy()
+    features = [c for c in correlations.index if c != TARGET]
+    values = correlations.loc[features, features].to_numpy().copy()
     np.fill_diagonal(values, 0)
     row, col = np.unravel_index(np.nanargmax(np.abs(values)), values.shape)
-    return FEATURES[row], FEATURES[col], float(values[row, col])
+    return features[row], features[col], float(values[row, col])
 
 
 def plot_correlations(correlations: pd.DataFrame):

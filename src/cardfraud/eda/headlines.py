@@ -18,7 +18,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
+from ..data.schema import (
+    CONTINUOUS_FEATURES,
+    FLAG_FEATURES,
+    TARGET,
+    unknown_input_text,
+    unknown_inputs,
+)
 from ..report import figures as plots
 from ..report.markup import sentence
 from ..runner.artifacts import transactions_path
@@ -69,7 +75,12 @@ def has_timestamps(transactions: pd.DataFrame) -> bool:
 
 
 def purchase_channel(transactions: pd.DataFrame) -> np.ndarray:
-    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``."""
+    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``.
+
+    Without online_order (unknown), every purchase's channel is ``unknown``.
+    """
+    if "online_order" not in transactions:
+        return np.full(len(transactions), "unknown")
     return np.where(transactions["online_order"].to_numpy() == 1, "online", "onsite")
 
 
@@ -109,7 +120,7 @@ def class_balance(transactions: pd.DataFrame) -> pd.DataFrame:
 def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999) -> pd.DataFrame:
     """Return median, mean, tail quantile, max, skewness, excess kurtosis and tail count."""
     rows = []
-    for feature in CONTINUOUS_FEATURES:
+    for feature in [c for c in CONTINUOUS_FEATURES if c in transactions]:
         values = transactions[feature]
         cut = float(values.quantile(tail_quantile))
         rows.append({"feature": feature, "median": values.median(), "mean": values.mean(),
@@ -140,8 +151,10 @@ def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
 
 def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     """Figure: each continuous feature's distribution per class on a log scale."""
-    fig, axes = plt.subplots(1, len(CONTINUOUS_FEATURES), figsize=(13, 4.2))
-    for ax, feature in zip(axes, CONTINUOUS_FEATURES, strict=True):
+    continuous = [c for c in CONTINUOUS_FEATURES if c in transactions]  # unknown ones left out
+    fig, axes = plt.subplots(1, len(continuous), figsize=(13, 4.2), squeeze=False)
+    axes = axes[0]
+    for ax, feature in zip(axes, continuous, strict=True):
         edges, shares = log_histograms(transactions, feature, bins)
         for label, share in shares.items():
             ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
@@ -153,7 +166,7 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     axes[0].legend()
     fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
     fig.tight_layout()
-    zeros = {f: int((transactions[f] <= 0).sum()) for f in CONTINUOUS_FEATURES}
+    zeros = {f: int((transactions[f] <= 0).sum()) for f in continuous}
     zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
     plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
                         "bins; each class's line sums to 100 %."
@@ -165,7 +178,7 @@ def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
     """Return purchases, frauds and fraud rate (95 % CI) for each value of the four flags."""
     fraud = transactions[TARGET].to_numpy()
     rows = []
-    for flag in FLAG_FEATURES:
+    for flag in [c for c in FLAG_FEATURES if c in transactions]:  # unknown ones left out
         values = transactions[flag].to_numpy()
         purchases = np.bincount(values, minlength=2)
         frauds = np.bincount(values, weights=fraud, minlength=2)
@@ -189,18 +202,32 @@ def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
     return fig
 
 
+_CHANNEL_CHIP_PIN = {"channel": ("online_order", ("onsite", "online")),
+                     "chip": ("used_chip", ("no", "yes")), "PIN": ("used_pin_number", ("no", "yes"))}
+
+
 def fraud_rate_by_channel_chip_pin(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return purchases, frauds and fraud rate (95 % CI) per channel x chip x PIN."""
-    code = (transactions["online_order"].to_numpy().astype(int) * 4
-            + transactions["used_chip"].to_numpy() * 2 + transactions["used_pin_number"].to_numpy())
-    purchases = np.bincount(code, minlength=8)
-    frauds = np.bincount(code, weights=transactions[TARGET].to_numpy(), minlength=8)
-    cells = np.arange(8)
-    table = pd.DataFrame({"channel": np.where(cells >= 4, "online", "onsite"),
-                          "chip": np.where(cells & 2, "yes", "no"),
-                          "PIN": np.where(cells & 1, "yes", "no"),
-                          "purchases": purchases, "frauds": frauds})
-    return with_fraud_rates(table)
+    """Return purchases, frauds and fraud rate (95 % CI) per channel x chip x PIN.
+
+    A column whose input the extract lacks says so in every row (its cells are not split):
+    e.g. ``unknown: the extract has no used_chip``.
+    """
+    known = [(name, column, words) for name, (column, words) in _CHANNEL_CHIP_PIN.items()
+             if column in transactions]
+    code = np.zeros(len(transactions), dtype=np.int64)
+    for _, column, _ in known:
+        code = code * 2 + transactions[column].to_numpy().astype(np.int64)
+    cells = np.arange(2 ** len(known))
+    purchases = np.bincount(code, minlength=len(cells))
+    frauds = np.bincount(code, weights=transactions[TARGET].to_numpy(), minlength=len(cells))
+    table = {}
+    for name, (column, _) in _CHANNEL_CHIP_PIN.items():
+        table[name] = unknown_input_text(column)
+    for position, (name, _, words) in enumerate(known):
+        bit = (cells >> (len(known) - 1 - position)) & 1
+        table[name] = np.where(bit == 1, words[1], words[0])
+    table = pd.DataFrame({**table, "purchases": purchases, "frauds": frauds}, index=cells)
+    return with_fraud_rates(table.reset_index(drop=True))
 
 
 def period(daily: pd.DataFrame) -> dict:
@@ -232,13 +259,14 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
         "rows": len(transactions), "frauds": int(fraud.sum()), "fraud_rate": float(fraud.mean()),
         "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
                                   else None for c in CHANNELS},
+        "inputs_unknown": unknown_inputs(transactions),
         "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
         "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
         "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),
         "fraud_rate_without_chip": _rate_of(flag_rates, flag="chip used", value="no"),
         "fraud_rate_by_distance_band": _records(bands, {
             "band": "band", "from km": "from_km", "purchases": "purchases", "frauds": "frauds",
-            "fraud rate": "rate"}),
+            "fraud rate": "rate"}) if bands is not None else None,
         "strongest_pair": {"features": [pair[0], pair[1]], "correlation": pair[2]},
         "has_coordinates": has_coordinates(transactions),
         "has_timestamps": has_timestamps(transactions),
@@ -254,16 +282,21 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
 def summary_sentences(results: dict) -> str:
     """Return the headline results as a short markdown list in the fraud team's words."""
     channel = results["fraud_rate_by_channel"]
-    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}.",
-             f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.",
-             f"- With PIN {_pct(results['fraud_rate_with_pin'])} vs without "
-             f"{_pct(results['fraud_rate_without_pin'])}; with chip "
-             f"{_pct(results['fraud_rate_with_chip'])} vs without "
-             f"{_pct(results['fraud_rate_without_chip'])}."]
-    worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
-    lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
-                          "{purchases:,} purchases).", band=worst["band"], rate=_pct(worst["rate"]),
-                          purchases=worst["purchases"]))
+    unknown = set(results.get("inputs_unknown", []))
+    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}."]
+    lines.append(f"- Channel: {unknown_input_text('online_order')}." if "online_order" in unknown
+                 else f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.")
+    for word, key, column in (("PIN", "pin", "used_pin_number"), ("chip", "chip", "used_chip")):
+        lines.append(f"- {word}: {unknown_input_text(column)}." if column in unknown else
+                     f"- With {word} {_pct(results[f'fraud_rate_with_{key}'])} vs without "
+                     f"{_pct(results[f'fraud_rate_without_{key}'])}.")
+    if results["fraud_rate_by_distance_band"] is None:
+        lines.append(f"- Distance from home: {unknown_input_text('distance_from_home')}.")
+    else:
+        worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
+        lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
+                              "{purchases:,} purchases).", band=worst["band"],
+                              rate=_pct(worst["rate"]), purchases=worst["purchases"]))
     if results.get("hot_spots"):
         top = results["hot_spots"][0]
         lines.append(sentence("- Top hot spot: {city} ({frauds:,} frauds in {purchases:,} "

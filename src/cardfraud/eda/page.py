@@ -31,7 +31,7 @@ class EdaPage:
     flag_rates: pd.DataFrame
     channel_chip_pin: pd.DataFrame
     strongest_pair: tuple[str, str, float]
-    distance_bands: pd.DataFrame
+    distance_bands: pd.DataFrame | None  # None: the extract has no distance_from_home
     hot_spots: pd.DataFrame | None
     daily: pd.DataFrame | None
     results: dict
@@ -76,8 +76,10 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
             keep(eda_where_when.plot_fraud_map(transactions, map_gridsize, map_min_purchases),
                  "eda_fraud_map")
             spots = eda_where_when.hot_spots(transactions, hot_spots_top, hot_spot_min_purchases)
-        bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
-        keep(eda_where_when.plot_distance_bands(bands, fraud_rate), "eda_distance_bands")
+        bands = None  # without distance_from_home the bands are unknown, not drawn
+        if "distance_from_home" in transactions:
+            bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
+            keep(eda_where_when.plot_distance_bands(bands, fraud_rate), "eda_distance_bands")
     with phase("when: daily activity"):
         if eda.has_timestamps(transactions):
             daily = eda_where_when.daily_activity(transactions)
