@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -34,9 +34,10 @@ SCORE_COLUMNS = ["probability", "decision"]
 class FraudScorer(mlflow.pyfunc.PythonModel):
     """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
 
-    def __init__(self, classifier, threshold: float):
+    def __init__(self, classifier, threshold: float, inputs: list[str] | None = None):
         self.classifier = classifier
         self.threshold = float(threshold)
+        self.inputs = list(FEATURES if inputs is None else inputs)  # what it was fitted on
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
@@ -47,10 +48,11 @@ class FraudScorer(mlflow.pyfunc.PythonModel):
                 0/1, naming the column and the rows.
         """
         try:
-            purchases = check_purchases(model_input, "request")
+            inputs = getattr(self, "inputs", FEATURES)  # versions logged before it was kept
+            purchases = check_purchases(model_input, "request", inputs)
         except DataValidationError as exc:
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
-        probability = self.classifier.predict_proba(model_features(purchases))[:, 1]
+        probability = self.classifier.predict_proba(model_features(purchases, inputs))[:, 1]
         return pd.DataFrame({"probability": probability.astype("float64"),
                              "decision": (probability >= self.threshold).astype("int64")})
 
@@ -77,10 +79,11 @@ class LoadedScorer:
     version: int | None
     threshold: float | None
     run_id: str | None
+    inputs: list[str] = field(default_factory=lambda: list(FEATURES))  # the model's inputs
 
     def score(self, purchases: pd.DataFrame) -> pd.DataFrame:
-        """Return ``probability`` and ``decision`` for each purchase (model input columns)."""
-        output = self.model.predict(model_features(purchases))
+        """Return ``probability`` and ``decision`` for each purchase (the model's inputs)."""
+        output = self.model.predict(model_features(purchases, self.inputs))
         return scorer_output(output, self.threshold, self.uri)
 
 
@@ -120,7 +123,14 @@ def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> L
                           f"{reason}") from None
     threshold = (model.metadata.metadata or {}).get("threshold")
     return LoadedScorer(model, model_uri, version,
-                        None if threshold is None else float(threshold), model.metadata.run_id)
+                        None if threshold is None else float(threshold), model.metadata.run_id,
+                        signature_inputs(model))
+
+
+def signature_inputs(model) -> list[str]:
+    """Return the model's inputs from its MLflow signature (all seven when it has none)."""
+    schema = model.metadata.get_input_schema()
+    return list(schema.input_names()) if schema is not None else list(FEATURES)
 
 
 def check_model_uri(model_uri: str) -> str:
@@ -142,20 +152,31 @@ def check_model_uri(model_uri: str) -> str:
     return model_uri
 
 
-def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+def check_purchases(frame: pd.DataFrame, source: str,
+                    inputs: list[str] | None = None) -> pd.DataFrame:
     """Validate purchases to score with the load step's rules; return the clean frame.
 
     Unlike the load step, rows with missing inputs fail instead of being dropped (every
-    purchase needs a score), and the fraud label is optional and not checked.
+    purchase needs a score), and the fraud label is optional and not checked. ``inputs``:
+    the model's inputs (None = all seven); a file lacking one is refused naming it, a file
+    lacking an input the model does not use is scored.
     """
-    present = [c for c in FEATURES if c in frame.columns]
+    inputs = list(FEATURES if inputs is None else inputs)
+    lacking = [c for c in inputs if c not in frame.columns]
+    if lacking:
+        raise DataValidationError(
+            f"{source}: missing column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}: "
+            f"the model uses {'them' if len(lacking) > 1 else 'it'} (its inputs: "
+            f"{', '.join(inputs)})")
+    present = [c for c in inputs if c in frame.columns]
     error = missing_values_error(frame, present, source,
-                                 f"; every purchase needs all {len(FEATURES)} model inputs to be scored")
+                                 f"; every purchase needs all {len(inputs)} model inputs to be scored")
     if error:
         raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
     clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
-                                     on_missing="fail", require_target=False)
+                                     on_missing="fail", require_target=False,
+                                     required_inputs=inputs)
     if labels is not None:
         clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
     return clean
