@@ -19,6 +19,7 @@ from ..runner.phases import Phase, no_phase
 from . import correlations as eda_correlations
 from . import headlines as eda
 from . import where_when as eda_where_when
+from .authentication import fraud_rate_by_channel_chip_pin
 
 
 @dataclass
@@ -63,7 +64,7 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
     with phase("flags"):
         flag_rates = eda.flag_fraud_rates(transactions)
         keep(eda.plot_flag_fraud_rates(flag_rates, fraud_rate), "eda_flag_fraud_rates")
-        channel_chip_pin = eda.fraud_rate_by_channel_chip_pin(transactions)
+        channel_chip_pin = fraud_rate_by_channel_chip_pin(transactions)
     with phase("correlations"):
         correlations = eda_correlations.feature_correlations(transactions)
         pair = eda_correlations.strongest_pair(correlations)

@@ -20,7 +20,7 @@ from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, usi
 from ..runner.artifacts import artifacts_dir, transactions_path
 from .names import MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
-from .scorer import FraudScorer, LoadedScorer, configure_quiet_tracking, load_registered_scorer
+from .scorer import FraudScorer, configure_quiet_tracking
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -267,33 +267,6 @@ def register_or_find_candidate(modeling: dict, data: dict, test: pd.DataFrame,
     if register:
         return register_candidate(modeling, data, test, model_name, tracking_uri, report_run_id)
     return find_candidate(modeling, data, model_name, tracking_uri)
-
-
-class _UnregisteredScorer:
-    """The modeling run's classifier at its threshold, scored like a registered FraudScorer."""
-
-    def __init__(self, classifier, threshold: float, inputs: list[str] | None = None):
-        self.scorer = FraudScorer(classifier, threshold, inputs)
-
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Return ``probability`` and ``decision`` per purchase."""
-        return self.scorer.predict(None, features)
-
-
-def load_candidate_scorer(registered: RegisteredVersion) -> LoadedScorer:
-    """Load the candidate: its registered version, or the modeling run's model when unregistered."""
-    if registered.version is not None:
-        return load_registered_scorer(registered.uri, registered.tracking_uri)
-    try:
-        with using_store(registered.tracking_uri):
-            classifier = mlflow.sklearn.load_model(registered.scorer_uri)
-    except (MlflowException, OSError) as exc:
-        raise LookupError(f"cannot load model {registered.scorer_uri} from "
-                          f"{registered.tracking_uri}: {str(exc).splitlines()[0]}") from None
-    inputs = [str(c) for c in getattr(classifier, "feature_names_in_", FEATURES)]
-    return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold, inputs),
-                        registered.scorer_uri, None, registered.threshold, registered.run_id,
-                        inputs)
 
 
 def version_details(registered: RegisteredVersion) -> pd.DataFrame:

@@ -26,6 +26,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mlflow
     import mlflow.pyfunc
+    import mlflow.sklearn
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 SCORE_COLUMNS = ["probability", "decision"]
@@ -190,3 +191,31 @@ def load_champion(model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None
         LookupError: there is no champion (run the registry step) or it cannot be loaded.
     """
     return load_registered_scorer(f"models:/{model_name}@{CHAMPION}", tracking_uri)
+
+
+class _UnregisteredScorer:
+    """The modeling run's classifier at its threshold, scored like a registered FraudScorer."""
+
+    def __init__(self, classifier, threshold: float, inputs: list[str] | None = None):
+        self.scorer = FraudScorer(classifier, threshold, inputs)
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Return ``probability`` and ``decision`` per purchase."""
+        return self.scorer.predict(None, features)
+
+
+def load_candidate_scorer(registered) -> LoadedScorer:
+    """Load the candidate (a registration.RegisteredVersion): its registered version, or the
+    modeling run's model when unregistered."""
+    if registered.version is not None:
+        return load_registered_scorer(registered.uri, registered.tracking_uri)
+    try:
+        with using_store(registered.tracking_uri):
+            classifier = mlflow.sklearn.load_model(registered.scorer_uri)
+    except (MlflowException, OSError) as exc:
+        raise LookupError(f"cannot load model {registered.scorer_uri} from "
+                          f"{registered.tracking_uri}: {str(exc).splitlines()[0]}") from None
+    inputs = [str(c) for c in getattr(classifier, "feature_names_in_", FEATURES)]
+    return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold, inputs),
+                        registered.scorer_uri, None, registered.threshold, registered.run_id,
+                        inputs)

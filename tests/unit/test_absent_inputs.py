@@ -1,0 +1,153 @@
+"""An extract without used_chip and used_pin_number: loaded only when allowed, modelled on the
+five inputs it gives, and every page says chip and PIN are unknown instead of inventing them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import make_timed_transactions
+
+from cardfraud.channels.simulation import flow_results, summary_sentences
+from cardfraud.channels.what_if import authentication_what_if
+from cardfraud.data.checks import DataValidationError
+from cardfraud.data.cleaning import load_file
+from cardfraud.data.load_step import data_profile, load_transactions, model_inputs_table
+from cardfraud.data.schema import available_inputs, inputs_record, model_features
+from cardfraud.eda.authentication import fraud_rate_by_channel_chip_pin
+from cardfraud.eda.headlines import eda_results, flag_fraud_rates
+from cardfraud.eda.headlines import summary_sentences as eda_sentences
+from cardfraud.modeling.candidates import make_pipeline
+from cardfraud.monitoring.drift import feature_drift
+from cardfraud.report.concentration import concentration_figure, concentration_text
+from cardfraud.serving.scorer import check_purchases
+
+ABSENT = ["used_chip", "used_pin_number"]
+FIVE = ["distance_from_home", "distance_from_last_transaction",
+        "ratio_to_median_purchase_price", "repeat_retailer", "online_order"]
+
+
+@pytest.fixture
+def no_chip_pin() -> pd.DataFrame:
+    """A small extract (timestamps, amounts) lacking used_chip and used_pin_number."""
+    return make_timed_transactions(600, seed=3).drop(columns=ABSENT)
+
+
+@pytest.fixture
+def no_chip_pin_csv(tmp_path, no_chip_pin):
+    path = tmp_path / "no_chip_pin.csv"
+    no_chip_pin.to_csv(path, index=False)
+    return path
+
+
+def test_available_inputs_come_from_the_data(no_chip_pin):
+    assert available_inputs(no_chip_pin) == FIVE
+    assert inputs_record(no_chip_pin.columns) == {"inputs_available": FIVE,
+                                                  "inputs_unknown": ABSENT}
+    assert list(model_features(no_chip_pin).columns) == FIVE
+    with pytest.raises(KeyError):
+        model_features(no_chip_pin, [*FIVE, "used_chip"])
+
+
+def test_load_refuses_a_missing_input_unless_allowed(no_chip_pin_csv):
+    with pytest.raises(DataValidationError, match="missing required columns used_chip, "
+                                                  "used_pin_number"):
+        load_transactions(path=str(no_chip_pin_csv))
+    frame, report, data = load_transactions(path=str(no_chip_pin_csv), allow_missing_inputs=True)
+    assert not set(ABSENT) & set(frame.columns)  # absent, not filled with zeros
+    profile = data_profile(frame, report, data)
+    assert profile["inputs_available"] == FIVE and profile["inputs_unknown"] == ABSENT
+    assert set(profile["flag_shares"]) == {"repeat_retailer", "online_order"}
+    table = model_inputs_table(frame)
+    assert table.loc["used_chip", "status"] == "unknown: the extract has no used_chip"
+    assert table.loc["online_order", "status"] == "in the extract"
+
+
+def test_load_with_allow_still_needs_one_input(tmp_path):
+    path = tmp_path / "labels_only.csv"
+    pd.DataFrame({"fraud": [0, 1], "amount": [1.0, 2.0]}).to_csv(path, index=False)
+    with pytest.raises(DataValidationError, match="none of the seven model inputs"):
+        load_file(path, allow_missing_inputs=True)
+
+
+def test_eda_says_chip_and_pin_are_unknown(no_chip_pin):
+    table = fraud_rate_by_channel_chip_pin(no_chip_pin)
+    assert len(table) == 2  # split by channel only
+    assert set(table["chip"]) == {"unknown: the extract has no used_chip"}
+    assert set(table["PIN"]) == {"unknown: the extract has no used_pin_number"}
+    assert table["purchases"].sum() == len(no_chip_pin)
+    flags = flag_fraud_rates(no_chip_pin)
+    assert set(flags["flag"]) == {"repeat retailer", "online order"}
+    results = eda_results(no_chip_pin, flags, None, ("a", "b", 0.1))
+    assert results["fraud_rate_with_pin"] is None and results["fraud_rate_with_chip"] is None
+    assert results["inputs_unknown"] == ABSENT
+    text = eda_sentences(results)
+    assert "PIN: unknown: the extract has no used_pin_number" in text
+    assert "chip: unknown: the extract has no used_chip" in text
+    assert "With PIN" not in text
+
+
+def test_channel_what_if_has_no_chip_pin_numbers(no_chip_pin):
+    table = authentication_what_if(no_chip_pin)
+    assert list(table["unknown"]) == [
+        "unknown: the extract has no used_chip; unknown: the extract has no used_pin_number",
+        "unknown: the extract has no used_pin_number"]
+    assert table.drop(columns=["rule", "channel", "purchases", "unknown"]).empty or \
+        table.drop(columns=["rule", "channel", "purchases", "unknown"]).isna().all().all()
+    stages = pd.DataFrame({"stage": ["purchases", "validated onsite", "validated online",
+                                     "fraudulent onsite", "fraudulent online"],
+                           "purchases": [10, 4, 6, 1, 2]})
+    intervals = pd.DataFrame({"channel": ["onsite", "online", "all channels"],
+                              "expected frauds": [1.0, 2.0, 3.0], "low": [0, 1, 1],
+                              "high": [2, 3, 5]})
+    results = flow_results(stages, intervals, 100, 1, 10, table)
+    assert all(set(rule) == {"rule", "channel", "unknown"} for rule in results["what_if"])
+    text = summary_sentences(results)
+    assert "Chip and PIN mandatory onsite: unknown: the extract has no used_chip" in text
+    assert "would have met" not in text
+
+
+def test_models_fit_on_the_available_inputs(no_chip_pin):
+    features = model_features(no_chip_pin)
+    for candidate, resampling in [("logistic_regression", "none"), ("decision_tree", "smote")]:
+        pipeline = make_pipeline(candidate, resampling, seed=1, inputs=list(features.columns))
+        pipeline.fit(features, no_chip_pin["fraud"])
+        assert list(pipeline.feature_names_in_) == FIVE
+        assert pipeline.predict_proba(features).shape == (len(features), 2)
+
+
+def test_scoring_needs_only_the_models_inputs(no_chip_pin):
+    purchases = no_chip_pin.drop(columns=["fraud"])
+    clean = check_purchases(purchases, "new.csv", FIVE)  # lacks inputs the model does not use
+    assert len(clean) == len(purchases)
+    with pytest.raises(DataValidationError,
+                       match=r"new.csv: missing column online_order: the model uses it"):
+        check_purchases(purchases.drop(columns=["online_order"]), "new.csv", FIVE)
+    with pytest.raises(DataValidationError, match="missing columns used_chip, used_pin_number"):
+        check_purchases(purchases, "new.csv")  # a model on all seven
+
+
+def test_monitoring_drift_lists_unknown_inputs(no_chip_pin):
+    reference, current = no_chip_pin.iloc[:300], no_chip_pin.iloc[300:]
+    drift = feature_drift(reference, current, bins=5)
+    assert list(drift.table.index) == FIVE
+    assert not np.isnan(drift.table["psi"]).any()
+    unknown = drift.unknown_table()
+    assert unknown.loc["used_chip", "drift"] == "unknown: the extract has no used_chip"
+    assert list(unknown.index) == ABSENT
+
+
+def test_summary_says_chip_and_pin_unknown():
+    eda = {"fraud_rate_by_channel": {"online": 0.1, "onsite": 0.01},
+           "fraud_rate_with_pin": None, "fraud_rate_without_pin": None,
+           "fraud_rate_with_chip": None, "fraud_rate_without_chip": None,
+           "inputs_unknown": ABSENT}
+    text = concentration_text({"eda": eda})
+    assert "**Chip or token**: unknown: the extract has no used_chip." in text
+    assert "**PIN or one-time code**: unknown: the extract has no used_pin_number." in text
+    assert "Online purchases" in text and "without." not in text
+    figure = concentration_figure({"eda": eda})
+    labels = [t.get_text() for t in figure.axes[0].get_xticklabels()]
+    assert labels == ["onsite", "online"]
+    notes = " ".join(t.get_text() for t in figure.texts)
+    assert "unknown: the extract has no used_chip" in notes
