@@ -12,7 +12,8 @@ from cardfraud.channels.simulation import flow_results, summary_sentences
 from cardfraud.channels.what_if import authentication_what_if
 from cardfraud.data.checks import DataValidationError
 from cardfraud.data.cleaning import load_file
-from cardfraud.data.load_step import data_profile, load_transactions, model_inputs_table
+from cardfraud.data.context import model_inputs_table
+from cardfraud.data.load_step import data_profile, load_transactions
 from cardfraud.data.schema import available_inputs, inputs_record, model_features
 from cardfraud.eda.authentication import fraud_rate_by_channel_chip_pin
 from cardfraud.eda.headlines import eda_results, flag_fraud_rates
@@ -57,7 +58,7 @@ def test_load_refuses_a_missing_input_unless_allowed(no_chip_pin_csv):
     assert not set(ABSENT) & set(frame.columns)  # absent, not filled with zeros
     profile = data_profile(frame, report, data)
     assert profile["inputs_available"] == FIVE and profile["inputs_unknown"] == ABSENT
-    assert set(profile["flag_shares"]) == {"repeat_retailer", "online_order"}
+    assert set(profile["flag_shares"]) == {"repeat_retailer", "online_order", "fraud"}
     table = model_inputs_table(frame)
     assert table.loc["used_chip", "status"] == "unknown: the extract has no used_chip"
     assert table.loc["online_order", "status"] == "in the extract"

@@ -55,6 +55,7 @@ class CleaningReport:
     duplicate_rows_dropped: int = 0
     extra_columns: list = field(default_factory=list)
     converted_columns: dict = field(default_factory=dict)
+    required_columns: str = "all 8"  # what the required-columns check found (raw: other ones)
 
 
 def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:

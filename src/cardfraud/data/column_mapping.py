@@ -2,7 +2,8 @@
 
 The core system exports ``NUM_TARJETA`` or ``FECHA_HORA`` where the analysis reads ``card_id``
 and ``timestamp``: ``load.columns`` maps each canonical name (a model input, ``fraud`` or a
-context column of :mod:`cardfraud.data.schema`) to the header that holds it, for example
+context column of :mod:`cardfraud.data.schema`, or a raw extract's ``entry_mode``,
+``verification``, ``channel``, ``category``, ``home_city`` or ``home_postal_code``) to the header that holds it, for example
 ``{card_id: NUM_TARJETA, timestamp: FECHA_HORA, merchant_id: COD_COMERCIO}``. A mapping naming
 a header the file lacks, two names mapped to one header, or a mapped header whose new name the
 file already has, is refused with one line naming the file and the header.
@@ -15,9 +16,9 @@ from collections import Counter
 from pathlib import Path
 
 from .checks import DataValidationError
-from .schema import CONTEXT_COLUMNS, HOME_COORDINATES, REQUIRED_COLUMNS
+from .schema import CONTEXT_COLUMNS, HOME_COORDINATES, RAW_COLUMNS, REQUIRED_COLUMNS
 
-MAPPABLE_COLUMNS = [*REQUIRED_COLUMNS, *CONTEXT_COLUMNS, *HOME_COORDINATES]
+MAPPABLE_COLUMNS = [*REQUIRED_COLUMNS, *CONTEXT_COLUMNS, *HOME_COORDINATES, *RAW_COLUMNS]
 _FOUND_SHOWN = 12
 
 
@@ -101,3 +102,14 @@ def check_mapping_before_run(load: dict) -> None:
     headers = read_headers(path, load.get("sep"))
     if headers is not None:
         check_column_mapping(columns, headers, str(path))
+
+
+def mapping_argument(pairs: list[str], parser) -> dict:
+    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
+    columns = {}
+    for pair in pairs:
+        name, _, header = pair.partition("=")
+        if not name.strip() or not header.strip():
+            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
+        columns[name.strip()] = header.strip()
+    return columns

@@ -14,6 +14,7 @@ coordinates, latitudes outside [-90, 90] or longitudes outside [-180, 180], eith
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -28,8 +29,8 @@ from .checks import (
     to_timestamps,
 )
 from .cleaning import missing_values_error, to_number
-from .country import outside_country
-from .files import read_transactions
+from .country import default_outline_path, outside_country, read_outline
+from .files import file_fingerprint, read_transactions
 from .schema import LATITUDE, LONGITUDE, TRANSACTION_ID
 
 CAPTURED_AT, ACCURACY_M = "captured_at", "accuracy_m"
@@ -176,3 +177,26 @@ def join_coordinates(purchases: pd.DataFrame, coordinates: pd.DataFrame, source:
         outside_country=int(outside_country(joined[LATITUDE], joined[LONGITUDE], outline).sum()),
         country_check="outline" if outline is not None else "bounding box")
     return joined, report
+
+
+def provider_coordinates_join(coordinates_path: str | None):
+    """Return ``join(frame, source) -> (frame, counts)`` for the provider's file, or None."""
+    if not coordinates_path:
+        return None
+
+    def join(frame: pd.DataFrame, source: str) -> tuple[pd.DataFrame, dict]:
+        return with_provider_coordinates(frame, source, coordinates_path)
+
+    return join
+
+
+def with_provider_coordinates(frame: pd.DataFrame, source: str,
+                              coordinates_path: str) -> tuple[pd.DataFrame, dict]:
+    """Join the provider's coordinates file; return the frame and the join's counts."""
+    coordinates = read_coordinates(coordinates_path)
+    outline_path = default_outline_path()
+    outline = read_outline(outline_path) if outline_path else None
+    frame, joined = join_coordinates(frame, coordinates, source, str(coordinates_path), outline)
+    counts = {**joined.as_dict(), "path": str(os.path.abspath(coordinates_path)),
+              "fingerprint": file_fingerprint(coordinates_path)}
+    return frame, counts

@@ -17,22 +17,15 @@ import pandas as pd
 
 from ..report.markup import code, plain_text, sentence
 from ..runner.artifacts import save_step_results, transactions_path, write_json_atomic
+from . import raw_source
 from .checks import DataValidationError
-from .cleaning import CleaningReport, load_file
+from .cleaning import CleaningReport, validate_transactions
+from .column_mapping import apply_column_mapping, mapping_argument
 from .context import context_columns_report, context_columns_table
-from .coordinates import join_coordinates, read_coordinates
-from .country import default_outline_path, read_outline
-from .files import file_fingerprint
-from .schema import (
-    CONTINUOUS_FEATURES,
-    FLAG_FEATURES,
-    REQUIRED_COLUMNS,
-    TARGET,
-    compact_dtypes,
-    inputs_record,
-    unknown_input_text,
-    unknown_inputs,
-)
+from .coordinates import provider_coordinates_join
+from .files import file_fingerprint, read_transactions
+from .raw import is_raw_extract
+from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes, inputs_record
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",
@@ -55,6 +48,10 @@ COLUMN_MEANINGS = {
     "home_longitude": "the cardholder's home, degrees east (simulated data)",
     "captured_at": "when the geolocation provider captured the point",
     "accuracy_m": "the provider's accuracy of the point, metres",
+    "entry_mode": "how the card was read, in the bank's code (raw extract; load.codes)",
+    "verification": "how the cardholder was verified, in the bank's code (raw extract)",
+    "channel": "onsite or online, in the bank's code",
+    "category": "the merchant's category (raw extract)",
 }
 
 
@@ -76,24 +73,47 @@ def load_transactions(
     columns: dict | None = None,
     coordinates_path: str | None = None,
     allow_missing_inputs: bool = False,
+    cardholders_path: str | None = None,
+    cardholder_columns: dict | None = None,
+    cities_path: str | None = None,
+    codes: dict | None = None,
+    out_of_order: str = "refuse",
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
-    ``allow_missing_inputs`` (``load.allow_missing_inputs``) accepts a file lacking some of
-    the seven inputs: they stay absent and every later step says they are unknown.
+    ``source="raw"`` (or a file with no inputs and the raw columns) derives the inputs from
+    raw purchases (:mod:`cardfraud.data.raw`), homes and the bank's ``codes``.
+    ``allow_missing_inputs``: a file may lack some of the seven inputs (they stay absent).
 
     Returns:
-        The clean frame, the cleaning report and ``data`` = {source, path, rows, fingerprint,
-        and ``coordinates``: the join's counts when a coordinates file is given}.
+        The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
+        path, rows, fingerprint, ``coordinates``: the join's counts when a coordinates file is
+        given, ``derivation``: what the raw path derived}.
     """
+    raw_options = {"codes": codes, "cardholders_path": cardholders_path, "columns": columns,
+                   "cardholder_columns": cardholder_columns, "cities_path": cities_path,
+                   "on_missing": on_missing, "duplicates": duplicates, "out_of_order": out_of_order}
+    join = provider_coordinates_join(coordinates_path)
     if path:
-        frame, report = load_file(path, sep=sep, decimal=decimal, on_missing=on_missing,
-                                  duplicates=duplicates, thousands=thousands, columns=columns,
-                                  allow_missing_inputs=allow_missing_inputs)
+        read = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
+                                                      thousands=thousands), columns, str(path))
+        if source == "raw" or is_raw_extract(read.columns):
+            frame, report, data = raw_source.raw_from_file(read, path, raw_options, join)
+            data["rows"] = len(frame)
+            return frame, report, data
+        frame, report = validate_transactions(read, str(path), on_missing=on_missing,
+                                              duplicates=duplicates,
+                                              allow_missing_inputs=allow_missing_inputs)
         data = {"source": "file", "path": str(os.path.abspath(path)),
                 "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
+    elif source == "raw":
+        params = dict(simulator or {})
+        frame, report, data = raw_source.raw_from_simulator(params, raw_options,
+                                                 simulator_fingerprint(params))
+        data["rows"] = len(frame)
+        return frame, report, data
     elif source == "simulated":
         from ..simulator.simulate import simulate
 
@@ -109,23 +129,10 @@ def load_transactions(
             f"load.source is {source!r} and no load.path is given: set load.path=FILE "
             f"(CSV or Parquet) or load.source=simulated"
         )
-    if coordinates_path:
-        frame, data["coordinates"] = with_provider_coordinates(frame, report.source,
-                                                               coordinates_path)
+    if join:
+        frame, data["coordinates"] = join(frame, report.source)
     data["rows"] = len(frame)
     return frame, report, data
-
-
-def with_provider_coordinates(frame: pd.DataFrame, source: str,
-                              coordinates_path: str) -> tuple[pd.DataFrame, dict]:
-    """Join the provider's coordinates file; return the frame and the join's counts."""
-    coordinates = read_coordinates(coordinates_path)
-    outline_path = default_outline_path()
-    outline = read_outline(outline_path) if outline_path else None
-    frame, joined = join_coordinates(frame, coordinates, source, str(coordinates_path), outline)
-    counts = {**joined.as_dict(), "path": str(os.path.abspath(coordinates_path)),
-              "fingerprint": file_fingerprint(coordinates_path)}
-    return frame, counts
 
 
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
@@ -142,7 +149,7 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
         "cleaning": asdict(report),
         "class_balance": {"legitimate": len(frame) - frauds, "fraud": frauds,
                           "fraud_rate": frauds / len(frame)},
-        "flag_shares": {c: float(frame[c].mean()) for c in FLAG_FEATURES if c in frame},
+        "flag_shares": {c: float(frame[c].mean()) for c in REQUIRED_COLUMNS[3:] if c in frame},
         "summary_statistics": stats.round(4).to_dict(orient="index"),
         "context_columns": context_columns_report(frame.columns),
     }
@@ -162,9 +169,7 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
          "rows_dropped_missing": profile["cleaning"]["missing_rows_dropped"],
          "duplicate_rows": profile["cleaning"]["duplicate_rows"],
          "coordinates": profile["data"].get("coordinates"),
-         "context_columns": profile["context_columns"],
-         "inputs_available": profile["inputs_available"],
-         "inputs_unknown": profile["inputs_unknown"]},
+         "context_columns": profile["context_columns"], **inputs_record(frame)},
         output_dir,
     )
     return {"transactions": str(target), "profile": str(profile_path)}
@@ -173,6 +178,8 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
 def describe_source(data: dict, report: CleaningReport) -> str:
     """Return two sentences, in a risk manager's words, on where the data came from."""
     fingerprint = code(f"{data['fingerprint'][:19]}…")
+    if data["source"] == "raw":
+        return raw_source.describe_raw_source(data, report, fingerprint)
     if data["source"] == "file":
         origin = sentence("the extract {path} (fingerprint {fingerprint})",
                           path=code(data["path"]), fingerprint=fingerprint)
@@ -180,8 +187,9 @@ def describe_source(data: dict, report: CleaningReport) -> str:
         origin = sentence("the built-in transaction simulator (seed {seed}, fingerprint "
                           "{fingerprint})", seed=data.get("simulator", {}).get("seed", "default"),
                           fingerprint=fingerprint)
-    return sentence("**{rows:,} purchases** were loaded from {origin}. {read:,} rows were read "
-                    "and {dropped:,} were removed by cleaning.", rows=data["rows"], origin=origin,
+    return sentence("**{rows:,} purchases** were loaded from {origin} (**load path: {kind}**: the "
+                    "seven inputs as given). {read:,} rows were read and {dropped:,} were "
+                    "removed by cleaning.", rows=data["rows"], origin=origin, kind=data["source"],
                     read=report.rows_read, dropped=report.rows_read - report.rows_kept)
 
 
@@ -196,21 +204,13 @@ def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
     }).set_index("column")
 
 
-def model_inputs_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return one row per model input: given by the extract, or unknown (never invented)."""
-    unknown = set(unknown_inputs(frame))
-    return pd.DataFrame(
-        [(name, unknown_input_text(name) if name in unknown else "in the extract")
-         for name in REQUIRED_COLUMNS[:-1]], columns=["input", "status"]).set_index("input")
-
-
 def data_quality_table(report: CleaningReport) -> pd.DataFrame:
     """Return the data-quality checks and what was found or done for each."""
     missing = ", ".join(f"{c}: {n}" for c, n in report.missing_by_column.items()) or "none"
     converted = ", ".join(f"{c} ({how})" for c, how in report.converted_columns.items()) or "none"
     rows = [
         ("rows read", f"{report.rows_read:,}"),
-        ("required columns present", "all 8"),
+        ("required columns present", report.required_columns),
         ("rows with missing values", f"{report.rows_with_missing:,} ({missing})"),
         ("rows dropped for missing values", f"{report.missing_rows_dropped:,}"),
         ("duplicated rows", f"{report.duplicate_rows:,} (dropped: {report.duplicate_rows_dropped:,})"),
@@ -269,30 +269,24 @@ def cli(argv: list[str] | None = None) -> int:
     parser.add_argument("--coordinates", default=None, metavar="FILE",
                         help="the geolocation provider's file (transaction_id, latitude, "
                              "longitude), joined on transaction_id (load.coordinates_path)")
+    raw_source.add_raw_arguments(parser)
     args = parser.parse_args(argv)
     try:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
                                                 thousands=args.thousands,
-                                                columns=_mapping_argument(args.column, parser),
-                                                coordinates_path=args.coordinates)
+                                                columns=mapping_argument(args.column, parser),
+                                                coordinates_path=args.coordinates,
+                                                **raw_source.raw_arguments(args, parser))
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(plain_text(describe_source(data, report)))
     print(data_quality_table(report).to_string())
+    if data["source"] == "raw":
+        print(raw_source.derivation_table(data).to_string())
+        print(raw_source.homes_table(data).to_string())
     print(coordinates_table(data).to_string())
     print(context_columns_table(frame.columns).to_string())
     print(class_balance_table(frame).to_string())
     return 0
-
-
-def _mapping_argument(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
-    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
-    columns = {}
-    for pair in pairs:
-        name, _, header = pair.partition("=")
-        if not name.strip() or not header.strip():
-            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
-        columns[name.strip()] = header.strip()
-    return columns

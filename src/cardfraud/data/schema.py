@@ -33,6 +33,12 @@ CITY = "city"
 CONTEXT_COLUMNS = [TRANSACTION_ID, TIMESTAMP, CARD_ID, MERCHANT_ID, AMOUNT, LATITUDE, LONGITUDE,
                    CITY]
 HOME_COORDINATES = ["home_latitude", "home_longitude"]  # the cardholder's home (simulated data)
+# the columns of a bank's raw extract the seven inputs are derived from (data/raw.py): how the
+# card was read, how the cardholder was verified, the channel, the merchant's category (in the
+# bank's codes, data/codes.py), and a home given as a city or postal code (data/cardholders.py)
+ENTRY_MODE, VERIFICATION, CHANNEL, CATEGORY = "entry_mode", "verification", "channel", "category"
+HOME_CITY, HOME_POSTAL_CODE = "home_city", "home_postal_code"
+RAW_COLUMNS = [ENTRY_MODE, VERIFICATION, CHANNEL, CATEGORY, HOME_CITY, HOME_POSTAL_CODE]
 COORDINATES = [LATITUDE, LONGITUDE, *HOME_COORDINATES]
 # context numbers read and range-checked like the model inputs
 CONTEXT_NUMBERS = [AMOUNT, *COORDINATES]
@@ -42,9 +48,12 @@ CHECKED_CONTEXT = [TIMESTAMP, *CONTEXT_NUMBERS]
 
 
 def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Store flags as int8 and repeated text as categories; keep distances as float64."""
+    """Store flags as int8 and repeated text as categories; keep distances as float64.
+
+    A flag with unknown (NaN) values, which a raw extract can leave, stays float64.
+    """
     for column in FLAG_FEATURES + [TARGET]:
-        if column in frame.columns:
+        if column in frame.columns and not frame[column].isna().any():
             frame[column] = frame[column].astype("int8")
     for column in frame.columns:
         if frame[column].dtype == object or pd.api.types.is_string_dtype(frame[column]):

@@ -122,6 +122,15 @@ def column_mapping(names: list[str]) -> Rule:
                                                       and x.strip() for k, x in v.items()))
 
 
+def bank_codes() -> Rule:
+    """``load.codes``: {entry_mode|verification|channel: {code: meaning}, online_category_suffix}."""
+    from ..data.codes import MEANINGS, ONLINE_CATEGORY_SUFFIX
+
+    return Rule(f"a mapping {{column: {{code: meaning}}}} with columns among "
+                f"{', '.join(MEANINGS)} (or {ONLINE_CATEGORY_SUFFIX}: text)",
+                lambda v: isinstance(v, dict))  # what is wrong inside: _check_codes
+
+
 def model_name() -> Rule:
     """A registered-model name (see :func:`check_model_name`)."""
     return Rule(MODEL_NAME_RULE, lambda v: isinstance(v, str) and bool(_MODEL_NAME.fullmatch(v)))
@@ -140,13 +149,16 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
     return {
         COMMON_SECTION: {"seed": integer(0), "tracking_uri": text(nullable=True),
                          "model_name": model_name()},
-        "load": {"source": choice("simulated", "file"), "path": text(nullable=True),
+        "load": {"source": choice("simulated", "file", "raw"), "path": text(nullable=True),
                  "sep": text(nullable=True), "decimal": choice(".", ",", nullable=True),
                  "thousands": choice(".", ",", " ", "'", "_", nullable=True),
                  "on_missing": choice("drop", "fail"), "duplicates": choice("keep", "drop"),
                  "columns": column_mapping(MAPPABLE_COLUMNS),
                  "coordinates_path": text(nullable=True),
-                 "allow_missing_inputs": boolean()},
+                 "allow_missing_inputs": boolean(),
+                 "cardholders_path": text(nullable=True), "cities_path": text(nullable=True),
+                 "cardholder_columns": column_mapping(MAPPABLE_COLUMNS),
+                 "codes": bank_codes(), "out_of_order": choice("refuse", "sort")},
         "eda": {"sample_rows": integer(1), "histogram_bins": integer(2), "pair_bins": integer(2),
                 "map_gridsize": integer(2), "map_min_purchases": integer(1),
                 "hot_spots_top": integer(1), "hot_spot_min_purchases": integer(1),
@@ -189,6 +201,17 @@ def check_parameter_values(params: dict, source: str) -> None:
         _check_simulator(simulator, source)
     _check_psi_thresholds(params.get("monitoring", {}), source)
     _check_column_mapping(params.get("load", {}), source)
+    _check_codes(params.get("load", {}), source)
+
+
+def _check_codes(load: dict, source: str) -> None:
+    """Raise ConfigError naming what is wrong inside load.codes (a meaning, a column, a clash)."""
+    from ..data.codes import codes_problem
+
+    codes = load.get("codes")
+    problem = codes_problem(codes) if isinstance(codes, dict) else None
+    if problem:
+        raise ConfigError(f"{source}: parameter {problem}")
 
 
 def _check_column_mapping(load: dict, source: str) -> None:

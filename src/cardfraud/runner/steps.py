@@ -24,7 +24,8 @@ RUNTIME_PARAMETERS = {"output_dir", "run_id"}
 REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step: rerun whenever one of them runs
 # parameters naming a file, per section; relative ones are taken from the caller's cwd
-PATH_PARAMETERS = {"load": ("path", "coordinates_path"), "monitoring": ("current_path",)}
+PATH_PARAMETERS = {"load": ("path", "coordinates_path", "cardholders_path", "cities_path"),
+                   "monitoring": ("current_path",)}
 TRACKING_URI = "tracking_uri"
 
 

@@ -250,7 +250,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate card purchases with the card_transdata columns (see docs/simulator.md).")
     parser.add_argument("--rows", type=int, default=SIMULATOR_DEFAULTS["rows"], help="purchases to simulate")
     parser.add_argument("--seed", type=int, default=SIMULATOR_DEFAULTS["seed"], help="random seed")
-    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file")
+    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file (with "
+                                      "--raw: a folder)")
+    parser.add_argument("--raw", action="store_true",
+                        help="write a bank's raw extract instead: DIR/purchases.csv (codes, no "
+                             "derived inputs) and DIR/cardholders.csv (homes); load.source=raw")
     parser.add_argument("--report", action="store_true",
                         help="print the calibration table and the separability check")
     for knob, default in SIMULATOR_DEFAULTS.items():
@@ -283,7 +287,11 @@ def cli(argv: list[str] | None = None) -> int:
     if not args.out and not args.report:
         print("error: give --out FILE.parquet|FILE.csv and/or --report", file=sys.stderr)
         return 2
-    if args.out and not args.out.lower().endswith((".parquet", ".pq", ".csv")):
+    if args.raw and not args.out:
+        print("error: --raw needs --out DIR (the folder for purchases.csv and cardholders.csv)",
+              file=sys.stderr)
+        return 2
+    if args.out and not args.raw and not args.out.lower().endswith((".parquet", ".pq", ".csv")):
         print(f"error: --out must end in .parquet or .csv, not {args.out!r}", file=sys.stderr)
         return 2
     knobs = {k: v for k, v in vars(args).items() if k in SIMULATOR_DEFAULTS and v is not None}
@@ -292,7 +300,13 @@ def cli(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.out:
+    if args.out and args.raw:
+        from .raw_extract import write_raw_extract
+
+        purchases, cardholders = write_raw_extract(frame, args.out, seed=int(knobs.get("seed", 0)))
+        print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to "
+              f"{purchases} and {frame['card_id'].nunique():,} cardholders to {cardholders}")
+    elif args.out:
         _write(frame, args.out)
         print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to {args.out}")
     if args.report:
