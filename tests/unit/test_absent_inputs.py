@@ -152,3 +152,14 @@ def test_summary_says_chip_and_pin_unknown():
     assert labels == ["onsite", "online"]
     notes = " ".join(t.get_text() for t in figure.texts)
     assert "unknown: the extract has no used_chip" in notes
+
+
+def test_summary_skips_an_empty_distance_band():
+    eda = {"fraud_rate_by_channel": {"online": 0.1, "onsite": 0.01},
+           "fraud_rate_with_pin": 0.01, "fraud_rate_without_pin": 0.2,
+           "fraud_rate_with_chip": 0.02, "fraud_rate_without_chip": 0.1,
+           "fraud_rate_by_distance_band": [
+               {"band": "0–2 km", "rate": 0.01}, {"band": "2–5 km", "rate": None},
+               {"band": "5+ km", "rate": 0.3}]}
+    text = concentration_text({"eda": eda})
+    assert "1.0 % of purchases within 0–2 km are fraudulent, 30.0 % at 5+ km" in text

@@ -30,7 +30,7 @@ def concentration_text(results: dict) -> str:
              for name, line in known.items()]
     bands = eda.get("fraud_rate_by_distance_band") or []
     if bands:
-        near, far = bands[0], max(bands, key=lambda b: b["rate"])
+        near, far = bands[0], max(bands, key=lambda b: b["rate"] or 0)  # empty band: None
         lines.append(sentence("- **Distance from home**: {near_rate} of purchases within "
                               "{near} are fraudulent, {far_rate} at {far}.",
                               near_rate=pct(near["rate"]), near=near["band"],
