@@ -33,7 +33,7 @@ from cardfraud.report import figures as plots  # noqa: E402
 from cardfraud.runner.artifacts import PROJECT_ROOT  # noqa: E402
 from cardfraud.runner.config import read_params  # noqa: E402
 
-timed = PhaseTimer(width=40)
+timed = PhaseTimer(width=46)
 
 
 def read_data(args) -> pd.DataFrame:

@@ -377,3 +377,12 @@ def test_relative_tracking_uri_is_taken_from_the_callers_folder(new_purchases, t
     assert run_score("--input", "new.csv", "--output", "scored.csv",
                      "--tracking-uri", "sqlite:///mlflow/mlflow.db") == 0
     assert len(pd.read_csv(tmp_path / "scored.csv")) == len(test)
+
+
+def test_a_scorer_pickled_before_the_subpackages_still_loads():
+    import pickle
+
+    from cardfraud.serving.scorer import FraudScorer
+
+    # what a version registered before the layout of one subpackage per stage pickled
+    assert pickle.loads(b"ccardfraud.scoring\nFraudScorer\n.") is FraudScorer
