@@ -37,6 +37,7 @@ from ..data.schema import (
     available_inputs,
     model_features,
 )
+from .gaps import gap_filler, has_gaps
 from .holdout import ModelingError, Split, check_both_classes, check_frauds_for_cv
 
 CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", "random_forest")
@@ -111,12 +112,13 @@ def _sampler(resampling: str, seed: int, inputs: list[str]):
 
 def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
                   settings: dict | None = None,
-                  inputs: list[str] | None = None) -> ResamplingPipeline:
+                  inputs: list[str] | None = None, gaps: bool = False) -> ResamplingPipeline:
     """Return a candidate's imbalanced-learn pipeline: [sampler] -> [preprocess] -> classify.
 
     Logistic regression gets log1p of the long-tailed distances and ratio, then scaling.
     ``settings`` are classifier parameters (e.g. from the grid); ``inputs`` the columns it is
-    fitted on, in order (the extract's available inputs; None = all seven).
+    fitted on, in order (the extract's available inputs; None = all seven); ``gaps``: some
+    inputs are unknown on some rows, filled first (:mod:`cardfraud.modeling.gaps`).
     """
     inputs = list(FEATURES if inputs is None else inputs)
     if candidate not in CANDIDATES:
@@ -125,7 +127,7 @@ def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
     if resampling not in RESAMPLING:
         raise ModelingError(f"modeling: resampling must be one of {', '.join(RESAMPLING)}, "
                             f"not {resampling!r}")
-    steps = []
+    steps = [("fill_gaps", gap_filler())] if gaps else []
     if resampling in {"smote", "undersample"}:
         steps.append(("resample", _sampler(resampling, seed, inputs)))
     if candidate == "logistic_regression":
@@ -245,7 +247,7 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     for candidate in candidates:
         for settings in expand_grid((grids or {}).get(candidate)):
             pipeline = make_pipeline(candidate, resampling, seed, settings,
-                                     inputs=list(features.columns))
+                                     inputs=list(features.columns), gaps=has_gaps(features))
             metrics, positions, scores = _score_settings(pipeline, features, fraud, pairs)
             row = {"candidate": candidate, "settings": settings}
             for name in SELECTION_METRICS:
@@ -288,9 +290,10 @@ def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> 
     fraud = frame[TARGET].to_numpy()
     for candidate, settings in cv.best_settings.items():
         rows = split.train_rows if candidate == cv.best_candidate else cv.sample_rows
+        features = model_features(frame.iloc[rows])
         pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings,
-                                 inputs=available_inputs(frame))
-        pipeline.fit(model_features(frame.iloc[rows]), fraud[rows])
+                                 inputs=available_inputs(frame), gaps=has_gaps(features))
+        pipeline.fit(features, fraud[rows])
         pipelines[candidate] = prediction_pipeline(pipeline)
         fit_rows[candidate] = len(rows)
     return FittedModels(pipelines=pipelines, fit_rows=fit_rows, best=cv.best_candidate)
