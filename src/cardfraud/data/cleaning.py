@@ -98,6 +98,17 @@ def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Se
     return numbers.astype("float64"), True
 
 
+CHANNEL_INPUT = "online_order"  # the one input no analysis can do without
+
+
+def no_channel_error(source: str) -> DataValidationError:
+    """The refusal of an extract that cannot say which purchases were online."""
+    return DataValidationError(
+        f"{source}: no {CHANNEL_INPUT} (online or onsite) can be had from the file, and every "
+        f"analysis splits purchases by channel: give the channel column (load.columns, "
+        f"load.codes) or a category with load.codes.online_category_suffix")
+
+
 def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> None:
     """Raise naming every required column the file lacks."""
     missing = [c for c in required if c not in frame.columns]
@@ -111,12 +122,15 @@ def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> Non
 
 def _required_inputs(frame: pd.DataFrame, source: str, allow_missing: bool,
                      required: list[str] | None) -> list[str]:
-    """Return the inputs the extract must carry; raise when it may lack some but has none."""
+    """Return the inputs the extract must carry; raise when it may lack some but has none, or
+    lacks the channel (``online_order``), which splits every analysis into onsite and online."""
     if required is not None:
         return list(required)
     if not allow_missing:
         return list(FEATURES)
     present = available_inputs(frame)
+    if present and CHANNEL_INPUT not in present:
+        raise no_channel_error(source)
     if not present:
         raise DataValidationError(
             f"{source}: none of the seven model inputs ({', '.join(FEATURES)}) is in the file "
