@@ -163,3 +163,37 @@ def test_summary_skips_an_empty_distance_band():
                {"band": "5+ km", "rate": 0.3}]}
     text = concentration_text({"eda": eda})
     assert "1.0 % of purchases within 0–2 km are fraudulent, 30.0 % at 5+ km" in text
+
+
+@pytest.fixture
+def partly_unknown() -> pd.DataFrame:
+    """A small extract where some cards have no home: both distances empty on 40 purchases."""
+    frame = make_timed_transactions(400, seed=5)
+    frame.loc[frame.index[::10], ["distance_from_home", "distance_from_last_transaction"]] = np.nan
+    return frame
+
+
+def test_eda_uses_the_known_distances_when_partly_unknown(partly_unknown, tmp_path):
+    from cardfraud.eda.page import run_eda
+    page = run_eda(partly_unknown, tmp_path, sample_rows=200, map_min_purchases=1)
+    known = partly_unknown["distance_from_home"].dropna()
+    summary = page.continuous_summary.set_index("feature")
+    assert summary.loc["distance_from_home", "median"] == pytest.approx(known.median())
+    assert summary.loc["distance_from_home", "purchases unknown"] == 40
+    assert page.distance_bands["purchases"].sum() == 360  # unknown ones in no band
+    assert page.results["inputs_partly_unknown"] == {"distance_from_home": 40,
+                                                     "distance_from_last_transaction": 40}
+    assert np.isfinite(page.strongest_pair[2])
+    assert set(page.figures) >= {"eda_continuous_distributions", "eda_distance_bands",
+                                 "eda_correlations", "eda_strongest_pair"}
+
+
+def test_eda_figures_say_how_many_distances_are_unknown(partly_unknown):
+    from cardfraud.eda.headlines import plot_continuous_distributions
+    from cardfraud.eda.where_when import distance_band_fraud_rates, plot_distance_bands
+    figure = plot_continuous_distributions(partly_unknown, bins=10)
+    notes = " ".join(t.get_text() for t in figure.texts)
+    assert "distance_from_home unknown on 40 purchases (cards with no home)" in notes
+    bands = distance_band_fraud_rates(partly_unknown, [0, 5, 50])
+    notes = " ".join(t.get_text() for t in plot_distance_bands(bands, 0.1, 40).texts)
+    assert "distance_from_home unknown on 40 purchases" in notes

@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..data.partly_unknown import unknown_counts, unknown_note
 from ..data.schema import (
     CONTINUOUS_FEATURES,
     FLAG_FEATURES,
@@ -126,8 +127,11 @@ def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999)
         rows.append({"feature": feature, "median": values.median(), "mean": values.mean(),
                      f"p{tail_quantile * 100:g}": cut, "max": values.max(),
                      "skewness": values.skew(), "kurtosis": values.kurt(),
-                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum())})
-    return pd.DataFrame(rows)
+                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum()),
+                     "purchases unknown": int(values.isna().sum())})
+    table = pd.DataFrame(rows)  # statistics of the known values; unknown ones counted apart
+    return table if table.empty or table["purchases unknown"].any() else table.drop(
+        columns="purchases unknown")
 
 
 def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
@@ -135,13 +139,14 @@ def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
 
     Values at or below the smallest positive value (e.g. zero distances) fall in the first bin.
     """
-    values = transactions[feature].to_numpy(dtype=float)
+    known = transactions[feature].notna().to_numpy()  # unknown values are left out
+    values = transactions[feature].to_numpy(dtype=float)[known]
     positive = values[values > 0]
     low = positive.min() if positive.size else 1e-3
     log_range = (np.log10(low), np.log10(max(values.max(), low * 10)))
     # equal-width bins on log10 values take numpy's fast path (no per-value bin search)
     log_values = np.log10(np.maximum(values, low))
-    fraud = transactions[TARGET].to_numpy() == 1
+    fraud = transactions[TARGET].to_numpy()[known] == 1
     shares = {}
     for label, mask in ((0, ~fraud), (1, fraud)):
         counts, log_edges = np.histogram(log_values[mask], bins=bins, range=log_range)
@@ -168,9 +173,11 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     fig.tight_layout()
     zeros = {f: int((transactions[f] <= 0).sum()) for f in continuous}
     zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
+    unknown = unknown_note(unknown_counts(transactions, continuous))
     plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
                         "bins; each class's line sums to 100 %."
-                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else ""))
+                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else "")
+                        + (f" {unknown}" if unknown else ""))
     return fig
 
 
@@ -232,6 +239,7 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
         "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
                                   else None for c in CHANNELS},
         "inputs_unknown": unknown_inputs(transactions),
+        "inputs_partly_unknown": unknown_counts(transactions),
         "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
         "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
         "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.partly_unknown import unknown_counts
 from ..report.figures import save_and_close
 from ..runner.artifacts import save_step_results
 from ..runner.phases import Phase, no_phase
@@ -68,7 +69,8 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
     with phase("correlations"):
         correlations = eda_correlations.feature_correlations(transactions)
         pair = eda_correlations.strongest_pair(correlations)
-        keep(eda_correlations.plot_correlations(correlations), "eda_correlations")
+        keep(eda_correlations.plot_correlations(correlations, unknown_counts(transactions)),
+             "eda_correlations")
         keep(eda_correlations.plot_pair_view(transactions, *pair, sample_rows=sample_rows,
                                              bins=pair_bins, seed=seed), "eda_strongest_pair")
     spots = daily = None
@@ -80,7 +82,9 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
         bands = None  # without distance_from_home the bands are unknown, not drawn
         if "distance_from_home" in transactions:
             bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
-            keep(eda_where_when.plot_distance_bands(bands, fraud_rate), "eda_distance_bands")
+            unknown = int(transactions["distance_from_home"].isna().sum())
+            keep(eda_where_when.plot_distance_bands(bands, fraud_rate, unknown),
+                 "eda_distance_bands")
     with phase("when: daily activity"):
         if eda.has_timestamps(transactions):
             daily = eda_where_when.daily_activity(transactions)
