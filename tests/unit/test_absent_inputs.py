@@ -197,3 +197,59 @@ def test_eda_figures_say_how_many_distances_are_unknown(partly_unknown):
     bands = distance_band_fraud_rates(partly_unknown, [0, 5, 50])
     notes = " ".join(t.get_text() for t in plot_distance_bands(bands, 0.1, 40).texts)
     assert "distance_from_home unknown on 40 purchases" in notes
+
+
+def test_models_test_metrics_importance_and_thresholds_with_partly_unknown_inputs(partly_unknown):
+    from sklearn.inspection import permutation_importance
+
+    from cardfraud.modeling.metrics import classification_metrics
+    from cardfraud.modeling.thresholds import cost_minimising_threshold, expected_cost_curve
+    features, fraud = model_features(partly_unknown), partly_unknown["fraud"].to_numpy()
+    pipeline = make_pipeline("logistic_regression", seed=1, inputs=list(features.columns),
+                             gaps=True).fit(features.iloc[:300], fraud[:300])
+    scores = pipeline.predict_proba(features.iloc[300:])[:, 1]
+    metrics = classification_metrics(fraud[300:], scores, 0.5)
+    assert 0 < metrics["average_precision"] <= 1
+    importance = permutation_importance(pipeline, features.iloc[300:], fraud[300:],
+                                        scoring="average_precision", n_repeats=2, random_state=1)
+    assert np.isfinite(importance.importances_mean).all()
+    curve = expected_cost_curve(fraud[300:], scores, 100.0, 1.0)
+    assert 0 <= cost_minimising_threshold(curve) <= 1
+
+
+def test_registered_scorer_scores_purchases_with_an_unknown_distance(partly_unknown, tmp_path):
+    import mlflow.pyfunc
+
+    from cardfraud.modeling.gaps import inputs_filled
+    from cardfraud.serving.registration import scorer_signature
+    from cardfraud.serving.scorer import FraudScorer
+    features, fraud = model_features(partly_unknown), partly_unknown["fraud"]
+    pipeline = make_pipeline("decision_tree", seed=1, inputs=list(features.columns),
+                             gaps=True).fit(features, fraud)
+    assert inputs_filled(pipeline) == ["distance_from_home", "distance_from_last_transaction"]
+    mlflow.pyfunc.save_model(tmp_path / "scorer", python_model=FraudScorer(pipeline, 0.5),
+                             signature=scorer_signature())
+    scored = mlflow.pyfunc.load_model(str(tmp_path / "scorer")).predict(features.head(30))
+    assert len(scored) == 30 and np.isfinite(scored["probability"]).all()
+    assert scored["probability"].iloc[0] == pytest.approx(pipeline.predict_proba(
+        features.head(1))[0, 1])  # row 0 has both distances unknown
+    clean = check_purchases(features.head(30), "new.csv", may_be_unknown=inputs_filled(pipeline))
+    assert clean["distance_from_home"].isna().sum() == 3  # kept empty, not filled
+    with pytest.raises(DataValidationError, match="missing values in column.s. distance_from_home"):
+        check_purchases(features.head(30), "new.csv")  # a model that never saw a gap
+    negative = features.head(30).assign(distance_from_home=lambda f: f["distance_from_home"] * -1)
+    with pytest.raises(DataValidationError, match="distance_from_home"):
+        check_purchases(negative, "new.csv", may_be_unknown=inputs_filled(pipeline))
+
+
+def test_monitoring_drift_compares_known_values_and_reports_the_unknown_share(partly_unknown):
+    reference, current = partly_unknown.iloc[:200], partly_unknown.iloc[200:].copy()
+    current.loc[current.index[::4], "distance_from_home"] = np.nan
+    drift = feature_drift(reference, current, bins=5)
+    assert np.isfinite(drift.table["psi"]).all()
+    row = drift.table.loc["distance_from_home"]
+    assert row["unknown_reference"] == pytest.approx(0.1)
+    assert row["unknown_current"] == pytest.approx(current["distance_from_home"].isna().mean())
+    assert row["reference"] == pytest.approx(reference["distance_from_home"].median())
+    assert drift.binned["distance_from_home"].current_counts.sum() == \
+        current["distance_from_home"].notna().sum()

@@ -22,3 +22,17 @@ def has_gaps(features: pd.DataFrame) -> bool:
 def gap_filler() -> SimpleImputer:
     """Return the pipeline step that fills gaps with the median and flags them (pandas out)."""
     return SimpleImputer(strategy="median", add_indicator=True).set_output(transform="pandas")
+
+
+def inputs_filled(classifier) -> list[str]:
+    """Return the inputs the fitted pipeline fills when unknown (those with gaps in training).
+
+    Empty for a pipeline without the gap-filling step (e.g. one fitted on complete data).
+    """
+    steps = getattr(classifier, "named_steps", {})
+    filler = steps.get("fill_gaps") if hasattr(steps, "get") else None
+    indicator = getattr(filler, "indicator_", None)
+    if indicator is None:
+        return []
+    names = list(filler.feature_names_in_)
+    return [names[i] for i in indicator.features_]

@@ -141,7 +141,13 @@ def worst_status(statuses) -> str:
 
 def compare_feature(reference: np.ndarray, current: np.ndarray, flag: bool, bins: int,
                     psi_watch: float, psi_alert: float) -> tuple[dict, BinnedComparison]:
-    """Return one row of the drift table and the binned counts of one feature."""
+    """Return one row of the drift table and the binned counts of one feature.
+
+    Unknown (NaN) values are left out of the comparison; the row gives their share per side.
+    """
+    unknown = {"unknown_reference": float(np.isnan(reference).mean()) if reference.size else 0.0,
+               "unknown_current": float(np.isnan(current).mean()) if current.size else 0.0}
+    reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
     binned = bin_values(reference, current, bins, flag)
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     if flag:
@@ -155,7 +161,7 @@ def compare_feature(reference: np.ndarray, current: np.ndarray, flag: bool, bins
            "reference": float(ref_value), "current": float(cur_value), "psi": psi,
            "js_distance": js_distance(binned.reference_counts, binned.current_counts),
            "test": test, "statistic": statistic, "p_value": p_value,
-           "status": drift_status(psi, psi_watch, psi_alert)}
+           "status": drift_status(psi, psi_watch, psi_alert), **unknown}
     return row, binned
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.cleaning import missing_values_error, validate_transactions
 from ..data.schema import FEATURES, TARGET, model_features
+from ..modeling.gaps import inputs_filled
 from ..modeling.tracking import configure_tracking, tracking_client, using_store
 from ..runner.config import ConfigError
 from ..runner.parameter_rules import check_model_name
@@ -50,7 +51,8 @@ class FraudScorer(mlflow.pyfunc.PythonModel):
         """
         try:
             inputs = getattr(self, "inputs", FEATURES)  # versions logged before it was kept
-            purchases = check_purchases(model_input, "request", inputs)
+            purchases = check_purchases(model_input, "request", inputs,
+                                        may_be_unknown=inputs_filled(self.classifier))
         except DataValidationError as exc:
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
         probability = self.classifier.predict_proba(model_features(purchases, inputs))[:, 1]
@@ -153,14 +155,15 @@ def check_model_uri(model_uri: str) -> str:
     return model_uri
 
 
-def check_purchases(frame: pd.DataFrame, source: str,
-                    inputs: list[str] | None = None) -> pd.DataFrame:
+def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None = None,
+                    may_be_unknown: list[str] = ()) -> pd.DataFrame:
     """Validate purchases to score with the load step's rules; return the clean frame.
 
     Unlike the load step, rows with missing inputs fail instead of being dropped (every
     purchase needs a score), and the fraud label is optional and not checked. ``inputs``:
     the model's inputs (None = all seven); a file lacking one is refused naming it, a file
-    lacking an input the model does not use is scored.
+    lacking an input the model does not use is scored. ``may_be_unknown``: inputs the model
+    fills itself when empty (it saw them unknown in training); their empty values are kept.
     """
     inputs = list(FEATURES if inputs is None else inputs)
     lacking = [c for c in inputs if c not in frame.columns]
@@ -169,15 +172,20 @@ def check_purchases(frame: pd.DataFrame, source: str,
             f"{source}: missing column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}: "
             f"the model uses {'them' if len(lacking) > 1 else 'it'} (its inputs: "
             f"{', '.join(inputs)})")
-    present = [c for c in inputs if c in frame.columns]
+    present = [c for c in inputs if c in frame.columns and c not in may_be_unknown]
     error = missing_values_error(frame, present, source,
                                  f"; every purchase needs all {len(inputs)} model inputs to be scored")
     if error:
         raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
-    clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
-                                     on_missing="fail", require_target=False,
+    unknown = frame[[c for c in may_be_unknown if c in frame.columns]].isna()
+    checked = frame.drop(columns=[TARGET], errors="ignore")
+    if unknown.to_numpy().any():  # the known values are checked; the empty ones stay empty
+        checked = checked.mask(unknown.reindex(columns=checked.columns, fill_value=False), 0)
+    clean, _ = validate_transactions(checked, source, on_missing="fail", require_target=False,
                                      required_inputs=inputs)
+    for column in unknown.columns[unknown.to_numpy().any(axis=0)]:
+        clean.loc[unknown[column].to_numpy(), column] = np.nan
     if labels is not None:
         clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
     return clean
