@@ -253,3 +253,14 @@ def test_monitoring_drift_compares_known_values_and_reports_the_unknown_share(pa
     assert row["reference"] == pytest.approx(reference["distance_from_home"].median())
     assert drift.binned["distance_from_home"].current_counts.sum() == \
         current["distance_from_home"].notna().sum()
+
+
+def test_first_analysis_rerun_uses_purchases_with_every_input_known(partly_unknown):
+    from cardfraud.modeling.holdout import split_transactions
+    from cardfraud.modeling.metrics import first_analysis_gap, first_analysis_rerun
+    split = split_transactions(partly_unknown, "stratified", seed=1)
+    table = first_analysis_rerun(partly_unknown, split, None, seed=1)
+    known_test = partly_unknown["distance_from_home"].notna().to_numpy()[split.test_rows].sum()
+    assert (table.xs("honest: split first, test untouched", level="procedure")["test rows"]
+            == known_test).all()
+    assert "40 purchases with an input unknown are left out" in first_analysis_gap(table)
