@@ -264,3 +264,15 @@ def test_first_analysis_rerun_uses_purchases_with_every_input_known(partly_unkno
     assert (table.xs("honest: split first, test untouched", level="procedure")["test rows"]
             == known_test).all()
     assert "40 purchases with an input unknown are left out" in first_analysis_gap(table)
+
+
+def test_summary_says_how_many_distances_from_home_are_unknown():
+    eda = {"fraud_rate_by_channel": {"online": 0.1, "onsite": 0.01},
+           "fraud_rate_with_pin": 0.01, "fraud_rate_without_pin": 0.2,
+           "fraud_rate_with_chip": 0.02, "fraud_rate_without_chip": 0.1,
+           "fraud_rate_by_distance_band": [{"band": "0–2 km", "rate": 0.01},
+                                           {"band": "5+ km", "rate": 0.3}],
+           "inputs_partly_unknown": {"distance_from_home": 1234}}
+    text = concentration_text({"eda": eda})
+    assert ("30.0 % at 5+ km. Distance from home is unknown on 1,234 purchases (cards with no "
+            "home), left out of these rates.") in text

@@ -35,6 +35,10 @@ def concentration_text(results: dict) -> str:
                               "{near} are fraudulent, {far_rate} at {far}.",
                               near_rate=pct(near["rate"]), near=near["band"],
                               far_rate=pct(far["rate"]), far=far["band"]))
+        if gap := (eda.get("inputs_partly_unknown") or {}).get("distance_from_home"):
+            lines[-1] = sentence("{line} Distance from home is unknown on {n:,} purchases "
+                                 "(cards with no home), left out of these rates.",
+                                 line=lines[-1], n=gap)
     spots = eda.get("hot_spots") or []
     if spots:
         top = join(", ", (sentence("{city} ({rate})", city=s["city"], rate=pct(s["rate"]))
