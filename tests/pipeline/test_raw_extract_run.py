@@ -79,4 +79,5 @@ def test_cards_without_a_home_keep_an_unknown_distance_and_every_step_runs(raw_f
     frame = pd.read_parquet(out / "artifacts" / "transactions.parquet")
     unknown = frame["distance_from_home"].isna()
     assert unknown.sum() == frame["card_id"].isin(missing).sum() > 0  # kept, not invented
-    assert record["modeling"]["test"]["average_precision"] > 0.5
+    assert record["modeling"]["test_metrics"]["average_precision"] > 0.5
+    assert record["eda"]["inputs_partly_unknown"]["distance_from_home"] == unknown.sum()
