@@ -142,7 +142,8 @@ def make_bad_file(kind: str, folder: Path) -> Path:
 BAD = {
     "empty": ("empty.csv: file is empty", "empty.csv: file is empty"),
     "header_only": ("header_only.csv: has a header but no data rows",) * 2,
-    "missing_column": ("no_chip.csv: missing required column used_chip",) * 2,
+    "missing_column": ("no_chip.csv: missing required column used_chip",
+                       "no_chip.csv: missing column used_chip: the model uses it"),
     "text_in_numeric": ("text.csv: column 'distance_from_home' has non-numeric values at row 3",) * 2,
     "negative_distance": ("negative.csv: column 'distance_from_last_transaction' has negative values at row 5",) * 2,
     "nan_fail": ("nans.csv: missing values in column(s) ratio_to_median_purchase_price at row 6",) * 2,

@@ -149,3 +149,15 @@ def test_a_wrong_load_codes_stops_the_run_before_any_notebook(codes, message):
 def test_a_wrong_raw_parameter_is_refused_before_any_notebook(key, value, message):
     with pytest.raises(ConfigError, match=message):
         check_parameter_values({"load": {key: value}}, "params/default.yaml")
+
+
+def test_a_raw_extract_that_cannot_say_the_channel_is_refused_naming_what_to_map(tmp_path):
+    from cardfraud.data.checks import DataValidationError
+    from cardfraud.data.raw import load_raw_extract
+
+    frame = pd.DataFrame({"card_id": [1, 1, 2, 2], "timestamp": pd.date_range("2024-01-01", periods=4,
+                                                                                freq="h"),
+                          "amount": [10.0, 20.0, 30.0, 40.0], "merchant_id": [5, 6, 5, 7],
+                          "fraud": [0, 1, 0, 0]})
+    with pytest.raises(DataValidationError, match=r"bank\.csv: no online_order .*load\.codes"):
+        load_raw_extract(frame, "bank.csv")

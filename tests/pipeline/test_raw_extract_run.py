@@ -60,3 +60,24 @@ def test_raw_extract_out_of_time_order_stops_the_run_and_publishes_nothing(raw_f
     assert done.returncode != 0
     assert f"column 'timestamp' is out of order within card {card}" in done.stderr
     assert not (out / "run.json").exists() and not (out / "site").exists()
+
+
+def test_cards_without_a_home_keep_an_unknown_distance_and_every_step_runs(raw_folder, tmp_path):
+    homes = pd.read_csv(raw_folder / "cardholders.csv")
+    missing = homes["card_id"].iloc[::10]  # every tenth card has no home in the customer master
+    partial = tmp_path / "cardholders.csv"
+    homes[~homes["card_id"].isin(missing)].to_csv(partial, index=False)
+    out = tmp_path / "out"
+    done = run_all("--set", "load.source=raw", "--set", f"load.path={raw_folder}/purchases.csv",
+                   "--set", f"load.cardholders_path={partial}",
+                   "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+                   "--output", str(out), "--no-render")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    record = json.loads((out / "run.json").read_text())
+    assert [s["status"] for s in record["steps"]] == ["ok"] * len(discover_steps())
+    assert record["data"]["derivation"]["homes"]["cards_without_home"] == len(missing)
+    frame = pd.read_parquet(out / "artifacts" / "transactions.parquet")
+    unknown = frame["distance_from_home"].isna()
+    assert unknown.sum() == frame["card_id"].isin(missing).sum() > 0  # kept, not invented
+    assert record["modeling"]["test_metrics"]["average_precision"] > 0.5
+    assert record["eda"]["inputs_partly_unknown"]["distance_from_home"] == unknown.sum()

@@ -12,6 +12,7 @@ from cardfraud.data.cleaning import load_file
 from cardfraud.eda import correlations as eda_correlations
 from cardfraud.eda import headlines as eda
 from cardfraud.eda import where_when as eda_where_when
+from cardfraud.eda.authentication import fraud_rate_by_channel_chip_pin
 
 
 def with_place_and_time(frame: pd.DataFrame) -> pd.DataFrame:
@@ -61,7 +62,7 @@ def test_flag_fraud_rates_per_value(good_frame):
 
 
 def test_channel_chip_pin_table_adds_up(good_frame):
-    table = eda.fraud_rate_by_channel_chip_pin(good_frame)
+    table = fraud_rate_by_channel_chip_pin(good_frame)
     assert len(table) == 8
     assert table["purchases"].sum() == len(good_frame)
     assert table["frauds"].sum() == good_frame["fraud"].sum()

@@ -13,6 +13,7 @@ from conftest import make_transactions
 
 from cardfraud.channels import simulation as flow
 from cardfraud.channels.figures import plot_batch_frauds, plot_purchase_flow
+from cardfraud.channels.what_if import authentication_what_if
 from cardfraud.data.cleaning import load_file
 
 
@@ -97,7 +98,7 @@ def test_interval_sentence_reads_like_the_fraud_team_says_it():
 
 
 def test_what_if_rates_and_shares_met(what_if_frame):
-    table = flow.authentication_what_if(what_if_frame).set_index("channel")
+    table = authentication_what_if(what_if_frame).set_index("channel")
     onsite, online = table.loc["onsite"], table.loc["online"]
     assert onsite["fraud rate with"] == 0 and onsite["fraud rate without"] == pytest.approx(3 / 6)
     assert onsite["frauds"] == 3 and onsite["frauds without it"] == 3
@@ -120,7 +121,7 @@ def test_results_hold_stage_counts_and_intervals(good_frame):
     stages = flow.stage_counts(flow.draw_purchases(good_frame, 8))
     intervals = flow.batch_intervals(flow.simulate_batches(good_frame, 8, runs=200))
     results = flow.flow_results(stages, intervals, 200, 42, len(good_frame),
-                                flow.authentication_what_if(good_frame))
+                                authentication_what_if(good_frame))
     assert results["stage_counts"] == {"purchases": 8, "validated_onsite": 3,
                                        "validated_online": 5, "fraudulent_onsite": 0,
                                        "fraudulent_online": 2}

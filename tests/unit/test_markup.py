@@ -199,7 +199,7 @@ def test_headline_sentences_show_cities_and_bands_as_text(payload):
 
 @pytest.mark.parametrize("payload", NASTY)
 def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload):
-    from cardfraud.report import summary
+    from cardfraud.report import concentration, summary
 
     results = {"load": {"data": {"source": "file", "path": f"/data/{NASTY[0]}", "rows": 100},
                         "fraud_rate": 0.1},
@@ -214,7 +214,7 @@ def test_summary_shows_file_names_cities_currency_and_model_name_as_text(payload
     loss = {"net": 1000.0, "currency": payload, "test_days": None, "frauds_caught": 8,
             "assumptions": f"a caught fraud saves 10 {payload}"}
     assert_shown_as_text(summary.analysed_text(results), NASTY[0])
-    for text in (summary.concentration_text(results), summary.compromise_text(results),
+    for text in (concentration.concentration_text(results), summary.compromise_text(results),
                  summary.model_text(results, loss), summary.registry_text(results),
                  summary.drift_text(results)):
         assert_shown_as_text(text, payload)

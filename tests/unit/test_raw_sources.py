@@ -18,14 +18,15 @@ from cardfraud.simulator.simulate import simulate
 BOGOTA, CALI = (4.711, -74.072), (3.452, -76.532)
 
 
-def purchases(cards=("c1", "c2", "c3")) -> pd.DataFrame:
+def purchases(cards=("c1", "c2", "c3"), channel: bool = True) -> pd.DataFrame:
     rows = []
     for i, card in enumerate(cards):
         for day in range(4):
             rows.append({"card_id": card, "timestamp": f"2024-02-0{day + 1} 1{i}:00",
                          "amount": 1000.0 * (day + 1), "merchant_id": f"m{day % 2}",
-                         "latitude": CALI[0], "longitude": CALI[1], "fraud": int(day == 3)})
-    return pd.DataFrame(rows)
+                         "latitude": CALI[0], "longitude": CALI[1], "channel": "onsite",
+                         "fraud": int(day == 3)})
+    return pd.DataFrame(rows) if channel else pd.DataFrame(rows).drop(columns="channel")
 
 
 def test_home_cities_are_placed_by_the_built_in_table_without_case_or_accents(tmp_path):
@@ -134,7 +135,7 @@ def test_where_definitions_differ_the_difference_is_measured(round_trip):
 
 def test_the_readmes_worked_mapping_of_an_as400_extract_and_customer_master(tmp_path):
     raw, master = tmp_path / "as400_compras.csv", tmp_path / "maestro_clientes.csv"
-    bank = purchases(cards=("4111", "4222")).rename(columns={
+    bank = purchases(cards=("4111", "4222"), channel=False).rename(columns={
         "card_id": "NUM_TARJETA", "timestamp": "FECHA_HORA", "amount": "VALOR",
         "merchant_id": "COD_COMERCIO", "fraud": "FRAUDE"})
     bank["MODO_ENTRADA"] = ["051", "071", "091", "901", "801", "011", "812", "051"]

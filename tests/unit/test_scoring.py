@@ -172,7 +172,7 @@ def _bad_files(folder: Path, good: pd.DataFrame) -> dict[str, tuple[Path, str]]:
     files = {}
     missing_column = folder / "missing_column.csv"
     good.drop(columns="online_order").to_csv(missing_column, index=False)
-    files["missing column"] = (missing_column, "missing required column online_order")
+    files["missing column"] = (missing_column, "missing column online_order: the model uses it")
     text = good.astype({"distance_from_home": object})
     text.loc[4, "distance_from_home"] = "far"
     files["text in a number"] = (folder / "text.csv", "column 'distance_from_home' has "

@@ -6,10 +6,10 @@ import json
 
 import pandas as pd
 
+from cardfraud.report.concentration import concentration_text
 from cardfraud.report.markup import plain_text
 from cardfraud.report.summary import (
     analysed_text,
-    concentration_text,
     model_text,
     next_actions,
     prevented_loss,
@@ -111,7 +111,8 @@ def test_summary_of_a_pending_promotion_names_the_new_champion():
 
 
 def test_summary_of_a_run_with_the_load_step_only_still_builds(tmp_path):
-    from cardfraud.report.summary import board_summary, concentration_figure, read_run_results
+    from cardfraud.report.concentration import concentration_figure
+    from cardfraud.report.summary import board_summary, read_run_results
 
     results = tmp_path / "artifacts" / "results"
     results.mkdir(parents=True)

@@ -19,6 +19,7 @@ from ..runner.artifacts import save_step_results
 from ..runner.phases import Phase, no_phase
 from . import simulation as flow
 from .figures import plot_batch_frauds, plot_purchase_flow
+from .what_if import authentication_what_if
 
 
 @dataclass
@@ -81,7 +82,7 @@ def run_channel_simulation(transactions: pd.DataFrame, output_dir=None, *, seed:
             day_intervals = flow.batch_intervals(
                 flow.simulate_batches(transactions, max(round(per_day), 1), runs, seed))
     with phase("authentication what-if"):
-        what_if = flow.authentication_what_if(transactions)
+        what_if = authentication_what_if(transactions)
     results = flow.flow_results(counted.stages, counted.intervals, runs, seed,
                                 len(transactions), what_if, per_day, day_intervals)
     save_step_results("channel_simulation", results, output_dir)

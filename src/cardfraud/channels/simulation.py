@@ -19,7 +19,7 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.cleaning import load_file
 from ..data.schema import TARGET
-from ..eda.headlines import CHANNELS, purchase_channel, wilson_interval
+from ..eda.headlines import CHANNELS
 from ..runner.artifacts import resolve_output_dir
 from ..runner.contract import ARTIFACTS_FOLDER, TRANSACTIONS
 
@@ -118,43 +118,6 @@ def interval_sentences(intervals: pd.DataFrame, purchases: int,
     return sentences
 
 
-def _rule_row(rule: str, channel: str, authenticated: np.ndarray, fraud: np.ndarray,
-              all_frauds: int) -> dict:
-    """Return the what-if numbers of one mandatory-authentication rule in one channel."""
-    without = ~authenticated
-    frauds_without = int(fraud[without].sum())
-    legitimate = ~fraud.astype(bool)
-    rates = {}
-    for label, mask in (("with", authenticated), ("without", without)):
-        low, high = wilson_interval(fraud[mask].sum(), mask.sum())
-        rates[f"fraud rate {label}"] = fraud[mask].mean() if mask.any() else np.nan
-        rates[f"95% CI {label}"] = f"{float(low):.2%}–{float(high):.2%}" if mask.any() else "–"
-    return {"rule": rule, "channel": channel, "purchases": len(fraud), **rates,
-            "frauds": int(fraud.sum()), "frauds without it": frauds_without,
-            "share of channel fraud met": frauds_without / max(int(fraud.sum()), 1),
-            "share of all fraud met": frauds_without / max(all_frauds, 1),
-            "share of legitimate challenged": (without & legitimate).sum() / max(legitimate.sum(), 1)}
-
-
-def authentication_what_if(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return fraud rates with vs without authentication and what a mandatory rule would meet.
-
-    Rules: chip and PIN mandatory onsite; PIN (one-time code) mandatory online. "Met" is the
-    share of fraud that lacked the authentication and so would have been challenged.
-    """
-    channel = purchase_channel(transactions)
-    fraud = transactions[TARGET].to_numpy()
-    chip = transactions["used_chip"].to_numpy() == 1
-    pin = transactions["used_pin_number"].to_numpy() == 1
-    onsite, online = channel == "onsite", channel == "online"
-    all_frauds = int(fraud.sum())
-    return pd.DataFrame([
-        _rule_row("chip and PIN mandatory", "onsite", (chip & pin)[onsite], fraud[onsite],
-                  all_frauds),
-        _rule_row("PIN mandatory", "online", pin[online], fraud[online], all_frauds),
-    ])
-
-
 def purchases_per_day(transactions: pd.DataFrame) -> float:
     """Return the average purchases per calendar day over the data's period."""
     days = transactions["timestamp"].dt.normalize()
@@ -183,6 +146,8 @@ def flow_results(stages: pd.DataFrame, intervals: pd.DataFrame, runs: int, seed:
     }
     if what_if is not None:
         results["what_if"] = [
+            {"rule": row["rule"], "channel": row["channel"], "unknown": row["unknown"]}
+            if isinstance(row.get("unknown"), str) else
             {"rule": row["rule"], "channel": row["channel"],
              "fraud_rate_with": row["fraud rate with"], "fraud_rate_without": row["fraud rate without"],
              "share_of_channel_fraud_met": row["share of channel fraud met"],
@@ -211,6 +176,10 @@ def summary_sentences(results: dict) -> str:
         lines.append(f"- A day of the data (about {results['purchases_per_day']:,.0f} "
                      f"purchases) brings {day['low']:,} to {day['high']:,} frauds.")
     for rule in results.get("what_if", []):
+        if "unknown" in rule:
+            lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']}: "
+                         f"{rule['unknown']}.")
+            continue
         lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']} would have met "
                      f"{rule['share_of_channel_fraud_met']:.1%} of {rule['channel']} fraud "
                      f"({rule['share_of_all_fraud_met']:.1%} of all fraud) and challenged "

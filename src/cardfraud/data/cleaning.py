@@ -35,6 +35,7 @@ from .schema import (
     FLAG_FEATURES,
     REQUIRED_COLUMNS,
     TARGET,
+    available_inputs,
     compact_dtypes,
 )
 
@@ -98,9 +99,39 @@ def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Se
     return numbers.astype("float64"), True
 
 
+CHANNEL_INPUT = "online_order"  # the one input no analysis can do without
+
+
+def no_channel_error(source: str) -> DataValidationError:
+    """The refusal of an extract that cannot say which purchases were online."""
+    return DataValidationError(
+        f"{source}: no {CHANNEL_INPUT} (online or onsite) can be had from the file, and every "
+        f"analysis splits purchases by channel: give the channel column (load.columns, "
+        f"load.codes) or a category with load.codes.online_category_suffix")
+
+
 def _check_columns(frame: pd.DataFrame, source: str, required: list[str]) -> None:
     """Raise naming every required column the file lacks."""
     require_columns(frame, required, source, lead="missing required")
+
+
+def _required_inputs(frame: pd.DataFrame, source: str, allow_missing: bool,
+                     required: list[str] | None) -> list[str]:
+    """Return the inputs the extract must carry; raise when it may lack some but has none, or
+    lacks the channel (``online_order``), which splits every analysis into onsite and online."""
+    if required is not None:
+        return list(required)
+    if not allow_missing:
+        return list(FEATURES)
+    present = available_inputs(frame)
+    if present and CHANNEL_INPUT not in present:
+        raise no_channel_error(source)
+    if not present:
+        raise DataValidationError(
+            f"{source}: none of the seven model inputs ({', '.join(FEATURES)}) is in the file "
+            f"(found: {', '.join(map(str, frame.columns[:12]))}); a raw extract derives them "
+            f"with load.source=raw")
+    return present
 
 
 def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:
@@ -126,6 +157,8 @@ def validate_transactions(
     on_missing: str = "drop",
     duplicates: str = "keep",
     require_target: bool = True,
+    allow_missing_inputs: bool = False,
+    required_inputs: list[str] | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Validate and clean an extract; return the clean frame and what was found.
 
@@ -135,20 +168,24 @@ def validate_transactions(
         on_missing: ``drop`` rows with missing required values (counted) or ``fail``.
         duplicates: ``keep`` or ``drop`` fully duplicated rows (counted either way).
         require_target: False for new transactions to score, which have no fraud label.
+        allow_missing_inputs: True (``load.allow_missing_inputs``) accepts an extract that
+            lacks some of the seven inputs: they stay absent (unknown), never filled in.
+        required_inputs: the inputs the file must carry (a model's own inputs, for scoring);
+            None = all seven (or, with ``allow_missing_inputs``, at least one).
     """
     if on_missing not in {"drop", "fail"}:
         raise ValueError(f"on_missing must be 'drop' or 'fail', not {on_missing!r}")
     if duplicates not in {"keep", "drop"}:
         raise ValueError(f"duplicates must be 'keep' or 'drop', not {duplicates!r}")
-    required = REQUIRED_COLUMNS if require_target else FEATURES
     check_unique_column_names(list(frame.columns), source)
-    _check_columns(frame, source, required)
+    inputs = _required_inputs(frame, source, allow_missing_inputs, required_inputs)
+    _check_columns(frame, source, inputs + ([TARGET] if require_target else []))
     report = CleaningReport(source=source, rows_read=len(frame))
     decimal = frame.attrs.get("decimal", ".")
     report.extra_columns = [c for c in frame.columns if c not in REQUIRED_COLUMNS]
     frame = frame.copy()
     flags = [c for c in FLAG_FEATURES + [TARGET] if c in frame.columns]
-    for column in CONTINUOUS_FEATURES:
+    for column in [c for c in CONTINUOUS_FEATURES if c in frame.columns]:
         frame[column], converted = to_number(frame[column], source, decimal)
         if converted:
             report.converted_columns[column] = "text to number"
@@ -240,6 +277,8 @@ def load_file(
     require_target: bool = True,
     thousands: str | None = None,
     columns: dict | None = None,
+    allow_missing_inputs: bool = False,
+    required_inputs: list[str] | None = None,
 ) -> tuple[pd.DataFrame, CleaningReport]:
     """Read and validate one extract; the one entry point for files (load step and scoring).
 
@@ -248,5 +287,7 @@ def load_file(
     raw = apply_column_mapping(read_transactions(path, sep=sep, decimal=decimal,
                                                  thousands=thousands), columns, str(path))
     return validate_transactions(
-        raw, str(path), on_missing=on_missing, duplicates=duplicates, require_target=require_target
+        raw, str(path), on_missing=on_missing, duplicates=duplicates,
+        require_target=require_target, allow_missing_inputs=allow_missing_inputs,
+        required_inputs=required_inputs,
     )

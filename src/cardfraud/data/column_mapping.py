@@ -102,3 +102,14 @@ def check_mapping_before_run(load: dict) -> None:
     headers = read_headers(path, load.get("sep"))
     if headers is not None:
         check_column_mapping(columns, headers, str(path))
+
+
+def mapping_argument(pairs: list[str], parser) -> dict:
+    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
+    columns = {}
+    for pair in pairs:
+        name, _, header = pair.partition("=")
+        if not name.strip() or not header.strip():
+            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
+        columns[name.strip()] = header.strip()
+    return columns

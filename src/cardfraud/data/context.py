@@ -15,11 +15,14 @@ from .schema import (
     CARD_ID,
     CITY,
     CONTEXT_COLUMNS,
+    FEATURES,
     LATITUDE,
     LONGITUDE,
     MERCHANT_ID,
     TIMESTAMP,
     TRANSACTION_ID,
+    unknown_input_text,
+    unknown_inputs,
 )
 
 # what each context column is used for, and what a run without it does instead
@@ -62,3 +65,11 @@ def context_columns_table(columns) -> pd.DataFrame:
              f"used for {uses}" if column in columns else f"turned off: {without}")
             for column, (uses, without) in CONTEXT_USES.items()]
     return pd.DataFrame(rows, columns=["column", "in the extract", "analysis"]).set_index("column")
+
+
+def model_inputs_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Return one row per model input: given by the extract, or unknown (never invented)."""
+    unknown = set(unknown_inputs(frame))
+    return pd.DataFrame(
+        [(name, unknown_input_text(name) if name in unknown else "in the extract")
+         for name in FEATURES], columns=["input", "status"]).set_index("input")

@@ -27,12 +27,12 @@ from ..runner.contract import DATA_PROFILE
 from . import raw_source
 from .checks import DataValidationError
 from .cleaning import CleaningReport, validate_transactions
-from .column_mapping import apply_column_mapping
+from .column_mapping import apply_column_mapping, mapping_argument
 from .context import context_columns_report, context_columns_table
 from .coordinates import provider_coordinates_join
 from .files import file_fingerprint, read_transactions
 from .raw import is_raw_extract
-from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes
+from .schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET, compact_dtypes, inputs_record
 
 COLUMN_MEANINGS = {
     "distance_from_home": "km from the cardholder's home to where the purchase happened",
@@ -76,6 +76,7 @@ def load_transactions(
     thousands: str | None = None,
     columns: dict | None = None,
     coordinates_path: str | None = None,
+    allow_missing_inputs: bool = False,
     cardholders_path: str | None = None,
     cardholder_columns: dict | None = None,
     cities_path: str | None = None,
@@ -88,6 +89,7 @@ def load_transactions(
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
     ``source="raw"`` (or a file with no inputs and the raw columns) derives the inputs from
     raw purchases (:mod:`cardfraud.data.raw`), homes and the bank's ``codes``.
+    ``allow_missing_inputs``: a file may lack some of the seven inputs (they stay absent).
 
     Returns:
         The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
@@ -105,7 +107,8 @@ def load_transactions(
             join = None  # joined before the distances were derived
         else:
             frame, report = validate_transactions(read, str(path), on_missing=on_missing,
-                                                  duplicates=duplicates)
+                                                  duplicates=duplicates,
+                                                  allow_missing_inputs=allow_missing_inputs)
             data = {"source": "file", "path": str(os.path.abspath(path)),
                     "fingerprint": file_fingerprint(path), "columns": dict(columns or {})}
     elif source == "raw":
@@ -136,9 +139,10 @@ def load_transactions(
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
     """Return the data profile: rows, columns, missing, duplicates, class balance, statistics."""
     frauds = int(frame[TARGET].sum())
-    continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # a raw extract may lack some
+    continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # an extract may lack some
     stats = frame[continuous].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
     return {
+        **inputs_record(frame),
         "data": data,
         "rows": len(frame),
         "columns": {c: str(t) for c, t in frame.dtypes.items()},
@@ -165,7 +169,7 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
          "rows_dropped_missing": profile["cleaning"]["missing_rows_dropped"],
          "duplicate_rows": profile["cleaning"]["duplicate_rows"],
          "coordinates": profile["data"].get("coordinates"),
-         "context_columns": profile["context_columns"]},
+         "context_columns": profile["context_columns"], **inputs_record(frame)},
         output_dir,
     )
     return {"transactions": str(target), "profile": str(profile_path)}
@@ -271,7 +275,7 @@ def cli(argv: list[str] | None = None) -> int:
         frame, report, data = load_transactions(path=args.input, sep=args.sep,
                                                 decimal=args.decimal, on_missing=args.on_missing,
                                                 thousands=args.thousands,
-                                                columns=_mapping_argument(args.column, parser),
+                                                columns=mapping_argument(args.column, parser),
                                                 coordinates_path=args.coordinates,
                                                 **raw_source.raw_arguments(args, parser))
     except DataValidationError as exc:
@@ -286,14 +290,3 @@ def cli(argv: list[str] | None = None) -> int:
     print(context_columns_table(frame.columns).to_string())
     print(class_balance_table(frame).to_string())
     return 0
-
-
-def _mapping_argument(pairs: list[str], parser: argparse.ArgumentParser) -> dict:
-    """Return ``{name: header}`` from ``--column name=header`` arguments (exit 2 when malformed)."""
-    columns = {}
-    for pair in pairs:
-        name, _, header = pair.partition("=")
-        if not name.strip() or not header.strip():
-            parser.error(f"--column {pair!r}: write NAME=HEADER, e.g. card_id=NUM_TARJETA")
-        columns[name.strip()] = header.strip()
-    return columns

@@ -33,7 +33,14 @@ from .checks import (
     rows_text,
     to_timestamps,
 )
-from .cleaning import CleaningReport, _check_two_classes, _handle_missing, _to_flag, to_number
+from .cleaning import (
+    CleaningReport,
+    _check_two_classes,
+    _handle_missing,
+    _to_flag,
+    no_channel_error,
+    to_number,
+)
 from .codes import (
     CATEGORY,
     FLAG_MEANINGS,
@@ -180,6 +187,8 @@ def decode_flags(frame: pd.DataFrame, source: str, codes: dict | None,
     if "online_order" not in flags and suffix and CATEGORY in frame:
         flags["online_order"] = online_from_category(frame[CATEGORY], suffix)
         derivation.codes[CATEGORY] = f"online when the name ends in {suffix!r}"
+    if "online_order" not in flags:
+        raise no_channel_error(source)
     return flags
 
 

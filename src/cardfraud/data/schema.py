@@ -62,6 +62,38 @@ def compact_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def model_features(frame: pd.DataFrame) -> pd.DataFrame:
-    """Return the seven model inputs as float64, the schema the registered model expects."""
-    return frame[FEATURES].astype("float64")
+def available_inputs(columns) -> list[str]:
+    """Return the model inputs an extract gives (in the order of :data:`FEATURES`).
+
+    ``columns``: a frame or its column names. An extract that cannot give an input (a raw
+    extract without a verification field has no ``used_pin_number``) lacks its column: the
+    input is unknown, never filled in.
+    """
+    present = set(map(str, getattr(columns, "columns", columns)))
+    return [name for name in FEATURES if name in present]
+
+
+def unknown_inputs(columns) -> list[str]:
+    """Return the model inputs the extract cannot give (the complement of available_inputs)."""
+    available = available_inputs(columns)
+    return [name for name in FEATURES if name not in available]
+
+
+def inputs_record(columns) -> dict[str, list[str]]:
+    """The load results' ``inputs_available`` and ``inputs_unknown`` (every path sets them)."""
+    return {"inputs_available": available_inputs(columns),
+            "inputs_unknown": unknown_inputs(columns)}
+
+
+def unknown_input_text(name: str) -> str:
+    """What a page shows instead of a figure or a number for an input the extract lacks."""
+    return f"unknown: the extract has no {name}"
+
+
+def model_features(frame: pd.DataFrame, inputs: list[str] | None = None) -> pd.DataFrame:
+    """Return the model inputs as float64, the schema the registered model expects.
+
+    ``inputs``: the model's inputs (a registered model's own list); None = every input the
+    frame gives (:func:`available_inputs`).
+    """
+    return frame[available_inputs(frame) if inputs is None else list(inputs)].astype("float64")

@@ -11,27 +11,31 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET
+from ..data.partly_unknown import unknown_counts, unknown_note
+from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET, available_inputs
 from ..report import figures as plots
 
 
 def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return the Pearson correlation matrix of the seven features and fraud."""
-    columns = FEATURES + [TARGET]
+    """Return the Pearson correlation matrix of the features the extract gives and fraud."""
+    columns = available_inputs(transactions) + [TARGET]
+    if unknown_counts(transactions, columns):  # each pair on the purchases that know both
+        return transactions[columns].astype(float).corr()
     return pd.DataFrame(np.corrcoef(transactions[columns].to_numpy(dtype=float), rowvar=False),
                         index=columns, columns=columns)
 
 
 def strongest_pair(correlations: pd.DataFrame) -> tuple[str, str, float]:
     """Return the two features (fraud excluded) with the largest absolute correlation."""
-    values = correlations.loc[FEATURES, FEATURES].to_numpy().copy()
+    features = [c for c in correlations.index if c != TARGET]
+    values = correlations.loc[features, features].to_numpy().copy()
     np.fill_diagonal(values, 0)
     row, col = np.unravel_index(np.nanargmax(np.abs(values)), values.shape)
-    return FEATURES[row], FEATURES[col], float(values[row, col])
+    return features[row], features[col], float(values[row, col])
 
 
-def plot_correlations(correlations: pd.DataFrame):
-    """Figure: correlation heatmap of the features and fraud."""
+def plot_correlations(correlations: pd.DataFrame, notes: dict[str, int] | None = None):
+    """Figure: correlation heatmap of the features and fraud (``notes``: unknown counts)."""
     fig, ax = plt.subplots(figsize=(8, 6.2))
     names = [c.replace("_", " ") for c in correlations.columns]
     table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
@@ -41,6 +45,8 @@ def plot_correlations(correlations: pd.DataFrame):
     plots.label_axes(ax, "Correlation between features and fraud", "feature or label",
                      "feature or label")
     fig.tight_layout()
+    if unknown := unknown_note(notes or {}):
+        plots.add_note(fig, "Each pair is correlated on the purchases that know both. " + unknown)
     return fig
 
 
@@ -60,7 +66,11 @@ def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarra
 
 
 def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: int = 10):
-    """Return the fraud-rate grid of two features (rows: second, columns: first) and purchases."""
+    """Return the fraud-rate grid of two features (rows: second, columns: first) and purchases.
+
+    Purchases with either feature unknown are left out.
+    """
+    transactions = transactions.dropna(subset=[first, second])
     x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
     x_edges, x_labels = feature_bins(x, first, bins)
     y_edges, y_labels = feature_bins(y, second, bins)
@@ -84,6 +94,8 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
                    sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
     """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
     rng = np.random.default_rng(seed)
+    unknown = unknown_note(unknown_counts(transactions, [first, second]))
+    transactions = transactions.dropna(subset=[first, second])  # the known values only
     take = rng.choice(len(transactions), min(sample_rows, len(transactions)), replace=False)
     sample = transactions.iloc[np.sort(take)]
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
@@ -111,5 +123,5 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     fig.tight_layout()
     plots.add_note(fig, f"Left: seeded random sample of {len(sample):,} of {len(transactions):,} "
                         "purchases (flags jittered). Right: all purchases, in equal-count bins "
-                        "for continuous features.")
+                        "for continuous features." + (f" {unknown}" if unknown else ""))
     return fig

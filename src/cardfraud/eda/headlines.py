@@ -19,7 +19,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET
+from ..data.partly_unknown import unknown_counts, unknown_note
+from ..data.schema import (
+    CONTINUOUS_FEATURES,
+    FLAG_FEATURES,
+    TARGET,
+    unknown_input_text,
+    unknown_inputs,
+)
 from ..report import figures as plots
 from ..report.markup import sentence
 from ..runner.artifacts import transactions_path
@@ -67,7 +74,12 @@ def has_timestamps(transactions: pd.DataFrame) -> bool:
 
 
 def purchase_channel(transactions: pd.DataFrame) -> np.ndarray:
-    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``."""
+    """Return each purchase's channel: ``online`` when online_order is 1, else ``onsite``.
+
+    Without online_order (unknown), every purchase's channel is ``unknown``.
+    """
+    if "online_order" not in transactions:
+        return np.full(len(transactions), "unknown")
     return np.where(transactions["online_order"].to_numpy() == 1, "online", "onsite")
 
 
@@ -107,14 +119,17 @@ def class_balance(transactions: pd.DataFrame) -> pd.DataFrame:
 def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999) -> pd.DataFrame:
     """Return median, mean, tail quantile, max, skewness, excess kurtosis and tail count."""
     rows = []
-    for feature in CONTINUOUS_FEATURES:
+    for feature in [c for c in CONTINUOUS_FEATURES if c in transactions]:
         values = transactions[feature]
         cut = float(values.quantile(tail_quantile))
         rows.append({"feature": feature, "median": values.median(), "mean": values.mean(),
                      f"p{tail_quantile * 100:g}": cut, "max": values.max(),
                      "skewness": values.skew(), "kurtosis": values.kurt(),
-                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum())})
-    return pd.DataFrame(rows)
+                     f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum()),
+                     "purchases unknown": int(values.isna().sum())})
+    table = pd.DataFrame(rows)  # statistics of the known values; unknown ones counted apart
+    return table if table.empty or table["purchases unknown"].any() else table.drop(
+        columns="purchases unknown")
 
 
 def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
@@ -122,13 +137,14 @@ def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
 
     Values at or below the smallest positive value (e.g. zero distances) fall in the first bin.
     """
-    values = transactions[feature].to_numpy(dtype=float)
+    known = transactions[feature].notna().to_numpy()  # unknown values are left out
+    values = transactions[feature].to_numpy(dtype=float)[known]
     positive = values[values > 0]
     low = positive.min() if positive.size else 1e-3
     log_range = (np.log10(low), np.log10(max(values.max(), low * 10)))
     # equal-width bins on log10 values take numpy's fast path (no per-value bin search)
     log_values = np.log10(np.maximum(values, low))
-    fraud = transactions[TARGET].to_numpy() == 1
+    fraud = transactions[TARGET].to_numpy()[known] == 1
     shares = {}
     for label, mask in ((0, ~fraud), (1, fraud)):
         counts, log_edges = np.histogram(log_values[mask], bins=bins, range=log_range)
@@ -138,8 +154,10 @@ def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
 
 def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     """Figure: each continuous feature's distribution per class on a log scale."""
-    fig, axes = plt.subplots(1, len(CONTINUOUS_FEATURES), figsize=(13, 4.2))
-    for ax, feature in zip(axes, CONTINUOUS_FEATURES, strict=True):
+    continuous = [c for c in CONTINUOUS_FEATURES if c in transactions]  # unknown ones left out
+    fig, axes = plt.subplots(1, len(continuous), figsize=(13, 4.2), squeeze=False)
+    axes = axes[0]
+    for ax, feature in zip(axes, continuous, strict=True):
         edges, shares = log_histograms(transactions, feature, bins)
         for label, share in shares.items():
             ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
@@ -151,11 +169,13 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     axes[0].legend()
     fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
     fig.tight_layout()
-    zeros = {f: int((transactions[f] <= 0).sum()) for f in CONTINUOUS_FEATURES}
+    zeros = {f: int((transactions[f] <= 0).sum()) for f in continuous}
     zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
+    unknown = unknown_note(unknown_counts(transactions, continuous))
     plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
                         "bins; each class's line sums to 100 %."
-                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else ""))
+                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else "")
+                        + (f" {unknown}" if unknown else ""))
     return fig
 
 
@@ -163,7 +183,7 @@ def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
     """Return purchases, frauds and fraud rate (95 % CI) for each value of the four flags."""
     fraud = transactions[TARGET].to_numpy()
     rows = []
-    for flag in FLAG_FEATURES:
+    for flag in [c for c in FLAG_FEATURES if c in transactions]:  # unknown ones left out
         values = transactions[flag].to_numpy()
         purchases = np.bincount(values, minlength=2)
         frauds = np.bincount(values, weights=fraud, minlength=2)
@@ -185,20 +205,6 @@ def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
     plots.label_axes(ax, "Fraud rate by flag value (95 % intervals)", "fraud rate (%)", "flag")
     fig.tight_layout()
     return fig
-
-
-def fraud_rate_by_channel_chip_pin(transactions: pd.DataFrame) -> pd.DataFrame:
-    """Return purchases, frauds and fraud rate (95 % CI) per channel x chip x PIN."""
-    code = (transactions["online_order"].to_numpy().astype(int) * 4
-            + transactions["used_chip"].to_numpy() * 2 + transactions["used_pin_number"].to_numpy())
-    purchases = np.bincount(code, minlength=8)
-    frauds = np.bincount(code, weights=transactions[TARGET].to_numpy(), minlength=8)
-    cells = np.arange(8)
-    table = pd.DataFrame({"channel": np.where(cells >= 4, "online", "onsite"),
-                          "chip": np.where(cells & 2, "yes", "no"),
-                          "PIN": np.where(cells & 1, "yes", "no"),
-                          "purchases": purchases, "frauds": frauds})
-    return with_fraud_rates(table)
 
 
 def period(daily: pd.DataFrame) -> dict:
@@ -229,13 +235,15 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
         "rows": len(transactions), "frauds": int(fraud.sum()), "fraud_rate": float(fraud.mean()),
         "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
                                   else None for c in CHANNELS},
+        "inputs_unknown": unknown_inputs(transactions),
+        "inputs_partly_unknown": unknown_counts(transactions),
         "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
         "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
         "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),
         "fraud_rate_without_chip": _rate_of(flag_rates, flag="chip used", value="no"),
         "fraud_rate_by_distance_band": _records(bands, {
             "band": "band", "from km": "from_km", "purchases": "purchases", "frauds": "frauds",
-            "fraud rate": "rate"}),
+            "fraud rate": "rate"}) if bands is not None else None,
         "strongest_pair": {"features": [pair[0], pair[1]], "correlation": pair[2]},
         "has_coordinates": has_coordinates(transactions),
         "has_timestamps": has_timestamps(transactions),
@@ -248,16 +256,21 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
 def summary_sentences(results: dict) -> str:
     """Return the headline results as a short markdown list in the fraud team's words."""
     channel = results["fraud_rate_by_channel"]
-    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}.",
-             f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.",
-             f"- With PIN {_pct(results['fraud_rate_with_pin'])} vs without "
-             f"{_pct(results['fraud_rate_without_pin'])}; with chip "
-             f"{_pct(results['fraud_rate_with_chip'])} vs without "
-             f"{_pct(results['fraud_rate_without_chip'])}."]
-    worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
-    lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
-                          "{purchases:,} purchases).", band=worst["band"], rate=_pct(worst["rate"]),
-                          purchases=worst["purchases"]))
+    unknown = set(results.get("inputs_unknown", []))
+    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}."]
+    lines.append(f"- Channel: {unknown_input_text('online_order')}." if "online_order" in unknown
+                 else f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.")
+    for word, key, column in (("PIN", "pin", "used_pin_number"), ("chip", "chip", "used_chip")):
+        lines.append(f"- {word}: {unknown_input_text(column)}." if column in unknown else
+                     f"- With {word} {_pct(results[f'fraud_rate_with_{key}'])} vs without "
+                     f"{_pct(results[f'fraud_rate_without_{key}'])}.")
+    if results["fraud_rate_by_distance_band"] is None:
+        lines.append(f"- Distance from home: {unknown_input_text('distance_from_home')}.")
+    else:
+        worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
+        lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
+                              "{purchases:,} purchases).", band=worst["band"],
+                              rate=_pct(worst["rate"]), purchases=worst["purchases"]))
     if "period_start" in results:
         lines.append(sentence("- Period: {start} to {end} ({days} days).",
                               start=results["period_start"], end=results["period_end"],

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.partly_unknown import unknown_counts
 from ..report.figures import save_and_close
 from ..runner.artifacts import save_step_results
 from ..runner.phases import Phase, no_phase
 from . import correlations as eda_correlations
 from . import headlines as eda
 from . import where_when as eda_where_when
+from .authentication import fraud_rate_by_channel_chip_pin
 
 
 @dataclass
@@ -31,7 +33,7 @@ class EdaPage:
     flag_rates: pd.DataFrame
     channel_chip_pin: pd.DataFrame
     strongest_pair: tuple[str, str, float]
-    distance_bands: pd.DataFrame
+    distance_bands: pd.DataFrame | None  # None: the extract has no distance_from_home
     daily: pd.DataFrame | None
     results: dict
     figures: dict[str, Path] = field(default_factory=dict)
@@ -61,17 +63,22 @@ def run_eda(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
     with phase("flags"):
         flag_rates = eda.flag_fraud_rates(transactions)
         keep(eda.plot_flag_fraud_rates(flag_rates, fraud_rate), "eda_flag_fraud_rates")
-        channel_chip_pin = eda.fraud_rate_by_channel_chip_pin(transactions)
+        channel_chip_pin = fraud_rate_by_channel_chip_pin(transactions)
     with phase("correlations"):
         correlations = eda_correlations.feature_correlations(transactions)
         pair = eda_correlations.strongest_pair(correlations)
-        keep(eda_correlations.plot_correlations(correlations), "eda_correlations")
+        keep(eda_correlations.plot_correlations(correlations, unknown_counts(transactions)),
+             "eda_correlations")
         keep(eda_correlations.plot_pair_view(transactions, *pair, sample_rows=sample_rows,
                                              bins=pair_bins, seed=seed), "eda_strongest_pair")
     daily = None
     with phase("where: distance from home"):
-        bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
-        keep(eda_where_when.plot_distance_bands(bands, fraud_rate), "eda_distance_bands")
+        bands = None  # without distance_from_home the bands are unknown, not drawn
+        if "distance_from_home" in transactions:
+            bands = eda_where_when.distance_band_fraud_rates(transactions, bands_km)
+            unknown = int(transactions["distance_from_home"].isna().sum())
+            keep(eda_where_when.plot_distance_bands(bands, fraud_rate, unknown),
+                 "eda_distance_bands")
     with phase("when: daily activity"):
         if eda.has_timestamps(transactions):
             daily = eda_where_when.daily_activity(transactions)

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..data.partly_unknown import unknown_note
 from ..data.schema import TARGET
 from ..report import figures as plots
 from .headlines import with_fraud_rates
@@ -23,6 +24,7 @@ def distance_band_fraud_rates(transactions: pd.DataFrame, bands_km: list[float])
         bands_km: increasing lower edges of the bands; the last band is open-ended.
     """
     edges = np.asarray(sorted(bands_km), dtype=float)
+    transactions = transactions.dropna(subset=["distance_from_home"])  # unknown: in no band
     band = np.searchsorted(edges, transactions["distance_from_home"].to_numpy(), side="right") - 1
     band = np.clip(band, 0, len(edges) - 1)
     purchases = np.bincount(band, minlength=len(edges))
@@ -34,8 +36,11 @@ def distance_band_fraud_rates(transactions: pd.DataFrame, bands_km: list[float])
                                           "purchases": purchases, "frauds": frauds}))
 
 
-def plot_distance_bands(bands: pd.DataFrame, overall_rate: float):
-    """Figure: fraud rate with its 95 % interval per distance-from-home band."""
+def plot_distance_bands(bands: pd.DataFrame, overall_rate: float, unknown: int = 0):
+    """Figure: fraud rate with its 95 % interval per distance-from-home band.
+
+    ``unknown``: purchases whose distance from home is unknown (in no band), said in a note.
+    """
     fig, ax = plt.subplots(figsize=(8, 4))
     labels = bands["band"] + "  (" + bands["purchases"].map("{:,}".format) + ")"
     plots.draw_rates_with_intervals(ax, labels, bands["fraud rate"], bands["95% CI low"],
@@ -46,6 +51,8 @@ def plot_distance_bands(bands: pd.DataFrame, overall_rate: float):
     plots.label_axes(ax, "Fraud rate by distance from home (95 % intervals)", "fraud rate (%)",
                      "distance from home band (purchases)")
     fig.tight_layout()
+    if unknown:
+        plots.add_note(fig, unknown_note({"distance_from_home": unknown}))
     return fig
 
 

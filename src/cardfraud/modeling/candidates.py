@@ -29,7 +29,15 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from ..data.schema import CONTINUOUS_FEATURES, FEATURES, FLAG_FEATURES, TARGET, model_features
+from ..data.schema import (
+    CONTINUOUS_FEATURES,
+    FEATURES,
+    FLAG_FEATURES,
+    TARGET,
+    available_inputs,
+    model_features,
+)
+from .gaps import gap_filler, has_gaps
 from .holdout import ModelingError, Split, check_both_classes, check_frauds_for_cv
 
 CANDIDATES = ("logistic_regression", "decision_tree", "hist_gradient_boosting", "random_forest")
@@ -90,33 +98,42 @@ def _classifier(candidate: str, seed: int, balanced: bool):
                                   random_state=seed)
 
 
-def _sampler(resampling: str, seed: int):
+def _sampler(resampling: str, seed: int, inputs: list[str]):
     """Return the sampler for ``smote`` (flags kept 0/1 by SMOTE-NC) or ``undersample``."""
     if resampling == "smote":
-        flags = [FEATURES.index(c) for c in FLAG_FEATURES]
+        flags = [inputs.index(c) for c in FLAG_FEATURES if c in inputs]
+        if not flags:  # SMOTE-NC needs a flag; without one, plain SMOTE
+            from imblearn.over_sampling import SMOTE
+
+            return SMOTE(random_state=seed)
         return SMOTENC(categorical_features=flags, random_state=seed)
     return RandomUnderSampler(random_state=seed)
 
 
 def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
-                  settings: dict | None = None) -> ResamplingPipeline:
+                  settings: dict | None = None,
+                  inputs: list[str] | None = None, gaps: bool = False) -> ResamplingPipeline:
     """Return a candidate's imbalanced-learn pipeline: [sampler] -> [preprocess] -> classify.
 
     Logistic regression gets log1p of the long-tailed distances and ratio, then scaling.
-    ``settings`` are classifier parameters (e.g. from the grid).
+    ``settings`` are classifier parameters (e.g. from the grid); ``inputs`` the columns it is
+    fitted on, in order (the extract's available inputs; None = all seven); ``gaps``: some
+    inputs are unknown on some rows, filled first (:mod:`cardfraud.modeling.gaps`).
     """
+    inputs = list(FEATURES if inputs is None else inputs)
     if candidate not in CANDIDATES:
         raise ModelingError(f"modeling: unknown candidate {candidate!r} "
                             f"(candidates: {', '.join(CANDIDATES)})")
     if resampling not in RESAMPLING:
         raise ModelingError(f"modeling: resampling must be one of {', '.join(RESAMPLING)}, "
                             f"not {resampling!r}")
-    steps = []
+    steps = [("fill_gaps", gap_filler())] if gaps else []
     if resampling in {"smote", "undersample"}:
-        steps.append(("resample", _sampler(resampling, seed)))
+        steps.append(("resample", _sampler(resampling, seed, inputs)))
     if candidate == "logistic_regression":
+        long_tails = [c for c in CONTINUOUS_FEATURES if c in inputs]
         log_long_tails = ColumnTransformer(
-            [("log1p", FunctionTransformer(np.log1p), CONTINUOUS_FEATURES)],
+            [("log1p", FunctionTransformer(np.log1p), long_tails)],
             remainder="passthrough")
         steps += [("log", log_long_tails), ("scale", StandardScaler())]
     classifier = _classifier(candidate, seed, balanced=resampling == "class_weight")
@@ -229,7 +246,8 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     rows, best_settings, validation, best_value = [], {}, {}, {}
     for candidate in candidates:
         for settings in expand_grid((grids or {}).get(candidate)):
-            pipeline = make_pipeline(candidate, resampling, seed, settings)
+            pipeline = make_pipeline(candidate, resampling, seed, settings,
+                                     inputs=list(features.columns), gaps=has_gaps(features))
             metrics, positions, scores = _score_settings(pipeline, features, fraud, pairs)
             row = {"candidate": candidate, "settings": settings}
             for name in SELECTION_METRICS:
@@ -272,8 +290,10 @@ def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> 
     fraud = frame[TARGET].to_numpy()
     for candidate, settings in cv.best_settings.items():
         rows = split.train_rows if candidate == cv.best_candidate else cv.sample_rows
-        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings)
-        pipeline.fit(model_features(frame.iloc[rows]), fraud[rows])
+        features = model_features(frame.iloc[rows])
+        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings,
+                                 inputs=available_inputs(frame), gaps=has_gaps(features))
+        pipeline.fit(features, fraud[rows])
         pipelines[candidate] = prediction_pipeline(pipeline)
         fit_rows[candidate] = len(rows)
     return FittedModels(pipelines=pipelines, fit_rows=fit_rows, best=cv.best_candidate)

@@ -27,7 +27,7 @@ from sklearn.metrics import (
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
-from ..data.schema import FEATURES, TARGET, model_features
+from ..data.schema import TARGET, available_inputs, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .holdout import Split
 from .thresholds import purchase_amounts
@@ -163,7 +163,7 @@ def permutation_importance_table(pipeline, frame: pd.DataFrame, split: Split, ro
                                     frame[TARGET].to_numpy()[positions],
                                     scoring="average_precision", n_repeats=repeats,
                                     random_state=seed)
-    table = pd.DataFrame({"feature": FEATURES, "pr_auc_drop": result.importances_mean,
+    table = pd.DataFrame({"feature": available_inputs(frame), "pr_auc_drop": result.importances_mean,
                           "pr_auc_drop_std": result.importances_std})
     return table.sort_values("pr_auc_drop", ascending=False).reset_index(drop=True)
 
@@ -201,19 +201,24 @@ def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
     Both use ``rows`` transactions (stratified sample) and the same two models. The first
     procedure tests on a split of the oversampled rows (synthetic frauds included); the honest
     one trains on the training period without resampling and tests on the untouched test set.
+    The first analysis had every input known, so purchases with an input unknown are left out
+    of both (the table's ``test rows`` count what was used; ``attrs`` say how many were left out).
     """
     fraud = frame[TARGET].to_numpy()
-    every = np.arange(len(frame))
-    if rows and rows < len(frame):
-        every, _ = train_test_split(every, train_size=int(rows), stratify=fraud, random_state=seed)
+    known = model_features(frame).notna().all(axis=1).to_numpy()  # it had no unknown inputs
+    every = np.flatnonzero(known)
+    if rows and rows < len(every):
+        every, _ = train_test_split(every, train_size=int(rows), stratify=fraud[every],
+                                    random_state=seed)
     features, labels = SMOTE(random_state=seed).fit_resample(
         model_features(frame.iloc[every]), fraud[every])
     fit, test = train_test_split(np.arange(len(labels)), test_size=0.2, random_state=seed)
-    honest_fit = split.train_rows
+    honest_fit = split.train_rows[known[split.train_rows]]
+    test_rows = split.test_rows[known[split.test_rows]]
     if rows and rows < len(honest_fit):
         honest_fit, _ = train_test_split(honest_fit, train_size=int(rows),
                                          stratify=fraud[honest_fit], random_state=seed)
-    honest_test = model_features(frame.iloc[split.test_rows])
+    honest_test = model_features(frame.iloc[test_rows])
     results = []
     for name, model in _first_analysis_models(seed).items():
         model.fit(features.iloc[fit], labels[fit])
@@ -222,9 +227,11 @@ def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
             np.sum(test >= len(every))))  # SMOTE appends its synthetic rows at the end
         model.fit(model_features(frame.iloc[honest_fit]), fraud[honest_fit])
         results.append(_default_cut_metrics(
-            HONEST_PROCEDURE, name, fraud[split.test_rows],
+            HONEST_PROCEDURE, name, fraud[test_rows],
             model.predict_proba(honest_test)[:, 1], 0))
-    return pd.DataFrame(results).set_index(["model", "procedure"]).round(4)
+    table = pd.DataFrame(results).set_index(["model", "procedure"]).round(4)
+    table.attrs["purchases_left_out_unknown_input"] = int((~known).sum())
+    return table
 
 
 def first_analysis_gap(table: pd.DataFrame) -> str:
@@ -237,5 +244,9 @@ def first_analysis_gap(table: pd.DataFrame) -> str:
             f"(honest), precision {first['precision']:.1%} vs {honest['precision']:.1%}, "
             f"PR-AUC {first['average_precision']:.3f} vs {honest['average_precision']:.3f}, "
             f"accuracy {first['accuracy']:.1%} vs {honest['accuracy']:.1%}.")
+    if left_out := table.attrs.get("purchases_left_out_unknown_input"):
+        lines.append(f"Both procedures use purchases with every input known ({left_out:,} "
+                     "purchases with an input unknown are left out, as the first analysis had "
+                     "none).")
     return "\n".join(lines)
 

@@ -94,10 +94,17 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
         "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
         "split": split.description, "candidates": list(fitted.pipelines),
-        "runs": tracking["runs"],
+        "runs": tracking["runs"], **model_inputs_record(frame),
     }
     save_step_results("modeling", results, output_dir)
     return results
+
+
+def model_inputs_record(frame: pd.DataFrame) -> dict:
+    """The inputs the models were fitted on (``model_inputs``) and those left out as unknown."""
+    from ..data.schema import available_inputs, unknown_inputs
+
+    return {"model_inputs": available_inputs(frame), "inputs_unknown": unknown_inputs(frame)}
 
 
 def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_budget: float,
@@ -125,6 +132,8 @@ def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_
 
 def handover_table(results: dict) -> pd.DataFrame:
     """Return the headline of what the modeling step hands on, one line per item."""
+    from ..data.schema import unknown_input_text
+
     metrics = results["test_metrics"]
     rows = {"chosen model": results["best_model"], "MLflow run": results["best_run_id"],
             "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
@@ -132,7 +141,10 @@ def handover_table(results: dict) -> pd.DataFrame:
                 f"{results['threshold_target_recall']:.4f}",
             "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}",
             "test recall / precision": f"{metrics['recall']:.3f} / {metrics['precision']:.3f}",
-            "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}"}
+            "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}",
+            "model inputs": ", ".join(results["model_inputs"]),
+            "left out (unknown)": "; ".join(unknown_input_text(name)
+                                            for name in results["inputs_unknown"]) or "none"}
     return pd.DataFrame({"value": rows})
 
 

@@ -44,6 +44,9 @@ _opened_stores: set[str] = set()  # SQLite stores whose tables this process has 
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
 
 
+MODEL_INPUTS_TAG = "model_inputs"  # the inputs a model was fitted on, comma-separated
+
+
 def tracking_client(tracking_uri: str):
     """Return an MLflow client whose tracking and registry are the store ``tracking_uri``."""
     from mlflow.tracking import MlflowClient
@@ -265,7 +268,8 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
     Args:
         cv, fitted, thresholds, test: the cross-validation, fitted models, threshold table
             and test evaluation of this step.
-        input_example: a few rows of model input (7 float64 columns).
+        input_example: a few rows of model input (float64, the extract's available inputs:
+            logged as the signature and as tag ``model_inputs``).
         settings: the step's parameters, logged on every run (split, costs, budget...).
         shared_figures: names of saved figures logged on every run (they compare all
             candidates), found under ``artifacts/figures`` of ``output_dir``.
@@ -293,6 +297,7 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
             uri, experiment_id, candidate, params,
             candidate_metrics(cv_row, thresholds.loc[candidate], test.comparison.loc[candidate]),
             model, input_example, shared + (best_only if is_best else []),
-            tags={"best": str(is_best).lower(), "report_run_id": str(run_id or "")})
+            tags={"best": str(is_best).lower(), "report_run_id": str(run_id or ""),
+                  MODEL_INPUTS_TAG: ",".join(input_example.columns)})
     return {"tracking_uri": uri, "experiment_name": experiment_name,
             "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}

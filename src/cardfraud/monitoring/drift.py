@@ -17,7 +17,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
-from ..data.schema import FEATURES, FLAG_FEATURES
+from ..data.schema import FEATURES, FLAG_FEATURES, available_inputs, unknown_input_text
 
 PSI_EPSILON = 1e-4  # share given to an empty bin, so the log stays finite
 STATUSES = ("ok", "watch", "alert")
@@ -43,6 +43,13 @@ class FeatureDrift:
 
     table: pd.DataFrame
     binned: dict = field(default_factory=dict)
+    unknown: list = field(default_factory=list)  # inputs the extract lacks: no drift figure
+
+    def unknown_table(self) -> pd.DataFrame:
+        """Return one row per input the extract lacks, saying it is unknown (empty if none)."""
+        return pd.DataFrame({"feature": self.unknown,
+                             "drift": [unknown_input_text(f) for f in self.unknown]}
+                            ).set_index("feature")
 
 
 # --------------------------------------------------------------------------- metrics
@@ -134,7 +141,13 @@ def worst_status(statuses) -> str:
 
 def compare_feature(reference: np.ndarray, current: np.ndarray, flag: bool, bins: int,
                     psi_watch: float, psi_alert: float) -> tuple[dict, BinnedComparison]:
-    """Return one row of the drift table and the binned counts of one feature."""
+    """Return one row of the drift table and the binned counts of one feature.
+
+    Unknown (NaN) values are left out of the comparison; the row gives their share per side.
+    """
+    unknown = {"unknown_reference": float(np.isnan(reference).mean()) if reference.size else 0.0,
+               "unknown_current": float(np.isnan(current).mean()) if current.size else 0.0}
+    reference, current = reference[~np.isnan(reference)], current[~np.isnan(current)]
     binned = bin_values(reference, current, bins, flag)
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     if flag:
@@ -148,18 +161,23 @@ def compare_feature(reference: np.ndarray, current: np.ndarray, flag: bool, bins
            "reference": float(ref_value), "current": float(cur_value), "psi": psi,
            "js_distance": js_distance(binned.reference_counts, binned.current_counts),
            "test": test, "statistic": statistic, "p_value": p_value,
-           "status": drift_status(psi, psi_watch, psi_alert)}
+           "status": drift_status(psi, psi_watch, psi_alert), **unknown}
     return row, binned
 
 
 def feature_drift(reference: pd.DataFrame, current: pd.DataFrame, bins: int = 10,
                   psi_watch: float = 0.1, psi_alert: float = 0.25) -> FeatureDrift:
-    """Compare the seven model inputs of the current purchases with the reference ones."""
+    """Compare the model inputs of the current purchases with the reference ones.
+
+    Only inputs both sides give are compared; the others are listed as unknown (no PSI).
+    """
     check_monitoring_params(bins, psi_watch, psi_alert)
     rows, binned = {}, {}
-    for feature in FEATURES:
+    known = [f for f in available_inputs(reference) if f in current]
+    for feature in known:
         rows[feature], binned[feature] = compare_feature(
             reference[feature].to_numpy(dtype=float), current[feature].to_numpy(dtype=float),
             feature in FLAG_FEATURES, bins, psi_watch, psi_alert)
     table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("feature")
-    return FeatureDrift(table=table, binned=binned)
+    return FeatureDrift(table=table, binned=binned,
+                        unknown=[f for f in FEATURES if f not in known])

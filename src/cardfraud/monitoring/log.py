@@ -40,7 +40,8 @@ def monitoring_log_row(run_id: str | None, window: MonitoringWindow, drift: Feat
            "pr_auc_now": now.get("average_precision"), "recall_now": now.get("recall"),
            "pr_auc_at_training": then.get("average_precision"),
            "recall_at_training": then.get("recall")}
-    row.update({f"psi_{f}": float(table.loc[f, "psi"]) for f in FEATURES})
+    row.update({f"psi_{f}": float(table.loc[f, "psi"]) if f in table.index else None
+                for f in FEATURES})  # an input the extract lacks: left empty, not 0
     return row
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..data.checks import DataValidationError
 from ..data.cleaning import load_file
-from ..data.schema import FEATURES, FLAG_FEATURES
+from ..data.schema import FEATURES, FLAG_FEATURES, unknown_input_text
 from ..report.markup import plain_text, sentence
 from ..runner.artifacts import (
     resolve_output_dir,
@@ -43,7 +43,7 @@ def data_feed_problems(window: MonitoringWindow) -> list[str]:
     constant, or most current values outside everything seen in the reference (units?).
     """
     problems = []
-    for feature in FEATURES:
+    for feature in [f for f in FEATURES if f in window.reference and f in window.current]:
         ref = window.reference[feature].to_numpy(dtype=float)
         cur = window.current[feature].to_numpy(dtype=float)
         if feature in FLAG_FEATURES:
@@ -229,6 +229,7 @@ def monitoring_results(window: MonitoringWindow, drift: FeatureDrift, champion: 
                                       "feature_status", "score_status", "performance_status",
                                       "drifted_features", "data_feed_problems")},
             "features": features, "score_psi": champion.score_psi,
+            "features_unknown": {f: unknown_input_text(f) for f in drift.unknown},
             "current": {"source": d["current_source"], "path": d["current_path"],
                         "period": d["current_period"], "rows": d["current_rows"],
                         "has_labels": bool(d["current_has_labels"])},

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 
 from ..data.cleaning import load_file
-from ..data.schema import REQUIRED_COLUMNS, TARGET
+from ..data.schema import REQUIRED_COLUMNS, TARGET, available_inputs
 from ..report.markup import sentence
 from ..runner.artifacts import artifact_path, load_step_results, transactions_path
 from ..runner.contract import SPLIT
@@ -105,7 +105,8 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
     transactions = pd.read_parquet(source, columns=[c for c in pq.read_schema(source).names
                                                     if c in wanted])
     split = pd.read_parquet(path)["split"].to_numpy()
-    current = (load_file(current_path, require_target=False, columns=_bank_headers(output_dir))[0]
+    current = (load_file(current_path, require_target=False, columns=_bank_headers(output_dir),
+                         required_inputs=available_inputs(transactions))[0]
                if current_path else None)
     return monitoring_window(transactions, split, current_days, current, current_path)
 

@@ -24,7 +24,7 @@ from ..runner.contract import (
     page_link,
 )
 from .compromise import compromise_actions, compromise_text
-from .markup import code, join, sentence
+from .markup import code, sentence
 
 
 def read_run_results(output_dir=None) -> dict:
@@ -62,37 +62,6 @@ def analysed_text(results: dict) -> str:
     return sentence("We analysed **{rows:,} card purchases**{period}, from {source}. "
                     "**{rate}** of them were fraudulent.", rows=data["rows"], period=period,
                     source=source, rate=pct(results["load"]["fraud_rate"]))
-
-
-def concentration_text(results: dict) -> str:
-    """Where fraud concentrates: channel, authentication, distance, places."""
-    eda = results.get("eda")
-    if not eda:
-        return "The exploratory step did not run, so where fraud concentrates is not known."
-    channel = eda["fraud_rate_by_channel"]
-    lines = [
-        f"- **Online purchases** are {times(channel['online'], channel['onsite'])} as likely to be "
-        f"fraudulent as onsite ones ({pct(channel['online'])} against {pct(channel['onsite'])}).",
-        f"- **Verified purchases** (PIN onsite, one-time code online) are rarely fraudulent: "
-        f"{pct(eda['fraud_rate_with_pin'])} against {pct(eda['fraud_rate_without_pin'])} without.",
-        f"- **Chip or token** present: {pct(eda['fraud_rate_with_chip'])} against "
-        f"{pct(eda['fraud_rate_without_chip'])} without.",
-    ]
-    bands = eda.get("fraud_rate_by_distance_band") or []
-    if bands:
-        near, far = bands[0], max(bands, key=lambda b: b["rate"])
-        lines.append(sentence("- **Distance from home**: {near_rate} of purchases within "
-                              "{near} are fraudulent, {far_rate} at {far}.",
-                              near_rate=pct(near["rate"]), near=near["band"],
-                              far_rate=pct(far["rate"]), far=far["band"]))
-    spots = (results.get("georeferencing") or {}).get("hot_spots") or []
-    if spots:
-        top = join(", ", (sentence("{city} ({department}, {rate})", city=s["city"] or "an area",
-                                   department=s["department"], rate=pct(s["fraud_rate"]))
-                          for s in spots[:3]))
-        lines.append(sentence("- **Hot spots**, places with a fraud rate significantly above "
-                              "the rest: {top}.", top=top))
-    return "\n".join(lines)
 
 
 def expected_frauds_text(results: dict) -> str:
@@ -240,11 +209,13 @@ def next_actions(results: dict) -> list[str]:
 
 def board_summary(output_dir=None) -> dict:
     """Return the summary's sections (markdown) and the numbers they quote."""
+    from . import concentration  # it uses this module's pct and times
+
     results = read_run_results(output_dir)
     loss = prevented_loss(output_dir, results.get("modeling"))
     return {
         "analysed": analysed_text(results),
-        "concentration": concentration_text(results),
+        "concentration": concentration.concentration_text(results),
         "compromise": compromise_text(results),
         "expected_frauds": expected_frauds_text(results),
         "model": model_text(results, loss),
@@ -274,34 +245,6 @@ def summary_markdown(summary: dict, part: str = "all") -> str:
                  "## The details", links]
     chosen = {"situation": situation, "decisions": decisions, "all": situation + decisions}[part]
     return "\n\n".join(chosen)
-
-
-def concentration_figure(results: dict):
-    """Bar chart of the fraud rate by channel and by authentication, from the EDA results."""
-    import matplotlib.pyplot as plt
-
-    eda = results.get("eda")
-    if not eda:  # e.g. --only load on a new output dir: the summary still runs
-        fig, ax = plt.subplots(figsize=(8, 1.2))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "The exploratory step has not run: no fraud rates by channel yet.",
-                ha="center", va="center")
-        return fig
-    labels = ["onsite", "online", "verified\n(PIN / code)", "not verified", "chip / token",
-              "no chip"]
-    rates = [eda["fraud_rate_by_channel"]["onsite"], eda["fraud_rate_by_channel"]["online"],
-             eda["fraud_rate_with_pin"], eda["fraud_rate_without_pin"],
-             eda["fraud_rate_with_chip"], eda["fraud_rate_without_chip"]]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    bars = ax.bar(labels, [100 * r for r in rates],
-                  color=["#9fb3c8", "#c8423b", "#9fb3c8", "#c8423b", "#9fb3c8", "#c8423b"])
-    ax.bar_label(bars, labels=[f"{100 * r:.1f} %" for r in rates], padding=2)
-    ax.set_title("Share of purchases that were fraudulent")
-    ax.set_ylabel("fraud rate (%)")
-    ax.set_ylim(0, 100 * max(rates) * 1.2)
-    ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    return fig
 
 
 def summary_results(summary: dict) -> dict:

@@ -155,6 +155,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
                  "on_missing": choice("drop", "fail"), "duplicates": choice("keep", "drop"),
                  "columns": column_mapping(MAPPABLE_COLUMNS),
                  "coordinates_path": text(nullable=True),
+                 "allow_missing_inputs": boolean(),
                  "cardholders_path": text(nullable=True), "cities_path": text(nullable=True),
                  "cardholder_columns": column_mapping(MAPPABLE_COLUMNS),
                  "codes": bank_codes(), "out_of_order": choice("refuse", "sort")},

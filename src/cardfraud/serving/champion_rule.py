@@ -15,9 +15,9 @@ from sklearn import metrics
 
 from ..data.schema import TARGET
 from ..modeling.tracking import store_lock, tracking_client
-from .registration import RegisteredVersion, load_candidate_scorer
+from .registration import RegisteredVersion
 from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases
-from .scorer import LoadedScorer, load_registered_scorer
+from .scorer import LoadedScorer, load_candidate_scorer, load_registered_scorer
 
 _PROBABILITY_METRICS = {"average_precision": metrics.average_precision_score,
                         "roc_auc": metrics.roc_auc_score}

@@ -5,3 +5,4 @@ CHAMPION = "champion"  # the alias of the live version
 CHALLENGER = "challenger"  # the alias of the newest registered version
 DEFAULT_MODEL_URI = f"models:/{DEFAULT_MODEL_NAME}@{CHAMPION}"
 CHAMPION_SINCE_TAG = "champion_since"  # version tag: when it became champion (UTC, ISO)
+MODEL_INPUTS_TAG = "model_inputs"  # version tag: the inputs the model was fitted on, comma-separated

@@ -20,8 +20,9 @@ from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, usi
 from ..runner.artifacts import artifact_path, resolve_output_dir, transactions_path
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
+from .names import MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
-from .scorer import FraudScorer, LoadedScorer, configure_quiet_tracking, load_registered_scorer
+from .scorer import FraudScorer, configure_quiet_tracking
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -88,9 +89,11 @@ def held_out_test_rows(output_dir=None) -> pd.DataFrame:
     return test
 
 
-def scorer_signature() -> ModelSignature:
-    """Return the served schema: 7 double inputs; probability (double), decision (long)."""
-    return ModelSignature(inputs=Schema([ColSpec("double", name) for name in FEATURES]),
+def scorer_signature(inputs: list[str] | None = None) -> ModelSignature:
+    """Return the served schema: the model's double inputs (None = all seven); probability
+    (double), decision (long)."""
+    names = FEATURES if inputs is None else inputs
+    return ModelSignature(inputs=Schema([ColSpec("double", name) for name in names]),
                           outputs=Schema([ColSpec("double", "probability"),
                                           ColSpec("long", "decision")]))
 
@@ -112,6 +115,11 @@ def scorer_requirements(classifier) -> list[str]:
     return sorted(f"{d}=={importlib.metadata.version(d)}" for d in wanted)
 
 
+def modeling_inputs(modeling: dict) -> list[str]:
+    """The inputs the modeling step fitted the models on (all seven for older results)."""
+    return list(modeling.get("model_inputs") or FEATURES)
+
+
 def version_tags(modeling: dict, data: dict) -> dict[str, str]:
     """Return the tags of a registered version: data, run, threshold and test metrics."""
     tags = {"data_fingerprint": data.get("fingerprint", "unknown"),
@@ -120,7 +128,8 @@ def version_tags(modeling: dict, data: dict) -> dict[str, str]:
             "threshold": repr(float(modeling["threshold"])),
             "threshold_rule": str(modeling.get("threshold_rule", "")),
             "selection_metric": modeling.get("selection_metric", "average_precision"),
-            "test_rows": str(modeling.get("test_rows", ""))}
+            "test_rows": str(modeling.get("test_rows", "")),
+            MODEL_INPUTS_TAG: ",".join(modeling_inputs(modeling))}
     for name, value in modeling.get("test_metrics", {}).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             tags[f"test_{name}"] = f"{float(value):.6f}"
@@ -176,11 +185,15 @@ def create_model_unless_present(client, model_name: str) -> None:
 
 def _log_scorer(run_id: str, classifier, threshold: float, tags: dict, modeling: dict,
                 test: pd.DataFrame):
-    """Log the FraudScorer into the modeling run (inside :func:`using_store`); return its info."""
+    """Log the FraudScorer into the modeling run (inside :func:`using_store`); return its info.
+
+    Its signature and tag ``model_inputs`` are the inputs the model was fitted on.
+    """
+    inputs = modeling_inputs(modeling)
     with mlflow.start_run(run_id=run_id):
         return mlflow.pyfunc.log_model(
-            name=SCORER_NAME, python_model=FraudScorer(classifier, threshold),
-            signature=scorer_signature(), input_example=model_features(test.head(3)),
+            name=SCORER_NAME, python_model=FraudScorer(classifier, threshold, inputs),
+            signature=scorer_signature(inputs), input_example=model_features(test.head(3), inputs),
             pip_requirements=scorer_requirements(classifier),
             metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
                       "selection_metric": tags["selection_metric"],
@@ -252,31 +265,6 @@ def register_or_find_candidate(modeling: dict, data: dict, test: pd.DataFrame,
     if register:
         return register_candidate(modeling, data, test, model_name, tracking_uri, report_run_id)
     return find_candidate(modeling, data, model_name, tracking_uri)
-
-
-class _UnregisteredScorer:
-    """The modeling run's classifier at its threshold, scored like a registered FraudScorer."""
-
-    def __init__(self, classifier, threshold: float):
-        self.scorer = FraudScorer(classifier, threshold)
-
-    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
-        """Return ``probability`` and ``decision`` per purchase."""
-        return self.scorer.predict(None, features)
-
-
-def load_candidate_scorer(registered: RegisteredVersion) -> LoadedScorer:
-    """Load the candidate: its registered version, or the modeling run's model when unregistered."""
-    if registered.version is not None:
-        return load_registered_scorer(registered.uri, registered.tracking_uri)
-    try:
-        with using_store(registered.tracking_uri):
-            classifier = mlflow.sklearn.load_model(registered.scorer_uri)
-    except (MlflowException, OSError) as exc:
-        raise LookupError(f"cannot load model {registered.scorer_uri} from "
-                          f"{registered.tracking_uri}: {str(exc).splitlines()[0]}") from None
-    return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold),
-                        registered.scorer_uri, None, registered.threshold, registered.run_id)
 
 
 def version_details(registered: RegisteredVersion) -> pd.DataFrame:

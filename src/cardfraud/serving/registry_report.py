@@ -13,9 +13,10 @@ import pandas as pd
 from ..data.schema import TARGET
 from ..report.markup import code, sentence
 from .champion_rule import PromotionDecision, champion_after_run
-from .registration import RegisteredVersion, load_candidate_scorer
+from .registration import RegisteredVersion
 from .registry import CHAMPION, champion_since
 from .scorer import (
+    load_candidate_scorer,
     load_champion,
 )
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -17,6 +17,7 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.cleaning import missing_values_error, validate_transactions
 from ..data.schema import FEATURES, TARGET, model_features
+from ..modeling.gaps import inputs_filled
 from ..modeling.tracking import configure_tracking, tracking_client, using_store
 from ..runner.config import ConfigError
 from ..runner.parameter_rules import check_model_name
@@ -26,6 +27,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mlflow
     import mlflow.pyfunc
+    import mlflow.sklearn
     from mlflow.exceptions import MlflowException
     from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 SCORE_COLUMNS = ["probability", "decision"]
@@ -34,9 +36,10 @@ SCORE_COLUMNS = ["probability", "decision"]
 class FraudScorer(mlflow.pyfunc.PythonModel):
     """Pyfunc returning P(fraud) and the decision at the threshold chosen in modeling."""
 
-    def __init__(self, classifier, threshold: float):
+    def __init__(self, classifier, threshold: float, inputs: list[str] | None = None):
         self.classifier = classifier
         self.threshold = float(threshold)
+        self.inputs = list(FEATURES if inputs is None else inputs)  # what it was fitted on
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         """Return a frame with ``probability`` (float) and ``decision`` (0/1) per purchase.
@@ -47,10 +50,12 @@ class FraudScorer(mlflow.pyfunc.PythonModel):
                 0/1, naming the column and the rows.
         """
         try:
-            purchases = check_purchases(model_input, "request")
+            inputs = getattr(self, "inputs", FEATURES)  # versions logged before it was kept
+            purchases = check_purchases(model_input, "request", inputs,
+                                        may_be_unknown=inputs_filled(self.classifier))
         except DataValidationError as exc:
             raise MlflowException(str(exc), error_code=INVALID_PARAMETER_VALUE) from None
-        probability = self.classifier.predict_proba(model_features(purchases))[:, 1]
+        probability = self.classifier.predict_proba(model_features(purchases, inputs))[:, 1]
         return pd.DataFrame({"probability": probability.astype("float64"),
                              "decision": (probability >= self.threshold).astype("int64")})
 
@@ -77,10 +82,11 @@ class LoadedScorer:
     version: int | None
     threshold: float | None
     run_id: str | None
+    inputs: list[str] = field(default_factory=lambda: list(FEATURES))  # the model's inputs
 
     def score(self, purchases: pd.DataFrame) -> pd.DataFrame:
-        """Return ``probability`` and ``decision`` for each purchase (model input columns)."""
-        output = self.model.predict(model_features(purchases))
+        """Return ``probability`` and ``decision`` for each purchase (the model's inputs)."""
+        output = self.model.predict(model_features(purchases, self.inputs))
         return scorer_output(output, self.threshold, self.uri)
 
 
@@ -120,7 +126,14 @@ def load_registered_scorer(model_uri: str, tracking_uri: str | None = None) -> L
                           f"{reason}") from None
     threshold = (model.metadata.metadata or {}).get("threshold")
     return LoadedScorer(model, model_uri, version,
-                        None if threshold is None else float(threshold), model.metadata.run_id)
+                        None if threshold is None else float(threshold), model.metadata.run_id,
+                        signature_inputs(model))
+
+
+def signature_inputs(model) -> list[str]:
+    """Return the model's inputs from its MLflow signature (all seven when it has none)."""
+    schema = model.metadata.get_input_schema()
+    return list(schema.input_names()) if schema is not None else list(FEATURES)
 
 
 def check_model_uri(model_uri: str) -> str:
@@ -142,20 +155,37 @@ def check_model_uri(model_uri: str) -> str:
     return model_uri
 
 
-def check_purchases(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None = None,
+                    may_be_unknown: list[str] = ()) -> pd.DataFrame:
     """Validate purchases to score with the load step's rules; return the clean frame.
 
     Unlike the load step, rows with missing inputs fail instead of being dropped (every
-    purchase needs a score), and the fraud label is optional and not checked.
+    purchase needs a score), and the fraud label is optional and not checked. ``inputs``:
+    the model's inputs (None = all seven); a file lacking one is refused naming it, a file
+    lacking an input the model does not use is scored. ``may_be_unknown``: inputs the model
+    fills itself when empty (it saw them unknown in training); their empty values are kept.
     """
-    present = [c for c in FEATURES if c in frame.columns]
+    inputs = list(FEATURES if inputs is None else inputs)
+    lacking = [c for c in inputs if c not in frame.columns]
+    if lacking:
+        raise DataValidationError(
+            f"{source}: missing column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}: "
+            f"the model uses {'them' if len(lacking) > 1 else 'it'} (its inputs: "
+            f"{', '.join(inputs)})")
+    present = [c for c in inputs if c in frame.columns and c not in may_be_unknown]
     error = missing_values_error(frame, present, source,
-                                 f"; every purchase needs all {len(FEATURES)} model inputs to be scored")
+                                 f"; every purchase needs all {len(inputs)} model inputs to be scored")
     if error:
         raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
-    clean, _ = validate_transactions(frame.drop(columns=[TARGET], errors="ignore"), source,
-                                     on_missing="fail", require_target=False)
+    unknown = frame[[c for c in may_be_unknown if c in frame.columns]].isna()
+    checked = frame.drop(columns=[TARGET], errors="ignore")
+    if unknown.to_numpy().any():  # the known values are checked; the empty ones stay empty
+        checked = checked.mask(unknown.reindex(columns=checked.columns, fill_value=False), 0)
+    clean, _ = validate_transactions(checked, source, on_missing="fail", require_target=False,
+                                     required_inputs=inputs)
+    for column in unknown.columns[unknown.to_numpy().any(axis=0)]:
+        clean.loc[unknown[column].to_numpy(), column] = np.nan
     if labels is not None:
         clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
     return clean
@@ -169,3 +199,31 @@ def load_champion(model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None
         LookupError: there is no champion (run the registry step) or it cannot be loaded.
     """
     return load_registered_scorer(f"models:/{model_name}@{CHAMPION}", tracking_uri)
+
+
+class _UnregisteredScorer:
+    """The modeling run's classifier at its threshold, scored like a registered FraudScorer."""
+
+    def __init__(self, classifier, threshold: float, inputs: list[str] | None = None):
+        self.scorer = FraudScorer(classifier, threshold, inputs)
+
+    def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Return ``probability`` and ``decision`` per purchase."""
+        return self.scorer.predict(None, features)
+
+
+def load_candidate_scorer(registered) -> LoadedScorer:
+    """Load the candidate (a registration.RegisteredVersion): its registered version, or the
+    modeling run's model when unregistered."""
+    if registered.version is not None:
+        return load_registered_scorer(registered.uri, registered.tracking_uri)
+    try:
+        with using_store(registered.tracking_uri):
+            classifier = mlflow.sklearn.load_model(registered.scorer_uri)
+    except (MlflowException, OSError) as exc:
+        raise LookupError(f"cannot load model {registered.scorer_uri} from "
+                          f"{registered.tracking_uri}: {str(exc).splitlines()[0]}") from None
+    inputs = [str(c) for c in getattr(classifier, "feature_names_in_", FEATURES)]
+    return LoadedScorer(_UnregisteredScorer(classifier, registered.threshold, inputs),
+                        registered.scorer_uri, None, registered.threshold, registered.run_id,
+                        inputs)

@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.files import read_transactions
-from ..data.schema import FEATURES, model_features
+from ..data.schema import model_features
 from ..runner.atomic_write import TEMPORARY_FILE, atomic_path
 from .registry import CHAMPION, DEFAULT_MODEL_URI
 from .scorer import (
@@ -125,9 +125,9 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     check_model_uri(model_uri)
     check_output_path(input_path, output_path, overwrite)
     started = time.perf_counter()
-    frame = check_purchases(read_transactions(input_path, sep=sep, decimal=decimal),
-                            str(input_path))
+    purchases = read_transactions(input_path, sep=sep, decimal=decimal)
     scorer = load_registered_scorer(model_uri, tracking_uri)
+    frame = check_purchases(purchases, str(input_path), scorer.inputs)
     scored = score_transactions(frame, scorer)
     write_table_atomic(scored, output_path)
     flagged = int(scored["decision"].sum())
@@ -137,10 +137,13 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
             "seconds": round(time.perf_counter() - started, 3)}
 
 
-def serving_payload(frame: pd.DataFrame, rows: int = 2) -> dict:
-    """Return a ``dataframe_split`` request body for /invocations from the first rows."""
-    features = model_features(frame.head(rows))
-    return {"dataframe_split": {"columns": list(FEATURES),
+def serving_payload(frame: pd.DataFrame, rows: int = 2, inputs: list[str] | None = None) -> dict:
+    """Return a ``dataframe_split`` request body for /invocations from the first rows.
+
+    ``inputs``: the model's inputs (None = those the frame gives).
+    """
+    features = model_features(frame.head(rows), inputs)
+    return {"dataframe_split": {"columns": list(features.columns),
                                 "data": features.to_numpy().tolist()}}
 
 
