@@ -175,7 +175,7 @@ def partly_unknown() -> pd.DataFrame:
 
 def test_eda_uses_the_known_distances_when_partly_unknown(partly_unknown, tmp_path):
     from cardfraud.eda.page import run_eda
-    page = run_eda(partly_unknown, tmp_path, sample_rows=200, map_min_purchases=1)
+    page = run_eda(partly_unknown, tmp_path, sample_rows=200)
     known = partly_unknown["distance_from_home"].dropna()
     summary = page.continuous_summary.set_index("feature")
     assert summary.loc["distance_from_home", "median"] == pytest.approx(known.median())
