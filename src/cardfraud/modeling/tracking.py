@@ -20,31 +20,28 @@ server (``http://...``) serializes writes in its own database; there the lock is
 
 from __future__ import annotations
 
-import errno
-import fcntl
 import logging
 import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import metadata
-from pathlib import Path
 
 import pandas as pd
 
 from ..runner.project import home_dir
+from ..serving.names import MODEL_INPUTS_TAG
+from .store_lock import (  # noqa: F401  store_lock_path: callers import it from here too
+    SQLITE_PREFIX,
+    sqlite_path,
+    store_lock,
+    store_lock_path,
+)
 
-SQLITE_PREFIX = "sqlite:///"
 MODEL_NAME = "model"
-LOCK_SUFFIX = ".lock"
 ALREADY_EXISTS = "RESOURCE_ALREADY_EXISTS"
-_READ_ONLY_ERRORS = (errno.EACCES, errno.EPERM, errno.EROFS)
-_held_locks: set[Path] = set()  # lock files this process holds: nested use must not deadlock
 _opened_stores: set[str] = set()  # SQLite stores whose tables this process has checked
 _MODEL_DISTRIBUTIONS = ("scikit-learn", "numpy", "pandas", "scipy", "cloudpickle")
-
-
-MODEL_INPUTS_TAG = "model_inputs"  # the inputs a model was fitted on, comma-separated
 
 
 def tracking_client(tracking_uri: str):
@@ -86,53 +83,6 @@ def _import_mlflow():
 def default_tracking_uri() -> str:
     """Return ``sqlite:////<project>/mlruns/mlflow.db`` (the project of :mod:`cardfraud.runner.project`)."""
     return SQLITE_PREFIX + str(home_dir() / "mlruns" / "mlflow.db")
-
-
-def sqlite_path(tracking_uri: str) -> Path | None:
-    """Return the database file of an ``sqlite:///`` URI (relative ones under the project dir)."""
-    if not tracking_uri.startswith(SQLITE_PREFIX):
-        return None
-    path = Path(tracking_uri[len(SQLITE_PREFIX):])
-    return path if path.is_absolute() else home_dir() / path
-
-
-def store_lock_path(tracking_uri: str) -> Path | None:
-    """Return the lock file of an SQLite store (``mlflow.db.lock`` beside it), None for servers."""
-    database = sqlite_path(tracking_uri)
-    if database is None:
-        return None
-    database = database.resolve()
-    return database.with_name(database.name + LOCK_SUFFIX)
-
-
-@contextmanager
-def store_lock(tracking_uri: str) -> Iterator[None]:
-    """Hold the store's exclusive lock while the body runs: one process at a time writes.
-
-    For an SQLite store this waits for ``mlflow.db.lock`` (``fcntl.flock``, released by the
-    system even when a run is killed); for a server it does nothing. Nested use in one
-    process is allowed.
-    """
-    path = store_lock_path(tracking_uri)
-    if path is None or path in _held_locks:
-        yield
-        return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        handle = open(path, "a")
-    except OSError as exc:
-        if exc.errno not in _READ_ONLY_ERRORS:
-            raise
-        yield  # a read-only store (scoring from a mounted copy): this process cannot write it
-        return
-    with handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        _held_locks.add(path)
-        try:
-            yield
-        finally:
-            _held_locks.discard(path)
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def open_store(tracking_uri: str) -> None:
