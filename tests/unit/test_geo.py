@@ -345,3 +345,12 @@ def test_run_georeferencing_without_coordinates_draws_no_map_and_refuses_bad_inp
     with pytest.raises(geo_boundaries.BoundaryFileError):
         run_georeferencing(history, tmp_path / "bad", boundaries=str(tmp_path / "nowhere"))
     assert not (tmp_path / "bad").exists()  # refused before anything was written
+
+
+def test_cpp_leaves_out_purchases_with_no_merchant_and_still_finds_the_point():
+    history = skimmed_history()
+    history["merchant_id"] = history["merchant_id"].astype("float64")
+    history.loc[history.index[::11], "merchant_id"] = np.nan  # a raw extract's empty merchants
+    cpp = common_points_of_purchase(history)
+    assert pd.notna(cpp["merchant_ids"]).all()
+    assert 1 in set(cpp["merchant_ids"][cpp["suspects"]])

@@ -231,6 +231,8 @@ def common_points_of_purchase(purchases: pd.DataFrame, lookback_days: float = 30
         cards), ``windows``, ``visits`` (cards that visited a suspect inside its window, with
         ``at_risk``), ``merchant_ids``, ``card_ids`` (code -> id), ``origin`` (day 0).
     """
+    # a purchase with no card or no merchant (a raw extract may leave them empty) points nowhere
+    purchases = purchases[purchases["card_id"].notna() & purchases["merchant_id"].notna()]
     card, card_ids = pd.factorize(purchases["card_id"], sort=True)
     merchant, merchant_ids = pd.factorize(purchases["merchant_id"], sort=True)
     days, origin = _days(purchases["timestamp"])

@@ -20,8 +20,12 @@ def has_gaps(features: pd.DataFrame) -> bool:
 
 
 def gap_filler() -> SimpleImputer:
-    """Return the pipeline step that fills gaps with the median and flags them (pandas out)."""
-    return SimpleImputer(strategy="median", add_indicator=True).set_output(transform="pandas")
+    """Return the pipeline step that fills gaps with the median and flags them (pandas out).
+
+    An input empty on every training row is kept (filled with 0), so the columns stay where
+    the later steps expect them.
+    """
+    return SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True).set_output(transform="pandas")
 
 
 def inputs_filled(classifier) -> list[str]:

@@ -221,6 +221,8 @@ def cash_out_areas(world: World, traffic: np.ndarray, cfg: dict, rng) -> CashOut
     if (dense & (weight > 0)).sum() >= k:
         weight = weight * dense
     k = min(k, int((weight > 0).sum()))  # a tiny simulation has fewer busy shops than areas asked
+    if k == 0:
+        return None
     centres = rng.choice(world.n_shops, size=k, replace=False, p=weight / weight.sum())
     lat, lon = world.shop_lat[centres], world.shop_lon[centres]
     inside = world.shop_tree.query_ball_point(points[centres], r=radius)
