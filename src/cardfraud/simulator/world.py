@@ -14,6 +14,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
+# one geometry for the simulator and the raw path's derivation (the simulator's modules import
+# these from here): great-circle km, and where a sorted key array starts a new group
+from ..data.derive import EARTH_RADIUS_KM, haversine_km  # noqa: F401
+from ..data.derive import first_of_card as first_of_group  # noqa: F401
+
 # --------------------------------------------------------------------------- cities and shapes
 
 #: Approximate city centres (lat, lon) and metro populations in millions.
@@ -61,16 +66,8 @@ JITTER_SIGMA = 1.8
 TRIP_EXTRA_DAYS = 19.0  # a trip lasts 1 + Poisson(TRIP_EXTRA_DAYS) days
 ONLINE_MERCHANTS = 400
 KM_PER_DEGREE = 111.195
-EARTH_RADIUS_KM = 6371.0088
 
 # --------------------------------------------------------------------------- geometry and shared helpers
-
-
-def haversine_km(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Great-circle distance in km between points given in degrees (arrays broadcast)."""
-    lat1, lon1, lat2, lon2 = (np.radians(np.asarray(a, dtype=np.float64)) for a in (lat1, lon1, lat2, lon2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
-    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
 def displace(lat, lon, dist_km, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -90,13 +87,6 @@ def _city_scatter_km(population, size, rng) -> np.ndarray:
     """Distance from the centre of a city of ``population`` millions (Rayleigh, km)."""
     scale = 3.5 * np.sqrt(population)
     return scale * np.sqrt(-2.0 * np.log1p(-rng.random(size)))
-
-
-def first_of_group(keys: np.ndarray) -> np.ndarray:
-    """True where a sorted key array starts a new group."""
-    first = np.ones(len(keys), dtype=bool)
-    first[1:] = keys[1:] != keys[:-1]
-    return first
 
 
 def _beta_with_mean(mean: float, concentration: float, size: int, rng) -> np.ndarray:
