@@ -11,7 +11,10 @@ same activity (purchases per card, in quintiles) over exactly the days it visite
 compromise the merchant's defrauded-card count is a sum of independent Bernoulli draws with
 those chances; a one-sided binomial test with their mean chance is conservative for it.
 Benjamini-Hochberg q-values over every merchant and window keep the share of false suspects at
-``fdr``.
+``fdr``. A second pass, a heuristic, then drops flagged windows whose excess is explained by
+the cards of a stronger suspect (the shops next to a skimmed one): it only removes points from
+the Benjamini-Hochberg list, the q-value reported is the first pass's, and what it does to the
+false discovery rate is measured by the null runs of ``bench/bench_geo.py``, not proven.
 
 The window of a suspected point runs from the first to the last visit of a card later
 defrauded; the cards that visited it inside the window and show no fraud since are the cards
