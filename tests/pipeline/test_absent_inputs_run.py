@@ -7,6 +7,7 @@ import json
 
 import pytest
 from conftest import run_all
+from helpers import store_client
 
 from cardfraud.runner.steps import discover_steps
 from cardfraud.simulator.simulate import simulate
@@ -47,9 +48,8 @@ def test_every_step_runs_and_the_models_leave_chip_and_pin_out(absent_run):
         "unknown: the extract has no used_pin_number"
     modeling = record["modeling"]
     assert not set(ABSENT) & set(modeling["model_inputs"]) and len(modeling["model_inputs"]) == 5
-    from mlflow import MlflowClient
 
-    client = MlflowClient(tracking_uri=f"sqlite:///{folder}/mlflow.db")
+    client = store_client(f"sqlite:///{folder}/mlflow.db")
     run = client.get_run(modeling["best_run_id"])
     assert run.data.tags["model_inputs"].split(",") == modeling["model_inputs"]
     versions = client.search_model_versions(f"name='{record['registry']['model_name']}'")

@@ -6,9 +6,9 @@ import hashlib
 import shutil
 from pathlib import Path
 
-import mlflow
 import pytest
 from conftest import ROOT
+from helpers import store_client
 
 from cardfraud.runner.scratch import KEPT_SCRATCH_DIRS, PUBLISHED_ENV, notebook_output_dir
 from cardfraud.runner.steps import discover_steps
@@ -49,7 +49,7 @@ def file_digests(folder: Path) -> dict[str, str]:
 
 def registry_snapshot(uri: str) -> dict:
     """Every registered model's aliases and versions with their tags."""
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     return {m.name: (dict(m.aliases), {v.version: dict(v.tags) for v in
                                        client.search_model_versions(f"name = '{m.name}'")})
             for m in client.search_registered_models()}

@@ -8,7 +8,6 @@ import re
 import subprocess
 import sys
 
-import mlflow
 import pandas as pd
 import pytest
 from conftest import ROOT, make_timed_transactions, run_all
@@ -17,6 +16,7 @@ from helpers import (
     champion_version,
     fake_modeling_step,
     registry_step,
+    store_client,
 )
 
 from cardfraud.data.schema import compact_dtypes
@@ -90,7 +90,7 @@ def register_champion(folder, uri: str) -> int:
 
 
 def smoke_aliases(uri: str) -> dict[str, int]:
-    client = mlflow.MlflowClient(tracking_uri=uri)
+    client = store_client(uri)
     return {a: int(v) for a, v in client.get_registered_model(SMOKE_MODEL).aliases.items()}
 
 

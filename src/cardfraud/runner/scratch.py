@@ -35,9 +35,14 @@ def new_scratch_dir(published: Path, keep: int = KEPT_SCRATCH_DIRS) -> Path:
     for old in older[:-(keep - 1)] if keep > 1 else older:
         shutil.rmtree(old, ignore_errors=True)
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    scratch = root / f"{stamp}-{uuid.uuid4().hex[:4]}"
-    scratch.mkdir()
-    return scratch
+    for _ in range(100):  # two dirs in one second: the random suffix tells them apart
+        scratch = root / f"{stamp}-{uuid.uuid4().hex[:4]}"
+        try:
+            scratch.mkdir()
+            return scratch
+        except FileExistsError:
+            continue  # a clash of suffixes: draw another
+    raise FileExistsError(f"{root}: no free scratch dir name for {stamp}")
 
 
 def notebook_output_dir(output_dir: str | os.PathLike | None) -> str:
