@@ -149,7 +149,8 @@ def free_port() -> int:
 def server_env(tracking_uri: str) -> dict:
     """Environment for the mlflow commands: the venv first on PATH, telemetry off."""
     return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-            "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
+            "MLFLOW_TRACKING_URI": tracking_uri, "MLFLOW_REGISTRY_URI": tracking_uri,
+            "MLFLOW_DISABLE_TELEMETRY": "true"}
 
 
 @contextmanager
