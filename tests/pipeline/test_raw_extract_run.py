@@ -26,12 +26,17 @@ def raw_folder(tmp_path_factory):
     return folder
 
 
-def test_raw_extract_runs_every_step_and_the_load_page_says_so(raw_folder, tmp_path):
+def run_raw(purchases, cardholders, tmp_path):
+    """Run every step on a raw extract and its cardholder file; return the output dir and run."""
     out = tmp_path / "out"
-    done = run_all("--set", "load.source=raw", "--set", f"load.path={raw_folder}/purchases.csv",
-                   "--set", f"load.cardholders_path={raw_folder}/cardholders.csv",
-                   "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
-                   "--output", str(out), "--no-render")
+    return out, run_all("--set", "load.source=raw", "--set", f"load.path={purchases}",
+                        "--set", f"load.cardholders_path={cardholders}",
+                        "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
+                        "--output", str(out), "--no-render")
+
+
+def test_raw_extract_runs_every_step_and_the_load_page_says_so(raw_folder, tmp_path):
+    out, done = run_raw(raw_folder / "purchases.csv", raw_folder / "cardholders.csv", tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     record = json.loads((out / "run.json").read_text())
     assert record["status"] == "ok"
@@ -67,11 +72,7 @@ def test_cards_without_a_home_keep_an_unknown_distance_and_every_step_runs(raw_f
     missing = homes["card_id"].iloc[::10]  # every tenth card has no home in the customer master
     partial = tmp_path / "cardholders.csv"
     homes[~homes["card_id"].isin(missing)].to_csv(partial, index=False)
-    out = tmp_path / "out"
-    done = run_all("--set", "load.source=raw", "--set", f"load.path={raw_folder}/purchases.csv",
-                   "--set", f"load.cardholders_path={partial}",
-                   "--set", f"common.tracking_uri=sqlite:///{tmp_path}/mlflow.db",
-                   "--output", str(out), "--no-render")
+    out, done = run_raw(raw_folder / "purchases.csv", partial, tmp_path)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
     record = json.loads((out / "run.json").read_text())
     assert [s["status"] for s in record["steps"]] == ["ok"] * len(discover_steps())
