@@ -264,3 +264,15 @@ def test_history_features_for_needs_the_columns_in_both_frames_but_labels_only_i
     features = history_features_for(new, CARD_A.iloc[:4])
     assert "merchant_fraud_rate_30d" in features and "speed_from_previous_kmh" not in features
     assert features["minutes_since_previous"].iloc[0] == 167 * 60
+
+
+def test_times_too_fine_for_the_key_are_ranked_with_the_same_features(simulated, monkeypatch):
+    from cardfraud.modeling import history_windows
+
+    jittered = simulated.copy()  # nanosecond times: steps of 1 ns
+    jittered["timestamp"] += pd.to_timedelta(np.random.default_rng(8).integers(
+        0, 1000, len(jittered)), unit="ns")
+    by_steps = card_history_features(jittered)
+    monkeypatch.setattr(history_windows, "KEY_LIMIT", 0)
+    pd.testing.assert_frame_equal(card_history_features(jittered), by_steps, check_exact=True)
+    assert by_steps["purchases_last_24h"].sum() > 0
