@@ -7,8 +7,8 @@ the whole extract, and training sees what serving will see.
 
 - ``purchases_last_1h`` / ``_24h`` / ``_7d``: the card's purchases in [t - window, t).
 - ``amount_to_card_mean_7d`` / ``_30d``: amount over the mean amount of the card's purchases
-  in [t - window, t); **1.0** when the window is empty (the card's first purchase), the mean is
-  not positive or the amount is unknown.
+  in [t - window, t) (at most 10^6, like ``ratio_to_median_purchase_price``); **1.0** when the
+  window is empty (the card's first purchase), the mean is not positive or the amount unknown.
 - ``minutes_since_previous``: minutes since the card's latest earlier purchase, capped at
   :data:`MINUTES_CAP` (30 days); the card's first purchase gets the cap (a dormant card).
 - ``speed_from_previous_kmh``: haversine km from the place of the card's latest earlier
@@ -37,6 +37,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data.checks import MAX_RATIO, Bounds
 from ..data.derive import haversine_km
 from ..data.schema import AMOUNT, CARD_ID, LATITUDE, LONGITUDE, MERCHANT_ID, TARGET, TIMESTAMP
 from .history_windows import (
@@ -62,14 +63,20 @@ FEATURE_NEEDS = {**{name: [] for name in COUNT_WINDOWS},
                  "minutes_since_previous": [], "speed_from_previous_kmh": [LATITUDE, LONGITUDE],
                  "first_purchase_at_merchant": [MERCHANT_ID], "hour_of_day": [],
                  "merchant_fraud_rate_30d": [MERCHANT_ID, TARGET]}
-# (lowest, highest) a history feature can take: the scorer refuses other values in a request
-HISTORY_RANGES = {**{name: (0.0, math.inf) for name in COUNT_WINDOWS},
-                  **{name: (-math.inf, math.inf) for name in AMOUNT_WINDOWS},
-                  "minutes_since_previous": (0.0, MINUTES_CAP),
-                  "speed_from_previous_kmh": (0.0, SPEED_CAP_KMH),
-                  "first_purchase_at_merchant": (0.0, 1.0), "hour_of_day": (0.0, 23.0),
-                  "merchant_fraud_rate_30d": (0.0, 1.0)}
-
+# the values a history feature can take: the scorer refuses others in a file or a request
+_COUNT = Bounds(0.0, math.inf, "counts of purchases are >= 0", "")
+_RATIO = Bounds(0.0, MAX_RATIO, "amount ratios are >= 0",
+                "1,000,000 (a purchase a million times the card's mean)")
+HISTORY_BOUNDS = {
+    **{name: _COUNT for name in COUNT_WINDOWS}, **{name: _RATIO for name in AMOUNT_WINDOWS},
+    "minutes_since_previous": Bounds(0.0, MINUTES_CAP, "minutes are >= 0",
+                                     f"{MINUTES_CAP:,.0f} (30 days, the cap)"),
+    "speed_from_previous_kmh": Bounds(0.0, SPEED_CAP_KMH, "speeds are >= 0",
+                                      f"{SPEED_CAP_KMH:,.0f} km/h (the cap)"),
+    "first_purchase_at_merchant": Bounds(0.0, 1.0, "it is 0 or 1", "1 (it is 0 or 1)"),
+    "hour_of_day": Bounds(0.0, 23.0, "hours lie in 0-23", "23 (hours lie in 0-23)"),
+    "merchant_fraud_rate_30d": Bounds(0.0, 1.0, "rates lie in [0, 1]", "1 (rates lie in [0, 1])"),
+}
 
 def history_columns(columns) -> list[str]:
     """Return the history features a frame (or its column names) allows, in HISTORY_FEATURES'
@@ -174,7 +181,8 @@ def _amount_ratios(cards: SortedWindows, amounts: np.ndarray) -> dict[str, np.nd
         count = cards.window_sum(known.astype(np.int64), start, now)
         usable = known & (count > 0) & (total > 0)
         ratio = np.ones(len(now))
-        ratio[usable] = sorted_amounts[usable] / (total[usable] / count[usable])
+        ratio[usable] = np.minimum(sorted_amounts[usable] / (total[usable] / count[usable]),
+                                   MAX_RATIO)
         ratios[name] = cards.to_caller_order(ratio)
     return ratios
 
