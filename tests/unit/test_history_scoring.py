@@ -203,3 +203,17 @@ def test_history_inputs_are_range_checked(history_request, column, value, messag
     clean = check_purchases(history_request, "request", inputs)
     assert list(clean.columns) == inputs and set(clean[HISTORY_FEATURES].dtypes) == {
         np.dtype("float64")}
+
+
+def test_history_features_is_a_listed_command_whose_help_loads_no_pandas(capsys):
+    import subprocess
+    import sys
+
+    assert main(["--help"]) == 0
+    assert "history-features" in capsys.readouterr().out
+    probe = ("import sys\nfrom cardfraud.__main__ import main\ntry:\n"
+             "    main(['history-features', '--help'])\nexcept SystemExit:\n    pass\n"
+             "print('pandas loaded' if 'pandas' in sys.modules else 'light')")
+    answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            timeout=60)
+    assert "--label-delay-days" in answer.stdout and answer.stdout.strip().endswith("light")
