@@ -239,6 +239,7 @@ def log_history_model(tracking_uri: str, earlier: pd.DataFrame, history: bool = 
     with using_store(tracking_uri), mlflow.start_run():
         info = mlflow.pyfunc.log_model(
             name="scorer", python_model=FraudScorer(classifier, threshold, inputs),
-            signature=scorer_signature(inputs), registered_model_name=HISTORY_MODEL,
+            signature=scorer_signature(inputs), input_example=features.head(3),
+            registered_model_name=HISTORY_MODEL,
             metadata={"threshold": threshold, LABEL_DELAY_KEY: label_delay_days})
     return f"models:/{HISTORY_MODEL}/{info.registered_model_version}"

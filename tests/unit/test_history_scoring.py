@@ -75,6 +75,16 @@ def test_score_with_history_computes_the_features_and_scores(history_model, tmp_
     assert f"and 10 card-history features from {history_model['history']}" in out
 
 
+def test_the_whole_extract_as_history_gives_its_features(history_model, tmp_path):
+    whole = pd.concat([history_model["earlier"], history_model["new"].assign(fraud=0)],
+                      ignore_index=True)  # the new purchases included, labelled
+    whole.to_parquet(tmp_path / "whole.parquet", index=False)
+    output = tmp_path / "scored.csv"
+    assert score(history_model, output, "--history", str(tmp_path / "whole.parquet")) == 0
+    expected = card_history_features(whole).iloc[len(history_model["earlier"]):]
+    np.testing.assert_allclose(pd.read_csv(output)[HISTORY_FEATURES], expected, rtol=1e-12)
+
+
 def test_history_model_without_history_is_refused_naming_the_features(history_model, tmp_path,
                                                                       capsys):
     output = tmp_path / "scored.csv"

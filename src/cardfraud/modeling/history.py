@@ -39,7 +39,16 @@ import pandas as pd
 
 from ..data.checks import MAX_RATIO, Bounds
 from ..data.derive import haversine_km
-from ..data.schema import AMOUNT, CARD_ID, LATITUDE, LONGITUDE, MERCHANT_ID, TARGET, TIMESTAMP
+from ..data.schema import (
+    AMOUNT,
+    CARD_ID,
+    LATITUDE,
+    LONGITUDE,
+    MERCHANT_ID,
+    TARGET,
+    TIMESTAMP,
+    TRANSACTION_ID,
+)
 from .history_windows import (
     NANOSECONDS_PER_DAY,
     NANOSECONDS_PER_MINUTE,
@@ -138,21 +147,58 @@ def history_features_for(new: pd.DataFrame, history: pd.DataFrame,
     The two frames are put together and computed with :func:`card_history_features`, so a
     purchase gets the same features as in the whole extract. A feature is computed when both
     frames carry its columns, except the fraud label, which only ``history`` needs (new
-    purchases' labels are unknown). Purchases of ``history`` at or after a new purchase's time
-    never count for it (a copy of the new purchase in the history is harmless).
+    purchases' labels are unknown). Card and merchant ids read with different types in the two
+    frames (12 and "12") are compared as text (:func:`id_text`). Purchases of ``history`` at
+    or after a new purchase's time never count for it, and a history that holds the new
+    purchases themselves (the whole extract) is fine when both frames have ``transaction_id``:
+    the copies are dropped, their labels kept for the later purchases (without the ids, a copy
+    would count twice in a later purchase's windows).
 
     Returns:
         The new purchases' features, with ``new``'s index and row order.
     """
+    new, history = _without_copies(new, history)
     shared = set(map(str, new.columns)) & set(map(str, history.columns))
     if TARGET in history:
         shared.add(TARGET)
     allowed = history_columns(shared)
     needed = sorted({CARD_ID, TIMESTAMP, *(n for f in allowed for n in FEATURE_NEEDS[f])})
-    both = pd.concat([history.reindex(columns=needed), new.reindex(columns=needed)],
-                     ignore_index=True)
+    history, new = history.reindex(columns=needed), new.reindex(columns=needed)
+    for column in {CARD_ID, MERCHANT_ID} & set(needed):
+        if history[column].dtype != new[column].dtype:  # e.g. 12 from a CSV, "12" from Parquet
+            history[column], new[column] = id_text(history[column]), id_text(new[column])
+    both = pd.concat([history, new], ignore_index=True)
     features = card_history_features(both, label_delay_days).iloc[len(history):]
     return features.set_axis(new.index)
+
+
+def _without_copies(new: pd.DataFrame, history: pd.DataFrame,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop the history's copies of new purchases (same transaction_id); a label the history
+    knows goes to the new purchase, as in the whole extract."""
+    if TRANSACTION_ID not in new or TRANSACTION_ID not in history:
+        return new, history
+    new_ids, history_ids = id_text(new[TRANSACTION_ID]), id_text(history[TRANSACTION_ID])
+    copies = history_ids.isin(new_ids.dropna()).to_numpy()
+    if not copies.any():
+        return new, history
+    if TARGET in history:
+        known = history.loc[copies, TARGET].set_axis(history_ids[copies].to_numpy())
+        labels = new_ids.map(known[~known.index.duplicated()]).astype("float64")
+        new = new.assign(**{TARGET: pd.to_numeric(new[TARGET], errors="coerce").fillna(labels)
+                            if TARGET in new else labels})
+    return new, history.loc[~copies]
+
+
+def id_text(ids: pd.Series) -> pd.Series:
+    """Return card or merchant ids as text, whole numbers without a decimal part (12.0 -> "12"),
+    empty ones left empty: the same card in two files read with different types."""
+    if pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+        numbers = ids.astype("float64")
+        whole = numbers.notna() & (numbers == numbers.round())
+        text = numbers.astype(str).where(~whole, numbers.where(whole, 0).astype("int64").astype(str))
+        return text.where(numbers.notna())
+    return ids.astype("string").str.strip().astype(object).where(ids.notna())
 
 
 def _refuse_empty(purchases: pd.DataFrame, columns: list[str]) -> None:

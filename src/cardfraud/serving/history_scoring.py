@@ -8,7 +8,8 @@ scoring, a REST caller and training compute them the same way.
 
 - ``score --history FILE`` computes them for the input purchases from the cards' earlier
   purchases in FILE (CSV or Parquet: ``card_id``, ``timestamp`` and the columns the features
-  need; labels optional) and scores;
+  need; labels optional; it may be the whole extract, new purchases included, when both files
+  have ``transaction_id``) and scores;
 - ``history-features --input FILE --history FILE --output FILE`` writes the input purchases
   with the features, the columns a REST request to ``mlflow models serve`` carries;
 - an input that already carries the model's history columns is scored as it is.
@@ -33,7 +34,7 @@ from ..data.checks import (
 )
 from ..data.cleaning import missing_values_error, to_number
 from ..data.files import read_transactions
-from ..data.schema import CARD_ID, CONTEXT_NUMBERS, TARGET, TIMESTAMP
+from ..data.schema import CARD_ID, CONTEXT_NUMBERS, TARGET, TIMESTAMP, TRANSACTION_ID
 from ..modeling.history import (
     FEATURE_NEEDS,
     HISTORY_FEATURES,
@@ -134,9 +135,11 @@ def with_history_features(purchases: pd.DataFrame, source: str, history: pd.Data
                             hint="needed for the card-history features; ")
             require_columns(history, [CARD_ID, TIMESTAMP], history_source,
                             hint="needed for the card-history features; ")
-    new = check_history_purchases(purchases, source, needed_columns(features, labels=False))
+    # the transaction ids let a history holding the new purchases themselves drop its copies
+    ids = [TRANSACTION_ID] if TRANSACTION_ID in purchases and TRANSACTION_ID in history else []
+    new = check_history_purchases(purchases, source, needed_columns(features, False) + ids)
     earlier = check_history_purchases(history, history_source,
-                                      needed_columns(features, labels=True))
+                                      needed_columns(features, True) + ids)
     computed = history_features_for(new, earlier, label_delay_days)
     return pd.concat([purchases, computed[features].set_axis(purchases.index)], axis=1)
 
