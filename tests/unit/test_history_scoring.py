@@ -227,19 +227,3 @@ def test_history_features_is_a_listed_command_whose_help_loads_no_pandas(capsys)
     answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=60)
     assert "--label-delay-days" in answer.stdout and answer.stdout.strip().endswith("light")
-
-
-def test_monitoring_scores_a_history_champion_with_each_purchases_history(history_model):
-    from cardfraud.monitoring.champion import champion_score_drift, performance_now
-    from cardfraud.monitoring.window import monitoring_window
-
-    earlier = history_model["earlier"]
-    window = monitoring_window(earlier, None, current_days=7)
-    scorer = load_registered_scorer(history_model["model"], history_model["uri"])
-    check = champion_score_drift(scorer, window, sample_rows=500)
-    whole = pd.concat([earlier[FEATURES].astype("float64"), card_history_features(earlier)],
-                      axis=1).set_axis(earlier["transaction_id"])
-    direct = scorer.score(whole.loc[window.current["transaction_id"]])  # the window's own index
-    assert check.available and check.score_psi is not None
-    assert check.now == performance_now(window.current["fraud"].to_numpy(), direct)
-    assert f"scored {len(window.current):,} current and 500 reference purchases" in check.message

@@ -77,22 +77,20 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
             every current purchase is scored, since performance needs them all.
         at_training: the champion's metrics when it was trained (registry tags).
     """
-    from ..serving.history_scoring import inputs_with_history
+    from ..data.schema import model_features
 
-    reference = window.reference.reset_index(drop=True)
-    rows = (reference.sample(n=int(sample_rows), random_state=seed).index
-            if sample_rows and len(reference) > sample_rows else reference.index)
-    # a history model's card-history inputs come from the purchases before each one
-    reference_inputs = inputs_with_history(reference, scorer).loc[rows]
-    reference_scores = scorer.score(reference_inputs)["probability"].to_numpy()
-    scored = scorer.score(inputs_with_history(window.current, scorer, window.reference))
+    reference = window.reference
+    if sample_rows and len(reference) > sample_rows:
+        reference = reference.sample(n=int(sample_rows), random_state=seed)
+    reference_scores = scorer.score(model_features(reference))["probability"].to_numpy()
+    scored = scorer.score(model_features(window.current))
     binned = bin_values(reference_scores, scored["probability"].to_numpy(), bins)
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     now = (performance_now(window.current[TARGET].to_numpy(), scored)
            if window.description["current_has_labels"] else None)
     threshold = f" (threshold {scorer.threshold:.4f})" if scorer.threshold is not None else ""
     message = (f"Champion version {scorer.version}{threshold} scored {len(window.current):,} "
-               f"current and {len(rows):,} reference purchases.")
+               f"current and {len(reference):,} reference purchases.")
     if window.description["current_has_labels"] and now is None:
         message += " The current fraud labels hold one class only: performance is not measured."
     if at_training is None:

@@ -34,19 +34,10 @@ from ..data.checks import (
 )
 from ..data.cleaning import missing_values_error, to_number
 from ..data.files import read_transactions
-from ..data.schema import (
-    CARD_ID,
-    CONTEXT_NUMBERS,
-    FEATURES,
-    TARGET,
-    TIMESTAMP,
-    TRANSACTION_ID,
-    model_features,
-)
+from ..data.schema import CARD_ID, CONTEXT_NUMBERS, TARGET, TIMESTAMP, TRANSACTION_ID
 from ..modeling.history import (
     FEATURE_NEEDS,
     HISTORY_FEATURES,
-    card_history_features,
     history_columns,
     history_features_for,
 )
@@ -74,31 +65,6 @@ def refuse_without_history(purchases: pd.DataFrame, source: str, inputs: list[st
             f"{source}: the model uses card-history features the file lacks "
             f"({', '.join(lacking)}); pass --history FILE (the cards' earlier purchases) to "
             f"compute them")
-
-
-def inputs_with_history(frame: pd.DataFrame, scorer, history: pd.DataFrame | None = None,
-                        ) -> pd.DataFrame:
-    """Return the frame's inputs for ``scorer`` (a LoadedScorer): for a history model, its
-    card-history inputs the frame lacks are computed from the frame's own earlier purchases
-    and ``history`` (the purchases before it; what monitoring scores); for any other model, the
-    frame's model inputs as before.
-
-    Raises:
-        DataValidationError: the frame cannot give the history model's inputs (no card_id ...).
-    """
-    inputs = list(getattr(scorer, "inputs", None) or FEATURES)
-    if not history_inputs(inputs):
-        return model_features(frame)
-    lacking = [name for name in history_inputs(inputs) if name not in frame.columns]
-    delay = model_label_delay(getattr(scorer, "model", None))
-    computed = (card_history_features(frame, delay) if history is None else
-                history_features_for(frame, history, delay))
-    unknown = [name for name in lacking if name not in computed.columns]
-    if unknown:
-        raise DataValidationError(
-            f"the model uses card-history features the data cannot give ({', '.join(unknown)}): "
-            f"they need {', '.join(needed_columns(unknown, labels=True))}")
-    return model_features(pd.concat([frame, computed[lacking]], axis=1), inputs)
 
 
 def needed_columns(features: list[str], labels: bool) -> list[str]:
