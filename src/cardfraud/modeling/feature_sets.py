@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from ..data.schema import CARD_ID, CONTINUOUS_FEATURES, TIMESTAMP, available_inputs
@@ -140,6 +141,30 @@ def read_history_features(output_dir=None) -> pd.DataFrame | None:
         return None
     history = pd.read_parquet(path)
     return history if len(history.columns) else None
+
+
+def history_of_rows(frame: pd.DataFrame, rows, inputs: list[str], step: str,
+                    output_dir=None) -> pd.DataFrame:
+    """Return ``frame``, the purchases at positions ``rows`` of transactions.parquet, with
+    their history features from the modeling step's hand-over (when it has them).
+
+    Raises:
+        StepInputsMissing: the model's ``inputs`` need a history feature the hand-over lacks.
+    """
+    from ..runner.artifacts import resolve_output_dir
+    from ..runner.contract import CARD_HISTORY
+    from ..runner.step_inputs import StepInputsMissing
+
+    history = read_history_features(output_dir)
+    if history is not None:
+        frame = with_history(frame, history.iloc[np.asarray(rows)].set_axis(frame.index))
+    lacking = [c for c in inputs if c not in frame]
+    if lacking:
+        raise StepInputsMissing(
+            f"step '{step}' needs artifacts/{CARD_HISTORY.file} (written by the 'modeling' step)"
+            f" for the model's inputs {', '.join(lacking)}, which it lacks in "
+            f"{resolve_output_dir(output_dir)}: run 'modeling' first")
+    return frame
 
 
 def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None) -> str:

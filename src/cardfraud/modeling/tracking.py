@@ -205,7 +205,7 @@ def candidate_metrics(cv_row: pd.Series, threshold_row: pd.Series, test_row: pd.
     metrics["threshold"] = threshold_row["threshold"]
     metrics["threshold_target_recall"] = threshold_row["threshold_target_recall"]
     metrics["validation_cost_per_1000"] = threshold_row["validation_cost_per_1000"]
-    skip = {"best", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
+    skip = {"best", "feature_set", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
     metrics.update({f"test_{name}": value for name, value in test_row.items() if name not in skip})
     return metrics
 

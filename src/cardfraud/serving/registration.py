@@ -16,9 +16,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.schema import FEATURES, TARGET, model_features
-from ..modeling.feature_sets import read_history_features, with_history
+from ..modeling.feature_sets import history_of_rows
 from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, using_store
-from ..runner.artifacts import artifact_path, resolve_output_dir, transactions_path
+from ..runner.artifacts import (
+    artifact_path,
+    load_step_results,
+    resolve_output_dir,
+    transactions_path,
+)
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
 from .names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
@@ -83,11 +88,10 @@ def held_out_test_rows(output_dir=None) -> pd.DataFrame:
     require_step_inputs(REGISTRY_STEP, resolve_output_dir(output_dir))
     predictions = pd.read_parquet(artifact_path(TEST_PREDICTIONS, output_dir))
     transactions = pd.read_parquet(transactions_path(output_dir))
-    history = read_history_features(output_dir)
     rows = predictions["row"].to_numpy()
-    test = model_features(transactions.iloc[rows]).reset_index(drop=True)
-    if history is not None:
-        test = with_history(test, history.iloc[rows].reset_index(drop=True))
+    test = history_of_rows(model_features(transactions.iloc[rows]).reset_index(drop=True), rows,
+                           modeling_inputs(load_step_results("modeling", output_dir)),
+                           REGISTRY_STEP, output_dir)
     test.insert(0, "row", rows)
     test[TARGET] = predictions[TARGET].to_numpy()
     test["modeling_probability"] = predictions["probability"].to_numpy()
