@@ -27,7 +27,7 @@ from cardfraud.modeling.history import HISTORY_FEATURES, card_history_features
 from cardfraud.modeling.metrics import comparison_table
 from cardfraud.modeling.page import evaluate_candidates, run_modeling
 from cardfraud.monitoring.champion import champion_score_drift
-from cardfraud.monitoring.window import current_history, monitoring_window
+from cardfraud.monitoring.window import current_history, load_monitoring_window, monitoring_window
 from cardfraud.runner.artifacts import artifacts_dir, save_step_results, transactions_path
 from cardfraud.runner.step_inputs import StepInputsMissing
 from cardfraud.serving import scorer
@@ -177,6 +177,23 @@ def test_a_current_extract_gets_its_cards_history_from_the_earlier_purchases():
                                   whole.iloc[700:].reset_index(drop=True))
     lacking = current_history(current.drop(columns="card_id"), reference, whole.columns)
     assert not set(whole.columns) & set(lacking.columns)
+
+
+def test_monitoring_computes_a_current_extract_s_history_from_the_reference(output_dir, tmp_path):
+    frame = compact_dtypes(carded_transactions(900))
+    whole = card_history_features(frame, 7)
+    frame.iloc[:700].to_parquet(transactions_path(output_dir))
+    pd.DataFrame({"split": ["train"] * 600 + ["test"] * 100}).to_parquet(
+        artifacts_dir(output_dir) / "split.parquet")
+    whole.iloc[:700].reset_index(drop=True).to_parquet(
+        artifacts_dir(output_dir) / "history_features.parquet")
+    save_step_results("modeling", {"label_delay_days": 7.0}, output_dir)
+    extract = tmp_path / "current.csv"
+    frame.iloc[700:].to_csv(extract, index=False)  # card ids read back as numbers
+    window = load_monitoring_window(output_dir, 14, str(extract))
+    pd.testing.assert_frame_equal(window.current[list(whole.columns)],
+                                  whole.iloc[700:].reset_index(drop=True))
+    pd.testing.assert_frame_equal(window.reference[list(whole.columns)], whole.iloc[:600])
 
 
 class HistoryScorer:

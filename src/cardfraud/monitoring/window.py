@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from pandas.api.types import is_numeric_dtype
 
 from ..data.cleaning import load_file
 from ..data.schema import (
@@ -145,7 +146,13 @@ def current_history(current: pd.DataFrame, transactions: pd.DataFrame, features,
         delay = float(load_step_results("modeling", output_dir).get("label_delay_days", 7.0))
     except FileNotFoundError:
         delay = 7.0
-    found = history_features_for(current, transactions, delay)
+    earlier = transactions
+    for column in (CARD_ID, MERCHANT_ID):  # a CSV's numbers against the parquet's text
+        if column in current and column in earlier and \
+                is_numeric_dtype(current[column]) != is_numeric_dtype(earlier[column]):
+            current = current.assign(**{column: current[column].astype(str)})
+            earlier = earlier.assign(**{column: earlier[column].astype(str)})
+    found = history_features_for(current, earlier, delay).set_axis(current.index)
     return with_history(current, found[[c for c in features if c in found]])
 
 
