@@ -47,7 +47,8 @@ def test_every_step_runs_and_the_models_leave_chip_and_pin_out(absent_run):
     assert record["monitoring"]["features_unknown"]["used_pin_number"] == \
         "unknown: the extract has no used_pin_number"
     modeling = record["modeling"]
-    assert not set(ABSENT) & set(modeling["model_inputs"]) and len(modeling["model_inputs"]) == 5
+    assert not set(ABSENT) & set(modeling["model_inputs"])
+    assert len(modeling["feature_sets"]["base"]) == 5
 
     client = store_client(f"sqlite:///{folder}/mlflow.db")
     run = client.get_run(modeling["best_run_id"])

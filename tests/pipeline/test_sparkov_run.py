@@ -70,9 +70,11 @@ def test_sparkov_runs_every_step_without_chip_and_pin(sparkov_run):
     assert [s["status"] for s in record["steps"]] == ["ok"] * len(discover_steps())
     assert record["data"]["source"] == "raw"
     assert record["load"]["inputs_unknown"] == ["used_chip", "used_pin_number"]
-    assert record["modeling"]["model_inputs"] == [
-        "distance_from_home", "distance_from_last_transaction",
-        "ratio_to_median_purchase_price", "repeat_retailer", "online_order"]
+    base = ["distance_from_home", "distance_from_last_transaction",
+            "ratio_to_median_purchase_price", "repeat_retailer", "online_order"]
+    assert record["modeling"]["feature_sets"]["base"] == base  # cards and times: history too
+    assert record["modeling"]["model_inputs"][:5] == base
+    assert "purchases_last_24h" in record["modeling"]["feature_sets"]["base+history"]
     assert record["eda"]["fraud_rate_with_chip"] is None
     assert record["eda"]["fraud_rate_by_channel"]["online"] > \
         record["eda"]["fraud_rate_by_channel"]["onsite"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -29,14 +29,8 @@ from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 from threadpoolctl import threadpool_limits
 
-from ..data.schema import (
-    CONTINUOUS_FEATURES,
-    FEATURES,
-    FLAG_FEATURES,
-    TARGET,
-    available_inputs,
-    model_features,
-)
+from ..data.schema import FEATURES, FLAG_FEATURES, TARGET, available_inputs, model_features
+from .feature_sets import LONG_TAILED, candidate_of, feature_set_models, feature_set_of
 from .gaps import gap_filler, has_gaps
 from .holdout import ModelingError, Split, check_both_classes, check_frauds_for_cv
 
@@ -72,6 +66,7 @@ class CrossValidation:
     seed: int
     time_ordered: bool
     folds: int
+    inputs: dict = field(default_factory=dict)  # model key -> the inputs it is fitted on
 
 
 @dataclass
@@ -81,6 +76,7 @@ class FittedModels:
     pipelines: dict
     fit_rows: dict
     best: str
+    inputs: dict = field(default_factory=dict)  # model key -> its inputs
 
 
 def _classifier(candidate: str, seed: int, balanced: bool):
@@ -115,7 +111,8 @@ def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
                   inputs: list[str] | None = None, gaps: bool = False) -> ResamplingPipeline:
     """Return a candidate's imbalanced-learn pipeline: [sampler] -> [preprocess] -> classify.
 
-    Logistic regression gets log1p of the long-tailed distances and ratio, then scaling.
+    Logistic regression gets log1p of the long-tailed inputs (distances, ratio, the history's
+    counts, amount ratios, minutes and speed), then scaling.
     ``settings`` are classifier parameters (e.g. from the grid); ``inputs`` the columns it is
     fitted on, in order (the extract's available inputs; None = all seven); ``gaps``: some
     inputs are unknown on some rows, filled first (:mod:`cardfraud.modeling.gaps`).
@@ -131,7 +128,7 @@ def make_pipeline(candidate: str, resampling: str = "none", seed: int = 42,
     if resampling in {"smote", "undersample"}:
         steps.append(("resample", _sampler(resampling, seed, inputs)))
     if candidate == "logistic_regression":
-        long_tails = [c for c in CONTINUOUS_FEATURES if c in inputs]
+        long_tails = [c for c in LONG_TAILED if c in inputs]
         log_long_tails = ColumnTransformer(
             [("log1p", FunctionTransformer(np.log1p), long_tails)],
             remainder="passthrough")
@@ -214,14 +211,16 @@ def _score_settings(pipeline, features, fraud, pairs) -> tuple[dict, np.ndarray,
 def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: list[str],
                               grids: dict | None = None, resampling: str = "none",
                               cv_folds: int = 3, cv_sample_rows: int | None = None,
-                              selection_metric: str = "average_precision",
-                              seed: int = 42) -> CrossValidation:
-    """Cross-validate every candidate and grid setting on the training rows only.
+                              selection_metric: str = "average_precision", seed: int = 42,
+                              feature_sets: dict | None = None) -> CrossValidation:
+    """Cross-validate every candidate, feature set and grid setting on the training rows only.
 
     Folds are time-ordered (train on earlier, validate on later) for a time split, else
-    stratified. Each candidate keeps the settings with the best mean ``selection_metric``;
-    the best candidate is the one whose best mean is highest. The out-of-fold scores of each
-    candidate's best settings are kept: they are the validation data for thresholds.
+    stratified. ``feature_sets`` maps a set's name to its inputs (None: the frame's inputs as
+    ``base``); each (candidate, set) pair is a model, keyed ``candidate`` or
+    ``candidate+history`` (:mod:`.feature_sets`). Each model keeps the settings with the best
+    mean ``selection_metric``; the best model is the one whose best mean is highest. The
+    out-of-fold scores of each model's best settings are the validation data for thresholds.
     """
     if selection_metric not in SELECTION_METRICS:
         raise ModelingError(f"modeling: selection_metric must be one of "
@@ -237,34 +236,37 @@ def cross_validate_candidates(frame: pd.DataFrame, split: Split, candidates: lis
     check_frauds_for_cv(int(frame[TARGET].to_numpy()[split.train_rows].sum()), cv_folds,
                         time_ordered, "training rows", "the training rows have")
     sample = cv_sample(frame, split, cv_sample_rows, seed)
-    features, fraud = model_features(frame.iloc[sample]), frame[TARGET].to_numpy()[sample]
+    models = feature_set_models(candidates, feature_sets, available_inputs(frame))
+    needed = list(dict.fromkeys(c for _, inputs in models.values() for c in inputs))
+    features, fraud = model_features(frame.iloc[sample], needed), frame[TARGET].to_numpy()[sample]
     check_frauds_for_cv(int(fraud.sum()), cv_folds, time_ordered,
                         f"cross-validation sample (modeling.cv_sample_rows={cv_sample_rows})",
                         "the sample has")
     smote_neighbours = 6 if resampling == "smote" else 1  # SMOTE's 5 neighbours + itself
     pairs = _folds(fraud, int(cv_folds), time_ordered, seed, smote_neighbours)
     rows, best_settings, validation, best_value = [], {}, {}, {}
-    for candidate in candidates:
+    for key, (candidate, inputs) in models.items():
         for settings in expand_grid((grids or {}).get(candidate)):
-            pipeline = make_pipeline(candidate, resampling, seed, settings,
-                                     inputs=list(features.columns), gaps=has_gaps(features))
-            metrics, positions, scores = _score_settings(pipeline, features, fraud, pairs)
-            row = {"candidate": candidate, "settings": settings}
+            pipeline = make_pipeline(candidate, resampling, seed, settings, inputs=inputs,
+                                     gaps=has_gaps(features[inputs]))
+            metrics, positions, scores = _score_settings(pipeline, features[inputs], fraud, pairs)
+            row = {"candidate": key, "feature_set": feature_set_of(key), "settings": settings}
             for name in SELECTION_METRICS:
                 row[f"cv_{name}"] = float(np.mean(metrics[name]))
                 row[f"cv_{name}_std"] = float(np.std(metrics[name]))
             row["fit_seconds"] = metrics["fit_seconds"][0]
             rows.append(row)
-            if row[f"cv_{selection_metric}"] > best_value.get(candidate, -np.inf):
-                best_value[candidate], best_settings[candidate] = row[f"cv_{selection_metric}"], settings
-                validation[candidate] = pd.DataFrame(
+            if row[f"cv_{selection_metric}"] > best_value.get(key, -np.inf):
+                best_value[key], best_settings[key] = row[f"cv_{selection_metric}"], settings
+                validation[key] = pd.DataFrame(
                     {"row": sample[positions], TARGET: fraud[positions], "score": scores})
     table = pd.DataFrame(rows)
-    best = max(candidates, key=lambda name: best_value[name])  # first listed wins a tie
+    best = max(models, key=lambda name: best_value[name])  # first listed wins a tie
     return CrossValidation(table=table, best_settings=best_settings, best_candidate=best,
                            validation=validation, sample_rows=sample,
                            selection_metric=selection_metric, resampling=resampling,
-                           seed=seed, time_ordered=time_ordered, folds=int(cv_folds))
+                           seed=seed, time_ordered=time_ordered, folds=int(cv_folds),
+                           inputs={key: inputs for key, (_, inputs) in models.items()})
 
 
 def cv_table(cv: CrossValidation) -> pd.DataFrame:
@@ -282,18 +284,15 @@ def cv_table(cv: CrossValidation) -> pd.DataFrame:
 
 @one_openmp_thread
 def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> FittedModels:
-    """Fit each candidate's best settings on the cross-validation rows; the best on all training.
-
-    When cross-validation used every training row, the best model is not fitted twice.
-    """
-    pipelines, fit_rows = {}, {}
-    fraud = frame[TARGET].to_numpy()
-    for candidate, settings in cv.best_settings.items():
-        rows = split.train_rows if candidate == cv.best_candidate else cv.sample_rows
-        features = model_features(frame.iloc[rows])
-        pipeline = make_pipeline(candidate, cv.resampling, cv.seed, settings,
-                                 inputs=available_inputs(frame), gaps=has_gaps(features))
-        pipeline.fit(features, fraud[rows])
-        pipelines[candidate] = prediction_pipeline(pipeline)
-        fit_rows[candidate] = len(rows)
-    return FittedModels(pipelines=pipelines, fit_rows=fit_rows, best=cv.best_candidate)
+    """Fit each model's best settings on the cross-validation rows; the best on all training."""
+    pipelines, fit_rows, fraud = {}, {}, frame[TARGET].to_numpy()
+    inputs = {key: cv.inputs.get(key) or available_inputs(frame) for key in cv.best_settings}
+    for key, settings in cv.best_settings.items():
+        rows = split.train_rows if key == cv.best_candidate else cv.sample_rows
+        features = model_features(frame.iloc[rows], inputs[key])
+        pipeline = make_pipeline(candidate_of(key), cv.resampling, cv.seed, settings,
+                                 inputs=inputs[key], gaps=has_gaps(features))
+        pipelines[key] = prediction_pipeline(pipeline.fit(features, fraud[rows]))
+        fit_rows[key] = len(rows)
+    return FittedModels(pipelines=pipelines, fit_rows=fit_rows, best=cv.best_candidate,
+                        inputs=inputs)

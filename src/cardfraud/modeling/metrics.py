@@ -29,6 +29,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ..data.schema import TARGET, available_inputs, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
+from .feature_sets import feature_set_of
 from .holdout import Split
 from .thresholds import purchase_amounts
 
@@ -90,15 +91,17 @@ def _test_days(frame: pd.DataFrame, split: Split):
 def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
                      cv: CrossValidation, thresholds: pd.DataFrame, alert_budget: float,
                      cost_missed_fraud: float, cost_review: float) -> TestEvaluation:
-    """Score the test set once with every candidate and gather the comparison table."""
-    features = model_features(frame.iloc[split.test_rows])
+    """Score the test set once with every model and gather the comparison table."""
+    inputs = {key: fitted.inputs.get(key) or available_inputs(frame) for key in fitted.pipelines}
+    features = model_features(frame.iloc[split.test_rows],
+                              list(dict.fromkeys(c for names in inputs.values() for c in names)))
     fraud = frame[TARGET].to_numpy()[split.test_rows]
     days = _test_days(frame, split)
     n_days = None if days is None else int(pd.Series(days).nunique())
     best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
     rows, scores = [], {}
     for candidate, pipeline in fitted.pipelines.items():
-        score = pipeline.predict_proba(features)[:, 1]
+        score = pipeline.predict_proba(features[inputs[candidate]])[:, 1]
         threshold = float(thresholds.loc[candidate, "threshold"])
         metrics = {**classification_metrics(fraud, score, threshold),
                    **alert_budget_metrics(fraud, score, alert_budget, days)}
@@ -106,7 +109,8 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
         cost = (_missed_cost(fraud, score, threshold, frame, split, cost_missed_fraud)
                 + flagged * cost_review)
         cv_row = best_cv.loc[best_cv["candidate"] == candidate].iloc[0]
-        rows.append({"candidate": candidate, "best": candidate == fitted.best,
+        rows.append({"candidate": candidate, "feature_set": feature_set_of(candidate),
+                     "best": candidate == fitted.best,
                      "fit_rows": fitted.fit_rows[candidate],
                      "cv_average_precision": cv_row["cv_average_precision"],
                      "cv_roc_auc": cv_row["cv_roc_auc"], "threshold": threshold, **metrics,
@@ -131,7 +135,7 @@ REPORTED_METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "average
 
 def comparison_table(test: TestEvaluation) -> pd.DataFrame:
     """Return the comparison for reading: validation PR-AUC, test metrics, alerts and cost."""
-    columns = ["fit_rows", "cv_average_precision", "average_precision", "roc_auc", "threshold",
+    columns = ["feature_set", "fit_rows", "cv_average_precision", "average_precision", "roc_auc", "threshold",
                "precision", "recall", "f1", "precision_at_budget", "recall_at_budget",
                "alerts_per_day", "expected_cost_per_1000"]
     table = test.comparison[columns]
@@ -149,21 +153,24 @@ def first_analysis_table(test: TestEvaluation) -> pd.DataFrame:
 
 @one_openmp_thread
 def permutation_importance_table(pipeline, frame: pd.DataFrame, split: Split, rows: int,
-                                 seed: int = 42, repeats: int = 3) -> pd.DataFrame:
+                                 seed: int = 42, repeats: int = 3,
+                                 inputs: list[str] | None = None) -> pd.DataFrame:
     """Return how much the test PR-AUC drops when each input is shuffled (mean, std).
 
-    Uses a stratified sample of ``rows`` test rows to keep it fast.
+    Uses a stratified sample of ``rows`` test rows to keep it fast; ``inputs``: the model's
+    (None = the frame's base inputs).
     """
+    inputs = available_inputs(frame) if inputs is None else list(inputs)
     positions = split.test_rows
     fraud = frame[TARGET].to_numpy()[positions]
     if rows and rows < len(positions):
         positions, _ = train_test_split(positions, train_size=int(rows), stratify=fraud,
                                         random_state=seed)
-    result = permutation_importance(pipeline, model_features(frame.iloc[positions]),
+    result = permutation_importance(pipeline, model_features(frame.iloc[positions], inputs),
                                     frame[TARGET].to_numpy()[positions],
                                     scoring="average_precision", n_repeats=repeats,
                                     random_state=seed)
-    table = pd.DataFrame({"feature": available_inputs(frame), "pr_auc_drop": result.importances_mean,
+    table = pd.DataFrame({"feature": inputs, "pr_auc_drop": result.importances_mean,
                           "pr_auc_drop_std": result.importances_std})
     return table.sort_values("pr_auc_drop", ascending=False).reset_index(drop=True)
 

@@ -20,6 +20,7 @@ from ..runner.phases import Phase, no_phase
 from . import figures as model_plots
 from . import tracking
 from .candidates import CrossValidation, FittedModels, cross_validate_candidates, fit_final_models
+from .feature_sets import FeatureSets, feature_sets_for, save_history_features, with_history
 from .holdout import Split, split_transactions
 from .metrics import (
     TestEvaluation,
@@ -45,6 +46,7 @@ class CandidateEvaluation:
     settings: dict
     fitted: FittedModels
     test: TestEvaluation
+    feature_sets: FeatureSets | None = None  # base, and base+history when the data allow
 
 
 @dataclass
@@ -73,31 +75,39 @@ def evaluate_candidates(transactions: pd.DataFrame, *, seed: int = 42,
                         test_share: float = 0.2, alert_budget: float = 0.01,
                         cost_missed_fraud: float = 300000.0, cost_review: float = 10000.0,
                         currency: str = "COP", target_recall: float = 0.9,
+                        label_delay_days: float = 7.0,
                         phase: Phase = no_phase) -> CandidateEvaluation:
-    """Cut the test set off, cross-validate the candidates on the training period, choose
-    each one's threshold on validation scores, refit the best and judge all on the test set.
+    """Cut the test set off, cross-validate the candidates on the training period (each on
+    every feature set the data allow), choose each one's threshold on validation scores,
+    refit the best and judge all on the test set.
 
     Writes nothing: the first sections of :func:`run_modeling`.
     """
     candidates = candidates or ["logistic_regression", "decision_tree",
                                 "hist_gradient_boosting", "random_forest"]
+    with phase("history features"):
+        sets = feature_sets_for(transactions, label_delay_days)
+        transactions = with_history(transactions, sets.history)
     with phase("split"):
         data_split = split_transactions(transactions, split, test_days, test_share, seed,
                                         cv_folds)
     with phase("cross-validation"):
         cv = cross_validate_candidates(transactions, data_split, candidates, grids, resampling,
-                                       cv_folds, cv_sample_rows, selection_metric, seed)
+                                       cv_folds, cv_sample_rows, selection_metric, seed,
+                                       sets.inputs)
     with phase("thresholds"):
         thresholds, cost_curves = choose_thresholds(transactions, cv, cost_missed_fraud,
                                                     cost_review, target_recall)
-        settings = step_settings(transactions, data_split, cv, alert_budget, cost_missed_fraud,
-                                 cost_review, target_recall, currency)
+        settings = {**step_settings(transactions, data_split, cv, alert_budget,
+                                    cost_missed_fraud, cost_review, target_recall, currency),
+                    "label_delay_days": float(label_delay_days)}
     with phase("refit best"):
         fitted = fit_final_models(transactions, data_split, cv)
     with phase("test evaluation"):
         test = evaluate_on_test(transactions, data_split, fitted, cv, thresholds, alert_budget,
                                 cost_missed_fraud, cost_review)
-    return CandidateEvaluation(data_split, cv, thresholds, cost_curves, settings, fitted, test)
+    return CandidateEvaluation(data_split, cv, thresholds, cost_curves, settings, fitted, test,
+                               sets)
 
 
 def modeling_figures(evaluation: CandidateEvaluation, importance: pd.DataFrame,
@@ -128,7 +138,7 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                  alert_budget: float = 0.01, cost_missed_fraud: float = 300000.0,
                  cost_review: float = 10000.0, currency: str = "COP",
                  target_recall: float = 0.9, importance_rows: int = 20000,
-                 first_analysis_rows: int | None = 30000,
+                 first_analysis_rows: int | None = 30000, label_delay_days: float = 7.0,
                  phase: Phase = no_phase) -> ModelingPage:
     """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
 
@@ -140,24 +150,28 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
         selection_metric=selection_metric, cv_folds=cv_folds, cv_sample_rows=cv_sample_rows,
         split=split, test_days=test_days, test_share=test_share, alert_budget=alert_budget,
         cost_missed_fraud=cost_missed_fraud, cost_review=cost_review, currency=currency,
-        target_recall=target_recall, phase=phase)
-    fitted, data_split = evaluation.fitted, evaluation.split
+        target_recall=target_recall, label_delay_days=label_delay_days, phase=phase)
+    fitted, data_split, sets = evaluation.fitted, evaluation.split, evaluation.feature_sets
+    modeled = with_history(transactions, sets.history)  # the inputs of every feature set
     with phase("importance"):
-        importance = permutation_importance_table(fitted.pipelines[fitted.best], transactions,
-                                                  data_split, importance_rows, seed)
+        importance = permutation_importance_table(fitted.pipelines[fitted.best], modeled,
+                                                  data_split, importance_rows, seed,
+                                                  inputs=fitted.inputs[fitted.best])
     with phase("figures"):
         figures = modeling_figures(evaluation, importance, importance_rows, target_recall,
                                    currency, output_dir)
     with phase("mlflow logging"):
         tracked = tracking.track_candidates(
             experiment_name, tracking_uri, evaluation.cv, fitted, evaluation.thresholds,
-            evaluation.test, model_features(transactions.iloc[data_split.train_rows[:5]]),
+            evaluation.test, model_features(modeled.iloc[data_split.train_rows[:5]],
+                                            sets.all_inputs()),
             evaluation.settings, shared_figures=SHARED_FIGURES, best_figures=BEST_FIGURES,
             run_id=run_id, output_dir=output_dir)
     with phase("hand-over files"):
         results = save_modeling_results(transactions, data_split, evaluation.cv, fitted,
                                         evaluation.thresholds, evaluation.test, tracked,
-                                        evaluation.settings, output_dir)
+                                        evaluation.settings, output_dir, sets)
+        save_history_features(sets, output_dir)
     with phase("first analysis rerun"):
         first_analysis = first_analysis_rerun(transactions, data_split, first_analysis_rows, seed)
     return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures)

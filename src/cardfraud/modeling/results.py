@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..data.schema import TARGET
 from .candidates import CrossValidation, FittedModels
+from .feature_sets import FeatureSets, feature_set_of
 from .holdout import Split
 from .metrics import REPORTED_METRICS, TestEvaluation, classification_metrics
 from .thresholds import threshold_warning
@@ -50,7 +51,7 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
 def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
                           fitted: FittedModels, thresholds: pd.DataFrame,
                           test: TestEvaluation, tracking: dict, settings: dict,
-                          output_dir=None) -> dict:
+                          output_dir=None, feature_sets: FeatureSets | None = None) -> dict:
     """Write the hand-over files and return the step's results (saved as modeling.json).
 
     Files: ``model_comparison.csv`` (one row per candidate), ``split.parquet`` (train/test
@@ -94,17 +95,26 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
         "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
         "split": split.description, "candidates": list(fitted.pipelines),
-        "runs": tracking["runs"], **model_inputs_record(frame),
+        "runs": tracking["runs"], **model_inputs_record(frame, fitted, feature_sets),
     }
     save_step_results("modeling", results, output_dir)
     return results
 
 
-def model_inputs_record(frame: pd.DataFrame) -> dict:
-    """The inputs the models were fitted on (``model_inputs``) and those left out as unknown."""
+def model_inputs_record(frame: pd.DataFrame, fitted: FittedModels | None = None,
+                        feature_sets: FeatureSets | None = None) -> dict:
+    """The chosen model's inputs (``model_inputs``) and feature set, the inputs of each
+    feature set, why there is no history (None when there is) and the inputs left out as
+    unknown."""
     from ..data.schema import available_inputs, unknown_inputs
 
-    return {"model_inputs": available_inputs(frame), "inputs_unknown": unknown_inputs(frame)}
+    sets = feature_sets or FeatureSets({"base": available_inputs(frame)})
+    best = fitted.best if fitted is not None else None
+    return {"model_inputs": (fitted.inputs.get(best) if fitted is not None else None)
+            or available_inputs(frame),
+            "feature_set": feature_set_of(best or ""), "feature_sets": sets.inputs,
+            "history_unavailable": sets.reason, "label_delay_days": sets.label_delay_days,
+            "inputs_unknown": unknown_inputs(frame)}
 
 
 def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_budget: float,
@@ -135,7 +145,9 @@ def handover_table(results: dict) -> pd.DataFrame:
     from ..data.schema import unknown_input_text
 
     metrics = results["test_metrics"]
-    rows = {"chosen model": results["best_model"], "MLflow run": results["best_run_id"],
+    rows = {"chosen model": results["best_model"],
+            "feature set": results.get("feature_set", "base"),
+            "MLflow run": results["best_run_id"],
             "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
             f"threshold for {results['target_recall']:.0%} recall":
                 f"{results['threshold_target_recall']:.4f}",

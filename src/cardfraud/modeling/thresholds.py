@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data.schema import TARGET
 from .candidates import CrossValidation
+from .feature_sets import feature_set_of
 
 FLAG_NONE = float(np.nextafter(1.0, 2.0))  # a threshold above every probability: no alerts
 
@@ -71,7 +72,8 @@ def choose_thresholds(frame: pd.DataFrame, cv: CrossValidation, cost_missed_frau
         curve = expected_cost_curve(validation[TARGET], validation["score"], cost_missed_fraud,
                                     cost_review, purchase_amounts(frame, validation["row"].to_numpy()))
         best = int(np.argmin(curve["expected_cost"].to_numpy()))
-        rows.append({"candidate": candidate, "threshold": cost_minimising_threshold(curve),
+        rows.append({"candidate": candidate, "feature_set": feature_set_of(candidate),
+                     "threshold": cost_minimising_threshold(curve),
                      "threshold_target_recall": threshold_for_recall(curve, target_recall),
                      "validation_rows": len(validation),
                      "validation_alerts": int(curve["alerts"].iloc[best]),

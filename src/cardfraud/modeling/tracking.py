@@ -30,7 +30,8 @@ from importlib import metadata
 import pandas as pd
 
 from ..runner.project import home_dir
-from ..serving.names import MODEL_INPUTS_TAG
+from ..serving.names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
+from .feature_sets import feature_set_of
 from .store_lock import (  # noqa: F401  store_lock_path: callers import it from here too
     SQLITE_PREFIX,
     sqlite_path,
@@ -204,7 +205,7 @@ def candidate_metrics(cv_row: pd.Series, threshold_row: pd.Series, test_row: pd.
     metrics["threshold"] = threshold_row["threshold"]
     metrics["threshold_target_recall"] = threshold_row["threshold_target_recall"]
     metrics["validation_cost_per_1000"] = threshold_row["validation_cost_per_1000"]
-    skip = {"best", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
+    skip = {"best", "feature_set", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
     metrics.update({f"test_{name}": value for name, value in test_row.items() if name not in skip})
     return metrics
 
@@ -218,8 +219,10 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
     Args:
         cv, fitted, thresholds, test: the cross-validation, fitted models, threshold table
             and test evaluation of this step.
-        input_example: a few rows of model input (float64, the extract's available inputs:
-            logged as the signature and as tag ``model_inputs``).
+        input_example: a few rows of model input (float64, every input of every feature set;
+            each run keeps its model's inputs, logged as the signature, as tag
+            ``model_inputs`` and, with the feature set's name, as param and tag
+            ``feature_set``).
         settings: the step's parameters, logged on every run (split, costs, budget...).
         shared_figures: names of saved figures logged on every run (they compare all
             candidates), found under ``artifacts/figures`` of ``output_dir``.
@@ -238,16 +241,18 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
     runs = {}
     for candidate, model in fitted.pipelines.items():
         cv_row = best_cv.loc[best_cv["candidate"] == candidate].iloc[0]
+        example = input_example[fitted.inputs.get(candidate) or list(input_example.columns)]
+        feature_set = feature_set_of(candidate)
         params = {**{k: v for k, v in settings.items() if not isinstance(v, dict)},
-                  **settings.get("costs", {}), "candidate": candidate,
+                  **settings.get("costs", {}), "candidate": candidate, "feature_set": feature_set,
                   "fit_rows": fitted.fit_rows[candidate],
                   **{f"classify__{k}": v for k, v in cv.best_settings[candidate].items()}}
         is_best = candidate == fitted.best
         runs[candidate] = log_candidate_run(
             uri, experiment_id, candidate, params,
             candidate_metrics(cv_row, thresholds.loc[candidate], test.comparison.loc[candidate]),
-            model, input_example, shared + (best_only if is_best else []),
+            model, example, shared + (best_only if is_best else []),
             tags={"best": str(is_best).lower(), "report_run_id": str(run_id or ""),
-                  MODEL_INPUTS_TAG: ",".join(input_example.columns)})
+                  FEATURE_SET_TAG: feature_set, MODEL_INPUTS_TAG: ",".join(example.columns)})
     return {"tracking_uri": uri, "experiment_name": experiment_name,
             "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}

@@ -77,13 +77,21 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
             every current purchase is scored, since performance needs them all.
         at_training: the champion's metrics when it was trained (registry tags).
     """
-    from ..data.schema import model_features
+    from ..data.schema import available_inputs, model_features
 
     reference = window.reference
+    inputs = list(getattr(scorer, "inputs", None) or available_inputs(reference))
+    lacking = [c for c in inputs if c not in window.current or c not in reference]
+    if lacking:  # e.g. a history champion and a current extract without card_id or timestamp
+        side = "current" if all(c in reference for c in lacking) else "reference"
+        return ChampionCheck(False, f"Champion version {scorer.version} uses inputs the {side} "
+                                    f"purchases lack ({', '.join(lacking)}; the card's history "
+                                    f"needs card_id and timestamp): score drift and performance "
+                                    f"are skipped.", scorer.version, scorer.threshold)
     if sample_rows and len(reference) > sample_rows:
         reference = reference.sample(n=int(sample_rows), random_state=seed)
-    reference_scores = scorer.score(model_features(reference))["probability"].to_numpy()
-    scored = scorer.score(model_features(window.current))
+    reference_scores = scorer.score(model_features(reference, inputs))["probability"].to_numpy()
+    scored = scorer.score(model_features(window.current, inputs))
     binned = bin_values(reference_scores, scored["probability"].to_numpy(), bins)
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     now = (performance_now(window.current[TARGET].to_numpy(), scored)

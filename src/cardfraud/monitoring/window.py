@@ -12,14 +12,27 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+from pandas.api.types import is_numeric_dtype
 
 from ..data.cleaning import load_file
-from ..data.schema import REQUIRED_COLUMNS, TARGET, available_inputs
+from ..data.schema import (
+    AMOUNT,
+    CARD_ID,
+    LATITUDE,
+    LONGITUDE,
+    MERCHANT_ID,
+    REQUIRED_COLUMNS,
+    TARGET,
+    available_inputs,
+)
+from ..modeling.feature_sets import read_history_features, with_history
+from ..modeling.history import history_columns
 from ..report.markup import sentence
 from ..runner.artifacts import artifact_path, load_step_results, transactions_path
 from ..runner.contract import SPLIT
 
 SPLIT_FILE = SPLIT.file
+HISTORY_NEEDS = [CARD_ID, MERCHANT_ID, AMOUNT, LATITUDE, LONGITUDE]  # besides time and fraud
 
 
 @dataclass
@@ -94,21 +107,53 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
     """Read the load step's transactions, the modeling split and the current extract if any.
 
     The current extract is validated like the load step (fraud labels optional), its headers
-    mapped by the load step's ``load.columns``.
+    mapped by the load step's ``load.columns``. When the modeling step handed on history
+    features, both sides carry them (a history champion scores with them): the training rows'
+    from the hand-over, a current extract's computed from its cards' earlier purchases in the
+    transactions and in the extract itself (:func:`current_history`).
     """
     path = artifact_path(SPLIT, output_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the 'modeling' step first "
                                 f"(python run_all.py --only modeling)")
     source = transactions_path(output_dir)
-    wanted = [*REQUIRED_COLUMNS, "timestamp"]  # reading only these keeps 1M rows under a second
+    history = read_history_features(output_dir)
+    # reading only these keeps 1M rows under a second (the history needs its own columns)
+    wanted = [*REQUIRED_COLUMNS, "timestamp", *(HISTORY_NEEDS if history is not None else [])]
     transactions = pd.read_parquet(source, columns=[c for c in pq.read_schema(source).names
                                                     if c in wanted])
     split = pd.read_parquet(path)["split"].to_numpy()
     current = (load_file(current_path, require_target=False, columns=_bank_headers(output_dir),
                          required_inputs=available_inputs(transactions))[0]
                if current_path else None)
+    if history is not None and current is not None:
+        current = current_history(current, transactions, history.columns, output_dir)
+    transactions = with_history(transactions[[c for c in transactions if c in
+                                              [*REQUIRED_COLUMNS, "timestamp"]]], history)
     return monitoring_window(transactions, split, current_days, current, current_path)
+
+
+def current_history(current: pd.DataFrame, transactions: pd.DataFrame, features,
+                    output_dir=None) -> pd.DataFrame:
+    """Return the current extract with the history ``features`` it allows, computed from each
+    card's earlier purchases in the transactions and in the extract (only labels known
+    ``modeling.label_delay_days`` before count); without card_id or timestamp, as it is."""
+    from ..modeling.history import history_features_for
+
+    if not history_columns(current):
+        return current
+    try:
+        delay = float(load_step_results("modeling", output_dir).get("label_delay_days", 7.0))
+    except FileNotFoundError:
+        delay = 7.0
+    earlier = transactions
+    for column in (CARD_ID, MERCHANT_ID):  # a CSV's numbers against the parquet's text
+        if column in current and column in earlier and \
+                is_numeric_dtype(current[column]) != is_numeric_dtype(earlier[column]):
+            current = current.assign(**{column: current[column].astype(str)})
+            earlier = earlier.assign(**{column: earlier[column].astype(str)})
+    found = history_features_for(current, earlier, delay).set_axis(current.index)
+    return with_history(current, found[[c for c in features if c in found]])
 
 
 def _bank_headers(output_dir) -> dict:

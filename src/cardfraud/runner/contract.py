@@ -69,6 +69,7 @@ CARDS_AT_RISK = Artifact("geo/cards_at_risk.csv", "georeferencing", optional_rea
 CHANNEL_RESULTS = Artifact(results_file("channel_simulation"), "channel_simulation", optional_readers=_SUMMARY)
 MODEL_COMPARISON = Artifact("model_comparison.csv", "modeling")
 SPLIT = Artifact("split.parquet", "modeling", ("monitoring",))
+CARD_HISTORY = Artifact("history_features.parquet", "modeling", optional_readers=("registry", "monitoring"))
 TEST_PREDICTIONS = Artifact("test_predictions.parquet", "modeling", ("registry",), _SUMMARY)
 MODELING_RESULTS = Artifact(results_file("modeling"), "modeling", ("registry",), _SUMMARY)
 REGISTRY_RESULTS = Artifact(results_file("registry"), "registry", optional_readers=("monitoring", "summary"))

@@ -23,6 +23,7 @@ from .champion_rule import (
 from .registration import (
     RegisteredVersion,
     held_out_test_rows,
+    modeling_inputs,
     register_or_find_candidate,
     version_details,
 )
@@ -71,8 +72,10 @@ def run_registry(output_dir=None, *, run_id: str | None = None,
     table = registry_table(model_name, champion_after_run(registered, decision),
                            registered.tracking_uri)
     serving = serving_commands(model_name, registered.tracking_uri,
-                               serving_payload(test, rows=2))
-    results = registry_results(registered, decision, aliases, check, metric, run_id)
+                               serving_payload(test, rows=2, inputs=modeling_inputs(modeling)))
+    results = {**registry_results(registered, decision, aliases, check, metric, run_id),
+               "feature_set": modeling.get("feature_set", "base"),
+               "model_inputs": modeling_inputs(modeling)}
     save_step_results("registry", results, output_dir)
     return RegistryPage(metric, registered, details, decision, aliases, check, check_summary,
                         table, serving, results)

@@ -16,11 +16,17 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..data.schema import FEATURES, TARGET, model_features
+from ..modeling.feature_sets import history_of_rows
 from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, using_store
-from ..runner.artifacts import artifact_path, resolve_output_dir, transactions_path
+from ..runner.artifacts import (
+    artifact_path,
+    load_step_results,
+    resolve_output_dir,
+    transactions_path,
+)
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
-from .names import MODEL_INPUTS_TAG
+from .names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import FraudScorer, configure_quiet_tracking
 
@@ -72,7 +78,8 @@ class RegisteredVersion:
 
 
 def held_out_test_rows(output_dir=None) -> pd.DataFrame:
-    """Return the modeling step's test rows: model inputs, fraud and modeling's P(fraud).
+    """Return the modeling step's test rows: model inputs (history features too, from the
+    modeling step's hand-over, when the data gave them), fraud and modeling's P(fraud).
 
     Raises:
         StepInputsMissing: the modeling step's files are missing or were made from other
@@ -82,7 +89,9 @@ def held_out_test_rows(output_dir=None) -> pd.DataFrame:
     predictions = pd.read_parquet(artifact_path(TEST_PREDICTIONS, output_dir))
     transactions = pd.read_parquet(transactions_path(output_dir))
     rows = predictions["row"].to_numpy()
-    test = model_features(transactions.iloc[rows]).reset_index(drop=True)
+    test = history_of_rows(model_features(transactions.iloc[rows]).reset_index(drop=True), rows,
+                           modeling_inputs(load_step_results("modeling", output_dir)),
+                           REGISTRY_STEP, output_dir)
     test.insert(0, "row", rows)
     test[TARGET] = predictions[TARGET].to_numpy()
     test["modeling_probability"] = predictions["probability"].to_numpy()
@@ -129,6 +138,7 @@ def version_tags(modeling: dict, data: dict) -> dict[str, str]:
             "threshold_rule": str(modeling.get("threshold_rule", "")),
             "selection_metric": modeling.get("selection_metric", "average_precision"),
             "test_rows": str(modeling.get("test_rows", "")),
+            FEATURE_SET_TAG: modeling.get("feature_set", "base"),
             MODEL_INPUTS_TAG: ",".join(modeling_inputs(modeling))}
     for name, value in modeling.get("test_metrics", {}).items():
         if isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -142,7 +152,9 @@ def version_description(modeling: dict, data: dict) -> str:
     metric = modeling.get("selection_metric", "average_precision")
     shown = {m: f"{test[m]:.4f}" if m in test else "n/a" for m in (metric, "recall", "precision")}
     return (f"{modeling['best_model']} from run {modeling['best_run_id']}, trained on "
-            f"{data.get('source', 'unknown')} data {data.get('fingerprint', '')[:19]}. On "
+            f"{data.get('source', 'unknown')} data {data.get('fingerprint', '')[:19]} with the "
+            f"{modeling.get('feature_set', 'base')} inputs ({', '.join(modeling_inputs(modeling))})"
+            f". On "
             f"{modeling.get('test_rows', '?')} held-out test purchases: {metric} {shown[metric]}, "
             f"recall {shown['recall']}, precision {shown['precision']} at threshold "
             f"{float(modeling['threshold']):.4f} ({modeling.get('threshold_rule', '')}).")
@@ -196,6 +208,7 @@ def _log_scorer(run_id: str, classifier, threshold: float, tags: dict, modeling:
             signature=scorer_signature(inputs), input_example=model_features(test.head(3), inputs),
             pip_requirements=scorer_requirements(classifier),
             metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
+                      "feature_set": tags[FEATURE_SET_TAG],
                       "selection_metric": tags["selection_metric"],
                       "classifier_uri": modeling["model_uri"]})
 
