@@ -50,12 +50,13 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
 def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
                           fitted: FittedModels, thresholds: pd.DataFrame,
                           test: TestEvaluation, tracking: dict, settings: dict,
-                          output_dir=None) -> dict:
+                          output_dir=None, over_time: dict | None = None) -> dict:
     """Write the hand-over files and return the step's results (saved as modeling.json).
 
     Files: ``model_comparison.csv`` (one row per candidate), ``split.parquet`` (train/test
     per transaction, in order), ``test_predictions.parquet`` (row, fraud, the best model's
-    P(fraud)) and ``results/modeling.json``.
+    P(fraud)) and ``results/modeling.json``; ``over_time`` (backtest, bootstrap intervals,
+    card precision's k) is saved with the results.
     """
     from ..runner.artifacts import artifact_path, save_step_results
     from ..runner.atomic_write import atomic_path
@@ -94,7 +95,7 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
         "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
         "split": split.description, "candidates": list(fitted.pipelines),
-        "runs": tracking["runs"], **model_inputs_record(frame),
+        "runs": tracking["runs"], **model_inputs_record(frame), **(over_time or {}),
     }
     save_step_results("modeling", results, output_dir)
     return results
