@@ -90,6 +90,16 @@ def windows_that_fit_text(stamps: pd.Series, weeks: int, label_delay_days: int,
             f"{MIN_TRAINING_DAYS} days of training before it.")
 
 
+def window_rows(stamps: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
+    """Return the positions of a window's training purchases (before its training end, so
+    none in the delay period) and of its test week's purchases."""
+    stamps = np.asarray(stamps, dtype="datetime64[ns]")
+    before = np.flatnonzero(stamps < np.datetime64(window["train_end"]))
+    in_week = np.flatnonzero((stamps >= np.datetime64(window["test_start"]))
+                             & (stamps < np.datetime64(window["test_end"])))
+    return before, in_week
+
+
 def training_sample(fraud: np.ndarray, positions: np.ndarray, cap: int | None,
                     seed: int) -> np.ndarray:
     """Return at most ``cap`` of ``positions`` (in their order): every fraud up to the cap,
@@ -135,9 +145,7 @@ def _score_window(transactions, inputs, stamps, window, procedure: dict, train_r
                   alert_budget, k) -> dict:
     """Fit the chosen procedure on the purchases before a window's delay; score the week."""
     fraud = transactions[TARGET].to_numpy()
-    before = np.flatnonzero(stamps < window["train_end"].to_datetime64())
-    in_week = np.flatnonzero((stamps >= window["test_start"].to_datetime64())
-                             & (stamps < window["test_end"].to_datetime64()))
+    before, in_week = window_rows(stamps, window)
     fit = training_sample(fraud, before, train_rows, seed)
     fit = fit[np.argsort(stamps[fit], kind="stable")]
     row = {"train_start": pd.Timestamp(stamps[fit].min()), "train_rows": len(fit),
