@@ -157,7 +157,7 @@ def plot_backtest(windows: pd.DataFrame, summary: pd.DataFrame, candidate: str,
     ax.set_ylim(0, 1.05)
     label_axes(ax, f"Weekly backtest of {candidate}", "test week (first day)",
                "PR-AUC / recall (0 to 1)")
-    ax.legend(loc="lower left", fontsize=8, ncol=2)
+    ax.legend(loc="center", fontsize=8, ncol=2)  # the middle of the axis stays free
     add_note(fig, f"Each week's model is fitted on the purchases before it, {label_delay_days} "
                   "days of unknown labels left out; dashed lines: means over the windows.")
     return fig
