@@ -34,7 +34,7 @@ from cardfraud.runner.config import read_params  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the project dir: bench/ lies in it
 
-phase = PhaseTimer(width=22)
+phase = PhaseTimer(width=22, cpu=True)
 
 
 def prepare_data(args, output_dir: Path) -> None:

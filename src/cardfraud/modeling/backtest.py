@@ -170,7 +170,7 @@ def skipped(note: str, settings: dict) -> Backtest:
 
 
 def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
-                 label_delay_days: int = 7, train_rows: int | None = 200000,
+                 label_delay_days: int = 7, train_rows: int | None = 100000,
                  alert_budget: float = 0.01, k: int | None = None,
                  seed: int = 42) -> Backtest:
     """Score the chosen model's procedure on each of the latest weekly windows.
@@ -236,9 +236,10 @@ def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str
         f"leaving a {settings['label_delay_days']}-day gap whose fraud labels are not known yet"
         + (f", on at most {cap:,} training purchases (every fraud kept)" if cap else "") + ".",
         f"PR-AUC per window {mean:.3f}{spread} (mean ± standard deviation).",
-        f"The last {held_out} window(s) lie in the held-out test period; the others lie in the "
-        "training period, where cross-validation chose the settings, so they may be slightly "
-        "optimistic." if "held-out test" in set(windows["period"]) else "", short]))
+        (f"The last {'window lies' if held_out == 1 else f'{held_out} windows lie'} in the "
+         "held-out test period; the others lie in the training period, where cross-validation "
+         "chose the settings, so they may be slightly optimistic.")
+        if held_out else "", short]))
 
 
 def backtest_results(backtest: Backtest) -> dict:
@@ -271,8 +272,9 @@ def backtest_table(backtest: Backtest) -> pd.DataFrame:
     for column in ("test_end", "train_end"):  # exclusive ends: show the last day inside
         table[column] = (table[column] - pd.Timedelta(days=1)).dt.strftime("%Y-%m-%d")
     table = table.rename(columns={"test_end": "test_last_day", "train_end": "train_last_day"})
+    table = table.round(4).astype(object)  # counts stay whole numbers beside the mean rows
     table.index = table.index.astype(str)
     for statistic in ("mean", "std"):
-        table.loc[statistic] = {name: backtest.summary.loc[name, statistic]
+        table.loc[statistic] = {name: round(float(backtest.summary.loc[name, statistic]), 4)
                                 for name in backtest.summary.index}
-    return table.round(4).fillna("")
+    return table.fillna("")

@@ -96,6 +96,6 @@ def card_precision_note(frame: pd.DataFrame, k: int | None, alert_budget: float)
     return (f"Card precision@k: each day the review team checks the k = {k:,} cards with the "
             f"highest fraud probability that day; the column card_precision_at_k is the share "
             f"of them with a fraud that day, averaged over the test days. k = round(alert_budget "
-            f"{alert_budget:.2%} x {len(frame) / max(days, 1):,.0f} purchases a day on average "
+            f"{100 * alert_budget:g} % x {len(frame) / max(days, 1):,.0f} purchases a day on average "
             f"over the {days} days of the data), the same number of reviews as the "
             f"transaction-level budget on an average day.")
