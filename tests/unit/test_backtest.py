@@ -62,8 +62,9 @@ def test_training_sample_keeps_every_fraud_up_to_the_cap():
     kept = training_sample(fraud, positions, cap=100, seed=0)
     assert len(kept) == 100 and fraud[kept].sum() == 20
     assert np.all(np.diff(kept) > 0)  # time order kept
-    assert len(training_sample(fraud, positions, cap=10, seed=0)) == 10
-    assert fraud[training_sample(fraud, positions, cap=10, seed=0)].sum() == 10
+    few = training_sample(fraud, positions, cap=10, seed=0)  # 20 frauds > half the cap
+    assert len(few) == 10 and fraud[few].sum() == 5
+    assert fraud[training_sample(fraud, positions, cap=40, seed=0)].sum() == 20
     assert len(training_sample(fraud, positions, cap=None, seed=0)) == 1000
 
 

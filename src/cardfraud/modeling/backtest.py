@@ -6,8 +6,9 @@ of ``label_delay_days`` between the end of training and the start of the test we
 confirmed late: the labels of those days are not known yet when the model is retrained). Every
 window uses the chosen model's procedure: its candidate, its best settings and the resampling,
 on the inputs of :func:`chosen_model_inputs`. Training rows are capped
-(``backtest_train_rows``): a time-ordered sample keeping every fraud (up to the cap) and a random
-share of legitimate purchases, so each window fits in a second or two. The measures are
+(``backtest_train_rows``): a time-ordered sample keeping every fraud (while they fill at most
+half the cap, else a random half-cap of them) and a random share of legitimate purchases, so
+each window fits in a second or two. The measures are
 threshold-free or budget-based (PR-AUC, ROC-AUC, precision and recall at the alert budget, card
 precision@k), so the changed fraud share of a capped sample does not bias them.
 
@@ -102,16 +103,18 @@ def window_rows(stamps: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
 
 def training_sample(fraud: np.ndarray, positions: np.ndarray, cap: int | None,
                     seed: int) -> np.ndarray:
-    """Return at most ``cap`` of ``positions`` (in their order): every fraud up to the cap,
-    then a random sample of legitimate purchases to fill it."""
+    """Return at most ``cap`` of ``positions`` (in their order): every fraud while the frauds
+    fill at most half the cap (else a random half-cap of them), the rest a random sample of
+    legitimate purchases, so the model always sees both classes."""
     if not cap or len(positions) <= cap:
         return positions
     rng = np.random.default_rng(seed)
     frauds = positions[fraud[positions] == 1]
     legitimate = positions[fraud[positions] == 0]
-    if len(frauds) >= cap:
-        return np.sort(rng.choice(frauds, size=int(cap), replace=False))
-    fill = rng.choice(legitimate, size=int(cap) - len(frauds), replace=False)
+    if len(frauds) > cap // 2:
+        frauds = rng.choice(frauds, size=int(cap) // 2, replace=False)
+    take = min(len(legitimate), int(cap) - len(frauds))
+    fill = rng.choice(legitimate, size=take, replace=False)
     return np.sort(np.concatenate([frauds, fill]))
 
 
@@ -234,7 +237,8 @@ def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str
         f"{len(windows)} weekly windows: each is scored by {settings['candidate']} (its chosen "
         f"settings, resampling {settings['resampling']}) refitted on the purchases before it, "
         f"leaving a {settings['label_delay_days']}-day gap whose fraud labels are not known yet"
-        + (f", on at most {cap:,} training purchases (every fraud kept)" if cap else "") + ".",
+        + (f", on at most {cap:,} training purchases (every fraud kept up to half of them)"
+           if cap else "") + ".",
         f"PR-AUC per window {mean:.3f}{spread} (mean ± standard deviation).",
         (f"The last {'window lies' if held_out == 1 else f'{held_out} windows lie'} in the "
          "held-out test period; the others lie in the training period, where cross-validation "
