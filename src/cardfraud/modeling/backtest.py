@@ -199,10 +199,12 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
         return skipped("No weekly backtest: the extract has no timestamps, so purchases cannot "
                        "be put in weeks (the evaluation rests on the one held-out test set).",
                        settings)
-    stamps = pd.to_datetime(transactions["timestamp"]).to_numpy()
-    windows = weekly_windows(transactions["timestamp"], weeks, label_delay_days)
-    short = windows_that_fit_text(transactions["timestamp"], weeks, label_delay_days,
-                                  len(windows))
+    times = pd.to_datetime(transactions["timestamp"])
+    if times.dt.tz is not None:  # compare wall-clock instants in UTC, without a zone
+        times = times.dt.tz_convert(None)
+    stamps = times.to_numpy()
+    windows = weekly_windows(times, weeks, label_delay_days)
+    short = windows_that_fit_text(times, weeks, label_delay_days, len(windows))
     if windows.empty:
         return skipped(f"No weekly backtest. {short}", settings)
     inputs = chosen_model_inputs(transactions, evaluation)
@@ -229,7 +231,7 @@ def backtest_summary(windows: pd.DataFrame) -> pd.DataFrame:
 
 def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str:
     """Return what the backtest did and how to read it, in words."""
-    held_out = int((windows["period"] == "held-out test").sum())
+    held_out = int(windows["period"].isin(["held-out test", "both"]).sum())
     mean, std = windows["average_precision"].mean(), windows["average_precision"].std(ddof=1)
     spread = f" ± {std:.3f}" if pd.notna(std) else ""
     cap = settings["train_rows_cap"]
