@@ -128,7 +128,7 @@ def test_the_modeling_results_carry_backtest_intervals_and_card_precision(evalua
     from cardfraud.modeling.bootstrap import test_period_intervals
     from cardfraud.modeling.metrics import comparison_table
     from cardfraud.modeling.page import over_time_results
-    from cardfraud.modeling.results import save_modeling_results, step_settings
+    from cardfraud.modeling.results import handover_table, save_modeling_results, step_settings
 
     frame, found = evaluated
     backtest = run_backtest(frame, found, weeks=2, train_rows=None, alert_budget=0.05,
@@ -153,6 +153,10 @@ def test_the_modeling_results_carry_backtest_intervals_and_card_precision(evalua
         saved["test_metrics"]["average_precision"])
     assert chosen["recall"]["estimate"] == pytest.approx(saved["test_metrics"]["recall"])
     assert saved["bootstrap"]["unit"] == "cards" and saved["bootstrap"]["clusters"] <= 150
+    shown = handover_table(saved).loc["test PR-AUC (average_precision)", "value"]
+    assert shown == (f"{saved['test_metrics']['average_precision']:.4f} (95 % CI "
+                     f"{chosen['average_precision']['low']:.3f}-"
+                     f"{chosen['average_precision']['high']:.3f})")
 
 
 def test_without_card_ids_card_precision_is_absent_and_purchases_are_resampled():

@@ -140,13 +140,23 @@ def handover_table(results: dict) -> pd.DataFrame:
             "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
             f"threshold for {results['target_recall']:.0%} recall":
                 f"{results['threshold_target_recall']:.4f}",
-            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}",
+            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}"
+                                               + _interval_of_chosen(results),
             "test recall / precision": f"{metrics['recall']:.3f} / {metrics['precision']:.3f}",
             "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}",
             "model inputs": ", ".join(results["model_inputs"]),
             "left out (unknown)": "; ".join(unknown_input_text(name)
                                             for name in results["inputs_unknown"]) or "none"}
     return pd.DataFrame({"value": rows})
+
+
+def _interval_of_chosen(results: dict) -> str:
+    """Return `` (95 % CI low-high)`` of the chosen model's test PR-AUC, or '' without one."""
+    found = (results.get("bootstrap") or {}).get("candidates", {}).get(results["best_model"])
+    if not found:
+        return ""
+    interval = found["average_precision"]
+    return f" (95 % CI {interval['low']:.3f}-{interval['high']:.3f})"
 
 
 def test_metrics_for_results(test: TestEvaluation, candidate: str) -> dict:
