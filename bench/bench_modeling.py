@@ -34,7 +34,7 @@ from cardfraud.runner.config import read_params  # noqa: E402
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]  # the project dir: bench/ lies in it
 
-phase = PhaseTimer(width=22)
+phase = PhaseTimer(width=22, cpu=True)
 
 
 def prepare_data(args, output_dir: Path) -> None:
@@ -71,6 +71,28 @@ def time_notebook(params_file: Path, output_dir: Path) -> float:
     return time.perf_counter() - started
 
 
+def print_over_time(results: dict) -> None:
+    """Print the backtest's mean and sd per window, card precision@k and the bootstrap CIs."""
+    backtest = results.get("backtest") or {}
+    if backtest.get("ran"):
+        for name, row in backtest["summary"].items():
+            std = "n/a" if row["std"] is None else f"{row['std']:.4f}"
+            print(f"backtest {name}: mean {row['mean']:.4f} sd {std} over "
+                  f"{row['windows']} weekly windows")
+    else:
+        print(f"backtest: {backtest.get('note', 'not run')}")
+    k = (results.get("card_precision") or {}).get("k")
+    if k is not None:
+        print(f"card precision@k (k = {k} cards a day): "
+              f"{results['test_metrics']['card_precision_at_k']:.4f}")
+    bootstrap = results.get("bootstrap") or {}
+    for name, found in (bootstrap.get("candidates") or {}).items():
+        ap, recall = found["average_precision"], found["recall"]
+        print(f"bootstrap ({bootstrap['unit']}, {bootstrap['resamples']}) {name}: PR-AUC "
+              f"{ap['estimate']:.4f} [{ap['low']:.4f}, {ap['high']:.4f}], recall "
+              f"{recall['estimate']:.4f} [{recall['low']:.4f}, {recall['high']:.4f}]")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse options, prepare the data, time the phases."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -99,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"best model {results['best_model']}: test average_precision "
           f"{metrics['average_precision']:.4f}, roc_auc {metrics['roc_auc']:.4f}, "
           f"threshold {results['threshold']:.4f}")
+    print_over_time(results)
     if args.notebook:
         notebook_params = output_dir / "notebook_params.yaml"
         import yaml

@@ -160,3 +160,15 @@ def test_board_summary_says_why_there_is_no_point_of_compromise():
     none_found = {**GEO, "suspected_points": [], "suspected_point_count": 0, "cards_at_risk": 0}
     assert "No merchant stands out" in compromise_text({**RESULTS, "georeferencing": none_found})
     assert not any("Reissue" in a for a in next_actions({**RESULTS, "georeferencing": none_found}))
+
+
+def test_model_text_says_the_pr_auc_interval_and_the_weekly_backtest():
+    modeling = {**RESULTS["modeling"],
+                "bootstrap": {"candidates": {"hist_gradient_boosting": {
+                    "average_precision": {"estimate": 0.88, "low": 0.862, "high": 0.894}}}},
+                "backtest": {"summary": {"average_precision": {"mean": 0.871, "std": 0.0123,
+                                                               "windows": 6}}}}
+    text = plain_text(model_text({**RESULTS, "modeling": modeling}, None))
+    assert ("Allowing for chance, its PR-AUC lies between 0.86 and 0.89 (95 % interval), and "
+            "retrained week after week it scored 0.87 ± 0.01 over 6 weeks.") in text
+    assert "Allowing for chance" not in model_text(RESULTS, None)

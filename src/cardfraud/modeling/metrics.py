@@ -30,6 +30,7 @@ from sklearn.tree import DecisionTreeClassifier
 from ..data.schema import TARGET, available_inputs, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .feature_sets import feature_set_of
+from .card_precision import card_precision_of_rows, cards_reviewed_per_day, has_cards_and_days
 from .holdout import Split
 from .thresholds import purchase_amounts
 
@@ -42,6 +43,7 @@ class TestEvaluation:
     scores: dict
     fraud: np.ndarray
     days: int | None
+    cards_reviewed_per_day: int | None = None  # k of card precision@k (None: no cards/days)
 
 
 def classification_metrics(fraud, scores, threshold: float) -> dict:
@@ -99,12 +101,15 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
     days = _test_days(frame, split)
     n_days = None if days is None else int(pd.Series(days).nunique())
     best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
+    k = cards_reviewed_per_day(frame, alert_budget) if has_cards_and_days(frame) else None
     rows, scores = [], {}
     for candidate, pipeline in fitted.pipelines.items():
         score = pipeline.predict_proba(features[inputs[candidate]])[:, 1]
         threshold = float(thresholds.loc[candidate, "threshold"])
         metrics = {**classification_metrics(fraud, score, threshold),
-                   **alert_budget_metrics(fraud, score, alert_budget, days)}
+                   **alert_budget_metrics(fraud, score, alert_budget, days),
+                   "card_precision_at_k": card_precision_of_rows(frame, split.test_rows,
+                                                                 score, k)}
         flagged = metrics["tp"] + metrics["fp"]
         cost = (_missed_cost(fraud, score, threshold, frame, split, cost_missed_fraud)
                 + flagged * cost_review)
@@ -118,7 +123,7 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
                      "expected_cost_per_1000": round(1000 * cost / len(fraud))})
         scores[candidate] = score
     return TestEvaluation(comparison=pd.DataFrame(rows).set_index("candidate"),
-                          scores=scores, fraud=fraud, days=n_days)
+                          scores=scores, fraud=fraud, days=n_days, cards_reviewed_per_day=k)
 
 
 def _missed_cost(fraud, score, threshold, frame, split, cost_missed_fraud) -> float:
@@ -130,17 +135,20 @@ def _missed_cost(fraud, score, threshold, frame, split, cost_missed_fraud) -> fl
 
 REPORTED_METRICS = ["accuracy", "precision", "recall", "f1", "roc_auc", "average_precision",
                     "precision_at_budget", "recall_at_budget", "alerts_at_budget",
-                    "tn", "fp", "fn", "tp", "alerts_per_day", "expected_cost_per_1000"]
+                    "card_precision_at_k", "tn", "fp", "fn", "tp", "alerts_per_day",
+                    "expected_cost_per_1000"]
 
 
 def comparison_table(test: TestEvaluation) -> pd.DataFrame:
     """Return the comparison for reading: validation PR-AUC, test metrics, alerts and cost."""
     columns = ["feature_set", "fit_rows", "cv_average_precision", "average_precision", "roc_auc", "threshold",
                "precision", "recall", "f1", "precision_at_budget", "recall_at_budget",
-               "alerts_per_day", "expected_cost_per_1000"]
+               "card_precision_at_k", "alerts_per_day", "expected_cost_per_1000"]
     table = test.comparison[columns]
     if test.days is None:
         table = table.drop(columns="alerts_per_day")
+    if test.cards_reviewed_per_day is None:  # no card ids or timestamps
+        table = table.drop(columns="card_precision_at_k")
     return table.round(4)
 
 

@@ -19,8 +19,11 @@ from ..report.figures import save_and_close
 from ..runner.phases import Phase, no_phase
 from . import figures as model_plots
 from . import tracking
+from .backtest import Backtest, backtest_results, run_backtest
+from .bootstrap import test_period_intervals
 from .candidates import CrossValidation, FittedModels, cross_validate_candidates, fit_final_models
 from .feature_sets import FeatureSets, feature_sets_for, save_history_features, with_history
+from .card_precision import K_RULE, why_no_card_precision
 from .holdout import Split, split_transactions
 from .metrics import (
     TestEvaluation,
@@ -59,6 +62,8 @@ class ModelingPage:
     results: dict
     first_analysis: pd.DataFrame
     figures: dict[str, Path] = field(default_factory=dict)
+    backtest: Backtest | None = None  # the weekly backtest of the chosen model's procedure
+    intervals: dict = field(default_factory=dict)  # bootstrap 95 % intervals of the test metrics
 
     def __getattr__(self, name: str):
         """``page.cv``, ``page.test``...: the parts of the evaluation the page shows."""
@@ -128,6 +133,25 @@ def modeling_figures(evaluation: CandidateEvaluation, importance: pd.DataFrame,
     return {name: save_and_close(fig, name, output_dir) for name, fig in figures.items()}
 
 
+def backtest_figure(backtest: Backtest, output_dir=None) -> dict[str, Path]:
+    """Draw and save the backtest figure when the backtest ran; return it by name."""
+    if not backtest.ran:
+        return {}
+    fig = model_plots.plot_backtest(backtest.windows, backtest.summary,
+                                    backtest.settings["candidate"],
+                                    backtest.settings["label_delay_days"])
+    return {"modeling_backtest": save_and_close(fig, "modeling_backtest", output_dir)}
+
+
+def over_time_results(transactions: pd.DataFrame, evaluation: CandidateEvaluation,
+                      backtest: Backtest, intervals: dict) -> dict:
+    """Return what run.json says of the evaluation over time: backtest, intervals, card k."""
+    k = evaluation.test.cards_reviewed_per_day
+    return {"backtest": backtest_results(backtest), "bootstrap": intervals,
+            "card_precision": ({"k": k, "rule": K_RULE} if k is not None else
+                               {"k": None, "absent": why_no_card_precision(transactions)})}
+
+
 def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | None = None,
                  tracking_uri: str | None = None, seed: int = 42,
                  experiment_name: str = "cardfraud", candidates: list | None = None,
@@ -138,8 +162,9 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                  alert_budget: float = 0.01, cost_missed_fraud: float = 300000.0,
                  cost_review: float = 10000.0, currency: str = "COP",
                  target_recall: float = 0.9, importance_rows: int = 20000,
-                 first_analysis_rows: int | None = 30000, label_delay_days: float = 7.0,
-                 phase: Phase = no_phase) -> ModelingPage:
+                 first_analysis_rows: int | None = 30000, label_delay_days: int = 7,
+                 backtest_weeks: int = 6, backtest_train_rows: int | None = 100000,
+                 bootstrap_resamples: int = 1000, phase: Phase = no_phase) -> ModelingPage:
     """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
 
     The keyword arguments are the ``modeling`` section of the params (same names and defaults
@@ -157,9 +182,16 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
         importance = permutation_importance_table(fitted.pipelines[fitted.best], modeled,
                                                   data_split, importance_rows, seed,
                                                   inputs=fitted.inputs[fitted.best])
+    with phase("backtest"):
+        backtest = run_backtest(transactions, evaluation, backtest_weeks, label_delay_days,
+                                backtest_train_rows, alert_budget,
+                                evaluation.test.cards_reviewed_per_day, seed)
+    with phase("bootstrap"):
+        intervals = test_period_intervals(transactions, evaluation, bootstrap_resamples, seed)
     with phase("figures"):
         figures = modeling_figures(evaluation, importance, importance_rows, target_recall,
                                    currency, output_dir)
+        figures.update(backtest_figure(backtest, output_dir))
     with phase("mlflow logging"):
         tracked = tracking.track_candidates(
             experiment_name, tracking_uri, evaluation.cv, fitted, evaluation.thresholds,
@@ -170,8 +202,11 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
     with phase("hand-over files"):
         results = save_modeling_results(transactions, data_split, evaluation.cv, fitted,
                                         evaluation.thresholds, evaluation.test, tracked,
-                                        evaluation.settings, output_dir, sets)
+                                        evaluation.settings, output_dir, sets,
+                                        over_time_results(transactions, evaluation, backtest,
+                                                          intervals))
         save_history_features(sets, output_dir)
     with phase("first analysis rerun"):
         first_analysis = first_analysis_rerun(transactions, data_split, first_analysis_rows, seed)
-    return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures)
+    return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures,
+                        backtest, intervals)

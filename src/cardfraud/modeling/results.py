@@ -51,12 +51,14 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
 def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
                           fitted: FittedModels, thresholds: pd.DataFrame,
                           test: TestEvaluation, tracking: dict, settings: dict,
-                          output_dir=None, feature_sets: FeatureSets | None = None) -> dict:
+                          output_dir=None, feature_sets: FeatureSets | None = None,
+                          over_time: dict | None = None) -> dict:
     """Write the hand-over files and return the step's results (saved as modeling.json).
 
     Files: ``model_comparison.csv`` (one row per candidate), ``split.parquet`` (train/test
     per transaction, in order), ``test_predictions.parquet`` (row, fraud, the best model's
-    P(fraud)) and ``results/modeling.json``.
+    P(fraud)) and ``results/modeling.json``; ``over_time`` (backtest, bootstrap intervals,
+    card precision's k) is saved with the results.
     """
     from ..runner.artifacts import artifact_path, save_step_results
     from ..runner.atomic_write import atomic_path
@@ -96,6 +98,7 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
         "split": split.description, "candidates": list(fitted.pipelines),
         "runs": tracking["runs"], **model_inputs_record(frame, fitted, feature_sets),
+        **(over_time or {}),
     }
     save_step_results("modeling", results, output_dir)
     return results
@@ -151,13 +154,23 @@ def handover_table(results: dict) -> pd.DataFrame:
             "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
             f"threshold for {results['target_recall']:.0%} recall":
                 f"{results['threshold_target_recall']:.4f}",
-            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}",
+            "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}"
+                                               + _interval_of_chosen(results),
             "test recall / precision": f"{metrics['recall']:.3f} / {metrics['precision']:.3f}",
             "training / test purchases": f"{results['train_rows']:,} / {results['test_rows']:,}",
             "model inputs": ", ".join(results["model_inputs"]),
             "left out (unknown)": "; ".join(unknown_input_text(name)
                                             for name in results["inputs_unknown"]) or "none"}
     return pd.DataFrame({"value": rows})
+
+
+def _interval_of_chosen(results: dict) -> str:
+    """Return `` (95 % CI low-high)`` of the chosen model's test PR-AUC, or '' without one."""
+    found = (results.get("bootstrap") or {}).get("candidates", {}).get(results["best_model"])
+    if not found:
+        return ""
+    interval = found["average_precision"]
+    return f" (95 % CI {interval['low']:.3f}-{interval['high']:.3f})"
 
 
 def test_metrics_for_results(test: TestEvaluation, candidate: str) -> dict:

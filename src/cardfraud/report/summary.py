@@ -128,6 +128,7 @@ def model_text(results: dict, loss: dict | None) -> str:
                     "{pr_auc:.2f}).", model=modeling["best_model"].replace("_", " "),
                     recall=pct(m["recall"], 0), alerts=pct(alerts_share), per_day=per_day,
                     precision=pct(m["precision"], 0), pr_auc=m["average_precision"])
+    text += holds_over_time_text(modeling)
     if m.get("recall_at_budget") is not None and modeling.get("alert_budget"):
         text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
                  f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
@@ -142,6 +143,22 @@ def model_text(results: dict, loss: dict | None) -> str:
                          currency=loss["currency"], span=span, caught=loss["frauds_caught"],
                          assumptions=loss["assumptions"])
     return text
+
+
+def holds_over_time_text(modeling: dict) -> str:
+    """One sentence: the test PR-AUC's 95 % interval and the weekly backtest's mean (or '')."""
+    found = (modeling.get("bootstrap") or {}).get("candidates", {}).get(modeling["best_model"])
+    if not found:
+        return ""
+    ap = found["average_precision"]
+    text = sentence(" Allowing for chance, its PR-AUC lies between {low:.2f} and {high:.2f} "
+                    "(95 % interval)", low=ap["low"], high=ap["high"])
+    backtest = (modeling.get("backtest") or {}).get("summary", {}).get("average_precision")
+    if backtest and backtest.get("std") is not None:
+        text += sentence(", and retrained week after week it scored {mean:.2f} ± {std:.2f} over "
+                         "{weeks} weeks", mean=backtest["mean"], std=backtest["std"],
+                         weeks=backtest["windows"])
+    return text + "."
 
 
 def registry_text(results: dict) -> str:
