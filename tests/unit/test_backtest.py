@@ -139,6 +139,7 @@ def test_the_modeling_results_carry_backtest_intervals_and_card_precision(evalua
     settings = step_settings(frame, found.split, found.cv, 0.05, 300000, 10000, 0.9)
     results = save_modeling_results(frame, found.split, found.cv, found.fitted,
                                     found.thresholds, found.test, tracked, settings, tmp_path,
+                                    found.feature_sets,
                                     over_time_results(frame, found, backtest, intervals))
     saved = json.loads((tmp_path / "artifacts" / "results" / "modeling.json").read_text())
     assert saved == json.loads(json.dumps(results))
