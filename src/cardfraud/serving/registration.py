@@ -22,7 +22,7 @@ from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
 from .names import MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
-from .scorer import FraudScorer, configure_quiet_tracking
+from .scorer import REASONS, FraudScorer, configure_quiet_tracking
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -30,7 +30,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 
 SCORER_NAME = "scorer"
@@ -91,11 +91,14 @@ def held_out_test_rows(output_dir=None) -> pd.DataFrame:
 
 def scorer_signature(inputs: list[str] | None = None) -> ModelSignature:
     """Return the served schema: the model's double inputs (None = all seven); probability
-    (double), decision (long)."""
+    (double), decision (long), reasons (string); the ``reasons`` param (which purchases get
+    reasons: ``all`` by default, ``alerts``, ``none``)."""
     names = FEATURES if inputs is None else inputs
     return ModelSignature(inputs=Schema([ColSpec("double", name) for name in names]),
                           outputs=Schema([ColSpec("double", "probability"),
-                                          ColSpec("long", "decision")]))
+                                          ColSpec("long", "decision"),
+                                          ColSpec("string", REASONS)]),
+                          params=ParamSchema([ParamSpec(REASONS, "string", "all")]))
 
 
 def scorer_requirements(classifier) -> list[str]:
@@ -104,7 +107,7 @@ def scorer_requirements(classifier) -> list[str]:
     if hasattr(classifier, "get_params"):
         parts += list(classifier.get_params(deep=True).values())
     modules = {type(p).__module__.split(".")[0] for p in parts}
-    wanted = {"mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn"}
+    wanted = {"mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn", "shap"}  # shap: reasons
     for module in modules - {"builtins", "cardfraud", "sklearn", "numpy", "pandas"}:
         name = _DISTRIBUTION_OF_MODULE.get(module, module)
         try:
