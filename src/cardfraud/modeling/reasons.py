@@ -14,6 +14,7 @@ one input are added. Only inputs with a positive value (raising the score) are r
 
 from __future__ import annotations
 
+import warnings
 import weakref
 
 import numpy as np
@@ -104,8 +105,9 @@ def _tree_explainer(classifier):
     """The classifier's TreeExplainer, built once per fitted classifier."""
     explainer = _TREE_EXPLAINERS.get(classifier)
     if explainer is None:
-        import shap  # heavy (numba): only when a tree model is explained
-
+        with warnings.catch_warnings():  # its colour maps use soon-deprecated matplotlib calls
+            warnings.simplefilter("ignore", PendingDeprecationWarning)
+            import shap  # heavy (numba): only when a tree model is explained
         explainer = shap.TreeExplainer(classifier)
         _TREE_EXPLAINERS[classifier] = explainer
     return explainer
