@@ -207,3 +207,52 @@ def test_top_alerts_table_shows_purchase_probability_reasons_and_label(planted):
                                          "home").all()
     assert table["fraud"].tolist() == planted["fraud"].to_numpy()[
         np.argsort(-probability, kind="stable")[:4]].tolist()
+
+
+# --- the registered scorer's reasons ------------------------------------------------------
+
+def _saved_scorer(tmp_path, planted, signature, name: str):
+    """A FraudScorer of a random forest saved and loaded back as MLflow does (threshold 0.5)."""
+    import mlflow.pyfunc
+
+    from cardfraud.serving.scorer import FraudScorer, LoadedScorer, signature_inputs
+
+    scorer = FraudScorer(fitted("random_forest", planted), 0.5, INPUTS)
+    path = tmp_path / name
+    mlflow.pyfunc.save_model(path, python_model=scorer, signature=signature)
+    model = mlflow.pyfunc.load_model(str(path))
+    return LoadedScorer(model, str(path), None, 0.5, None, signature_inputs(model))
+
+
+def test_the_scorer_returns_reasons_for_the_purchases_asked(planted, tmp_path):
+    from mlflow.exceptions import MlflowException
+
+    from cardfraud.serving.registration import scorer_signature
+
+    loaded = _saved_scorer(tmp_path, planted, scorer_signature(INPUTS), "scorer")
+    rows = pd.concat([purchase(purchases_last_1h=8.0), purchase(), planted[INPUTS].head(30)])
+    served = loaded.model.predict(rows)  # as `mlflow models serve` answers: every purchase
+    assert list(served.columns) == ["probability", "decision", "reasons"]
+    assert served["reasons"].iloc[0].startswith("8 purchases in the last hour")
+    alerts = loaded.score(rows, reasons="alerts")
+    held = alerts["decision"] == 1
+    assert alerts.loc[held, "reasons"].ne("").all() and alerts.loc[~held, "reasons"].eq("").all()
+    assert (alerts.loc[held, "reasons"] == served.loc[held.to_numpy(), "reasons"].to_numpy()).all()
+    assert loaded.score(rows)["reasons"].eq("").all()  # none by default: monitoring, registry
+    with pytest.raises(MlflowException, match="params reasons must be one of all, alerts, none"):
+        loaded.model.predict(rows, params={"reasons": "some"})
+
+
+def test_a_scorer_pickled_before_reasons_still_loads_and_explains(planted, tmp_path):
+    from mlflow.models import ModelSignature
+    from mlflow.types import ColSpec, Schema
+
+    old_signature = ModelSignature(  # no reasons column, no params
+        inputs=Schema([ColSpec("double", name) for name in INPUTS]),
+        outputs=Schema([ColSpec("double", "probability"), ColSpec("long", "decision")]))
+    loaded = _saved_scorer(tmp_path, planted, old_signature, "old")
+    rows = pd.concat([purchase(purchases_last_1h=8.0), planted[INPUTS].head(20)])
+    assert loaded.score(rows, reasons="none")["reasons"].eq("").all()  # params not declared
+    alerts = loaded.score(rows, reasons="alerts")
+    assert alerts["reasons"].iloc[0].startswith("8 purchases in the last hour")
+    assert loaded.model.predict(rows)["reasons"].ne("").any()
