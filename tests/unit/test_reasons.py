@@ -256,3 +256,22 @@ def test_a_scorer_pickled_before_reasons_still_loads_and_explains(planted, tmp_p
     alerts = loaded.score(rows, reasons="alerts")
     assert alerts["reasons"].iloc[0].startswith("8 purchases in the last hour")
     assert loaded.model.predict(rows)["reasons"].ne("").any()
+
+
+def test_the_modeling_page_shows_the_reasons_of_the_top_test_alerts(tmp_path):
+    from conftest import make_timed_transactions
+
+    from cardfraud.modeling.page import run_modeling
+    from cardfraud.modeling.tracking import SQLITE_PREFIX
+
+    transactions = make_timed_transactions(1500, seed=2)
+    transactions["transaction_id"] = [f"T{i:04d}" for i in range(len(transactions))]
+    page = run_modeling(transactions, tmp_path, tracking_uri=SQLITE_PREFIX + str(
+        tmp_path / "mlflow.db"), candidates=["hist_gradient_boosting"], cv_folds=2,
+        cv_sample_rows=None, test_days=3, importance_rows=200, first_analysis_rows=600)
+    table = page.alert_reasons
+    assert list(table.columns) == ["purchase", "probability", "reasons", "fraud"]
+    assert len(table) == 5 and table["purchase"].str.startswith("T").all()
+    assert table["probability"].is_monotonic_decreasing
+    # make_transactions' fraud: a high ratio to the median purchase, online
+    assert table["reasons"].str.contains("times the card's median purchase").all()

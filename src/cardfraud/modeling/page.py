@@ -27,6 +27,7 @@ from .metrics import (
     first_analysis_rerun,
     permutation_importance_table,
 )
+from .reasons import top_alert_reasons
 from .results import save_modeling_results, step_settings
 from .thresholds import choose_thresholds
 
@@ -57,6 +58,7 @@ class ModelingPage:
     results: dict
     first_analysis: pd.DataFrame
     figures: dict[str, Path] = field(default_factory=dict)
+    alert_reasons: pd.DataFrame | None = None  # the top test alerts of the chosen model, why
 
     def __getattr__(self, name: str):
         """``page.cv``, ``page.test``...: the parts of the evaluation the page shows."""
@@ -160,4 +162,9 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                                         evaluation.settings, output_dir)
     with phase("first analysis rerun"):
         first_analysis = first_analysis_rerun(transactions, data_split, first_analysis_rows, seed)
-    return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures)
+    with phase("alert reasons"):
+        alert_reasons = top_alert_reasons(
+            fitted.pipelines[fitted.best], transactions.iloc[data_split.test_rows],
+            evaluation.test.scores[fitted.best])
+    return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures,
+                        alert_reasons)

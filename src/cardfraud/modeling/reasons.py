@@ -196,12 +196,15 @@ def purchase_reasons(model, features: pd.DataFrame, explain=None,
 
 
 def top_alert_reasons(model, purchases: pd.DataFrame, probability: np.ndarray,
-                      inputs: list[str], rows: int = 5) -> pd.DataFrame:
+                      inputs: list[str] | None = None, rows: int = 5) -> pd.DataFrame:
     """The ``rows`` purchases of highest fraud probability with their reasons and fraud label.
 
-    Columns: purchase (``transaction_id``, else the row's position in ``purchases``),
-    probability, reasons, fraud (when labelled).
+    ``inputs``: the model's inputs (None: those it was fitted on). Columns: purchase
+    (``transaction_id``, else the row's position in ``purchases``), probability, reasons, fraud
+    (when labelled).
     """
+    if inputs is None:
+        inputs = [str(c) for c in model.feature_names_in_]
     top = np.argsort(-np.asarray(probability), kind="stable")[:rows]
     chosen = purchases.iloc[top]
     table = pd.DataFrame({
