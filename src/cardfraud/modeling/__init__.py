@@ -1,6 +1,6 @@
 """Modeling: which model flags fraud best at the lowest expected cost.
 
 Answers: how do the candidates compare in cross-validation and on the held-out test set, and at
-which threshold? Reads ``artifacts/transactions.parquet``. Writes ``artifacts/split.parquet``,
+which threshold, and why does the chosen model flag a purchase? Reads ``artifacts/transactions.parquet``. Writes ``artifacts/split.parquet``,
 ``artifacts/test_predictions.parquet``, the modeling step's results, figures and the MLflow runs.
 """

@@ -1,7 +1,8 @@
 """Register the chosen model: its scorer, signature, requirements, tags and description.
 
 A version is registered once per trained model and data (found again by its tags), with the
-scorer that returns probability and decision at the threshold chosen in modeling. The held-out
+scorer that returns probability, decision at the threshold chosen in modeling and reasons (its
+signature declares the ``reasons`` column and param; ``shap`` is among its requirements). The held-out
 test purchases are what every version is compared on.
 """
 
