@@ -33,8 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
     parser.add_argument("--reasons", choices=REASON_CHOICES, default="alerts",
                         help="which purchases get a 'reasons' text, the up to three inputs that "
-                             "raised the score most (SHAP values, about 3,000 purchases a "
-                             "second for a forest): alerts (default: those held for review), "
+                             "raised the score most (SHAP values: about 1,000 purchases a "
+                             "second for gradient boosting, fewer for a forest): alerts (default: those held for review), "
                              "all, none; the others get an empty text")
     return parser
 

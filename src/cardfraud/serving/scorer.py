@@ -3,8 +3,8 @@
 The scorer returns the probability of fraud, the decision at the threshold chosen in
 modeling and the reasons of each purchase (the up to three inputs that raised its score most,
 in words: :mod:`cardfraud.modeling.reasons`); loading it back gives its version and threshold.
-Purchases are checked first. Reasons cost time (SHAP values, about 3,000 purchases a second for
-a forest or gradient boosting): the pyfunc's ``reasons`` param says which purchases get them,
+Purchases are checked first. Reasons cost time (SHAP values: about 1,000 purchases a second for
+gradient boosting, a few hundred for the forest): the pyfunc's ``reasons`` param says which purchases get them,
 ``all`` (the default: REST and small batches), ``alerts`` (those at or above the threshold) or
 ``none`` (the registry's score check, monitoring).
 """

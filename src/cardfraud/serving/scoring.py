@@ -8,7 +8,7 @@ raised the score most, in words, joined by "; "). ``python -m cardfraud score --
 optional: new purchases have no label yet), scores it and writes the input columns plus those
 three through a temporary file and a rename, so a failure never leaves half a file. Reasons
 are given to the purchases held for review (``--reasons alerts``, the default: SHAP values take
-about 1/3,000 s a purchase for a forest or gradient boosting, see ``bench/bench_reasons.py``),
+about 1 ms a purchase for gradient boosting, several for the forest: ``bench/bench_reasons.py``),
 to every purchase (``--reasons all``) or to none (``--reasons none``); the others get "".
 An existing output is replaced only with ``--overwrite``. The temporary file is named after
 the scoring process (``.<output>.cardfraud-<pid>-<random>.tmp``): a score stopped by SIGTERM or Ctrl-C
