@@ -139,6 +139,9 @@ def test_smoke_run_on_simulated_data(smoke_run):
     assert 0.80 <= record["modeling"]["test_metrics"]["average_precision"] <= 0.97
     assert record["modeling"]["split"]["kind"] == "time"
     assert_site_complete(out, discover_steps())
+    # the modeling page says why the top test alerts were raised, in words
+    modeling_page = (out / "site" / "modeling.html").read_text(encoding="utf-8")
+    assert re.search(r"km from the card|times the card|purchases? in the last", modeling_page)
 
 
 def owned_output_with_users_files(out: Path) -> dict[str, bytes]:

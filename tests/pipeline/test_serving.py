@@ -77,11 +77,26 @@ def test_served_champion_returns_probabilities_and_rejects_bad_requests(champion
         latency = time.perf_counter() - started
         assert answer.status_code == 200, answer.text
         predictions = pd.DataFrame(answer.json()["predictions"])
-        assert list(predictions.columns) == ["probability", "decision"]
+        assert list(predictions.columns) == ["probability", "decision", "reasons"]
         np.testing.assert_allclose(predictions["probability"],
                                    test["modeling_probability"].head(100), atol=1e-12)
         assert (predictions["decision"] == (predictions["probability"] >= 0.3)).all()
         assert latency < 5, f"100 purchases took {latency:.2f} s"
+        held = predictions["decision"] == 1
+        assert held.any() and predictions.loc[held, "reasons"].ne("").all()
+        assert predictions["reasons"].str.count("; ").le(2).all()
+        # the fake champion's fraud: a high ratio to the median purchase, online
+        assert predictions.loc[held, "reasons"].str.contains(
+            "times the card's median purchase|online purchase").all()
+
+        only_alerts = _invocations(port, {**_split(FEATURES, good),
+                                          "params": {"reasons": "alerts"}}).json()["predictions"]
+        assert [r["reasons"] == "" for r in only_alerts] == (~held).tolist()
+        unknown_choice = _invocations(port, {**_split(FEATURES, good[:2]),
+                                             "params": {"reasons": "some"}})
+        assert unknown_choice.status_code == 400
+        assert "params reasons must be one of all, alerts, none" in \
+            unknown_choice.json()["message"]
 
         flags_as_ints = [[*row[:3], *map(int, row[3:])] for row in good[:2]]
         assert _invocations(port, _split(FEATURES, flags_as_ints)).status_code == 200
@@ -182,6 +197,7 @@ def test_modeling_and_registry_run_against_a_tracking_server(tmp_path):
                               text=True, timeout=60)
         assert done.returncode == 0, done.stderr
         assert "(version 1, threshold" in done.stdout and len(pd.read_csv(scored)) == 50
+        assert "reasons" in pd.read_csv(scored).columns
     stored = list(artifacts.rglob("MLmodel"))
     assert len(stored) >= 2, "the server stores the candidate and the scorer models"
     assert not unused.parent.exists()

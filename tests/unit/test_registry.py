@@ -112,7 +112,8 @@ def test_champion_loads_back_with_probability_decision_and_threshold(output_dir)
     assert (champion.version, champion.threshold) == (1, 0.25)
     test = held_out_test_rows(output_dir)
     scored = champion.model.predict(model_features(test))
-    assert list(scored.columns) == ["probability", "decision"]
+    assert list(scored.columns) == ["probability", "decision", "reasons"]
+    assert scored["reasons"].str.len().gt(0).sum() > len(test) // 2  # every purchase explained
     np.testing.assert_allclose(scored["probability"], test["modeling_probability"], atol=1e-12)
     assert (scored["decision"] == (scored["probability"] >= 0.25)).all()
     assert 0 < scored["decision"].sum() < len(test)

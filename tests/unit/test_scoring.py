@@ -140,16 +140,45 @@ def test_scores_a_csv_with_probability_and_decision(new_purchases, tmp_path, cap
     path, test = new_purchases
     output = tmp_path / "scored.csv"
     assert run_score("--input", str(path), "--output", str(output)) == 0
-    scored = pd.read_csv(output)
-    assert list(scored.columns) == ["transaction_id", *FEATURES, "probability", "decision"]
+    scored = pd.read_csv(output, keep_default_na=False)
+    assert list(scored.columns) == ["transaction_id", *FEATURES, "probability", "decision",
+                                    "reasons"]
     assert len(scored) == len(test)
+    held = scored["decision"] == 1
+    assert scored.loc[held, "reasons"].ne("").all()  # --reasons alerts: the held ones only
+    assert scored.loc[~held, "reasons"].eq("").all()
     np.testing.assert_allclose(scored["probability"], test["modeling_probability"], atol=1e-12)
     assert (scored["decision"] == (scored["probability"] >= THRESHOLD)).all()
     flagged = int(scored["decision"].sum())
     out = capsys.readouterr().out
     assert f"scored {len(test):,} transactions from {path}" in out
     assert "models:/card-fraud-detector@champion (version 1, threshold 0.3000)" in out
-    assert f"{flagged:,} held for review" in out
+    assert f"{flagged:,} held for review" in out and f"reasons for {flagged:,} ->" in out
+
+
+@pytest.mark.parametrize("choice", ["all", "none"])
+def test_reasons_for_every_purchase_or_none(new_purchases, tmp_path, choice):
+    path, test = new_purchases
+    output = tmp_path / "scored.parquet"
+    assert run_score("--input", str(path), "--output", str(output), "--reasons", choice) == 0
+    scored = pd.read_parquet(output)
+    reasons = scored["reasons"]
+    if choice == "none":
+        assert reasons.eq("").all()
+    else:  # some input raises nearly every purchase's score above the average purchase's
+        assert reasons[scored["decision"] == 1].ne("").all() and reasons.ne("").sum() > 150
+        assert reasons.str.count("; ").le(2).all()
+        assert reasons.str.contains(r"times the card's median purchase|online purchase").any()
+
+
+def test_score_help_names_the_reasons_choices(capsys):
+    from cardfraud.serving.score_command import REASON_CHOICES
+    from cardfraud.serving.scorer import REASON_CHOICES as SCORER_CHOICES
+
+    assert set(REASON_CHOICES) == set(SCORER_CHOICES)
+    with pytest.raises(SystemExit):
+        run_score("--help")
+    assert "--reasons {alerts,all,none}" in capsys.readouterr().out
 
 
 def test_scores_parquet_with_labels_and_a_model_version(champion_dir, tmp_path):

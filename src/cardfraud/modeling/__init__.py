@@ -1,7 +1,7 @@
 """Modeling: which model flags fraud best at the lowest expected cost.
 
 Answers: how do the candidates compare in cross-validation and on the held-out test set, and at
-which threshold? Does it hold over time (weekly backtest, bootstrap intervals, card precision@k
+which threshold, and why does the chosen model flag a purchase? Does it hold over time (weekly backtest, bootstrap intervals, card precision@k
 per day)? Reads ``artifacts/transactions.parquet``. Writes ``artifacts/split.parquet``,
 ``artifacts/test_predictions.parquet``, the modeling step's results, figures and the MLflow runs.
 """

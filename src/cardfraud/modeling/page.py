@@ -31,6 +31,7 @@ from .metrics import (
     first_analysis_rerun,
     permutation_importance_table,
 )
+from .reasons import top_alert_reasons
 from .results import save_modeling_results, step_settings
 from .thresholds import choose_thresholds
 
@@ -64,6 +65,7 @@ class ModelingPage:
     figures: dict[str, Path] = field(default_factory=dict)
     backtest: Backtest | None = None  # the weekly backtest of the chosen model's procedure
     intervals: dict = field(default_factory=dict)  # bootstrap 95 % intervals of the test metrics
+    alert_reasons: pd.DataFrame | None = None  # the top test alerts of the chosen model, why
 
     def __getattr__(self, name: str):
         """``page.cv``, ``page.test``...: the parts of the evaluation the page shows."""
@@ -208,5 +210,9 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
         save_history_features(sets, output_dir)
     with phase("first analysis rerun"):
         first_analysis = first_analysis_rerun(transactions, data_split, first_analysis_rows, seed)
+    with phase("alert reasons"):
+        alert_reasons = top_alert_reasons(
+            fitted.pipelines[fitted.best], modeled.iloc[data_split.test_rows],
+            evaluation.test.scores[fitted.best], fitted.inputs[fitted.best])
     return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures,
-                        backtest, intervals)
+                        backtest, intervals, alert_reasons)

@@ -1,7 +1,8 @@
 """Register the chosen model: its scorer, signature, requirements, tags and description.
 
 A version is registered once per trained model and data (found again by its tags), with the
-scorer that returns probability and decision at the threshold chosen in modeling. The held-out
+scorer that returns probability, decision at the threshold chosen in modeling and reasons (its
+signature declares the ``reasons`` column and param; ``shap`` is among its requirements). The held-out
 test purchases are what every version is compared on.
 """
 
@@ -28,7 +29,7 @@ from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
 from .names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
-from .scorer import FraudScorer, configure_quiet_tracking
+from .scorer import REASONS, FraudScorer, configure_quiet_tracking
 
 with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow loads in Jupyter
     warnings.filterwarnings("ignore", message="IProgress not found")
@@ -36,7 +37,7 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
     import mlflow.sklearn
     from mlflow.exceptions import MlflowException
     from mlflow.models import ModelSignature
-    from mlflow.types import ColSpec, Schema
+    from mlflow.types import ColSpec, ParamSchema, ParamSpec, Schema
 
 
 SCORER_NAME = "scorer"
@@ -100,11 +101,14 @@ def held_out_test_rows(output_dir=None) -> pd.DataFrame:
 
 def scorer_signature(inputs: list[str] | None = None) -> ModelSignature:
     """Return the served schema: the model's double inputs (None = all seven); probability
-    (double), decision (long)."""
+    (double), decision (long), reasons (string); the ``reasons`` param (which purchases get
+    reasons: ``all`` by default, ``alerts``, ``none``)."""
     names = FEATURES if inputs is None else inputs
     return ModelSignature(inputs=Schema([ColSpec("double", name) for name in names]),
                           outputs=Schema([ColSpec("double", "probability"),
-                                          ColSpec("long", "decision")]))
+                                          ColSpec("long", "decision"),
+                                          ColSpec("string", REASONS)]),
+                          params=ParamSchema([ParamSpec(REASONS, "string", "all")]))
 
 
 def scorer_requirements(classifier) -> list[str]:
@@ -113,7 +117,7 @@ def scorer_requirements(classifier) -> list[str]:
     if hasattr(classifier, "get_params"):
         parts += list(classifier.get_params(deep=True).values())
     modules = {type(p).__module__.split(".")[0] for p in parts}
-    wanted = {"mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn"}
+    wanted = {"mlflow", "cloudpickle", "numpy", "pandas", "scikit-learn", "shap"}  # shap: reasons
     for module in modules - {"builtins", "cardfraud", "sklearn", "numpy", "pandas"}:
         name = _DISTRIBUTION_OF_MODULE.get(module, module)
         try:

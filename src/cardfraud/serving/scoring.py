@@ -1,13 +1,17 @@
 """Score purchases with the registered model: batch files and REST serving.
 
 The registered model is a pyfunc (:class:`cardfraud.serving.scorer.FraudScorer`) wrapping a
-scikit-learn pipeline and its decision threshold: it returns ``probability`` (P(fraud)) and ``decision`` (1 = hold the
-purchase for review). ``python -m cardfraud score --input new.csv --output scored.csv``
-validates the file with the load step's rules (the fraud column is optional: new purchases have
-no label yet), scores it and writes the input columns plus ``probability`` and ``decision``
-through a temporary file and a rename, so a failure never leaves half a file. An existing
-output is replaced only with ``--overwrite``. The temporary file is named after the scoring
-process (``.<output>.cardfraud-<pid>-<random>.tmp``): a score stopped by SIGTERM or Ctrl-C
+scikit-learn pipeline and its decision threshold: it returns ``probability`` (P(fraud)),
+``decision`` (1 = hold the purchase for review) and ``reasons`` (the up to three inputs that
+raised the score most, in words, joined by "; "). ``python -m cardfraud score --input new.csv
+--output scored.csv`` validates the file with the load step's rules (the fraud column is
+optional: new purchases have no label yet), scores it and writes the input columns plus those
+three through a temporary file and a rename, so a failure never leaves half a file. Reasons
+are given to the purchases held for review (``--reasons alerts``, the default: SHAP values take
+about 1 ms a purchase for gradient boosting, several for the forest: ``bench/bench_reasons.py``),
+to every purchase (``--reasons all``) or to none (``--reasons none``); the others get "".
+An existing output is replaced only with ``--overwrite``. The temporary file is named after
+the scoring process (``.<output>.cardfraud-<pid>-<random>.tmp``): a score stopped by SIGTERM or Ctrl-C
 removes its own, and leftovers of one killed outright (SIGKILL, power cut) are removed by the
 next score writing into that folder once their process is gone.
 """
@@ -36,6 +40,7 @@ from .history_scoring import (
 )
 from .registry import CHAMPION, DEFAULT_MODEL_URI
 from .scorer import (
+    REASONS,
     SCORE_COLUMNS,
     LoadedScorer,
     check_model_uri,
@@ -58,13 +63,15 @@ class ScoringInterrupted(BaseException):
         self.signum = signum
 
 
-def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer) -> pd.DataFrame:
-    """Return the transactions with ``probability`` (P(fraud)) and ``decision`` appended."""
-    scored = scorer.score(frame)
-    result = frame.drop(columns=[c for c in SCORE_COLUMNS if c in frame.columns])
+def score_transactions(frame: pd.DataFrame, scorer: LoadedScorer,
+                       reasons: str = "alerts") -> pd.DataFrame:
+    """Return the transactions with ``probability`` (P(fraud)), ``decision`` and, when the
+    model gives them, ``reasons`` appended (``reasons``: all, alerts or none get them)."""
+    scored = scorer.score(frame, reasons=reasons)
+    result = frame.drop(columns=[c for c in [*SCORE_COLUMNS, REASONS] if c in frame.columns])
     result = result.reset_index(drop=True)
-    result["probability"] = scored["probability"].to_numpy()
-    result["decision"] = scored["decision"].to_numpy()
+    for column in scored.columns:
+        result[column] = scored[column].to_numpy()
     return result
 
 
@@ -119,12 +126,14 @@ def check_output_path(input_path: Path, output_path: Path, overwrite: bool = Fal
 def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
                model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
                sep: str | None = None, decimal: str | None = None,
-               overwrite: bool = False, history_path: str | os.PathLike | None = None) -> dict:
+               overwrite: bool = False, history_path: str | os.PathLike | None = None,
+               reasons: str = "alerts") -> dict:
     """Validate, score and write one file; return a summary of what was scored.
 
     ``history_path``: the cards' earlier purchases, from which a history model's card-history
     inputs are computed (:mod:`cardfraud.serving.history_scoring`); without it, a history
-    model needs them in the input.
+    model needs them in the input. ``reasons``: which purchases get their reasons (``alerts``:
+    those held for review, ``all``, ``none``).
 
     Raises:
         DataValidationError: the input cannot be scored (message names file, column, rows).
@@ -140,11 +149,14 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     scorer = load_registered_scorer(model_uri, tracking_uri)
     purchases = add_model_history(purchases, str(input_path), scorer, history_path, sep, decimal)
     frame = check_purchases(purchases, str(input_path), scorer.inputs)
-    scored = score_transactions(frame, scorer)
+    scored = score_transactions(frame, scorer, reasons)
     write_table_atomic(scored, output_path)
     flagged = int(scored["decision"].sum())
+    explained = int(scored[REASONS].ne("").sum()) if REASONS in scored else 0
     return {"input": str(input_path), "output": str(output_path), "rows": len(scored),
             "flagged": flagged, "flagged_share": flagged / len(scored), "model_uri": model_uri,
+            "reasons": reasons if REASONS in scored else "not given by the model",
+            "explained": explained,
             "version": scorer.version, "threshold": scorer.threshold,
             "history_features": history_inputs(scorer.inputs),
             "seconds": round(time.perf_counter() - started, 3)}
