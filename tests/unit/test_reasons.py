@@ -105,9 +105,9 @@ def test_logistic_contributions_are_exact_in_the_reordered_transformed_space(pla
     # measured from the mean of the training rows: their scaled mean is 0
     np.testing.assert_allclose(contributions.sum(axis=1) + classifier.intercept_[0],
                                model.decision_function(rows), atol=1e-9)
-    coefficient = classifier.coef_[0][2]  # purchases_last_1h, third column after log1p
+    coefficient = classifier.coef_[0][2]  # purchases_last_1h: long-tailed, third after log1p
     scale = model.named_steps["scale"]
-    z = (rows["purchases_last_1h"] - scale.mean_[2]) / scale.scale_[2]
+    z = (np.log1p(rows["purchases_last_1h"]) - scale.mean_[2]) / scale.scale_[2]
     np.testing.assert_allclose(contributions["purchases_last_1h"], coefficient * z, atol=1e-12)
 
 

@@ -27,8 +27,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..data.schema import CARD_ID, TARGET, model_features
 from .candidates import make_pipeline, one_openmp_thread
-from .feature_sets import candidate_of
 from .card_precision import card_precision_at_k, has_cards_and_days
+from .feature_sets import candidate_of
 from .gaps import has_gaps
 from .metrics import alert_budget_metrics
 

@@ -29,8 +29,8 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ..data.schema import TARGET, available_inputs, model_features
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
-from .feature_sets import feature_set_of
 from .card_precision import card_precision_of_rows, cards_reviewed_per_day, has_cards_and_days
+from .feature_sets import feature_set_of
 from .holdout import Split
 from .thresholds import purchase_amounts
 

@@ -22,8 +22,8 @@ from . import tracking
 from .backtest import Backtest, backtest_results, run_backtest
 from .bootstrap import test_period_intervals
 from .candidates import CrossValidation, FittedModels, cross_validate_candidates, fit_final_models
-from .feature_sets import FeatureSets, feature_sets_for, save_history_features, with_history
 from .card_precision import K_RULE, why_no_card_precision
+from .feature_sets import FeatureSets, feature_sets_for, save_history_features, with_history
 from .holdout import Split, split_transactions
 from .metrics import (
     TestEvaluation,
