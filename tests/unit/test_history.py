@@ -296,5 +296,7 @@ def test_the_whole_extract_as_history_gives_the_whole_extract_features(simulated
     pd.testing.assert_frame_equal(features, card_history_features(simulated).loc[new.index],
                                   rtol=1e-12)
     assert features["merchant_fraud_rate_30d"].max() > 0
+    text_ids = history_features_for(new.astype({"transaction_id": str}), simulated)
+    pd.testing.assert_frame_equal(text_ids, features)
     without_ids = history_features_for(new.drop(columns="transaction_id"), simulated)
     assert (without_ids["purchases_last_7d"] > features["purchases_last_7d"]).any()

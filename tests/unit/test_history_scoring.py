@@ -88,6 +88,9 @@ def test_the_whole_extract_as_history_gives_its_features(history_model, tmp_path
 def test_history_model_without_history_is_refused_naming_the_features(history_model, tmp_path,
                                                                       capsys):
     output = tmp_path / "scored.csv"
+    assert score(history_model, history_model["history"], "--history",
+                 str(history_model["history"]), "--overwrite") == 2
+    assert "history.parquet: is the history file" in capsys.readouterr().err
     assert score(history_model, output) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and not output.exists()

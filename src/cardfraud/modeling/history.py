@@ -178,7 +178,9 @@ def _without_copies(new: pd.DataFrame, history: pd.DataFrame,
     knows goes to the new purchase, as in the whole extract."""
     if TRANSACTION_ID not in new or TRANSACTION_ID not in history:
         return new, history
-    new_ids, history_ids = id_text(new[TRANSACTION_ID]), id_text(history[TRANSACTION_ID])
+    new_ids, history_ids = new[TRANSACTION_ID], history[TRANSACTION_ID]
+    if new_ids.dtype != history_ids.dtype:  # 12 and "12" are the same purchase
+        new_ids, history_ids = id_text(new_ids), id_text(history_ids)
     copies = history_ids.isin(new_ids.dropna()).to_numpy()
     if not copies.any():
         return new, history

@@ -143,6 +143,8 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     """
     input_path, output_path = Path(input_path), Path(output_path)
     check_model_uri(model_uri)
+    if history_path is not None and output_path.resolve() == Path(history_path).resolve():
+        raise ValueError(f"{output_path}: is the history file; write the scores to another file")
     check_output_path(input_path, output_path, overwrite)
     started = time.perf_counter()
     purchases = read_transactions(input_path, sep=sep, decimal=decimal)
