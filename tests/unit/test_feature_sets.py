@@ -75,6 +75,12 @@ def test_the_public_table_gives_only_the_base_set_and_says_why():
                            "timestamp, so no card's earlier purchases (its history) can be "
                            "followed.")
     assert "no card_id," in history_unavailable_reason(make_timed_transactions(50))
+    carded = carded_transactions(50)
+    carded.loc[[3, 7], "card_id"] = None
+    assert history_unavailable_reason(carded) == (
+        "Only the base inputs are used: 2 purchases have no card_id, so the card's earlier "
+        "purchases (its history) cannot be followed for every purchase.")
+    assert list(feature_sets_for(carded).inputs) == [BASE]
     assert history_lift(pd.DataFrame(), "decision_tree", sets.reason) == sets.reason
 
 
