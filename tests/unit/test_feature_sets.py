@@ -75,6 +75,12 @@ def test_the_public_table_gives_only_the_base_set_and_says_why():
                            "timestamp, so no card's earlier purchases (its history) can be "
                            "followed.")
     assert "no card_id," in history_unavailable_reason(make_timed_transactions(50))
+    carded = carded_transactions(50)
+    carded.loc[[3, 7], "card_id"] = None
+    assert history_unavailable_reason(carded) == (
+        "Only the base inputs are used: 2 purchases have no card_id, so the card's earlier "
+        "purchases (its history) cannot be followed for every purchase.")
+    assert list(feature_sets_for(carded).inputs) == [BASE]
     assert history_lift(pd.DataFrame(), "decision_tree", sets.reason) == sets.reason
 
 
@@ -142,6 +148,8 @@ def test_the_registered_history_model_lists_and_uses_its_history_inputs(output_d
     assert "with the base+history inputs" in version.description
     champion = scorer.load_champion(MODEL)
     assert champion.inputs == inputs  # the MLflow signature lists base + history columns
+    # score --history computes the merchant fraud rate with the delay the model learnt with
+    assert champion.model.metadata.metadata["label_delay_days"] == results["label_delay_days"]
     test = held_out_test_rows(output_dir)
     np.testing.assert_allclose(champion.score(test)["probability"],
                                history_champion.test.scores[results["best_model"]], atol=1e-12)

@@ -77,10 +77,17 @@ def feature_set_models(candidates: list[str], feature_sets: dict | None,
 
 
 def history_unavailable_reason(columns) -> str | None:
-    """Say in one sentence why the purchases give no history features (None when they do)."""
+    """Say in one sentence why the purchases give no history features (None when they do):
+    no card_id or timestamp column, or purchases where one is empty."""
     present = set(map(str, getattr(columns, "columns", columns)))
     if history_columns(list(present)):
-        return None
+        empty = {c: int(columns[c].isna().sum()) for c in (CARD_ID, TIMESTAMP)
+                 if isinstance(columns, pd.DataFrame)}
+        if not any(empty.values()):
+            return None
+        shown = " and ".join(f"{n:,} purchases have no {c}" for c, n in empty.items() if n)
+        return (f"Only the base inputs are used: {shown}, so the card's earlier purchases "
+                f"(its history) cannot be followed for every purchase.")
     lacking = " and ".join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
         f"{CARD_ID} and {TIMESTAMP}"
     return (f"Only the base inputs are used: the purchases have no {lacking}, so no card's "

@@ -1,6 +1,6 @@
-"""The modeling step as one call: split, cross-validation, threshold, refit, test (the
-section :func:`evaluate_candidates`), importance, figures, MLflow runs, hand-over files and the
-first analysis' rerun.
+"""The modeling step as one call: the card-history features, split, cross-validation of every
+candidate on each feature set, threshold, refit, test (the section :func:`evaluate_candidates`),
+importance, figures, MLflow runs, hand-over files and the first analysis' rerun.
 
 :func:`run_modeling` is the step's sequence of calls, written once: the notebook
 (``05_modeling.ipynb``) calls it and shows its parts with the story between them, and the bench

@@ -27,6 +27,7 @@ from ..runner.artifacts import (
 )
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
+from .history_scoring import DEFAULT_LABEL_DELAY_DAYS, LABEL_DELAY_KEY
 from .names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import REASONS, FraudScorer, configure_quiet_tracking
@@ -213,6 +214,8 @@ def _log_scorer(run_id: str, classifier, threshold: float, tags: dict, modeling:
             pip_requirements=scorer_requirements(classifier),
             metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
                       "feature_set": tags[FEATURE_SET_TAG],
+                      LABEL_DELAY_KEY: float(modeling.get(LABEL_DELAY_KEY,
+                                                          DEFAULT_LABEL_DELAY_DAYS)),
                       "selection_metric": tags["selection_metric"],
                       "classifier_uri": modeling["model_uri"]})
 
