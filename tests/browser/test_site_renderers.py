@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 RENDERERS = ["nbconvert", "quarto"]
 # a page's resources are its file or embedded (data:); chrome:// is the browser's own new tab
 LOCAL_SCHEMES = {"file", "data", "about", "blob", "chrome", "chrome-untrusted"}
+# report language -> the fixture of its executed smoke run, and the footer naming the renderer
+SMOKE_RUNS = {"en": "smoke_run"}
+FOOTER = {"en": {"nbconvert": "rendered with nbconvert", "quarto": "rendered with Quarto"}}
 
 
 def render_copy(out: Path, folder: Path, renderer: str, quarto: str | None) -> Path:
@@ -44,17 +47,20 @@ def render_copy(out: Path, folder: Path, renderer: str, quarto: str | None) -> P
     return folder / "site"
 
 
-@pytest.fixture(scope="module")
-def sites(smoke_run, tmp_path_factory) -> dict:
-    """renderer -> the smoke run's site made by it (Quarto's only when a real one is found)."""
-    out, _, _ = smoke_run
+@pytest.fixture(scope="module", params=sorted(SMOKE_RUNS))
+def sites(request, tmp_path_factory) -> dict:
+    """renderer -> the smoke run's site made by it (Quarto's only when a real one is found).
+
+    One smoke run per report language; ``language`` and ``run`` (its run.json) come along.
+    """
+    out, _, _ = request.getfixturevalue(SMOKE_RUNS[request.param])
     quarto = find_quarto()
-    made = {"run": json.loads((out / "run.json").read_text())}
+    made = {"language": request.param, "run": json.loads((out / "run.json").read_text())}
     for renderer in RENDERERS:
         if renderer == "quarto" and not quarto:
             continue
-        made[renderer] = render_copy(out, tmp_path_factory.mktemp(f"site-{renderer}"), renderer,
-                                     quarto)
+        made[renderer] = render_copy(
+            out, tmp_path_factory.mktemp(f"site-{request.param}-{renderer}"), renderer, quarto)
     return made
 
 
@@ -119,7 +125,7 @@ def test_every_page_opens_offline_with_navigation_and_run_id(sites, opened, rend
         assert not seen["broken_images"], f"{renderer} {name}: broken {seen['broken_images']}"
         assert set(seen["nav"]) >= set(pages), f"{renderer} {name}: nav lacks pages"
         assert run_id in seen["text"], f"{renderer} {name}: no run id"
-        assert f"rendered with {'Quarto' if renderer == 'quarto' else 'nbconvert'}" in seen["text"]
+        assert FOOTER[sites["language"]][renderer] in seen["text"], f"{renderer} {name}: footer"
     assert sites["run"]["report"]["renderer"] in RENDERERS
 
 

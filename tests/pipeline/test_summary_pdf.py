@@ -25,6 +25,7 @@ HEADINGS = {
 }
 PDF_LINK = {"en": "This summary as a PDF for the board (A4)"}
 NO_PDF = {"en": "No PDF of this summary: "}
+SMOKE_RUNS = {"en": "smoke_run"}  # report language -> the fixture of its executed smoke run
 
 
 def key_figures(record: dict, language: str) -> list[str]:
@@ -46,11 +47,11 @@ def flat(text: str) -> str:
     return re.sub(r"\s+", " ", text.replace("\u00ad", ""))
 
 
-@pytest.mark.parametrize("language", ["en"])
-def test_summary_pdf_is_a4_one_to_two_pages_and_quotes_run_json(smoke_run, language):
+@pytest.mark.parametrize("language", sorted(SMOKE_RUNS))
+def test_summary_pdf_is_a4_one_to_two_pages_and_quotes_run_json(request, language):
     import pypdf
 
-    out, _, _ = smoke_run
+    out, _, _ = request.getfixturevalue(SMOKE_RUNS[language])
     record = json.loads((out / "run.json").read_text())
     pdf = record["report"]["pdf"]
     home = html.unescape(re.sub(r"<[^>]+>", "", (out / "site" / "index.html").read_text()))

@@ -91,7 +91,7 @@ def render_with_quarto_pdf(quarto: str, pdf_format: str, notebook: nbformat.Note
     nbformat.write(page, source)
     done = subprocess.run([quarto, "render", str(source), "--to", pdf_format, "--no-execute"],
                           capture_output=True, text=True, timeout=PRINT_SECONDS, cwd=workdir)
-    made = workdir / "summary.pdf"
+    made = source.with_suffix(".pdf")
     if done.returncode != 0 or not made.is_file():
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"quarto render --to {pdf_format} exited {done.returncode}: "
