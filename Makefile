@@ -32,13 +32,16 @@ setup: $(STAMP) ## Create .venv, install the project and its Jupyter kernel
 # Quarto renders the site when it is there (else nbconvert does). `make report` gets it once
 # from PyPI (quarto-cli, which downloads Quarto's release: needs the internet) when neither
 # PATH nor .venv has it; the stamp keeps later reports from trying again (`make quarto` does).
-# `make test` never downloads it.
+# `make test` never downloads it; GET_QUARTO=no skips it (the fresh-clone test does).
 QUARTO_STAMP := $(VENV)/.quarto-tried
 QUARTO_SECONDS ?= 120
+GET_QUARTO ?= yes
 
 $(QUARTO_STAMP): | $(STAMP)
+ifneq ($(GET_QUARTO),no)
 	@$(MAKE) --no-print-directory quarto
 	@touch $(QUARTO_STAMP)
+endif
 
 quarto: $(STAMP) ## Get Quarto into .venv from PyPI (quarto-cli) unless one is installed
 	@if command -v quarto >/dev/null 2>&1 || test -x $(BIN)/quarto; then \
