@@ -5,9 +5,8 @@ and a line giving the run id, date and data fingerprint; the home page also link
 summary's PDF (:mod:`cardfraud.report.pdf`) or says in one line why there is none. Every page
 is self-contained and opens from disk offline: figures embedded as PNG, no script and no font
 from the network (:mod:`cardfraud.report.quarto_site` for Quarto's); the footer names the
-renderer. Strings from the
-data reach the pages escaped (:mod:`cardfraud.report.markup`); a page that would still run script is
-not published.
+renderer. Strings from the data reach the pages escaped (:mod:`cardfraud.report.markup`); a
+page that would still run script, or load from the network, is not published.
 """
 
 from __future__ import annotations
