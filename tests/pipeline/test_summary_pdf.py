@@ -69,6 +69,7 @@ def test_summary_pdf_is_a4_one_to_two_pages_and_quotes_run_json(request, languag
         assert heading in text, f"heading {heading!r} missing from the PDF"
     for figure in key_figures(record, language):
         assert figure in text, f"{figure!r} (run.json) missing from the PDF"
+    assert "\u00b6" not in text, "a heading's anchor mark (¶) is printed"
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 1, "the summary's figure is not in the PDF"
     assert "No PDF of this summary" not in home

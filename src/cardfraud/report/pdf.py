@@ -59,7 +59,9 @@ def print_document(notebook: nbformat.NotebookNode, title: str) -> str:
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
     body, _ = exporter.from_notebook_node(notebook)
-    # a link in a printed page leads nowhere (and Chromium would make it an absolute file path)
+    # a link in a printed page leads nowhere (and Chromium would make it an absolute file path);
+    # the headings' ¶ anchors go altogether
+    body = re.sub(r'<a\b[^>]*class="anchor-link"[^>]*>.*?</a>', "", body, flags=re.DOTALL)
     body = re.sub(r"<a\b[^>]*>", "<span>", body).replace("</a>", "</span>")
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head>"
