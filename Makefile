@@ -14,7 +14,7 @@ WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest
 
 .DEFAULT_GOAL := help
-.PHONY: help setup report smoke test test-fast lab lint bench clean
+.PHONY: help setup quarto report smoke test test-fast lab lint bench clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -29,7 +29,31 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv, install the project and its Jupyter kernel
 
-report: $(STAMP) ## Run every notebook with params/default.yaml and build the site (ARGS="--set ..." to override)
+# Quarto renders the site when it is there (else nbconvert does). `make report` gets it once
+# from PyPI (quarto-cli, which downloads Quarto's release: needs the internet) when neither
+# PATH nor .venv has it; the stamp keeps later reports from trying again (`make quarto` does).
+# `make test` never downloads it; GET_QUARTO=no skips it (the fresh-clone test does).
+QUARTO_STAMP := $(VENV)/.quarto-tried
+QUARTO_SECONDS ?= 120
+GET_QUARTO ?= yes
+
+$(QUARTO_STAMP): | $(STAMP)
+ifneq ($(GET_QUARTO),no)
+	@$(MAKE) --no-print-directory quarto
+	@touch $(QUARTO_STAMP)
+endif
+
+quarto: $(STAMP) ## Get Quarto into .venv from PyPI (quarto-cli) unless one is installed
+	@if command -v quarto >/dev/null 2>&1 || test -x $(BIN)/quarto; then \
+	  echo "quarto: $$(command -v quarto || echo $(BIN)/quarto) renders the site"; \
+	elif timeout $(QUARTO_SECONDS) $(BIN)/python -m pip install --quiet quarto-cli >$(VENV)/quarto-install.log 2>&1 \
+	     && $(BIN)/quarto --version >/dev/null 2>&1; then \
+	  echo "quarto: installed $$($(BIN)/quarto --version) into $(BIN); it renders the site"; \
+	else \
+	  echo "quarto: could not be installed from PyPI (offline? see $(VENV)/quarto-install.log); the site is rendered with nbconvert"; \
+	fi
+
+report: $(STAMP) $(QUARTO_STAMP) ## Run every notebook with params/default.yaml and build the site (ARGS="--set ..." to override)
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python run_all.py --params params/default.yaml $(ARGS)
 
 smoke: $(STAMP) ## A small fast run with params/smoke.yaml into reports/

@@ -4,6 +4,7 @@ the notebook runs it, MLflow stores, servers on free ports, monitoring output di
 from __future__ import annotations
 
 import functools
+import json
 import os
 import shutil
 import signal
@@ -14,6 +15,7 @@ import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlparse
 
 import mlflow
 import numpy as np
@@ -243,3 +245,37 @@ def log_history_model(tracking_uri: str, earlier: pd.DataFrame, history: bool = 
             registered_model_name=HISTORY_MODEL,
             metadata={"threshold": threshold, LABEL_DELAY_KEY: label_delay_days})
     return f"models:/{HISTORY_MODEL}/{info.registered_model_version}"
+
+
+# --- the site in a browser, and the real Quarto --------------------------------------------
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+# where ../shared/tools/quarto/setup.sh installs Quarto by default (our machines; users have
+# Quarto on PATH, or PyPI's quarto-cli in the venv through `make report`)
+OFFLINE_QUARTO = Path.home() / ".cache" / "quarto-offline" / "bin" / "quarto"
+
+
+def find_quarto() -> str | None:
+    """Return a real Quarto: on PATH, else at the setup script's default place; else None."""
+    found = shutil.which("quarto")
+    if found:
+        return found
+    return str(OFFLINE_QUARTO) if os.access(OFFLINE_QUARTO, os.X_OK) else None
+
+
+def requested_urls(driver) -> list[str]:
+    """Return every URL the page requested, from Chromium's performance log."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+    return urls
+
+
+def is_remote(url: str) -> bool:
+    """True for a network URL that leaves the machine (browser-internal chrome:// is not)."""
+    parsed = urlparse(url)
+    return parsed.scheme in {"http", "https", "ws", "wss", "ftp"} and parsed.hostname not in {
+        "localhost", "127.0.0.1"}

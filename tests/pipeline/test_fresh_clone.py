@@ -21,6 +21,7 @@ def test_make_report_on_a_fresh_clone(tmp_path):
     # a user's shell: no venv active, no tracking URI set (the pip cache may be reused)
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "MLFLOW_TRACKING_URI"}}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".venv" not in p)
+    env["GET_QUARTO"] = "no"  # tests never download: no quarto-cli from PyPI
     done = subprocess.run(["make", "report"], cwd=clone, capture_output=True, text=True,
                           timeout=1200, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
@@ -30,5 +31,6 @@ def test_make_report_on_a_fresh_clone(tmp_path):
     assert record["status"] == "ok" and record["data"]["source"] == "simulated"
     assert record["data"]["rows"] == 1_000_000
     assert (clone / "mlruns" / "mlflow.db").is_file()
-    again = subprocess.run(["make", "-n", "report"], cwd=clone, capture_output=True, text=True)
+    again = subprocess.run(["make", "-n", "report"], cwd=clone, capture_output=True, text=True,
+                           env=env)
     assert "pip install" not in again.stdout, "a second make report must skip the install"

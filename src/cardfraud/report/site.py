@@ -1,10 +1,12 @@
 """Publish the executed notebooks as a static site (Quarto when installed, else nbconvert).
 
 Both renderers get the same pages: each executed notebook with the parameters cells removed
-and a line giving the run id, date and data fingerprint. The nbconvert page is self-contained:
-inline CSS, figures embedded as PNG, no script and no font from the network. Strings from the
-data reach the pages escaped (:mod:`cardfraud.report.markup`); a page that would still run script is
-not published.
+and a line giving the run id, date and data fingerprint; the home page also links the
+summary's PDF (:mod:`cardfraud.report.pdf`) or says in one line why there is none. Every page
+is self-contained and opens from disk offline: figures embedded as PNG, no script and no font
+from the network (:mod:`cardfraud.report.quarto_site` for Quarto's); the footer names the
+renderer. Strings from the data reach the pages escaped (:mod:`cardfraud.report.markup`); a
+page that would still run script, or load from the network, is not published.
 """
 
 from __future__ import annotations
@@ -20,9 +22,12 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from ..runner.contract import HOME_PAGE, page_file
+from ..runner.atomic_write import atomic_path
+from ..runner.contract import HOME_PAGE, SUMMARY_PDF, page_file
 from ..runner.contract import SUMMARY_STEP as HOME_STEP
 from .markup import active_content, code, sentence
+from .pdf import board_pack
+from .quarto_site import offline_problems, quarto_command, quarto_notebook, quarto_version
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
@@ -48,15 +53,16 @@ def check_renderer(renderer: str) -> None:
 
     if renderer not in RENDERERS:
         raise ConfigError(f"unknown renderer {renderer!r} (choose from {', '.join(RENDERERS)})")
-    if renderer == "quarto" and shutil.which("quarto") is None:
+    if renderer == "quarto" and quarto_command() is None:
         raise ConfigError("--renderer quarto: the quarto command is not on PATH "
-                          "(install it, e.g. conda install -c conda-forge quarto, or use nbconvert)")
+                          "(install it: make quarto, pip install quarto-cli or conda install "
+                          "-c conda-forge quarto; or use nbconvert)")
 
 
 def choose_renderer(renderer: str = "auto") -> str:
-    """Return ``quarto`` when asked or when auto finds it on PATH, else ``nbconvert``."""
+    """Return ``quarto`` when asked or when auto finds it (PATH, the venv), else ``nbconvert``."""
     if renderer == "auto":
-        return "quarto" if shutil.which("quarto") else "nbconvert"
+        return "quarto" if quarto_command() else "nbconvert"
     return renderer
 
 
@@ -134,12 +140,18 @@ def overview_notebook(record: dict) -> nbformat.NotebookNode:
 
 
 def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> str:
-    """Render the pages of the run in ``staging`` into ``staging/site``; return the renderer."""
+    """Render the pages of the run in ``staging`` into ``staging/site``; return the renderer.
+
+    Also prints the summary's PDF into the site; ``record["report"]`` says which renderer
+    made the site and which engine the PDF (or why there is none).
+    """
     chosen = choose_renderer(renderer)
     pages = collect_pages(staging / "executed", steps, record)
     target = staging / "site"
     if target.exists():
         shutil.rmtree(target)
+    home = next(p for p in pages if p.filename == HOME_PAGE)
+    pdf = board_pack(home if home.step == HOME_STEP else None, staging / "pdf")
     try:
         if chosen == "quarto":
             render_with_quarto(pages, staging / "quarto", target)
@@ -149,6 +161,11 @@ def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> st
         raise
     except Exception as exc:  # a renderer failure must not publish a half-built site
         raise RenderError(f"rendering with {chosen} failed: {type(exc).__name__}: {exc}") from exc
+    if pdf.get("engine"):
+        with atomic_path(target / SUMMARY_PDF) as tmp:
+            shutil.copyfile(staging / "pdf" / SUMMARY_PDF, tmp)
+    shutil.rmtree(staging / "pdf", ignore_errors=True)
+    record.setdefault("report", {}).update(renderer=chosen, pdf=pdf)
     return chosen
 
 
@@ -192,6 +209,11 @@ def navigation_html(pages: list[Page], current: Page) -> str:
     return '<nav><span class="brand">cardfraud</span>' + "".join(links) + "</nav>"
 
 
+def footer(renderer: str) -> str:
+    """Return the footer line of every page: what the site is and what rendered it."""
+    return f"cardfraud report · built from the executed notebooks of this run · rendered with {renderer}"
+
+
 def render_with_nbconvert(pages: list[Page], target: Path) -> None:
     """Write one self-contained HTML file per page into ``target``."""
     from nbconvert import HTMLExporter
@@ -206,7 +228,7 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(page.title)} · cardfraud</title><style>{PAGE_CSS}</style>"
             f"</head><body>{navigation_html(pages, page)}<main>{body}"
-            "<footer>cardfraud report · built from the executed notebooks of this run</footer>"
+            f"<footer>{html.escape(footer('nbconvert'))}</footer>"
             "</main></body></html>\n"
         )
         found = active_content(document)
@@ -218,7 +240,8 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
 
 # --- Quarto ------------------------------------------------------------------------------
 
-def quarto_project(pages: list[Page], template: Path | None = None) -> dict:
+def quarto_project(pages: list[Page], template: Path | None = None,
+                   version: str = "unknown") -> dict:
     """Return the ``_quarto.yml`` of a run: the template (the project's) with this run's pages."""
     from ..runner.project import quarto_template
 
@@ -229,6 +252,7 @@ def quarto_project(pages: list[Page], template: Path | None = None) -> dict:
     project["project"]["output-dir"] = "_site"
     project["website"]["navbar"]["left"] = [{"href": s, "text": nav_label(p)}
                                             for s, p in zip(sources, pages, strict=True)]
+    project["website"]["page-footer"] = footer(f"Quarto {version}")
     return project
 
 
@@ -243,12 +267,18 @@ def render_with_quarto(pages: list[Page], workdir: Path, target: Path) -> None:
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     for page in pages:
-        nbformat.write(page.notebook, workdir / quarto_source(page))
-    (workdir / "_quarto.yml").write_text(yaml.safe_dump(quarto_project(pages), sort_keys=False))
-    done = subprocess.run(["quarto", "render", str(workdir), "--no-execute"], capture_output=True,
+        nbformat.write(quarto_notebook(page.notebook), workdir / quarto_source(page))
+    quarto = quarto_command() or "quarto"
+    project = quarto_project(pages, version=quarto_version(quarto))
+    (workdir / "_quarto.yml").write_text(yaml.safe_dump(project, sort_keys=False))
+    done = subprocess.run([quarto, "render", str(workdir), "--no-execute"], capture_output=True,
                           text=True, env={**os.environ, "QUARTO_PYTHON": os.sys.executable})
     if done.returncode != 0:
         last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RenderError(f"quarto render failed ({done.returncode}): {last[0]}")
+    remote = offline_problems(workdir / "_site")
+    if remote:  # the site must open offline (a theme importing a web font would not)
+        raise RenderError(f"Quarto's {remote[0]} from the network (check the theme in "
+                          f"_quarto.yml): nothing published")
     shutil.move(str(workdir / "_site"), str(target))
     shutil.rmtree(workdir, ignore_errors=True)

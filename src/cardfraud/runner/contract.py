@@ -24,6 +24,7 @@ LOAD_STEP = "load"
 REGISTRY_STEP = "registry"  # decides a promotion: holds the promotion lock until publish
 SUMMARY_STEP = "summary"  # reports on every other step; its page is the site's home page
 HOME_PAGE = "index.html"
+SUMMARY_PDF = "summary.pdf"  # the home page as an A4 PDF for the board, beside it in the site
 # the key of every step's results naming the data they were made from (see save_step_results)
 DATA_FINGERPRINT = "data_fingerprint"
 

@@ -183,6 +183,9 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
             record["renderer"] = site.build_site(staging, record, steps, renderer)
             record["render_seconds"] = round(time.perf_counter() - render_started, 2)
             say(f"site: rendered with {record['renderer']} in {record['render_seconds']:.1f} s")
+            pdf = record["report"]["pdf"]
+            say(f"site: {pdf['file']} made with {pdf['engine']}" if pdf.get("engine")
+                else f"site: no summary PDF: {pdf['reason']}")
         record.update(status="ok", finished_at=_now(),
                       seconds=round(time.perf_counter() - started, 2))
         write_json_atomic(staging / RUN_RECORD, record)
