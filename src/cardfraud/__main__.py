@@ -12,6 +12,8 @@ COMMANDS = {
     "flow": ("cardfraud.channels.simulation", "purchase flow through the channels: stage counts and intervals"),
     "score": ("cardfraud.serving.score_command", "score new transactions with the registered champion"),
     "drift": ("cardfraud.monitoring.status", "compare a new extract with the training data"),
+    "translations": ("cardfraud.report.translation_check",
+                     "list the Spanish translations missing or stale (--check)"),
 }
 
 
