@@ -8,7 +8,9 @@ default the one in use (:func:`cardfraud.report.translate.current_language`).
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import re
+import string
 
 from .translate import DEFAULT_LANGUAGE, current_language
 
@@ -52,3 +54,17 @@ def format_date(value, language: str | None = None) -> str:
     if (language or current_language()) == DEFAULT_LANGUAGE:
         return day.isoformat()
     return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
+
+
+class _NumberFormatter(string.Formatter):
+    """``str.format`` writing every number in the language in use (no escaping: plain text)."""
+
+    def format_field(self, value, format_spec: str) -> str:
+        if isinstance(value, numbers.Number) and not isinstance(value, bool):
+            return format_value(value, format_spec)
+        return format(value, format_spec)
+
+
+def fill(template: str, /, *args, **values) -> str:
+    """Fill a plain-text template (a figure title, a printed line) with numbers in the language."""
+    return _NumberFormatter().format(template, *args, **values)

@@ -27,7 +27,8 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
-from .locale_format import format_value, localize_number_text
+from .locale_format import format_value
+from .table_language import escaped_words, formats_in_language
 from .translate import DEFAULT_LANGUAGE, current_language, translate
 
 # Markdown punctuation that can open emphasis, code, links, tables, math, strike-through,
@@ -124,52 +125,18 @@ def html_table(table: pd.DataFrame, formats: dict | None = None, na_rep: str = "
         hide_index: leave the row labels out (tables whose index is a plain row number).
     """
     table = table.copy(deep=False)
-    if current_language() != DEFAULT_LANGUAGE:
-        table, formats = _in_language(table, formats or {})
+    label = None
+    if current_language() != DEFAULT_LANGUAGE:  # data stays English: only what is shown changes
+        formats, label = formats_in_language(table, formats or {}), escaped_words
+        table.index = table.index.set_names([translate(n) for n in table.index.names])
+        table.columns = table.columns.set_names([translate(n) for n in table.columns.names])
     # the Styler escapes labels but not the names of the index and of the columns
     table.index = table.index.set_names(_escaped_names(table.index.names))
     table.columns = table.columns.set_names(_escaped_names(table.columns.names))
     styler = table.style.format(formats or {}, na_rep=na_rep, escape="html")
-    styler = styler.format_index(escape="html", axis=1).format_index(escape="html", axis=0)
+    styler = styler.format_index(label, escape="html", axis=1).format_index(label, escape="html",
+                                                                            axis=0)
     return styler.hide(axis="index") if hide_index else styler
-
-
-def _in_language(table: pd.DataFrame, formats: dict) -> tuple[pd.DataFrame, dict]:
-    """Return the table with its headers, labels and catalogued words in the language in use,
-    and formats that write numbers the language's way (the numeric columns without one too)."""
-
-    def localized(fmt):
-        write = fmt.format if isinstance(fmt, str) else fmt
-        return lambda value: localize_number_text(write(value))
-
-    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c])
-               and not pd.api.types.is_bool_dtype(table[c])]
-    formats = {translate(str(c)) if isinstance(c, str) else c: localized(f)
-               for c, f in {**{c: "{:,}" if pd.api.types.is_integer_dtype(table[c]) else
-                               _default_float for c in numeric}, **formats}.items()}
-    table = table.copy()
-    for column in [c for c in table.columns if pd.api.types.is_object_dtype(table[c])
-                   or pd.api.types.is_string_dtype(table[c])]:
-        table[column] = table[column].map(translate)
-    table = table.rename(columns=translate, index=translate)
-    table.columns = table.columns.set_names([translate(n) for n in table.columns.names])
-    table.index = table.index.set_names([translate(n) for n in table.index.names])
-    return table, formats
-
-
-def frame_in_language(table: pd.DataFrame, na_rep: str = "–") -> pd.DataFrame:
-    """Return a DataFrame shown as a cell's result in the language in use: headers, labels
-    and catalogued words translated, numbers written as text the language's way."""
-    table, formats = _in_language(table, {})
-    for column, write in formats.items():
-        if column in table.columns:
-            table[column] = table[column].map(lambda v, w=write: na_rep if pd.isna(v) else w(v))
-    return table
-
-
-def _default_float(value) -> str:
-    """A float with no format of its own: as pandas shows it (six decimals trimmed)."""
-    return f"{value:.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
 
 
 def plain_text(markdown: str) -> str:

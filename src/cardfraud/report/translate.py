@@ -63,7 +63,7 @@ def _show_frames_in(language: str) -> None:
         return
     import pandas as pd
 
-    from .markup import frame_in_language
+    from .table_language import frame_in_language
 
     formatter = shell.display_formatter.formatters["text/html"]
     if language == DEFAULT_LANGUAGE:
