@@ -34,24 +34,24 @@ def scope_text(transactions: pd.DataFrame) -> str:
     missing = missing_columns(transactions)
     lines = [sentence("{rows:,} purchases.", rows=len(transactions))]
     if missing["maps"]:
-        lines.append(sentence("No {cols} column: no maps, no fraud rate per department and no "
-                              "hot spots.", cols=join(", ", (code(c) for c in missing["maps"]))))
+        lines.append(sentence(_("No {cols} column: no maps, no fraud rate per department and no "
+                                "hot spots."), cols=join(", ", (code(c) for c in missing["maps"]))))
     if missing["cpp"]:
-        lines.append(sentence("No {cols} column: no common point of purchase, so no suspected "
-                              "points and no cards at risk.",
+        lines.append(sentence(_("No {cols} column: no common point of purchase, so no suspected "
+                                "points and no cards at risk."),
                               cols=join(", ", (code(c) for c in missing["cpp"]))))
     if not missing["maps"]:
         unlocated = int(transactions[list(COORDINATES)].isna().any(axis=1).sum())
         if unlocated:
-            lines.append(sentence("{n:,} purchases have no coordinates (none from the "
-                                  "provider): the maps and hot spots leave them out, the common "
-                                  "point of purchase keeps them.", n=unlocated))
+            lines.append(sentence(_("{n:,} purchases have no coordinates (none from the "
+                                    "provider): the maps and hot spots leave them out, the common "
+                                    "point of purchase keeps them."), n=unlocated))
     if not missing["maps"] and not missing["cpp"]:
-        lines.append("They carry coordinates, card and merchant ids and timestamps: every "
-                     "analysis on this page applies.")
+        lines.append(_("They carry coordinates, card and merchant ids and timestamps: every "
+                       "analysis on this page applies."))
     elif missing["maps"] and missing["cpp"]:
-        lines.append("The distance-from-home analysis, which needs none of these, is on the "
-                     "exploratory page.")
+        lines.append(_("The distance-from-home analysis, which needs none of these, is on the "
+                       "exploratory page."))
     return " ".join(lines)
 
 

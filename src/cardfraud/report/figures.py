@@ -76,16 +76,23 @@ def label_axes(ax, title: str, xlabel: str, ylabel: str):
 
 def percent_axis(ax, axis: str = "y", decimals: int | None = None):
     """Show a 0-1 axis as percentages."""
-    formatter = _in_language(mpl.ticker.PercentFormatter(xmax=1.0, decimals=decimals))
+    formatter = percent_formatter(decimals)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
     return ax
 
 
-def _in_language(formatter):
-    """Return a tick formatter writing its numbers the way of the language in use."""
-    if current_language() == DEFAULT_LANGUAGE:
-        return formatter
-    return mpl.ticker.FuncFormatter(lambda value, pos: localize_number_text(formatter(value, pos)))
+class _PercentInLanguage(mpl.ticker.PercentFormatter):
+    """Percent ticks written the way of the language in use (``12,5 %``)."""
+
+    def __call__(self, x, pos=None):
+        return localize_number_text(super().__call__(x, pos))
+
+
+def percent_formatter(decimals: int | None = None):
+    """Return the tick formatter of a 0-1 axis shown as percentages, in the language in use."""
+    kind = (mpl.ticker.PercentFormatter if current_language() == DEFAULT_LANGUAGE
+            else _PercentInLanguage)
+    return kind(xmax=1.0, decimals=decimals)
 
 
 def thousands_axis(ax, axis: str = "y"):
@@ -161,7 +168,7 @@ def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: st
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
     if percent:
-        colorbar.ax.yaxis.set_major_formatter(_in_language(mpl.ticker.PercentFormatter(xmax=1.0)))
+        colorbar.ax.yaxis.set_major_formatter(percent_formatter())
     return ax
 
 
@@ -203,7 +210,7 @@ def draw_binned_map(ax, lon_edges, lat_edges, values, cmap: str, colorbar_label:
     colorbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
     if percent:
-        colorbar.ax.yaxis.set_major_formatter(_in_language(mpl.ticker.PercentFormatter(xmax=1.0)))
+        colorbar.ax.yaxis.set_major_formatter(percent_formatter())
     return ax
 
 

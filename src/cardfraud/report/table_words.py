@@ -99,5 +99,5 @@ REGISTRY_WORDS = (
 MONITORING_WORDS = (
     N_("drift"), N_("at training"), N_("now"), N_("change"), N_("statistic"),
     N_("PR-AUC (average precision)"), N_("continuous (median)"), N_("flag (share of 1)"),
-    N_("chi-square"),
+    N_("chi-square"), N_("ok"), N_("watch"), N_("alert"),
 )
