@@ -198,3 +198,19 @@ def test_the_summary_links_and_statuses_are_catalogued():
     from cardfraud.runner.contract import PAGE_LINKS
 
     assert set(PAGE_LINKS.values()) <= set(PAGE_LINK_WORDS)
+
+
+def test_no_module_that_translates_rebinds_the_underscore():
+    # ``x, _ = ...`` in a function that calls ``_("...")`` makes ``_`` local there: a crash in
+    # Spanish only
+    import ast
+
+    from cardfraud.report.translation_check import PACKAGE_DIR
+
+    for path in PACKAGE_DIR.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        imports_it = any(isinstance(n, ast.ImportFrom) and any(a.name == "_" for a in n.names)
+                         for n in ast.walk(tree))
+        bound = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "_"
+                 and isinstance(n.ctx, ast.Store)]
+        assert not (imports_it and bound), f"{path.name} binds _ at line(s) {bound}"

@@ -251,7 +251,7 @@ def cli(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        transactions, _ = load_file(path)
+        transactions, _report = load_file(path)
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -76,8 +76,8 @@ def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: 
     x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
     x_edges, x_labels = feature_bins(x, first, bins)
     y_edges, y_labels = feature_bins(y, second, bins)
-    purchases, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges])
-    frauds, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges],
+    purchases, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges])
+    frauds, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges],
                                   weights=transactions[TARGET].to_numpy(dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = frauds / purchases

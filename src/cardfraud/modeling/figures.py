@@ -34,18 +34,19 @@ def plot_pr_roc(test: TestEvaluation, best: str):
     for candidate, scores in test.scores.items():
         width = 2.6 if candidate == best else 1.3
         color = CANDIDATE_COLORS.get(candidate)
-        precision, recall, _ = precision_recall_curve(test.fraud, scores)
+        precision, recall, _cuts = precision_recall_curve(test.fraud, scores)
         row = test.comparison.loc[candidate]
         pr_ax.plot(recall, precision, lw=width, color=color,
                    label=fill("{candidate} (PR-AUC {auc:.3f})", candidate=candidate,
                               auc=row["average_precision"]))
-        false_alarm, caught, _ = roc_curve(test.fraud, scores)
+        false_alarm, caught, _cuts = roc_curve(test.fraud, scores)
         roc_ax.plot(false_alarm, caught, lw=width, color=color,
                     label=fill("{candidate} (ROC-AUC {auc:.3f})", candidate=candidate,
                                auc=row["roc_auc"]))
     base = float(np.mean(test.fraud))
-    pr_ax.axhline(base, color="grey", ls=":", lw=1, label=f"fraud rate {base:.2%} (no skill)")
-    roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="no skill")
+    pr_ax.axhline(base, color="grey", ls=":", lw=1,
+                  label=fill(_("fraud rate {rate:.2%} (no skill)"), rate=base))
+    roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_("no skill"))
     label_axes(pr_ax, _("Precision-recall on the test set"), _("recall (share of frauds caught)"),
                _("precision (share of alerts that are fraud)"))
     label_axes(roc_ax, _("ROC on the test set"),

@@ -160,7 +160,7 @@ def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: st
     ax.grid(False)
     for (row, col), value in np.ndenumerate(values):
         if np.isfinite(value):
-            red, green, blue, _ = image.cmap(image.norm(value))
+            red, green, blue, _alpha = image.cmap(image.norm(value))
             dark_cell = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
             ax.text(col, row, localize_number_text(value_format.format(value)), ha="center",
                     va="center",

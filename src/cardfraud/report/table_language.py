@@ -11,11 +11,15 @@ catalogue; the plain-language ones are listed in :mod:`.table_words`.
 from __future__ import annotations
 
 import html
+import re
 
 import pandas as pd
 
 from .locale_format import localize_number_text
 from .translate import translate
+
+# a text cell that starts with a number written in English: "20,000", "1,234 (0.5 %)"
+_LEADING_NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?(?=\s|$)")
 
 
 def _localized(fmt):
@@ -25,8 +29,14 @@ def _localized(fmt):
 
 
 def _words(value):
-    """A text cell: its translation when catalogued; any other value as it is."""
-    return translate(value) if isinstance(value, str) else value
+    """A text cell: its translation when catalogued, else with a leading number (``20,000``,
+    ``0 (dropped: 0)``) written the language's way; any other value as it is."""
+    if not isinstance(value, str):
+        return value
+    shown = translate(value)
+    if shown == value and _LEADING_NUMBER.match(value):
+        return _LEADING_NUMBER.sub(lambda m: localize_number_text(m.group(0)), value, count=1)
+    return shown
 
 
 def escaped_words(value):
@@ -34,7 +44,7 @@ def escaped_words(value):
     if not isinstance(value, str):
         return value
     plain = html.unescape(value)
-    shown = translate(plain)
+    shown = _words(plain)
     return value if shown == plain else html.escape(shown)
 
 

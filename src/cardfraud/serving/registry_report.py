@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data.schema import TARGET
 from ..report.markup import code, sentence
+from ..report.translate import _
 from .champion_rule import PromotionDecision, champion_after_run
 from .registration import RegisteredVersion
 from .registry import CHAMPION, champion_since
@@ -107,12 +108,12 @@ def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
 
 def decision_sentence(registered: RegisteredVersion, decision: PromotionDecision) -> str:
     """Return the decision in one markdown paragraph, saying when it takes effect."""
-    text = sentence("**Decision:** {reason}.", reason=decision.reason)
+    text = sentence(_("**Decision:** {reason}."), reason=decision.reason)
     if decision.promote and registered.registers:
-        text += sentence(" The {alias} alias moves to {label} when the whole run succeeds and "
-                         "is published; a run that fails leaves the champion where it was.",
+        text += sentence(_(" The {alias} alias moves to {label} when the whole run succeeds and "
+                           "is published; a run that fails leaves the champion where it was."),
                          alias=code(CHAMPION), label=registered.label)
     elif decision.promote:
-        text += (" Nothing is applied: this notebook was opened by hand (`register = False`), "
-                 "so it registers no version and moves no alias.")
+        text += _(" Nothing is applied: this notebook was opened by hand (`register = False`), "
+                  "so it registers no version and moves no alias.")
     return text
