@@ -52,13 +52,14 @@ def draw_purchases(transactions: pd.DataFrame, purchases: int, seed: int = 42) -
 def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
     """Return one sentence on how the purchases were drawn from the data."""
     if purchases == data_rows:
-        how = "every purchase of the data (the counts are the data's exact counts)"
+        how = _("every purchase of the data (the counts are the data's exact counts)")
     elif purchases < data_rows:
-        how = f"{purchases:,} of the data's {data_rows:,} purchases, drawn without replacement"
+        how = fill(_("{n:,} of the data's {rows:,} purchases, drawn without replacement"),
+                   n=purchases, rows=data_rows)
     else:
-        how = (f"{purchases:,} purchases drawn with replacement from the data's {data_rows:,} "
-               "(more purchases asked for than the data holds)")
-    return f"The flow below follows {how}; random seed {seed}."
+        how = fill(_("{n:,} purchases drawn with replacement from the data's {rows:,} (more "
+                     "purchases asked for than the data holds)"), n=purchases, rows=data_rows)
+    return fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
 
 
 def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
@@ -121,6 +122,11 @@ def interval_sentences(intervals: pd.DataFrame, purchases: int,
                               which=which.get(row["channel"], f"{row['channel']} frauds"),
                               level=level, mean=row["expected frauds"]))
     return sentences
+
+
+def per_day_sentence(per_day: float) -> str:
+    """Return the sentence giving the data's average purchases per day."""
+    return fill(_("The data averages {n:,.0f} purchases per day."), n=per_day)
 
 
 def purchases_per_day(transactions: pd.DataFrame) -> float:

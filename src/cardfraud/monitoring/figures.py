@@ -49,6 +49,11 @@ def feature_drift_figure(drift: FeatureDrift, max_features: int = 6) -> plt.Figu
     return fig
 
 
+def no_score_figure_text() -> str:
+    """What the page shows instead of the score figure when there is no champion."""
+    return _("No score figure: there is no champion to score with.")
+
+
 def score_drift_figure(champion: ChampionCheck) -> plt.Figure:
     """The champion's fraud probabilities: reference against current per reference decile."""
     fig, ax = plt.subplots(figsize=(9.0, 4.2))
