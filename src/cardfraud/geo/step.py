@@ -32,7 +32,7 @@ def missing_columns(transactions: pd.DataFrame) -> dict[str, list[str]]:
 def scope_text(transactions: pd.DataFrame) -> str:
     """Return what this data allows, naming each missing column and what it turns off."""
     missing = missing_columns(transactions)
-    lines = [sentence("{rows:,} purchases.", rows=len(transactions))]
+    lines = [sentence(_("{rows:,} purchases."), rows=len(transactions))]
     if missing["maps"]:
         lines.append(sentence(_("No {cols} column: no maps, no fraud rate per department and no "
                                 "hot spots."), cols=join(", ", (code(c) for c in missing["maps"]))))
