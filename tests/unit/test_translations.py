@@ -214,3 +214,49 @@ def test_no_module_that_translates_rebinds_the_underscore():
         bound = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id == "_"
                  and isinstance(n.ctx, ast.Store)]
         assert not (imports_it and bound), f"{path.name} binds _ at line(s) {bound}"
+
+
+def test_a_notebook_in_spanish_shows_its_dataframes_in_spanish():
+    import pandas as pd
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    frame = pd.DataFrame({"purchases": [20000], "fraud rate": [0.0859], "channel": ["online"]})
+    html_of = shell.display_formatter.formatters["text/html"]
+    try:
+        use_language("es")
+        shown = html_of(frame)
+        assert "20.000" in shown and "0,0859" in shown and "en línea" in shown
+        assert "tasa de fraude" in shown and "compras" in shown
+        duplicated = pd.DataFrame([[1, 2]], columns=["purchases", "purchases"])
+        assert html_of(duplicated).count("compras") == 2  # duplicated headers are no problem
+    finally:
+        use_language("en")
+    assert html_of(frame) == frame._repr_html_()
+
+
+def test_figures_have_spanish_titles_axes_and_tick_numbers():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from conftest import make_transactions
+
+    from cardfraud.eda.headlines import flag_fraud_rates, plot_flag_fraud_rates
+    from cardfraud.report.concentration import concentration_figure
+
+    frame = make_transactions(400, seed=2)
+    with in_language("es"):
+        figure = plot_flag_fraud_rates(flag_fraud_rates(frame), 0.087)
+        ax = figure.axes[0]
+        figure.canvas.draw()
+        assert ax.get_title() == "Tasa de fraude por valor de cada marca (intervalos del 95 %)"
+        assert ax.get_xlabel() == "tasa de fraude (%)"
+        assert any(t.get_text().startswith("chip usado: sí") for t in ax.get_yticklabels())
+        assert ax.get_legend().get_texts()[0].get_text() == "todas las compras (8,7 %)"
+        assert all("." not in t.get_text() for t in ax.get_xticklabels())
+        eda = {"fraud_rate_by_channel": {"online": 0.125, "onsite": 0.013},
+               "fraud_rate_with_pin": 0.008, "fraud_rate_without_pin": 0.094,
+               "fraud_rate_with_chip": 0.067, "fraud_rate_without_chip": 0.096}
+        bars = concentration_figure({"eda": eda}).axes[0]
+        assert [t.get_text() for t in bars.get_xticklabels()][:2] == ["presencial", "en línea"]
+        assert bars.get_title() == "Proporción de compras que fueron fraude"

@@ -63,13 +63,21 @@ def _show_frames_in(language: str) -> None:
         return
     import pandas as pd
 
-    from .table_language import frame_in_language
-
     formatter = shell.display_formatter.formatters["text/html"]
     if language == DEFAULT_LANGUAGE:
         formatter.pop(pd.DataFrame, None)
     else:
-        formatter.for_type(pd.DataFrame, lambda frame: frame_in_language(frame)._repr_html_())
+        formatter.for_type(pd.DataFrame, _frame_html)
+
+
+def _frame_html(frame) -> str:
+    """A DataFrame's HTML in the language in use; pandas' own when it cannot be translated."""
+    from .table_language import frame_in_language
+
+    try:
+        return frame_in_language(frame)._repr_html_()
+    except Exception:  # a frame shape the translation does not handle: shown as it is
+        return frame._repr_html_()
 
 
 def current_language() -> str:
