@@ -47,8 +47,14 @@ def format_percent(share: float | None, decimals: int = 1, language: str | None 
 
 
 def format_date(value, language: str | None = None) -> str:
-    """Return a date (``date``, ``datetime`` or ISO text): ``2024-01-01`` / ``1 de enero de 2024``."""
-    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    """Return a date (``date``, ``datetime`` or ISO text): ``2024-01-01`` / ``1 de enero de 2024``.
+
+    Text that is not an ISO date is returned as it is.
+    """
+    try:
+        day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    except ValueError:
+        return str(value)
     if isinstance(day, dt.datetime):
         day = day.date()
     if (language or current_language()) == DEFAULT_LANGUAGE:

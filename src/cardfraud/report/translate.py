@@ -21,6 +21,7 @@ each cell in its own context, and the language must hold from one cell to the ne
 from __future__ import annotations
 
 import functools
+from importlib import resources
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,7 +30,8 @@ import yaml
 
 LANGUAGES = ("en", "es")
 DEFAULT_LANGUAGE = "en"
-TRANSLATIONS_DIR = Path(__file__).parent / "translations"
+# shipped with the package (package data), read where the package is installed
+TRANSLATIONS_DIR = Path(str(resources.files("cardfraud.report") / "translations"))
 STRINGS_FILE = "strings.yaml"
 
 _language = DEFAULT_LANGUAGE

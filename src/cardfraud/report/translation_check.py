@@ -15,6 +15,7 @@ import argparse
 import ast
 import sys
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 import nbformat
@@ -22,7 +23,7 @@ import nbformat
 from .notebook_translation import markdown_cells, notebook_catalogue, source_hash
 from .translate import DEFAULT_LANGUAGE, LANGUAGES, strings_catalogue
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(str(resources.files("cardfraud")))  # the package's own source files
 MARKERS = {"_", "N_"}
 
 
