@@ -21,9 +21,9 @@ each cell in its own context, and the language must hold from one cell to the ne
 from __future__ import annotations
 
 import functools
-from importlib import resources
 from collections.abc import Iterator
 from contextlib import contextmanager
+from importlib import resources
 from pathlib import Path
 
 import yaml
