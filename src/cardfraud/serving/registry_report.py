@@ -11,6 +11,7 @@ import warnings
 import pandas as pd
 
 from ..data.schema import TARGET
+from ..report.locale_format import fill
 from ..report.markup import code, sentence
 from ..report.translate import _
 from .champion_rule import PromotionDecision, champion_after_run
@@ -70,13 +71,15 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
         table[f"champion_v{champion.version}_probability"] = \
             champion.score(sample)["probability"].to_numpy()
     worst = float(table["difference"].max())
-    which = f"{checked.uri} (version {checked.version})" if checked.version is not None else \
-        f"{checked.uri} (not registered)"
+    which = (fill(_("{uri} (version {version})"), uri=checked.uri, version=checked.version)
+             if checked.version is not None else
+             fill(_("{uri} (not registered)"), uri=checked.uri))
     if worst > SCORE_TOLERANCE:
         raise AssertionError(f"{which} does not reproduce the modeling step's scores: largest "
                              f"difference {worst:.3g}")
-    return table, (f"{which} reproduces the modeling step's probabilities on {len(table)} test "
-                   f"purchases: largest difference {worst:.1e}.")
+    return table, fill(_("{which} reproduces the modeling step's probabilities on {rows} test "
+                         "purchases: largest difference {worst:.1e}."), which=which,
+                       rows=len(table), worst=worst)
 
 
 def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
