@@ -6,9 +6,8 @@ coordinates (``latitude``/``longitude``, ``city``) and ``timestamp``. Rates are 
 (0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
 1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
 
-How the features go together (correlations, the strongest pair) is in ``eda_correlations.py``;
-fraud by distance from home and over the days in ``eda_where_when.py``; maps and hot spots in
-the georeferencing step (``cardfraud.geo``).
+Correlations and the strongest pair are in ``correlations``; fraud by distance from home and
+over the days in ``where_when``; maps and hot spots in the georeferencing step (``cardfraud.geo``).
 """
 
 from __future__ import annotations
@@ -40,8 +39,7 @@ NO_TIMESTAMPS_TEXT = N_("This extract has no timestamps (no timestamp column), s
                          "view of purchases and fraud rate per day.")
 
 
-def __getattr__(name: str):
-    """``NO_TIMESTAMPS_MESSAGE``: the message in the language of the page."""
+def __getattr__(name: str):  # NO_TIMESTAMPS_MESSAGE: the message in the language of the page
     if name == "NO_TIMESTAMPS_MESSAGE":
         return translate(NO_TIMESTAMPS_TEXT)
     raise AttributeError(name)
@@ -65,11 +63,9 @@ def data_scope(transactions: pd.DataFrame) -> str:
                 rows=len(transactions), frauds=frauds, share=frauds / len(transactions))
     if len(extras) == 2:
         return text + _(" They carry coordinates and timestamps, so every section applies.")
-    if extras:
-        only = _(" They carry coordinates only; sections needing the other are skipped.") \
-            if extras[0] == "coordinates" else \
-            _(" They carry timestamps only; sections needing the other are skipped.")
-        return text + only
+    if extras:  # "coordinates" or "timestamps", words of the catalogue (report.table_words)
+        return text + fill(_(" They carry {what} only; sections needing the other are skipped."),
+                           what=translate(extras[0]))
     return text + _(" They have the card_transdata columns only (no coordinates, no timestamps), "
                     "so the per-day section is skipped and the georeferencing page has no maps.")
 
@@ -185,11 +181,10 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
     zero_text = "; ".join(fill(_("{n:,} zero {feature} values"), n=n, feature=f.replace("_", " "))
                           for f, n in zeros.items() if n)
     unknown = unknown_note(unknown_counts(transactions, continuous))
+    zero_text = fill(_(" Zeros sit in the first bin ({zeros})."), zeros=zero_text) if zero_text else ""
     plots.add_note(fig, fill(_("Binned from all {rows:,} purchases into {bins} log-spaced bins; "
                                "each class's line sums to 100 %."), rows=len(transactions), bins=bins)
-                        + (fill(_(" Zeros sit in the first bin ({zeros})."), zeros=zero_text)
-                           if zero_text else "")
-                        + (f" {unknown}" if unknown else ""))
+                   + zero_text + (f" {unknown}" if unknown else ""))
     return fig
 
 

@@ -62,7 +62,7 @@ EDA_WORDS = (
     N_("median"), N_("mean"), N_("max"), N_("skewness"), N_("kurtosis"),
     N_("purchases beyond p99.9"), N_("flag"), N_("95% CI low"), N_("95% CI high"), N_("chip"),
     N_("band"), N_("from km"), N_("to km"), N_("repeat retailer"), N_("chip used"),
-    N_("PIN used"), N_("online order"), N_("unknown"),
+    N_("PIN used"), N_("online order"), N_("unknown"), N_("coordinates"), N_("timestamps"),
 )
 
 CHANNEL_SIMULATION_WORDS = (
