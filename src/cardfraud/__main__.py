@@ -14,6 +14,8 @@ COMMANDS = {
     "history-features": ("cardfraud.serving.history_command",
                          "card-history features of new purchases, for a REST request"),
     "drift": ("cardfraud.monitoring.status", "compare a new extract with the training data"),
+    "translations": ("cardfraud.report.translation_check",
+                     "list the Spanish translations missing or stale (--check)"),
 }
 
 

@@ -43,7 +43,8 @@ def test_each_notebook_parameters_cell_equals_default_yaml(step):
 
     default = read_params("params/default.yaml")
     for name, value in notebook_defaults(step).items():
-        section = step.section if name in default.get(step.section, {}) else "common"
+        section = step.section if name in default.get(step.section, {}) else \
+            "report" if name in default["report"] else "common"
         expected = default[section][name]
         if (section, name) in BY_HAND_EXCEPTIONS:
             assert (value, expected) == BY_HAND_EXCEPTIONS[section, name]
@@ -193,7 +194,8 @@ def test_every_parameter_a_notebook_declares_has_a_rule():
     for step, names in declared.items():
         if step == "common":
             continue
-        unchecked = names - set(rules.get(step, {})) - set(rules["common"]) - {"simulator"}
+        unchecked = (names - set(rules.get(step, {})) - set(rules["common"]) - set(rules["report"])
+                     - {"simulator"})
         assert not unchecked, f"{step} declares {sorted(unchecked)} without a rule in config.py"
 
 

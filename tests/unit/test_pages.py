@@ -62,7 +62,8 @@ def test_the_notebook_makes_its_step_function_call_once_with_every_parameter(not
     assert len(calls) == 1, f"{notebook} calls {page.__name__} {len(calls)} times"
     declared = declared_parameters(notebook)
     passed = {k.arg for k in calls[0].keywords}
-    unused = {"output_dir"} | ({"run_id"} - set(inspect.signature(page).parameters))
+    # the page's language is set for the whole notebook (use_language), not passed
+    unused = {"output_dir", "language"} | ({"run_id"} - set(inspect.signature(page).parameters))
     assert passed == declared - unused, f"{notebook}: not passed {declared - unused - passed}"
     assert {k.arg: getattr(k.value, "id", None) for k in calls[0].keywords} == \
         {name: name for name in passed}  # each parameter passed under its own name

@@ -10,6 +10,8 @@ import pandas as pd
 
 from ..eda.headlines import CHANNELS
 from ..report import figures as plots
+from ..report.locale_format import fill
+from ..report.translate import N_, _, translate
 from .simulation import INTERVAL_LEVEL
 
 
@@ -57,29 +59,36 @@ def plot_purchase_flow(stages: pd.DataFrame):
     for x, spans, colors in ((0, column0, ["#777777"]), (1, column1, colors1), (2, column2, colors2)):
         for (bottom, top), color in zip(spans, colors, strict=True):
             ax.bar(x, max(top - bottom, 0.003), width, bottom=bottom, color=color, align="edge")
-    ax.text(-0.03, 0.5, f"purchases\n{n:,}", ha="right", va="center", fontsize=10)
+    ax.text(-0.03, 0.5, fill(_("purchases\n{n:,}"), n=n), ha="right", va="center", fontsize=10)
     for (bottom, top), channel in zip(column1, CHANNELS, strict=True):
         share = count[f"validated {channel}"] / n
-        ax.text(1 - 0.03, (bottom + top) / 2, f"validated {channel}\n"
-                f"{count[f'validated {channel}']:,} ({share:.1%})", ha="right", va="center",
+        ax.text(1 - 0.03, (bottom + top) / 2,
+                fill(_("{stage}\n{n:,} ({share:.1%})"), stage=translate(f"validated {channel}"),
+                     n=count[f"validated {channel}"], share=share), ha="right", va="center",
                 fontsize=9, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
     names = [f"{state} {channel}" for channel in CHANNELS for state in ("legitimate", "fraudulent")]
     for (bottom, top), name, value, channel in zip(column2, names, ends,
                                                    np.repeat(CHANNELS, 2), strict=True):
         share = value / max(count[f"validated {channel}"], 1)
-        ax.text(2 + width + 0.03, (bottom + top) / 2, f"{name}: {value:,} ({share:.1%} of {channel})",
-                va="center", fontsize=9)
+        ax.text(2 + width + 0.03, (bottom + top) / 2,
+                fill(_("{name}: {n:,} ({share:.1%} of {channel})"), name=translate(name), n=value,
+                     share=share, channel=translate(channel)), va="center", fontsize=9)
     ax.set_xlim(-0.45, 3.1)
     ax.set_ylim(-0.02, 1.08)
     ax.set_xticks([width / 2, 1 + width / 2, 2 + width / 2],
-                  ["cardholders' purchases", "validated by channel", "final state"])
+                  [_("cardholders' purchases"), _("validated by channel"), _("final state")])
     ax.set_yticks([])
     ax.grid(False)
     ax.spines["left"].set_visible(False)
-    plots.label_axes(ax, f"Purchase flow of {n:,} purchases through the channels",
-                     "stage of the flow", "purchases (band height proportional to count)")
+    plots.label_axes(ax, fill(_("Purchase flow of {n:,} purchases through the channels"), n=n),
+                     _("stage of the flow"), _("purchases (band height proportional to count)"))
     fig.tight_layout()
     return fig
+
+
+# the flow's end states, shown through translate()
+FLOW_WORDS = (N_("legitimate onsite"), N_("fraudulent onsite"), N_("legitimate online"),
+              N_("fraudulent online"))
 
 
 def plot_batch_frauds(batches: pd.DataFrame, intervals: pd.DataFrame, purchases: int):
@@ -95,20 +104,22 @@ def plot_batch_frauds(batches: pd.DataFrame, intervals: pd.DataFrame, purchases:
         row = intervals.set_index("channel").loc[channel]
         low, high = int(row["low"]), int(row["high"])
         ax.axvspan(low, high, color="grey", alpha=0.15,
-                   label=f"{INTERVAL_LEVEL:.0%} interval: {low:,} to {high:,}")
+                   label=fill(_("{level:.0%} interval: {low:,} to {high:,}"),
+                              level=INTERVAL_LEVEL, low=low, high=high))
         ax.axvline(row["expected frauds"], color="black", linewidth=1,
-                   label=f"expected: {row['expected frauds']:,.1f}")
+                   label=fill(_("expected: {n:,.1f}"), n=row["expected frauds"]))
         plots.percent_axis(ax)
         plots.thousands_axis(ax, "x")
         ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # room for the legend
-        plots.label_axes(ax, f"{channel.capitalize()} frauds per batch",
-                         f"frauds per batch of {purchases:,} purchases (count)",
-                         "share of simulated batches (%)")
+        title = _("Onsite frauds per batch") if channel == "onsite" else _("Online frauds per batch")
+        plots.label_axes(ax, title,
+                         fill(_("frauds per batch of {n:,} purchases (count)"), n=purchases),
+                         _("share of simulated batches (%)"))
         ax.legend(loc="upper left", frameon=True, framealpha=0.9)
-    fig.suptitle(f"Monte Carlo: {len(batches):,} simulated batches of {purchases:,} purchases",
-                 fontweight="bold")
+    fig.suptitle(fill(_("Monte Carlo: {runs:,} simulated batches of {n:,} purchases"),
+                      runs=len(batches), n=purchases), fontweight="bold")
     fig.tight_layout()
-    plots.add_note(fig, "Each batch draws the channel and fraud shares from what the data allows "
-                        "(Dirichlet posterior of the counts) and then the batch's purchases "
-                        "(multinomial).")
+    plots.add_note(fig, _("Each batch draws the channel and fraud shares from what the data allows "
+                          "(Dirichlet posterior of the counts) and then the batch's purchases "
+                          "(multinomial)."))
     return fig

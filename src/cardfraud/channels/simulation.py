@@ -20,6 +20,8 @@ from ..data.checks import DataValidationError
 from ..data.cleaning import load_file
 from ..data.schema import TARGET
 from ..eda.headlines import CHANNELS
+from ..report.locale_format import fill
+from ..report.translate import _, translate
 from ..runner.artifacts import resolve_output_dir
 from ..runner.contract import ARTIFACTS_FOLDER, TRANSACTIONS
 
@@ -50,13 +52,14 @@ def draw_purchases(transactions: pd.DataFrame, purchases: int, seed: int = 42) -
 def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
     """Return one sentence on how the purchases were drawn from the data."""
     if purchases == data_rows:
-        how = "every purchase of the data (the counts are the data's exact counts)"
+        how = _("every purchase of the data (the counts are the data's exact counts)")
     elif purchases < data_rows:
-        how = f"{purchases:,} of the data's {data_rows:,} purchases, drawn without replacement"
+        how = fill(_("{n:,} of the data's {rows:,} purchases, drawn without replacement"),
+                   n=purchases, rows=data_rows)
     else:
-        how = (f"{purchases:,} purchases drawn with replacement from the data's {data_rows:,} "
-               "(more purchases asked for than the data holds)")
-    return f"The flow below follows {how}; random seed {seed}."
+        how = fill(_("{n:,} purchases drawn with replacement from the data's {rows:,} (more "
+                     "purchases asked for than the data holds)"), n=purchases, rows=data_rows)
+    return fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
 
 
 def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
@@ -110,12 +113,20 @@ def interval_sentences(intervals: pd.DataFrame, purchases: int,
                        level: float = INTERVAL_LEVEL) -> list[str]:
     """Return one plain sentence per channel: 'on a day of n purchases, expect X to Y ...'."""
     sentences = []
+    which = {"all channels": _("frauds across both channels"), "onsite": _("onsite frauds"),
+             "online": _("online frauds")}
     for row in intervals.to_dict(orient="records"):
-        which = "frauds across both channels" if row["channel"] == "all channels" else f"{row['channel']} frauds"
-        sentences.append(f"On a day of {purchases:,} purchases, expect {row['low']:,} to "
-                         f"{row['high']:,} {which} ({level:.0%} interval; "
-                         f"{row['expected frauds']:,.1f} on average).")
+        sentences.append(fill(_("On a day of {purchases:,} purchases, expect {low:,} to {high:,} "
+                                "{which} ({level:.0%} interval; {mean:,.1f} on average)."),
+                              purchases=purchases, low=row["low"], high=row["high"],
+                              which=which.get(row["channel"], f"{row['channel']} frauds"),
+                              level=level, mean=row["expected frauds"]))
     return sentences
+
+
+def per_day_sentence(per_day: float) -> str:
+    """Return the sentence giving the data's average purchases per day."""
+    return fill(_("The data averages {n:,.0f} purchases per day."), n=per_day)
 
 
 def purchases_per_day(transactions: pd.DataFrame) -> float:
@@ -163,28 +174,35 @@ def flow_results(stages: pd.DataFrame, intervals: pd.DataFrame, runs: int, seed:
 def summary_sentences(results: dict) -> str:
     """Return the step's headline results as a short markdown list."""
     stages, n = results["stage_counts"], results["purchases"]
-    lines = [f"- Of {n:,} purchases, {stages['validated_onsite'] / n:.1%} were validated onsite "
-             f"and {stages['validated_online'] / n:.1%} online; {stages['fraudulent_onsite']:,} "
-             f"onsite and {stages['fraudulent_online']:,} online purchases were fraudulent."]
+    lines = [fill(_("- Of {n:,} purchases, {onsite:.1%} were validated onsite and {online:.1%} "
+                    "online; {fraud_onsite:,} onsite and {fraud_online:,} online purchases were "
+                    "fraudulent."), n=n, onsite=stages["validated_onsite"] / n,
+                  online=stages["validated_online"] / n, fraud_onsite=stages["fraudulent_onsite"],
+                  fraud_online=stages["fraudulent_online"])]
     for channel in CHANNELS:
         batch = results["expected_frauds_per_batch"][channel]
-        lines.append(f"- On a day of {n:,} purchases, expect {batch['low']:,} to "
-                     f"{batch['high']:,} {channel} frauds ({results['interval_level']:.0%} "
-                     "interval).")
+        template = (_("- On a day of {n:,} purchases, expect {low:,} to {high:,} onsite frauds "
+                      "({level:.0%} interval).") if channel == "onsite" else
+                    _("- On a day of {n:,} purchases, expect {low:,} to {high:,} online frauds "
+                      "({level:.0%} interval)."))
+        lines.append(fill(template, n=n, low=batch["low"], high=batch["high"],
+                          level=results["interval_level"]))
     if "purchases_per_day" in results:
         day = results["expected_frauds_per_day"]["all"]
-        lines.append(f"- A day of the data (about {results['purchases_per_day']:,.0f} "
-                     f"purchases) brings {day['low']:,} to {day['high']:,} frauds.")
+        lines.append(fill(_("- A day of the data (about {n:,.0f} purchases) brings {low:,} to "
+                            "{high:,} frauds."), n=results["purchases_per_day"], low=day["low"],
+                          high=day["high"]))
     for rule in results.get("what_if", []):
+        name = translate(rule["rule"])
+        name, channel = name[0].upper() + name[1:], translate(rule["channel"])
         if "unknown" in rule:
-            lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']}: "
-                         f"{rule['unknown']}.")
+            lines.append(f"- {name} {channel}: {translate(rule['unknown'])}.")
             continue
-        lines.append(f"- {rule['rule'][0].upper() + rule['rule'][1:]} {rule['channel']} would have met "
-                     f"{rule['share_of_channel_fraud_met']:.1%} of {rule['channel']} fraud "
-                     f"({rule['share_of_all_fraud_met']:.1%} of all fraud) and challenged "
-                     f"{rule['share_of_legitimate_challenged']:.1%} of legitimate "
-                     f"{rule['channel']} purchases.")
+        lines.append(fill(_("- {rule} {channel} would have met {met:.1%} of {channel} fraud "
+                            "({all:.1%} of all fraud) and challenged {challenged:.1%} of "
+                            "legitimate {channel} purchases."), rule=name, channel=channel,
+                          met=rule["share_of_channel_fraud_met"], all=rule["share_of_all_fraud_met"],
+                          challenged=rule["share_of_legitimate_challenged"]))
     return "\n".join(lines)
 
 
@@ -239,7 +257,7 @@ def cli(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     try:
-        transactions, _ = load_file(path)
+        transactions, _report = load_file(path)
     except DataValidationError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

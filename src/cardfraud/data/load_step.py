@@ -15,7 +15,9 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from ..report.locale_format import fill
 from ..report.markup import code, plain_text, sentence
+from ..report.translate import _
 from ..runner.artifacts import (
     artifact_path,
     save_step_results,
@@ -181,15 +183,15 @@ def describe_source(data: dict, report: CleaningReport) -> str:
     if data["source"] == "raw":
         return raw_source.describe_raw_source(data, report, fingerprint)
     if data["source"] == "file":
-        origin = sentence("the extract {path} (fingerprint {fingerprint})",
+        origin = sentence(_("the extract {path} (fingerprint {fingerprint})"),
                           path=code(data["path"]), fingerprint=fingerprint)
     else:
-        origin = sentence("the built-in transaction simulator (seed {seed}, fingerprint "
-                          "{fingerprint})", seed=data.get("simulator", {}).get("seed", "default"),
+        origin = sentence(_("the built-in transaction simulator (seed {seed}, fingerprint "
+                            "{fingerprint})"), seed=data.get("simulator", {}).get("seed", "default"),
                           fingerprint=fingerprint)
-    return sentence("**{rows:,} purchases** were loaded from {origin} (**load path: {kind}**: the "
-                    "seven inputs as given). {read:,} rows were read and {dropped:,} were "
-                    "removed by cleaning.", rows=data["rows"], origin=origin, kind=data["source"],
+    return sentence(_("**{rows:,} purchases** were loaded from {origin} (**load path: {kind}**: "
+                      "the seven inputs as given). {read:,} rows were read and {dropped:,} were "
+                      "removed by cleaning."), rows=data["rows"], origin=origin, kind=data["source"],
                     read=report.rows_read, dropped=report.rows_read - report.rows_kept)
 
 
@@ -213,7 +215,8 @@ def data_quality_table(report: CleaningReport) -> pd.DataFrame:
         ("required columns present", report.required_columns),
         ("rows with missing values", f"{report.rows_with_missing:,} ({missing})"),
         ("rows dropped for missing values", f"{report.missing_rows_dropped:,}"),
-        ("duplicated rows", f"{report.duplicate_rows:,} (dropped: {report.duplicate_rows_dropped:,})"),
+        ("duplicated rows", fill(_("{n:,} (dropped: {dropped:,})"), n=report.duplicate_rows,
+                                 dropped=report.duplicate_rows_dropped)),
         ("columns converted", converted),
         ("infinite, negative or out-of-range numbers", "none"),
         ("flags outside 0/1", "none"),

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from ..report.translate import N_
 from .files import file_fingerprint
 from .raw import load_raw_extract
 from .schema import FEATURES
@@ -107,8 +108,8 @@ def simulator_comparison_table(data: dict) -> pd.DataFrame:
     """Return the derived inputs against the simulator's own columns (one line when not simulated)."""
     records = (data.get("derivation") or {}).get("simulator_comparison")
     if not records:
-        return pd.DataFrame([("all", "not compared: the inputs were not derived from the "
-                              "simulator's raw extract (load.source=raw without load.path)")],
+        return pd.DataFrame([("all", N_("not compared: the inputs were not derived from the "
+                                 "simulator's raw extract (load.source=raw without load.path)"))],
                             columns=["input", "why"]).set_index("input")
     return pd.DataFrame(records).set_index("input").round(4)
 
@@ -117,25 +118,26 @@ def simulator_comparison_table(data: dict) -> pd.DataFrame:
 def describe_raw_source(data: dict, report, fingerprint: str) -> str:
     """Return the load page's opening sentences for the raw path: where from, what was derived."""
     from ..report.markup import code, sentence
+    from ..report.translate import _
 
     if data.get("path"):
-        origin = sentence("the bank's raw extract {path} (fingerprint {fingerprint})",
+        origin = sentence(_("the bank's raw extract {path} (fingerprint {fingerprint})"),
                           path=code(data["path"]), fingerprint=fingerprint)
     else:
-        origin = sentence("the built-in simulator's purchases written as a raw extract (seed "
-                          "{seed}, fingerprint {fingerprint})",
+        origin = sentence(_("the built-in simulator's purchases written as a raw extract (seed "
+                            "{seed}, fingerprint {fingerprint})"),
                           seed=data.get("simulator", {}).get("seed", "default"),
                           fingerprint=fingerprint)
     inputs = data["derivation"]["inputs"]
     derived = [name for name, found in inputs.items() if found["status"] == "derived"]
     absent = [name for name, found in inputs.items() if found["status"] == "absent"]
     return sentence(
-        "**{rows:,} purchases** were loaded from {origin} (**load path: raw**). {read:,} rows "
-        "were read and {dropped:,} were removed by cleaning. The model inputs were derived "
-        "from each card's earlier purchases: {derived} derived; {absent} absent (unknown, "
-        "not invented).", rows=data["rows"], origin=origin, read=report.rows_read,
+        _("**{rows:,} purchases** were loaded from {origin} (**load path: raw**). {read:,} rows "
+          "were read and {dropped:,} were removed by cleaning. The model inputs were derived "
+          "from each card's earlier purchases: {derived} derived; {absent} absent (unknown, "
+          "not invented)."), rows=data["rows"], origin=origin, read=report.rows_read,
         dropped=report.rows_read - report.rows_kept, derived=len(derived),
-        absent=", ".join(absent) or "none")
+        absent=", ".join(absent) or _("none"))
 
 
 def add_raw_arguments(parser) -> None:

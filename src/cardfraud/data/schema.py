@@ -87,7 +87,9 @@ def inputs_record(columns) -> dict[str, list[str]]:
 
 def unknown_input_text(name: str) -> str:
     """What a page shows instead of a figure or a number for an input the extract lacks."""
-    return f"unknown: the extract has no {name}"
+    from ..report.translate import _
+
+    return _("unknown: the extract has no {name}").format(name=name)
 
 
 def model_features(frame: pd.DataFrame, inputs: list[str] | None = None) -> pd.DataFrame:

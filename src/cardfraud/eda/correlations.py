@@ -14,6 +14,8 @@ import pandas as pd
 from ..data.partly_unknown import unknown_counts, unknown_note
 from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, TARGET, available_inputs
 from ..report import figures as plots
+from ..report.locale_format import fill
+from ..report.translate import _, translate
 
 
 def feature_correlations(transactions: pd.DataFrame) -> pd.DataFrame:
@@ -41,12 +43,12 @@ def plot_correlations(correlations: pd.DataFrame, notes: dict[str, int] | None =
     table = pd.DataFrame(correlations.to_numpy(), index=names, columns=names)
     # adding 0.0 turns the -0.00 of tiny negative values into 0.00
     plots.draw_heatmap(ax, table.round(2) + 0.0, "{:.2f}", "RdBu_r", -1, 1,
-                       "Pearson correlation (-1 to 1)")
-    plots.label_axes(ax, "Correlation between features and fraud", "feature or label",
-                     "feature or label")
+                       _("Pearson correlation (-1 to 1)"))
+    plots.label_axes(ax, _("Correlation between features and fraud"), _("feature or label"),
+                     _("feature or label"))
     fig.tight_layout()
     if unknown := unknown_note(notes or {}):
-        plots.add_note(fig, "Each pair is correlated on the purchases that know both. " + unknown)
+        plots.add_note(fig, _("Each pair is correlated on the purchases that know both. ") + unknown)
     return fig
 
 
@@ -74,8 +76,8 @@ def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: 
     x, y = (transactions[c].to_numpy(dtype=float) for c in (first, second))
     x_edges, x_labels = feature_bins(x, first, bins)
     y_edges, y_labels = feature_bins(y, second, bins)
-    purchases, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges])
-    frauds, _, _ = np.histogram2d(y, x, bins=[y_edges, x_edges],
+    purchases, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges])
+    frauds, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges],
                                   weights=transactions[TARGET].to_numpy(dtype=float))
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = frauds / purchases
@@ -103,25 +105,26 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     fraud = sample[TARGET].to_numpy() == 1
     for label, mask in ((0, ~fraud), (1, fraud)):
         left.scatter(x[mask], y[mask], s=4, alpha=0.35 if label == 0 else 0.6,
-                     color=plots.CLASS_COLORS[label], label=plots.CLASS_NAMES[label])
+                     color=plots.CLASS_COLORS[label], label=translate(plots.CLASS_NAMES[label]))
     for feature, set_scale, set_ticks in ((first, left.set_xscale, left.set_xticks),
                                           (second, left.set_yscale, left.set_yticks)):
         if feature in CONTINUOUS_FEATURES:
             set_scale("log")
         else:
-            set_ticks([0, 1], ["no", "yes"])
-    plots.label_axes(left, f"Sample of {len(sample):,} purchases by class",
+            set_ticks([0, 1], [translate("no"), translate("yes")])
+    plots.label_axes(left, fill(_("Sample of {n:,} purchases by class"), n=len(sample)),
                      plots.feature_label(first), plots.feature_label(second))
     left.legend(markerscale=3)
-    rates, _ = pair_fraud_rates(transactions, first, second, bins)
-    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, "fraud rate (%)",
+    rates, _counts = pair_fraud_rates(transactions, first, second, bins)
+    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, _("fraud rate (%)"),
                        percent=True)
-    plots.label_axes(right, "Fraud rate per cell (all purchases)", plots.feature_label(first),
+    plots.label_axes(right, _("Fraud rate per cell (all purchases)"), plots.feature_label(first),
                      plots.feature_label(second))
-    fig.suptitle(f"Strongest pair: {first} and {second} (r = {correlation:.2f})",
-                 fontweight="bold")
+    fig.suptitle(fill(_("Strongest pair: {first} and {second} (r = {r:.2f})"), first=first,
+                      second=second, r=correlation), fontweight="bold")
     fig.tight_layout()
-    plots.add_note(fig, f"Left: seeded random sample of {len(sample):,} of {len(transactions):,} "
-                        "purchases (flags jittered). Right: all purchases, in equal-count bins "
-                        "for continuous features." + (f" {unknown}" if unknown else ""))
+    plots.add_note(fig, fill(_("Left: seeded random sample of {n:,} of {rows:,} purchases (flags "
+                               "jittered). Right: all purchases, in equal-count bins for "
+                               "continuous features."), n=len(sample), rows=len(transactions))
+                   + (f" {unknown}" if unknown else ""))
     return fig

@@ -6,9 +6,8 @@ coordinates (``latitude``/``longitude``, ``city``) and ``timestamp``. Rates are 
 (0-1) with 95 % Wilson intervals. Figures are drawn from binned aggregates of all rows (fast at
 1,000,000 rows) except the two-feature scatter, which uses a seeded sample.
 
-How the features go together (correlations, the strongest pair) is in ``eda_correlations.py``;
-fraud by distance from home and over the days in ``eda_where_when.py``; maps and hot spots in
-the georeferencing step (``cardfraud.geo``).
+Correlations and the strongest pair are in ``correlations``; fraud by distance from home and
+over the days in ``where_when``; maps and hot spots in the georeferencing step (``cardfraud.geo``).
 """
 
 from __future__ import annotations
@@ -28,14 +27,22 @@ from ..data.schema import (
     unknown_inputs,
 )
 from ..report import figures as plots
+from ..report.locale_format import fill, format_date, format_value
 from ..report.markup import sentence
+from ..report.translate import N_, _, translate
 from ..runner.artifacts import transactions_path
 
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
               "used_pin_number": "PIN used", "online_order": "online order"}
-NO_TIMESTAMPS_MESSAGE = ("This extract has no timestamps (no timestamp column), so there is no "
+NO_TIMESTAMPS_TEXT = N_("This extract has no timestamps (no timestamp column), so there is no "
                          "view of purchases and fraud rate per day.")
+
+
+def __getattr__(name: str):  # NO_TIMESTAMPS_MESSAGE: the message in the language of the page
+    if name == "NO_TIMESTAMPS_MESSAGE":
+        return translate(NO_TIMESTAMPS_TEXT)
+    raise AttributeError(name)
 
 
 def read_loaded_transactions(output_dir=None) -> pd.DataFrame:
@@ -52,14 +59,15 @@ def data_scope(transactions: pd.DataFrame) -> str:
     frauds = int(transactions[TARGET].sum())
     extras = [name for name, present in (("coordinates", has_coordinates(transactions)),
                                          ("timestamps", has_timestamps(transactions))) if present]
-    text = (f"{len(transactions):,} purchases, {frauds:,} of them fraudulent "
-            f"({frauds / len(transactions):.2%}).")
+    text = fill(_("{rows:,} purchases, {frauds:,} of them fraudulent ({share:.2%})."),
+                rows=len(transactions), frauds=frauds, share=frauds / len(transactions))
     if len(extras) == 2:
-        return text + " They carry coordinates and timestamps, so every section applies."
-    if extras:
-        return text + f" They carry {extras[0]} only; sections needing the other are skipped."
-    return text + (" They have the card_transdata columns only (no coordinates, no timestamps), "
-                   "so the per-day section is skipped and the georeferencing page has no maps.")
+        return text + _(" They carry coordinates and timestamps, so every section applies.")
+    if extras:  # "coordinates" or "timestamps", words of the catalogue (report.table_words)
+        return text + fill(_(" They carry {what} only; sections needing the other are skipped."),
+                           what=translate(extras[0]))
+    return text + _(" They have the card_transdata columns only (no coordinates, no timestamps), "
+                    "so the per-day section is skipped and the georeferencing page has no maps.")
 
 
 def has_coordinates(transactions: pd.DataFrame) -> bool:
@@ -161,21 +169,22 @@ def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
         edges, shares = log_histograms(transactions, feature, bins)
         for label, share in shares.items():
             ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
-                      label=plots.CLASS_NAMES[label])
+                      label=translate(plots.CLASS_NAMES[label]))
         ax.set_xscale("log")
-        plots.label_axes(ax, feature.replace("_", " "), plots.feature_label(feature) + ", log scale",
-                         "share of the class's purchases (%)")
+        plots.label_axes(ax, feature.replace("_", " "), plots.feature_label(feature) + _(", log scale"),
+                         _("share of the class's purchases (%)"))
         plots.percent_axis(ax)
     axes[0].legend()
-    fig.suptitle("Continuous features by class (log scale)", fontweight="bold")
+    fig.suptitle(_("Continuous features by class (log scale)"), fontweight="bold")
     fig.tight_layout()
     zeros = {f: int((transactions[f] <= 0).sum()) for f in continuous}
-    zero_text = "; ".join(f"{n:,} zero {f.replace('_', ' ')} values" for f, n in zeros.items() if n)
+    zero_text = "; ".join(fill(_("{n:,} zero {feature} values"), n=n, feature=f.replace("_", " "))
+                          for f, n in zeros.items() if n)
     unknown = unknown_note(unknown_counts(transactions, continuous))
-    plots.add_note(fig, f"Binned from all {len(transactions):,} purchases into {bins} log-spaced "
-                        "bins; each class's line sums to 100 %."
-                        + (f" Zeros sit in the first bin ({zero_text})." if zero_text else "")
-                        + (f" {unknown}" if unknown else ""))
+    zero_text = fill(_(" Zeros sit in the first bin ({zeros})."), zeros=zero_text) if zero_text else ""
+    plots.add_note(fig, fill(_("Binned from all {rows:,} purchases into {bins} log-spaced bins; "
+                               "each class's line sums to 100 %."), rows=len(transactions), bins=bins)
+                   + zero_text + (f" {unknown}" if unknown else ""))
     return fig
 
 
@@ -196,13 +205,15 @@ def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
 def plot_flag_fraud_rates(flag_rates: pd.DataFrame, overall_rate: float):
     """Figure: fraud rate with its 95 % interval for each flag value."""
     fig, ax = plt.subplots(figsize=(8, 4.2))
-    labels = flag_rates["flag"] + ": " + flag_rates["value"]
+    labels = [f"{translate(flag)}: {translate(value)}"
+              for flag, value in zip(flag_rates["flag"], flag_rates["value"], strict=True)]
     plots.draw_rates_with_intervals(ax, labels, flag_rates["fraud rate"],
                                     flag_rates["95% CI low"], flag_rates["95% CI high"])
     ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
-               label=f"all purchases ({overall_rate:.1%})")
+               label=fill(_("all purchases ({rate:.1%})"), rate=overall_rate))
     ax.legend(loc="best")
-    plots.label_axes(ax, "Fraud rate by flag value (95 % intervals)", "fraud rate (%)", "flag")
+    plots.label_axes(ax, _("Fraud rate by flag value (95 % intervals)"), _("fraud rate (%)"),
+                     translate("flag"))
     fig.tight_layout()
     return fig
 
@@ -257,27 +268,33 @@ def summary_sentences(results: dict) -> str:
     """Return the headline results as a short markdown list in the fraud team's words."""
     channel = results["fraud_rate_by_channel"]
     unknown = set(results.get("inputs_unknown", []))
-    lines = [f"- {results['rows']:,} purchases; fraud rate {results['fraud_rate']:.2%}."]
-    lines.append(f"- Channel: {unknown_input_text('online_order')}." if "online_order" in unknown
-                 else f"- Online {_pct(channel['online'])} vs onsite {_pct(channel['onsite'])}.")
-    for word, key, column in (("PIN", "pin", "used_pin_number"), ("chip", "chip", "used_chip")):
-        lines.append(f"- {word}: {unknown_input_text(column)}." if column in unknown else
-                     f"- With {word} {_pct(results[f'fraud_rate_with_{key}'])} vs without "
-                     f"{_pct(results[f'fraud_rate_without_{key}'])}.")
+    lines = [fill(_("- {rows:,} purchases; fraud rate {rate:.2%}."), rows=results["rows"],
+                  rate=results["fraud_rate"])]
+    lines.append(fill(_("- Channel: {unknown}."), unknown=unknown_input_text("online_order"))
+                 if "online_order" in unknown else
+                 fill(_("- Online {online} vs onsite {onsite}."), online=_pct(channel["online"]),
+                      onsite=_pct(channel["onsite"])))
+    for word, key, column in (("PIN", "pin", "used_pin_number"), (_("chip"), "chip", "used_chip")):
+        lines.append(fill("- {word}: {unknown}.", word=word, unknown=unknown_input_text(column))
+                     if column in unknown else
+                     fill(_("- With {word} {with_it} vs without {without}."), word=word,
+                          with_it=_pct(results[f"fraud_rate_with_{key}"]),
+                          without=_pct(results[f"fraud_rate_without_{key}"])))
     if results["fraud_rate_by_distance_band"] is None:
-        lines.append(f"- Distance from home: {unknown_input_text('distance_from_home')}.")
+        lines.append(fill(_("- Distance from home: {unknown}."),
+                          unknown=unknown_input_text("distance_from_home")))
     else:
         worst = max(results["fraud_rate_by_distance_band"], key=lambda b: b["rate"] or 0)
-        lines.append(sentence("- Highest fraud rate by distance from home: {band} ({rate} of "
-                              "{purchases:,} purchases).", band=worst["band"],
+        lines.append(sentence(_("- Highest fraud rate by distance from home: {band} ({rate} of "
+                                "{purchases:,} purchases)."), band=worst["band"],
                               rate=_pct(worst["rate"]), purchases=worst["purchases"]))
     if "period_start" in results:
-        lines.append(sentence("- Period: {start} to {end} ({days} days).",
-                              start=results["period_start"], end=results["period_end"],
-                              days=results["days"]))
+        lines.append(sentence(_("- Period: {start} to {end} ({days} days)."),
+                              start=format_date(results["period_start"]),
+                              end=format_date(results["period_end"]), days=results["days"]))
     return "\n".join(lines)
 
 
 def _pct(rate: float | None) -> str:
     """Format a 0-1 rate as a percentage, or 'n/a' when there were no purchases."""
-    return "n/a" if rate is None or not np.isfinite(rate) else f"{rate:.2%}"
+    return "n/a" if rate is None or not np.isfinite(rate) else format_value(rate, ".2%")

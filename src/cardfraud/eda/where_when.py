@@ -14,6 +14,8 @@ import pandas as pd
 from ..data.partly_unknown import unknown_note
 from ..data.schema import TARGET
 from ..report import figures as plots
+from ..report.locale_format import fill, format_value, localize_number_text
+from ..report.translate import _
 from .headlines import with_fraud_rates
 
 
@@ -42,14 +44,15 @@ def plot_distance_bands(bands: pd.DataFrame, overall_rate: float, unknown: int =
     ``unknown``: purchases whose distance from home is unknown (in no band), said in a note.
     """
     fig, ax = plt.subplots(figsize=(8, 4))
-    labels = bands["band"] + "  (" + bands["purchases"].map("{:,}".format) + ")"
+    labels = [f"{localize_number_text(band)}  ({format_value(n, ',')})"
+              for band, n in zip(bands["band"], bands["purchases"], strict=True)]
     plots.draw_rates_with_intervals(ax, labels, bands["fraud rate"], bands["95% CI low"],
                                     bands["95% CI high"])
     ax.axvline(overall_rate, color="grey", linestyle="--", linewidth=1,
-               label=f"all purchases ({overall_rate:.1%})")
+               label=fill(_("all purchases ({rate:.1%})"), rate=overall_rate))
     ax.legend(loc="best")
-    plots.label_axes(ax, "Fraud rate by distance from home (95 % intervals)", "fraud rate (%)",
-                     "distance from home band (purchases)")
+    plots.label_axes(ax, _("Fraud rate by distance from home (95 % intervals)"),
+                     _("fraud rate (%)"), _("distance from home band (purchases)"))
     fig.tight_layout()
     if unknown:
         plots.add_note(fig, unknown_note({"distance_from_home": unknown}))
@@ -70,6 +73,6 @@ def plot_daily_activity(daily: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(12, 4.5))
     plots.draw_daily_counts_and_rate(ax, daily["day"], daily["purchases"], daily["fraud rate"],
                                      daily["95% CI low"], daily["95% CI high"])
-    ax.set_title("Purchases and fraud rate per day")
+    ax.set_title(_("Purchases and fraud rate per day"))
     fig.tight_layout()
     return fig

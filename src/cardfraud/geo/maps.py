@@ -16,10 +16,12 @@ from matplotlib.colors import LogNorm, Normalize
 
 from ..data.schema import TARGET
 from ..report import figures as plots
+from ..report.locale_format import fill as fill_text
 from ..report.markup import figure_text
+from ..report.translate import N_, _
 from .boundaries import Boundaries, draw_boundaries
 
-LON_LABEL, LAT_LABEL = "longitude (degrees east)", "latitude (degrees north)"
+LON_LABEL, LAT_LABEL = N_("longitude (degrees east)"), N_("latitude (degrees north)")
 NO_DATA_COLOR = "#eeeeee"
 
 
@@ -29,7 +31,7 @@ def _frame_country(ax, boundaries: Boundaries, title: str) -> None:
     ax.set_xlim(lon_min - 0.3, lon_max + 0.3)
     ax.set_ylim(lat_min - 0.3, lat_max + 0.3)
     ax.grid(False)
-    plots.label_axes(ax, title, LON_LABEL, LAT_LABEL)
+    plots.label_axes(ax, title, _(LON_LABEL), _(LAT_LABEL))
 
 
 def plot_department_fraud_rates(departments: pd.DataFrame, boundaries: Boundaries,
@@ -43,12 +45,13 @@ def plot_department_fraud_rates(departments: pd.DataFrame, boundaries: Boundarie
     fill.update({row.department: cmap(norm(row.fraud_rate)) for row in rated.itertuples()})
     fig, ax = plt.subplots(figsize=(7.5, 8))
     draw_boundaries(ax, boundaries, fill)
-    _frame_country(ax, boundaries, "Fraud rate per department")
+    _frame_country(ax, boundaries, _("Fraud rate per department"))
     colorbar = fig.colorbar(ScalarMappable(norm, cmap), ax=ax, fraction=0.046, pad=0.03)
-    colorbar.set_label("fraud rate (%)")
-    colorbar.ax.yaxis.set_major_formatter(plt.matplotlib.ticker.PercentFormatter(xmax=1.0))
-    plots.add_note(fig, f"Each purchase placed in a department by its coordinates; grey "
-                        f"departments have fewer than {min_purchases} purchases.")
+    colorbar.set_label(_("fraud rate (%)"))
+    colorbar.ax.yaxis.set_major_formatter(plots.percent_formatter())
+    plots.add_note(fig, fill_text(_("Each purchase placed in a department by its coordinates; "
+                                    "grey departments have fewer than {n} purchases."),
+                                  n=min_purchases))
     return fig
 
 
@@ -82,21 +85,25 @@ def plot_purchases_and_frauds(purchases: pd.DataFrame, boundaries: Boundaries,
     """Figure: purchases per cell and frauds per cell (log scales), over the departments."""
     grid = purchase_grid(purchases, boundaries, gridsize)
     fig, axes = plt.subplots(1, 2, figsize=(14, 8))
-    for ax, key, cmap, title in ((axes[0], "purchases", "Blues", "Purchases per cell"),
-                                 (axes[1], "frauds", "Reds", "Frauds per cell")):
+    for ax, key, cmap, title, label in (
+            (axes[0], "purchases", "Blues", _("Purchases per cell"),
+             _("purchases per cell (count, log scale)")),
+            (axes[1], "frauds", "Reds", _("Frauds per cell"), _("frauds per cell (count, log scale)"))):
         values = np.where(grid[key] > 0, grid[key], np.nan)
         norm = LogNorm(1, max(np.nanmax(values) if np.isfinite(values).any() else 10, 10))
         plots.draw_binned_map(ax, grid["lon_edges"], grid["lat_edges"], values, cmap,
-                              f"{key} per cell (count, log scale)", norm=norm)
+                              label, norm=norm)
         draw_boundaries(ax, boundaries)
         _frame_country(ax, boundaries, title)
     width_km = (grid["lon_edges"][1] - grid["lon_edges"][0]) * 111.32 * np.cos(
         np.radians(np.mean(grid["lat_edges"])))
-    plots.add_note(fig, f"Binned from all {len(purchases):,} purchases on a {gridsize} x "
-                        f"{len(grid['lat_edges']) - 1} grid over the country (cells about "
-                        f"{width_km:.0f} km wide); {grid['outside']:,} purchases placed beyond "
-                        "the country's extent (e.g. online connections from abroad) are not "
-                        "drawn.")
+    plots.add_note(fig, fill_text(_("Binned from all {rows:,} purchases on a {columns} x {lines} "
+                                    "grid over the country (cells about {km:.0f} km wide); "
+                                    "{outside:,} purchases placed beyond the country's extent (e.g. "
+                                    "online connections from abroad) are not drawn."),
+                                  rows=len(purchases), columns=gridsize,
+                                  lines=len(grid["lat_edges"]) - 1, km=width_km,
+                                  outside=grid["outside"]))
     fig.tight_layout()
     return fig
 
@@ -113,23 +120,24 @@ def plot_suspects_and_hot_spots(hot_spots: pd.DataFrame, points: pd.DataFrame,
     if len(hot_spots):
         ax.scatter(hot_spots["longitude"], hot_spots["latitude"], marker="s", s=160,
                    facecolor="none", edgecolor=plots.FRAUD_COLOR, linewidth=2, zorder=7,
-                   label=f"hot spots ({len(hot_spots):,})")
-    for kind, marker in (("shop", "^"), ("online merchant", "o")):
+                   label=fill_text(_("hot spots ({n:,})"), n=len(hot_spots)))
+    for kind, marker, label in (("shop", "^", _("suspected shops ({n:,})")),
+                                ("online merchant", "o", _("suspected online merchants ({n:,})"))):
         chosen = points[points["kind"] == kind] if len(points) else points
         if len(chosen):
             ax.scatter(chosen["longitude"], chosen["latitude"], marker=marker, s=70,
                        facecolor="#f2b134", edgecolor="black", zorder=6,
-                       label=f"suspected {kind}s ({len(chosen):,})")
+                       label=fill_text(label, n=len(chosen)))
     for table, column in ((hot_spots, "hot_spot"), (points, "suspected_point")):
         for row in table.head(labels).itertuples(index=False):
             ax.annotate(figure_text(f"{getattr(row, column)} {row.city}".strip()),
                         (row.longitude, row.latitude), fontsize=8, xytext=(5, 4),
                         textcoords="offset points", zorder=7)
-    _frame_country(ax, boundaries, "Hot spots and suspected points of compromise")
+    _frame_country(ax, boundaries, _("Hot spots and suspected points of compromise"))
     if len(hot_spots) or len(points):
         ax.legend(loc="lower left", frameon=True)
-    plots.add_note(fig, f"Hot spots: map cells where card-present fraud is significantly more "
-                        f"frequent than elsewhere; "
-                        f"suspected points: merchants used by significantly many cards later "
-                        f"defrauded. The {labels} most significant of each are labelled.")
+    plots.add_note(fig, fill_text(_("Hot spots: map cells where card-present fraud is "
+                                    "significantly more frequent than elsewhere; suspected points: "
+                                    "merchants used by significantly many cards later defrauded. "
+                                    "The {n} most significant of each are labelled."), n=labels))
     return fig

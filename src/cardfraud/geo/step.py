@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..report.locale_format import format_date
 from ..report.markup import code, join, sentence
+from ..report.translate import _
 from .boundaries import Boundaries, department_index
 from .cpp import common_points_of_purchase
 from .hot_spots import HOT_SPOT_COLUMNS, card_present, fraud_rate_by_department, hot_spots
@@ -30,26 +32,26 @@ def missing_columns(transactions: pd.DataFrame) -> dict[str, list[str]]:
 def scope_text(transactions: pd.DataFrame) -> str:
     """Return what this data allows, naming each missing column and what it turns off."""
     missing = missing_columns(transactions)
-    lines = [sentence("{rows:,} purchases.", rows=len(transactions))]
+    lines = [sentence(_("{rows:,} purchases."), rows=len(transactions))]
     if missing["maps"]:
-        lines.append(sentence("No {cols} column: no maps, no fraud rate per department and no "
-                              "hot spots.", cols=join(", ", (code(c) for c in missing["maps"]))))
+        lines.append(sentence(_("No {cols} column: no maps, no fraud rate per department and no "
+                                "hot spots."), cols=join(", ", (code(c) for c in missing["maps"]))))
     if missing["cpp"]:
-        lines.append(sentence("No {cols} column: no common point of purchase, so no suspected "
-                              "points and no cards at risk.",
+        lines.append(sentence(_("No {cols} column: no common point of purchase, so no suspected "
+                                "points and no cards at risk."),
                               cols=join(", ", (code(c) for c in missing["cpp"]))))
     if not missing["maps"]:
         unlocated = int(transactions[list(COORDINATES)].isna().any(axis=1).sum())
         if unlocated:
-            lines.append(sentence("{n:,} purchases have no coordinates (none from the "
-                                  "provider): the maps and hot spots leave them out, the common "
-                                  "point of purchase keeps them.", n=unlocated))
+            lines.append(sentence(_("{n:,} purchases have no coordinates (none from the "
+                                    "provider): the maps and hot spots leave them out, the common "
+                                    "point of purchase keeps them."), n=unlocated))
     if not missing["maps"] and not missing["cpp"]:
-        lines.append("They carry coordinates, card and merchant ids and timestamps: every "
-                     "analysis on this page applies.")
+        lines.append(_("They carry coordinates, card and merchant ids and timestamps: every "
+                       "analysis on this page applies."))
     elif missing["maps"] and missing["cpp"]:
-        lines.append("The distance-from-home analysis, which needs none of these, is on the "
-                     "exploratory page.")
+        lines.append(_("The distance-from-home analysis, which needs none of these, is on the "
+                       "exploratory page."))
     return " ".join(lines)
 
 
@@ -129,30 +131,30 @@ def summary_sentences(results: dict) -> str:
     """Return the step's findings as a short markdown list in the team's words."""
     lines = []
     if results["maps"]:
-        lines.append(sentence("- {n:,} hot spots: map cells with a fraud rate significantly "
-                              "above the rest (false discovery rate {fdr:.0%}).",
+        lines.append(sentence(_("- {n:,} hot spots: map cells with a fraud rate significantly "
+                                "above the rest (false discovery rate {fdr:.0%})."),
                               n=results["hot_spot_count"], fdr=results["parameters"]["fdr"]))
     if results["cpp"]:
-        lines.append(sentence("- {n:,} suspected points of compromise; {cards:,} cards visited "
-                              "one in its window and show no fraud yet (the reissue list).",
+        lines.append(sentence(_("- {n:,} suspected points of compromise; {cards:,} cards visited "
+                                "one in its window and show no fraud yet (the reissue list)."),
                               n=results["suspected_point_count"],
                               cards=results["cards_at_risk"]))
         for point in results["suspected_points"][:3]:
             lines.append("  - " + point_in_words(point))
     if not lines:
-        lines.append("- No georeferenced analysis: the data lacks the columns named above.")
+        lines.append(_("- No georeferenced analysis: the data lacks the columns named above."))
     return "\n".join(lines)
 
 
 def point_in_words(point: dict) -> str:
     """Say where a suspected point is, when it captured cards and how many were defrauded."""
     place = join(", ", (p for p in (point["city"], point["department"]) if p))
-    return sentence("{kind} {merchant} in {place}: {defrauded:,} cards that used it between "
-                    "{start} and {end} were later defrauded; {at_risk:,} more are at risk.",
-                    kind="Shop" if point["kind"] == "shop" else "Online merchant",
+    return sentence(_("{kind} {merchant} in {place}: {defrauded:,} cards that used it between "
+                      "{start} and {end} were later defrauded; {at_risk:,} more are at risk."),
+                    kind=_("Shop") if point["kind"] == "shop" else _("Online merchant"),
                     merchant=code(point["merchant_id"]), place=place,
-                    defrauded=point["cards_defrauded"], start=point["window_start"][:10],
-                    end=point["window_end"][:10], at_risk=point["cards_at_risk"])
+                    defrauded=point["cards_defrauded"], start=format_date(point["window_start"]),
+                    end=format_date(point["window_end"]), at_risk=point["cards_at_risk"])
 
 
 def build_parser():

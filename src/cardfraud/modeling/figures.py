@@ -19,7 +19,9 @@ from ..report.figures import (
     label_axes,
     percent_axis,
 )
+from ..report.locale_format import fill
 from ..report.markup import figure_text
+from ..report.translate import _, translate
 from .metrics import TestEvaluation
 
 CANDIDATE_COLORS = {"logistic_regression": "#4C72B0", "decision_tree": "#DD8452",
@@ -32,26 +34,30 @@ def plot_pr_roc(test: TestEvaluation, best: str):
     for candidate, scores in test.scores.items():
         width = 2.6 if candidate == best else 1.3
         color = CANDIDATE_COLORS.get(candidate)
-        precision, recall, _ = precision_recall_curve(test.fraud, scores)
+        precision, recall, _cuts = precision_recall_curve(test.fraud, scores)
         row = test.comparison.loc[candidate]
         pr_ax.plot(recall, precision, lw=width, color=color,
-                   label=f"{candidate} (PR-AUC {row['average_precision']:.3f})")
-        false_alarm, caught, _ = roc_curve(test.fraud, scores)
+                   label=fill("{candidate} (PR-AUC {auc:.3f})", candidate=candidate,
+                              auc=row["average_precision"]))
+        false_alarm, caught, _cuts = roc_curve(test.fraud, scores)
         roc_ax.plot(false_alarm, caught, lw=width, color=color,
-                    label=f"{candidate} (ROC-AUC {row['roc_auc']:.3f})")
+                    label=fill("{candidate} (ROC-AUC {auc:.3f})", candidate=candidate,
+                               auc=row["roc_auc"]))
     base = float(np.mean(test.fraud))
-    pr_ax.axhline(base, color="grey", ls=":", lw=1, label=f"fraud rate {base:.2%} (no skill)")
-    roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="no skill")
-    label_axes(pr_ax, "Precision-recall on the test set", "recall (share of frauds caught)",
-               "precision (share of alerts that are fraud)")
-    label_axes(roc_ax, "ROC on the test set", "false-alarm rate (legitimate purchases flagged)",
-               "recall (share of frauds caught)")
+    pr_ax.axhline(base, color="grey", ls=":", lw=1,
+                  label=fill(_("fraud rate {rate:.2%} (no skill)"), rate=base))
+    roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_("no skill"))
+    label_axes(pr_ax, _("Precision-recall on the test set"), _("recall (share of frauds caught)"),
+               _("precision (share of alerts that are fraud)"))
+    label_axes(roc_ax, _("ROC on the test set"),
+               _("false-alarm rate (legitimate purchases flagged)"),
+               _("recall (share of frauds caught)"))
     for ax in (pr_ax, roc_ax):
         percent_axis(ax, "x")
         percent_axis(ax, "y")
         ax.legend(loc="lower left" if ax is pr_ax else "lower right")
-    add_note(fig, f"Test set: {len(test.fraud):,} transactions, never used in selection. "
-                  f"Thick line: the chosen model ({best}).")
+    add_note(fig, fill(_("Test set: {rows:,} transactions, never used in selection. Thick line: "
+                         "the chosen model ({best})."), rows=len(test.fraud), best=best))
     return fig
 
 
@@ -67,13 +73,14 @@ def plot_confusion_matrices(test: TestEvaluation):
         for (i, j), count in np.ndenumerate(counts):
             ax.text(j, i, f"{count:,.0f}\n{shares[i, j]:.1%}", ha="center", va="center",
                     color="white" if shares[i, j] > 0.6 else "black", fontsize=9)
-        ax.set_xticks([0, 1], ["not flagged", "alert"])
-        ax.set_yticks([0, 1], ["legitimate", "fraud"])
+        ax.set_xticks([0, 1], [_("not flagged"), _("alert")])
+        ax.set_yticks([0, 1], [translate("legitimate"), translate("fraud")])
         ax.grid(False)
-        ax.set_title(f"{candidate}\nthreshold {row['threshold']:.3f}", fontsize=10)
-    fig.suptitle("Confusion matrices on the test set", fontweight="bold")
-    add_note(fig, "Counts and share of each true class; each model at the threshold of least "
-                  "expected cost on its validation scores.")
+        ax.set_title(fill(_("{candidate}\nthreshold {threshold:.3f}"), candidate=candidate,
+                          threshold=row["threshold"]), fontsize=10)
+    fig.suptitle(_("Confusion matrices on the test set"), fontweight="bold")
+    add_note(fig, _("Counts and share of each true class; each model at the threshold of least "
+                    "expected cost on its validation scores."))
     fig.tight_layout()
     return fig
 
@@ -85,26 +92,30 @@ def plot_cost_curve(curve: pd.DataFrame, threshold: float, recall_threshold: flo
     shown = curve[curve["threshold"] <= 1.0]
     cost = 1000 * shown["expected_cost"] / rows / 1e6
     ax.plot(shown["threshold"], cost, color=FRAUD_COLOR, lw=2,
-            label="expected cost per 1,000 transactions")
-    ax.axvline(threshold, color="black", lw=1.2, label=f"least cost: {threshold:.3f}")
+            label=_("expected cost per 1,000 transactions"))
+    ax.axvline(threshold, color="black", lw=1.2,
+               label=fill(_("least cost: {threshold:.3f}"), threshold=threshold))
     ax.axvline(recall_threshold, color="grey", ls="--", lw=1.2,
-               label=f"recall {target_recall:.0%}: {recall_threshold:.3f}")
-    label_axes(ax, f"Expected cost by alert threshold ({candidate}, validation data)",
-               "alert threshold (fraud probability at or above which a purchase is reviewed)",
-               figure_text(f"expected cost per 1,000 transactions (million {currency})"))
+               label=fill(_("recall {recall:.0%}: {threshold:.3f}"), recall=target_recall,
+                          threshold=recall_threshold))
+    label_axes(ax, fill(_("Expected cost by alert threshold ({candidate}, validation data)"),
+                        candidate=candidate),
+               _("alert threshold (fraud probability at or above which a purchase is reviewed)"),
+               figure_text(fill(_("expected cost per 1,000 transactions (million {currency})"),
+                                currency=currency)))
     ax.set_ylim(0, 1.4 * float(cost.max()))  # head room for the legend
     recall_ax = ax.twinx()
     recall_ax.plot(shown["threshold"], shown["recall"], color=LEGITIMATE_COLOR, lw=1.2,
-                   alpha=0.8, label="recall (right axis)")
-    recall_ax.set_ylabel("recall (share of frauds caught)")
+                   alpha=0.8, label=_("recall (right axis)"))
+    recall_ax.set_ylabel(_("recall (share of frauds caught)"))
     recall_ax.set_ylim(0, 1.4)
     recall_ax.set_yticks(np.linspace(0, 1, 6))
     percent_axis(recall_ax, "y")
     recall_ax.grid(False)
     handles = ax.get_legend_handles_labels()[0] + recall_ax.get_legend_handles_labels()[0]
     ax.legend(handles=handles, loc="upper center", ncol=2)
-    add_note(fig, f"Out-of-fold scores of cross-validation ({rows:,} validation transactions); "
-                  "cost = missed frauds + reviews.")
+    add_note(fig, fill(_("Out-of-fold scores of cross-validation ({rows:,} validation "
+                         "transactions); cost = missed frauds + reviews."), rows=rows))
     return fig
 
 
@@ -115,13 +126,13 @@ def plot_calibration(test: TestEvaluation, candidate: str, bins: int = 10):
     fig, ax = plt.subplots(figsize=(6.2, 5))
     ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
     ax.plot(predicted, observed, marker="o", color=FRAUD_COLOR, lw=2, label=candidate)
-    label_axes(ax, "Calibration on the test set", "predicted fraud probability (bin mean)",
-               "observed fraud rate in the bin")
+    label_axes(ax, _("Calibration on the test set"), _("predicted fraud probability (bin mean)"),
+               _("observed fraud rate in the bin"))
     percent_axis(ax, "x")
     percent_axis(ax, "y")
     ax.legend(loc="upper left")
-    add_note(fig, f"{bins} equal-width bins of predicted probability (empty bins left out), "
-                  f"{len(scores):,} test transactions.")
+    add_note(fig, fill(_("{bins} equal-width bins of predicted probability (empty bins left out), "
+                         "{rows:,} test transactions."), bins=bins, rows=len(scores)))
     return fig
 
 
@@ -131,9 +142,11 @@ def plot_permutation_importance(table: pd.DataFrame, candidate: str, rows: int):
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     ax.barh([feature_label(f) for f in ordered["feature"]], ordered["pr_auc_drop"],
             xerr=ordered["pr_auc_drop_std"], color=FRAUD_COLOR, alpha=0.85)
-    label_axes(ax, f"What the model relies on ({candidate})", "drop in PR-AUC when shuffled", "")
-    add_note(fig, f"Permutation importance on {rows:,} test transactions (stratified sample), "
-                  "3 shuffles per input; bars show mean and standard deviation.")
+    label_axes(ax, fill(_("What the model relies on ({candidate})"), candidate=candidate),
+               _("drop in PR-AUC when shuffled"), "")
+    add_note(fig, fill(_("Permutation importance on {rows:,} test transactions (stratified "
+                         "sample), 3 shuffles per input; bars show mean and standard deviation."),
+                       rows=rows))
     return fig
 
 

@@ -28,6 +28,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
 from ..data.schema import TARGET, available_inputs, model_features
+from ..report.locale_format import fill
+from ..report.translate import _
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .card_precision import card_precision_of_rows, cards_reviewed_per_day, has_cards_and_days
 from .feature_sets import feature_set_of
@@ -172,7 +174,7 @@ def permutation_importance_table(pipeline, frame: pd.DataFrame, split: Split, ro
     positions = split.test_rows
     fraud = frame[TARGET].to_numpy()[positions]
     if rows and rows < len(positions):
-        positions, _ = train_test_split(positions, train_size=int(rows), stratify=fraud,
+        positions, _rest = train_test_split(positions, train_size=int(rows), stratify=fraud,
                                         random_state=seed)
     result = permutation_importance(pipeline, model_features(frame.iloc[positions], inputs),
                                     frame[TARGET].to_numpy()[positions],
@@ -223,7 +225,7 @@ def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
     known = model_features(frame).notna().all(axis=1).to_numpy()  # it had no unknown inputs
     every = np.flatnonzero(known)
     if rows and rows < len(every):
-        every, _ = train_test_split(every, train_size=int(rows), stratify=fraud[every],
+        every, _rest = train_test_split(every, train_size=int(rows), stratify=fraud[every],
                                     random_state=seed)
     features, labels = SMOTE(random_state=seed).fit_resample(
         model_features(frame.iloc[every]), fraud[every])
@@ -231,7 +233,7 @@ def first_analysis_rerun(frame: pd.DataFrame, split: Split, rows: int | None,
     honest_fit = split.train_rows[known[split.train_rows]]
     test_rows = split.test_rows[known[split.test_rows]]
     if rows and rows < len(honest_fit):
-        honest_fit, _ = train_test_split(honest_fit, train_size=int(rows),
+        honest_fit, _rest = train_test_split(honest_fit, train_size=int(rows),
                                          stratify=fraud[honest_fit], random_state=seed)
     honest_test = model_features(frame.iloc[test_rows])
     results = []
@@ -254,14 +256,17 @@ def first_analysis_gap(table: pd.DataFrame) -> str:
     lines = []
     for model in table.index.get_level_values("model").unique():
         first, honest = table.loc[(model, FIRST_PROCEDURE)], table.loc[(model, HONEST_PROCEDURE)]
-        lines.append(
-            f"{model}: recall {first['recall']:.1%} (first procedure) vs {honest['recall']:.1%} "
-            f"(honest), precision {first['precision']:.1%} vs {honest['precision']:.1%}, "
-            f"PR-AUC {first['average_precision']:.3f} vs {honest['average_precision']:.3f}, "
-            f"accuracy {first['accuracy']:.1%} vs {honest['accuracy']:.1%}.")
+        lines.append(fill(
+            _("{model}: recall {recall:.1%} (first procedure) vs {recall_honest:.1%} (honest), "
+              "precision {precision:.1%} vs {precision_honest:.1%}, PR-AUC {pr_auc:.3f} vs "
+              "{pr_auc_honest:.3f}, accuracy {accuracy:.1%} vs {accuracy_honest:.1%}."),
+            model=model, recall=first["recall"], recall_honest=honest["recall"],
+            precision=first["precision"], precision_honest=honest["precision"],
+            pr_auc=first["average_precision"], pr_auc_honest=honest["average_precision"],
+            accuracy=first["accuracy"], accuracy_honest=honest["accuracy"]))
     if left_out := table.attrs.get("purchases_left_out_unknown_input"):
-        lines.append(f"Both procedures use purchases with every input known ({left_out:,} "
-                     "purchases with an input unknown are left out, as the first analysis had "
-                     "none).")
+        lines.append(fill(_("Both procedures use purchases with every input known ({n:,} "
+                            "purchases with an input unknown are left out, as the first analysis "
+                            "had none)."), n=left_out))
     return "\n".join(lines)
 

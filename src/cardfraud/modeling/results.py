@@ -7,6 +7,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..data.schema import TARGET
+from ..report.locale_format import fill
+from ..report.translate import _
 from .candidates import CrossValidation, FittedModels
 from .feature_sets import FeatureSets, feature_set_of
 from .holdout import Split
@@ -17,8 +19,8 @@ from .thresholds import threshold_warning
 def _alert_volume(alerts: int, test: TestEvaluation) -> str:
     """Return alerts per day (with timestamps) or per 10,000 transactions, in words."""
     if test.days:
-        return f"{alerts / test.days:,.1f} alerts a day"
-    return f"{10000 * alerts / len(test.fraud):,.1f} alerts per 10,000 transactions"
+        return fill(_("{n:,.1f} alerts a day"), n=alerts / test.days)
+    return fill(_("{n:,.1f} alerts per 10,000 transactions"), n=10000 * alerts / len(test.fraud))
 
 
 def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
@@ -28,24 +30,29 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
     at_target = classification_metrics(test.fraud, test.scores[best],
                                        chosen["threshold_target_recall"])
     volume = _alert_volume(int(row["tp"] + row["fp"]), test) + (
-        f" over {test.days} test days" if test.days else "")
-    return (
-        f"Chosen model: {best} (test PR-AUC {row['average_precision']:.3f}, ROC-AUC "
-        f"{row['roc_auc']:.3f}).\n"
-        f"Alert threshold {chosen['threshold']:.4f}: the fraud probability at or above which a "
-        f"purchase goes to review, chosen on validation data to minimise expected cost "
-        f"({cost_basis}).\n"
-        f"On the test period it raises {volume}; {row['precision']:.1%} of alerts are fraud and "
-        f"they catch {row['recall']:.1%} of frauds ({int(row['tp']):,} caught, "
-        f"{int(row['fn']):,} missed, {int(row['fp']):,} legitimate purchases reviewed).\n"
-        f"Reviewing only the top {alert_budget:.1%} of transactions"
-        f"{' each day' if test.days else ''} would catch {row['recall_at_budget']:.1%} of frauds "
-        f"with {row['precision_at_budget']:.1%} precision.\n"
-        f"The threshold reaching the target recall on validation, "
-        f"{chosen['threshold_target_recall']:.4f}, would on the test period raise "
-        f"{_alert_volume(at_target['tp'] + at_target['fp'], test)} and catch {at_target['recall']:.1%} of "
-        f"frauds."
-    )
+        fill(_(" over {days} test days"), days=test.days) if test.days else "")
+    lines = [
+        fill(_("Chosen model: {best} (test PR-AUC {pr_auc:.3f}, ROC-AUC {roc_auc:.3f})."),
+             best=best, pr_auc=row["average_precision"], roc_auc=row["roc_auc"]),
+        fill(_("Alert threshold {threshold:.4f}: the fraud probability at or above which a "
+               "purchase goes to review, chosen on validation data to minimise expected cost "
+               "({basis})."), threshold=chosen["threshold"], basis=cost_basis),
+        fill(_("On the test period it raises {volume}; {precision:.1%} of alerts are fraud and "
+               "they catch {recall:.1%} of frauds ({tp:,} caught, {fn:,} missed, {fp:,} "
+               "legitimate purchases reviewed)."), volume=volume, precision=row["precision"],
+             recall=row["recall"], tp=int(row["tp"]), fn=int(row["fn"]), fp=int(row["fp"])),
+        fill(_("Reviewing only the top {budget:.1%} of transactions each day would catch "
+               "{recall:.1%} of frauds with {precision:.1%} precision.") if test.days else
+             _("Reviewing only the top {budget:.1%} of transactions would catch {recall:.1%} of "
+               "frauds with {precision:.1%} precision."), budget=alert_budget,
+             recall=row["recall_at_budget"], precision=row["precision_at_budget"]),
+        fill(_("The threshold reaching the target recall on validation, {threshold:.4f}, would "
+               "on the test period raise {volume} and catch {recall:.1%} of frauds."),
+             threshold=chosen["threshold_target_recall"],
+             volume=_alert_volume(at_target["tp"] + at_target["fp"], test),
+             recall=at_target["recall"]),
+    ]
+    return "\n".join(lines)
 
 
 def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation,
@@ -152,7 +159,7 @@ def handover_table(results: dict) -> pd.DataFrame:
             "feature set": results.get("feature_set", "base"),
             "MLflow run": results["best_run_id"],
             "model URI": results["model_uri"], "alert threshold": f"{results['threshold']:.4f}",
-            f"threshold for {results['target_recall']:.0%} recall":
+            fill(_("threshold for {recall:.0%} recall"), recall=results["target_recall"]):
                 f"{results['threshold_target_recall']:.4f}",
             "test PR-AUC (average_precision)": f"{metrics['average_precision']:.4f}"
                                                + _interval_of_chosen(results),

@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import TARGET
+from ..report.locale_format import fill
+from ..report.translate import _
 from .candidates import CrossValidation
 from .feature_sets import feature_set_of
 
@@ -122,6 +124,7 @@ def threshold_check(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFram
         return warning
     row = thresholds.loc[candidate]
     alerts, rows = int(row["validation_alerts"]), int(row["validation_rows"])
-    return (f"The least expected-cost threshold of {candidate} ({float(row['threshold']):.4f}) "
-            f"sends {alerts:,} of the {rows:,} validation purchases ({alerts / rows:.1%}) to "
-            f"review.")
+    return fill(_("The least expected-cost threshold of {candidate} ({threshold:.4f}) sends "
+                  "{alerts:,} of the {rows:,} validation purchases ({share:.1%}) to review."),
+                candidate=candidate, threshold=float(row["threshold"]), alerts=alerts, rows=rows,
+                share=alerts / rows)

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import TARGET
+from ..report.locale_format import fill
+from ..report.translate import _
 from .drift import BinnedComparison, bin_values, drift_status, population_stability_index
 from .window import MonitoringWindow
 
@@ -96,13 +98,15 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
     psi = population_stability_index(binned.reference_counts, binned.current_counts)
     now = (performance_now(window.current[TARGET].to_numpy(), scored)
            if window.description["current_has_labels"] else None)
-    threshold = f" (threshold {scorer.threshold:.4f})" if scorer.threshold is not None else ""
-    message = (f"Champion version {scorer.version}{threshold} scored {len(window.current):,} "
-               f"current and {len(reference):,} reference purchases.")
+    threshold = (fill(_(" (threshold {threshold:.4f})"), threshold=scorer.threshold)
+                 if scorer.threshold is not None else "")
+    message = fill(_("Champion version {version}{threshold} scored {current:,} current and "
+                     "{reference:,} reference purchases."), version=scorer.version,
+                   threshold=threshold, current=len(window.current), reference=len(reference))
     if window.description["current_has_labels"] and now is None:
-        message += " The current fraud labels hold one class only: performance is not measured."
+        message += _(" The current fraud labels hold one class only: performance is not measured.")
     if at_training is None:
-        message += " The registry holds no test metrics for this version."
+        message += _(" The registry holds no test metrics for this version.")
     return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
                          drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
 
@@ -125,13 +129,14 @@ def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str 
         scorer = (load_champion(model_name, tracking_uri) if promoted is None else
                   load_registered_scorer(f"models:/{model_name}/{promoted}", tracking_uri))
     except LookupError as exc:
-        return ChampionCheck(False, f"No champion to check ({str(exc).splitlines()[0]}): score "
-                                    f"drift and performance are skipped; run the registry step.")
+        return ChampionCheck(False, fill(_("No champion to check ({error}): score drift and "
+                                           "performance are skipped; run the registry step."),
+                                         error=str(exc).splitlines()[0]))
     check = champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
                                  metrics_at_training(model_name, scorer.version, tracking_uri))
     if promoted is not None:
-        check.message += (f" Version {promoted} was promoted by this run's registry step: it is "
-                          f"the champion once the run is published.")
+        check.message += fill(_(" Version {version} was promoted by this run's registry step: it "
+                                "is the champion once the run is published."), version=promoted)
     return check
 
 

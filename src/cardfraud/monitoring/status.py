@@ -21,7 +21,9 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.cleaning import load_file
 from ..data.schema import FEATURES, FLAG_FEATURES, unknown_input_text
+from ..report.locale_format import fill
 from ..report.markup import plain_text, sentence
+from ..report.translate import _, translate
 from ..runner.artifacts import (
     resolve_output_dir,
     save_step_results,
@@ -88,33 +90,37 @@ def recommendation(overall: str, performance: str | None, problems: list[str], c
     """Return the action (none, watch, investigate, check_data_feed, retrain) and why, in words."""
     now, then = champion.now or {}, champion.at_training or {}
     if problems:
-        return "check_data_feed", (
-            f"Check the data feed before anything else: {'; '.join(problems)}. A broken feed "
-            f"looks like drift, and retraining on it would teach the model the error.")
+        return "check_data_feed", fill(
+            _("Check the data feed before anything else: {problems}. A broken feed looks like "
+              "drift, and retraining on it would teach the model the error."),
+            problems="; ".join(problems))
     if performance == "alert":
-        cause = (f"Drifted: {changed}. " if changed else
-                 "The purchases look stable, so the fraud itself has probably changed. ")
-        return "retrain", (
-            f"Retrain: the champion's PR-AUC is {now['average_precision']:.3f} against "
-            f"{then['average_precision']:.3f} at training (recall {now['recall']:.3f} against "
-            f"{then['recall']:.3f}). {cause}Train on recent labelled purchases and let the "
-            f"registry step compare the challenger with the champion.")
+        cause = (fill(_("Drifted: {changed}. "), changed=changed) if changed else
+                 _("The purchases look stable, so the fraud itself has probably changed. "))
+        return "retrain", fill(
+            _("Retrain: the champion's PR-AUC is {pr_auc:.3f} against {pr_auc_then:.3f} at "
+              "training (recall {recall:.3f} against {recall_then:.3f}). {cause}Train on recent "
+              "labelled purchases and let the registry step compare the challenger with the "
+              "champion."), pr_auc=now["average_precision"], pr_auc_then=then["average_precision"],
+            recall=now["recall"], recall_then=then["recall"], cause=cause)
     if overall == "alert" and performance == "ok":
-        return "investigate", (
-            f"The purchases changed ({changed}) but the champion still performs (PR-AUC "
-            f"{now['average_precision']:.3f} against {then['average_precision']:.3f} at "
-            f"training): no retraining yet; find out with the fraud team why, and check again "
-            f"next period.")
+        return "investigate", fill(
+            _("The purchases changed ({changed}) but the champion still performs (PR-AUC "
+              "{pr_auc:.3f} against {pr_auc_then:.3f} at training): no retraining yet; find out "
+              "with the fraud team why, and check again next period."), changed=changed,
+            pr_auc=now["average_precision"], pr_auc_then=then["average_precision"])
     if overall == "alert":
-        return "retrain", (
-            f"Prepare a retraining: the purchases moved beyond the alert level ({changed}) and "
-            f"the champion's performance on them is not known yet. Get their fraud labels, "
-            f"retrain on recent purchases and compare the challenger with the champion.")
+        return "retrain", fill(
+            _("Prepare a retraining: the purchases moved beyond the alert level ({changed}) and "
+              "the champion's performance on them is not known yet. Get their fraud labels, "
+              "retrain on recent purchases and compare the challenger with the champion."),
+            changed=changed)
     if overall == "watch":
-        return "watch", f"Keep watching: {changed} moved moderately; no action yet, check again next period."
+        return "watch", fill(_("Keep watching: {changed} moved moderately; no action yet, check "
+                               "again next period."), changed=changed)
     top = table["psi"].idxmax()
-    return "none", (f"No action: the current purchases look like the training data (largest "
-                    f"PSI {table.loc[top, 'psi']:.3f}, {top}).")
+    return "none", fill(_("No action: the current purchases look like the training data (largest "
+                          "PSI {psi:.3f}, {feature})."), psi=table.loc[top, "psi"], feature=top)
 
 
 def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
@@ -125,7 +131,7 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
     performance = _performance_status(champion, performance_drop)
     overall = worst_status([feature_status, champion.score_status, performance])
     problems = data_feed_problems(window)
-    score = (f"the champion's scores shifted (score PSI {champion.score_psi:.2f})"
+    score = (fill(_("the champion's scores shifted (score PSI {psi:.2f})"), psi=champion.score_psi)
              if champion.score_status in ("watch", "alert") else "")
     changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p)
     action, text = recommendation(overall, performance, problems, changed, champion, table)
@@ -137,8 +143,8 @@ def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: C
 
 def status_summary(status: dict) -> str:
     """Return the overall status and the recommendation as one Markdown paragraph."""
-    return sentence("**Overall status: {status}.** {recommendation}",
-                    status=status["overall_status"].upper(),
+    return sentence(_("**Overall status: {status}.** {recommendation}"),
+                    status=translate(status["overall_status"].upper()),
                     recommendation=status["recommendation"])
 
 

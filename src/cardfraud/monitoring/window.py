@@ -27,7 +27,9 @@ from ..data.schema import (
 )
 from ..modeling.feature_sets import read_history_features, with_history
 from ..modeling.history import history_columns
+from ..report.locale_format import fill, format_date
 from ..report.markup import sentence
+from ..report.translate import N_, _, translate
 from ..runner.artifacts import artifact_path, load_step_results, transactions_path
 from ..runner.contract import SPLIT
 
@@ -60,7 +62,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
     reference, and counted), else the held-out test rows as a no-drift baseline. Without a
     split (``None``) every transaction counts as a training row.
     """
-    kind = "purchases of the reference data" if split is None else "training purchases"
+    kind = N_("purchases of the reference data") if split is None else N_("training purchases")
     split = np.full(len(transactions), "train") if split is None else np.asarray(split)
     if len(split) != len(transactions):
         raise ValueError(f"{SPLIT_FILE} has {len(split):,} rows but the transactions have "
@@ -70,7 +72,7 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
     overlap = np.zeros(len(transactions), dtype=bool)
     test_period = False
     if current is not None:
-        source, note = "file", f"the extract {current_path or 'given'}"
+        source, note = "file", fill(_("the extract {path}"), path=current_path or _("given"))
     elif has_time:
         stamps = pd.to_datetime(transactions["timestamp"])
         cut = stamps.max().floor("D") - pd.Timedelta(days=int(current_days) - 1)
@@ -78,12 +80,12 @@ def monitoring_window(transactions: pd.DataFrame, split: np.ndarray | None, curr
         overlap = train & in_period
         current = transactions.loc[in_period]
         test_period = bool(np.array_equal(in_period, ~train))
-        source, note = "latest_days", f"the latest {int(current_days)} days"
+        source, note = "latest_days", fill(_("the latest {days} days"), days=int(current_days))
     else:
         current = transactions.loc[~train]
         source = "test_rows"
-        note = ("the held-out test rows: the data has no timestamps and no current_path was "
-                "given, so this only shows the noise between two samples of the same extract")
+        note = _("the held-out test rows: the data has no timestamps and no current_path was "
+                 "given, so this only shows the noise between two samples of the same extract")
     reference = transactions.loc[train & ~overlap]
     if len(current) == 0:
         raise ValueError("monitoring: no current purchases to compare: the data has no timestamps "
@@ -167,19 +169,22 @@ def _bank_headers(output_dir) -> dict:
 def describe_window(window: MonitoringWindow) -> str:
     """Return one sentence on what is compared with what."""
     d = window.description
-    period = f" ({d['current_period'][0]} to {d['current_period'][1]})" if d["current_period"] else ""
-    ref_period = (f" ({d['reference_period'][0]} to {d['reference_period'][1]})"
-                  if d["reference_period"] else "")
-    overlap = (f" {d['overlap_excluded_rows']:,} more training purchases fall in the current "
-               f"period and are left out of the reference." if d["overlap_excluded_rows"] else "")
-    labels = ("It has fraud labels, so the champion's performance can be measured."
-              if d["current_has_labels"] else "It has no fraud labels: performance is not measured.")
+    period = (fill(_(" ({start} to {end})"), start=format_date(d["current_period"][0]),
+                   end=format_date(d["current_period"][1])) if d["current_period"] else "")
+    ref_period = (fill(_(" ({start} to {end})"), start=format_date(d["reference_period"][0]),
+                       end=format_date(d["reference_period"][1])) if d["reference_period"] else "")
+    overlap = (fill(_(" {n:,} more training purchases fall in the current period and are left "
+                      "out of the reference."), n=d["overlap_excluded_rows"])
+               if d["overlap_excluded_rows"] else "")
+    labels = (_("It has fraud labels, so the champion's performance can be measured.")
+              if d["current_has_labels"] else
+              _("It has no fraud labels: performance is not measured."))
     if d["current_is_test_set"]:
-        labels += (" The current period is exactly the modeling step's test period, so the "
-                   "champion's performance now repeats its test result; give current_path (new "
-                   "purchases) to follow it on data it has not been evaluated on.")
-    return sentence("Current: {rows:,} purchases, {note}{period}. Reference: {reference_rows:,} "
-                    "{kind}{ref_period}.{overlap} {labels}", rows=d["current_rows"],
+        labels += _(" The current period is exactly the modeling step's test period, so the "
+                    "champion's performance now repeats its test result; give current_path (new "
+                    "purchases) to follow it on data it has not been evaluated on.")
+    return sentence(_("Current: {rows:,} purchases, {note}{period}. Reference: {reference_rows:,} "
+                      "{kind}{ref_period}.{overlap} {labels}"), rows=d["current_rows"],
                     note=d["note"], period=period, reference_rows=d["reference_rows"],
-                    kind=d["reference_kind"], ref_period=ref_period, overlap=overlap,
+                    kind=translate(d["reference_kind"]), ref_period=ref_period, overlap=overlap,
                     labels=labels)

@@ -7,32 +7,29 @@ Read from ``artifacts/results/georeferencing.json``: the top suspected points in
 from __future__ import annotations
 
 from ..geo.step import point_in_words
+from .locale_format import format_percent as pct
 from .markup import code, join, sentence
-
-
-def pct(share: float, digits: int = 0) -> str:
-    """Format a 0-1 share as a percentage."""
-    return f"{100 * share:.{digits}f} %"
+from .translate import _
 
 
 def compromise_text(results: dict) -> str:
     """Where cards were compromised: the top suspected points in plain words, the cards at risk."""
     geo = results.get("georeferencing")
     if not geo:
-        return "The georeferencing step did not run, so no point of compromise was looked for."
+        return _("The georeferencing step did not run, so no point of compromise was looked for.")
     if not geo["cpp"]:
         missing = join(", ", (code(c) for c in geo["missing_columns"]["cpp"]))
-        return sentence("The data has no {missing} column, so no common point of purchase could "
-                        "be looked for.", missing=missing)
+        return sentence(_("The data has no {missing} column, so no common point of purchase "
+                          "could be looked for."), missing=missing)
     points = geo["suspected_points"]
     if not points:
-        return ("No merchant stands out as a common point of purchase of the defrauded cards "
-                "(false discovery rate " + pct(geo["parameters"]["fdr"], 0) + ").")
-    lines = [sentence("**{n:,} suspected points of compromise** (skimmed shops or leaking online "
-                      "merchants); the first:", n=geo["suspected_point_count"])]
+        return sentence(_("No merchant stands out as a common point of purchase of the defrauded "
+                          "cards (false discovery rate {fdr})."), fdr=pct(geo["parameters"]["fdr"], 0))
+    lines = [sentence(_("**{n:,} suspected points of compromise** (skimmed shops or leaking "
+                        "online merchants); the first:"), n=geo["suspected_point_count"])]
     lines += [f"- {point_in_words(p)}" for p in points[:3]]
-    lines.append(sentence("**{cards:,} cards** used a suspected point inside its window and "
-                          "show no fraud yet: the list to reissue (cards_at_risk.csv).",
+    lines.append(sentence(_("**{cards:,} cards** used a suspected point inside its window and "
+                            "show no fraud yet: the list to reissue (cards_at_risk.csv)."),
                           cards=geo["cards_at_risk"]))
     return "\n".join(lines)
 
@@ -42,6 +39,6 @@ def compromise_actions(results: dict) -> list[str]:
     geo = results.get("georeferencing") or {}
     if not geo.get("cards_at_risk"):
         return []
-    return [sentence("Reissue the {cards:,} cards at risk and have the cybersecurity team "
-                     "inspect the {points:,} suspected points of compromise.",
+    return [sentence(_("Reissue the {cards:,} cards at risk and have the cybersecurity team "
+                       "inspect the {points:,} suspected points of compromise."),
                      cards=geo["cards_at_risk"], points=geo["suspected_point_count"])]

@@ -16,24 +16,26 @@ import numpy as np
 import pandas as pd
 
 from ..runner.artifacts import save_figure
+from .locale_format import format_value, localize_number_text
 from .markup import figure_text, html_table
+from .translate import DEFAULT_LANGUAGE, N_, _, current_language, translate
 
 LEGITIMATE_COLOR = "#4C72B0"
 FRAUD_COLOR = "#C8423B"
 CLASS_COLORS = {0: LEGITIMATE_COLOR, 1: FRAUD_COLOR}
-CLASS_NAMES = {0: "legitimate", 1: "fraud"}
+CLASS_NAMES = {0: N_("legitimate"), 1: N_("fraud")}  # shown through translate()
 CHANNEL_COLORS = {"onsite": "#55A868", "online": "#8172B2"}
 NOTE_COLOR = "#555555"
 
 FEATURE_LABELS = {
-    "distance_from_home": "distance from home (km)",
-    "distance_from_last_transaction": "distance from last purchase (km)",
-    "ratio_to_median_purchase_price": "amount / cardholder's median amount (ratio)",
-    "repeat_retailer": "repeat retailer (0 = no, 1 = yes)",
-    "used_chip": "chip used (0 = no, 1 = yes)",
-    "used_pin_number": "PIN used (0 = no, 1 = yes)",
-    "online_order": "online order (0 = onsite, 1 = online)",
-    "fraud": "fraud (0 = legitimate, 1 = fraud)",
+    "distance_from_home": N_("distance from home (km)"),
+    "distance_from_last_transaction": N_("distance from last purchase (km)"),
+    "ratio_to_median_purchase_price": N_("amount / cardholder's median amount (ratio)"),
+    "repeat_retailer": N_("repeat retailer (0 = no, 1 = yes)"),
+    "used_chip": N_("chip used (0 = no, 1 = yes)"),
+    "used_pin_number": N_("PIN used (0 = no, 1 = yes)"),
+    "online_order": N_("online order (0 = onsite, 1 = online)"),
+    "fraud": N_("fraud (0 = legitimate, 1 = fraud)"),
 }
 
 REPORT_STYLE = {
@@ -61,7 +63,7 @@ def use_report_style() -> None:
 
 def feature_label(column: str) -> str:
     """Return the axis label, with units, of a transaction column."""
-    return FEATURE_LABELS.get(column, figure_text(column.replace("_", " ")))
+    return translate(FEATURE_LABELS.get(column, figure_text(column.replace("_", " "))))
 
 
 def label_axes(ax, title: str, xlabel: str, ylabel: str):
@@ -74,14 +76,28 @@ def label_axes(ax, title: str, xlabel: str, ylabel: str):
 
 def percent_axis(ax, axis: str = "y", decimals: int | None = None):
     """Show a 0-1 axis as percentages."""
-    formatter = mpl.ticker.PercentFormatter(xmax=1.0, decimals=decimals)
+    formatter = percent_formatter(decimals)
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
     return ax
 
 
+class _PercentInLanguage(mpl.ticker.PercentFormatter):
+    """Percent ticks written the way of the language in use (``12,5 %``)."""
+
+    def __call__(self, x, pos=None):
+        return localize_number_text(super().__call__(x, pos))
+
+
+def percent_formatter(decimals: int | None = None):
+    """Return the tick formatter of a 0-1 axis shown as percentages, in the language in use."""
+    kind = (mpl.ticker.PercentFormatter if current_language() == DEFAULT_LANGUAGE
+            else _PercentInLanguage)
+    return kind(xmax=1.0, decimals=decimals)
+
+
 def thousands_axis(ax, axis: str = "y"):
     """Show counts with thousands separators."""
-    formatter = mpl.ticker.FuncFormatter(lambda value, _: f"{value:,.0f}")
+    formatter = mpl.ticker.FuncFormatter(lambda value, pos: format_value(value, ",.0f"))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
     return ax
 
@@ -144,14 +160,15 @@ def draw_heatmap(ax, table: pd.DataFrame, value_format: str = "{:.2f}", cmap: st
     ax.grid(False)
     for (row, col), value in np.ndenumerate(values):
         if np.isfinite(value):
-            red, green, blue, _ = image.cmap(image.norm(value))
+            red, green, blue, _alpha = image.cmap(image.norm(value))
             dark_cell = 0.299 * red + 0.587 * green + 0.114 * blue < 0.5
-            ax.text(col, row, value_format.format(value), ha="center", va="center",
+            ax.text(col, row, localize_number_text(value_format.format(value)), ha="center",
+                    va="center",
                     fontsize=8, color="white" if dark_cell else "black")
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
     if percent:
-        colorbar.ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(xmax=1.0))
+        colorbar.ax.yaxis.set_major_formatter(percent_formatter())
     return ax
 
 
@@ -193,26 +210,26 @@ def draw_binned_map(ax, lon_edges, lat_edges, values, cmap: str, colorbar_label:
     colorbar = ax.figure.colorbar(mesh, ax=ax, fraction=0.046, pad=0.03)
     colorbar.set_label(colorbar_label)
     if percent:
-        colorbar.ax.yaxis.set_major_formatter(mpl.ticker.PercentFormatter(xmax=1.0))
+        colorbar.ax.yaxis.set_major_formatter(percent_formatter())
     return ax
 
 
 def draw_daily_counts_and_rate(ax, days, counts, rates, low=None, high=None,
-                               count_label: str = "purchases per day (count)"):
+                               count_label: str | None = None):
     """Draw counts per day as bars (left axis) and a 0-1 rate per day as a line (right axis).
 
     Returns the right-hand axes of the rate.
     """
-    ax.bar(days, counts, width=0.85, color=LEGITIMATE_COLOR, alpha=0.45, label="purchases")
-    ax.set_xlabel("day (date)")
-    ax.set_ylabel(count_label)
+    ax.bar(days, counts, width=0.85, color=LEGITIMATE_COLOR, alpha=0.45, label=_("purchases"))
+    ax.set_xlabel(_("day (date)"))
+    ax.set_ylabel(count_label or _("purchases per day (count)"))
     thousands_axis(ax)
     rate_ax = ax.twinx()
-    rate_ax.plot(days, rates, color=FRAUD_COLOR, linewidth=1.5, label="fraud rate")
+    rate_ax.plot(days, rates, color=FRAUD_COLOR, linewidth=1.5, label=_("fraud rate"))
     if low is not None and high is not None:
         rate_ax.fill_between(days, low, high, color=FRAUD_COLOR, alpha=0.15,
-                             label="95 % interval", linewidth=0)
-    rate_ax.set_ylabel("fraud rate (%)")
+                             label=_("95 % interval"), linewidth=0)
+    rate_ax.set_ylabel(_("fraud rate (%)"))
     rate_ax.set_ylim(bottom=0)
     rate_ax.grid(False)
     rate_ax.spines["right"].set_visible(True)

@@ -27,6 +27,10 @@ from html.parser import HTMLParser
 
 import pandas as pd
 
+from .locale_format import format_value
+from .table_language import escaped_words, formats_in_language
+from .translate import DEFAULT_LANGUAGE, current_language, translate
+
 # Markdown punctuation that can open emphasis, code, links, tables, math, strike-through,
 # pandoc's superscripts, spans and citations, or an autolink (``https:``); escaped with a
 # backslash. HTML specials (``<``, ``>``, ``&``) become entities instead.
@@ -73,13 +77,16 @@ def code(value) -> SafeMarkdown:
 
 
 class _EscapingFormatter(string.Formatter):
-    """``str.format`` that escapes every field except numbers and safe :class:`SafeMarkdown`."""
+    """``str.format`` that escapes every field except numbers and safe :class:`SafeMarkdown`.
+
+    Numbers are written in the language in use (``{rows:,}``: 1,000 or 1.000).
+    """
 
     def format_field(self, value, format_spec: str) -> str:
         if isinstance(value, SafeMarkdown):
             return format(str(value), format_spec)
         if isinstance(value, numbers.Number) and not isinstance(value, bool):
-            return format(value, format_spec)
+            return format_value(value, format_spec)
         return escape(format(value, format_spec))
 
 
@@ -90,7 +97,7 @@ def sentence(template: str, /, *args, **values) -> SafeMarkdown:
     """Fill a Markdown ``template`` (``str.format`` syntax) with escaped values.
 
     The template is the package's own text and may use Markdown (``**bold**``); numbers keep
-    their format spec (``{rows:,}``); every other value is escaped with :func:`escape` unless
+    their format spec (``{rows:,}``) in the language's format; every other value is escaped with :func:`escape` unless
     it is already :class:`SafeMarkdown` (from :func:`code`, :func:`escape` or :func:`sentence`).
     """
     return SafeMarkdown(_FORMATTER.format(template, *args, **values))
@@ -118,11 +125,17 @@ def html_table(table: pd.DataFrame, formats: dict | None = None, na_rep: str = "
         hide_index: leave the row labels out (tables whose index is a plain row number).
     """
     table = table.copy(deep=False)
+    label = None
+    if current_language() != DEFAULT_LANGUAGE:  # data stays English: only what is shown changes
+        formats, label = formats_in_language(table, formats or {}), escaped_words
+        table.index = table.index.set_names([translate(n) for n in table.index.names])
+        table.columns = table.columns.set_names([translate(n) for n in table.columns.names])
     # the Styler escapes labels but not the names of the index and of the columns
     table.index = table.index.set_names(_escaped_names(table.index.names))
     table.columns = table.columns.set_names(_escaped_names(table.columns.names))
     styler = table.style.format(formats or {}, na_rep=na_rep, escape="html")
-    styler = styler.format_index(escape="html", axis=1).format_index(escape="html", axis=0)
+    styler = styler.format_index(label, escape="html", axis=1).format_index(label, escape="html",
+                                                                            axis=0)
     return styler.hide(axis="index") if hide_index else styler
 
 

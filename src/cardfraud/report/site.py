@@ -25,9 +25,11 @@ import yaml
 from ..runner.atomic_write import atomic_path
 from ..runner.contract import HOME_PAGE, SUMMARY_PDF, page_file
 from ..runner.contract import SUMMARY_STEP as HOME_STEP
+from .locale_format import fill
 from .markup import active_content, code, sentence
 from .pdf import board_pack
 from .quarto_site import offline_problems, quarto_command, quarto_notebook, quarto_version
+from .translate import N_, _, current_language, in_language
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
@@ -79,8 +81,8 @@ def notebook_title(notebook: nbformat.NotebookNode, default: str) -> str:
 def run_banner(record: dict) -> str:
     """Return the markdown line giving the run id, date and data fingerprint."""
     data = record.get("data") or {}
-    return sentence("*Run {run} · {started} UTC · data: {source}, {rows:,} rows, fingerprint "
-                    "{fingerprint}*", run=code(record["run_id"]),
+    return sentence(_("*Run {run} · {started} UTC · data: {source}, {rows:,} rows, fingerprint "
+                      "{fingerprint}*"), run=code(record["run_id"]),
                     started=record["started_at"][:16].replace("T", " "),
                     source=data.get("source", "n/a"), rows=data.get("rows", 0),
                     fingerprint=code(str(data.get("fingerprint", "n/a"))[:23]))
@@ -93,10 +95,10 @@ def earlier_run_banner(notebook: nbformat.NotebookNode, record: dict) -> str | N
     if not page_run or page_run == record["run_id"]:
         return None
     started = str(papermill.get("start_time") or "")[:16].replace("T", " ")
-    return sentence("*Run {page_run}{started} · this page was not re-run by run {run}, which "
-                    "ran {steps}*", page_run=code(page_run),
+    return sentence(_("*Run {page_run}{started} · this page was not re-run by run {run}, which "
+                      "ran {steps}*"), page_run=code(page_run),
                     started=" · " + started + " UTC" if started else "", run=code(record["run_id"]),
-                    steps=", ".join(s["name"] for s in record.get("steps", [])) or "no step")
+                    steps=", ".join(s["name"] for s in record.get("steps", [])) or _("no step"))
 
 
 def prepare_page(notebook: nbformat.NotebookNode, record: dict) -> nbformat.NotebookNode:
@@ -120,31 +122,42 @@ def collect_pages(executed_dir: Path, steps, record: dict) -> list[Page]:
         pages.append(Page(step.name, page_file(step.name), notebook_title(notebook, step.name),
                           prepare_page(notebook, record)))
     if not any(p.filename == HOME_PAGE for p in pages):
-        pages.insert(0, Page("overview", HOME_PAGE, "Run overview", overview_notebook(record)))
+        pages.insert(0, Page("overview", HOME_PAGE, _("Run overview"), overview_notebook(record)))
     return pages
 
 
 def overview_notebook(record: dict) -> nbformat.NotebookNode:
     """Return the home page used until the summary step exists: the run and its steps."""
-    lines = ["# Run overview", "", run_banner(record), "",
-             "| step | notebook | status | seconds |", "|---|---|---|---|"]
+    lines = ["# " + _("Run overview"), "", run_banner(record), "",
+             _("| step | notebook | status | seconds |"), "|---|---|---|---|"]
     for step in record.get("steps", []):
         lines.append(sentence("| {name} | {notebook} | {status} | {seconds} |", name=step["name"],
                               notebook=step["notebook"], status=step["status"],
                               seconds=step.get("seconds", "")))
     load = record.get("load", {})
     if load:
-        lines += ["", sentence("{rows:,} purchases analysed; fraud rate {rate:.2f} %.",
+        lines += ["", sentence(_("{rows:,} purchases analysed; fraud rate {rate:.2f} %."),
                                rows=load.get("rows", 0), rate=100 * load.get("fraud_rate", 0))]
     return nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("\n".join(lines))])
+
+
+def report_language(record: dict) -> str:
+    """Return the language the run's pages are written in (``report.language``, default en)."""
+    return ((record.get("params") or {}).get("report") or {}).get("language") or "en"
 
 
 def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> str:
     """Render the pages of the run in ``staging`` into ``staging/site``; return the renderer.
 
     Also prints the summary's PDF into the site; ``record["report"]`` says which renderer
-    made the site and which engine the PDF (or why there is none).
+    made the site and which engine the PDF (or why there is none). The banners,
+    navigation and ``<html lang>`` follow the run's ``report.language``.
     """
+    with in_language(report_language(record)):
+        return _build_site(staging, record, steps, renderer)
+
+
+def _build_site(staging: Path, record: dict, steps, renderer: str) -> str:
     chosen = choose_renderer(renderer)
     pages = collect_pages(staging / "executed", steps, record)
     target = staging / "site"
@@ -171,6 +184,9 @@ def build_site(staging: Path, record: dict, steps, renderer: str = "auto") -> st
 
 # --- nbconvert ---------------------------------------------------------------------------
 
+FOOTER = N_("cardfraud report · built from the executed notebooks of this run")
+QUARTO_TITLE = N_("cardfraud: credit-card fraud report")  # _quarto.yml's website title
+
 PAGE_CSS = """
 body{margin:0;font-family:-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
 color:#1f2933;background:#fafbfc;line-height:1.5}
@@ -195,7 +211,7 @@ footer{color:#627d98;font-size:.8rem;margin-top:2rem;border-top:1px solid #d9e2e
 def nav_label(page: Page) -> str:
     """Short navigation label: the title before its colon; the home page is 'Summary'."""
     if page.step == HOME_STEP:
-        return "Summary"
+        return _("Summary")
     return page.title.split(":")[0].strip()
 
 
@@ -209,9 +225,12 @@ def navigation_html(pages: list[Page], current: Page) -> str:
     return '<nav><span class="brand">cardfraud</span>' + "".join(links) + "</nav>"
 
 
+RENDERED_WITH = N_("rendered with {renderer}")
+
+
 def footer(renderer: str) -> str:
     """Return the footer line of every page: what the site is and what rendered it."""
-    return f"cardfraud report · built from the executed notebooks of this run · rendered with {renderer}"
+    return f"{_(FOOTER)} · {fill(_(RENDERED_WITH), renderer=renderer)}"
 
 
 def render_with_nbconvert(pages: list[Page], target: Path) -> None:
@@ -222,9 +241,9 @@ def render_with_nbconvert(pages: list[Page], target: Path) -> None:
                             exclude_output_prompt=True)
     target.mkdir(parents=True, exist_ok=True)
     for page in pages:
-        body, _ = exporter.from_notebook_node(page.notebook)
+        body, _resources = exporter.from_notebook_node(page.notebook)
         document = (
-            '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<!DOCTYPE html>\n<html lang="{current_language()}"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{html.escape(page.title)} · cardfraud</title><style>{PAGE_CSS}</style>"
             f"</head><body>{navigation_html(pages, page)}<main>{body}"
@@ -253,6 +272,9 @@ def quarto_project(pages: list[Page], template: Path | None = None,
     project["website"]["navbar"]["left"] = [{"href": s, "text": nav_label(p)}
                                             for s, p in zip(sources, pages, strict=True)]
     project["website"]["page-footer"] = footer(f"Quarto {version}")
+    if current_language() != "en":  # <html lang> and Quarto's own words (search, contents)
+        project["lang"] = current_language()
+        project["website"]["title"] = _(project["website"]["title"])
     return project
 
 

@@ -24,7 +24,16 @@ from ..runner.contract import (
     page_link,
 )
 from .compromise import compromise_actions, compromise_text
+from .locale_format import format_date, format_percent
 from .markup import code, sentence
+from .translate import N_, _, translate
+
+# shown through translate(): the summary's links (runner.contract.PAGE_LINKS) and statuses
+PAGE_LINK_WORDS = (N_("the data and its quality"), N_("where fraud concentrates"),
+                   N_("where fraud happens on the map"), N_("purchases through the channels"),
+                   N_("how the models were compared"), N_("the model in production"),
+                   N_("is today's data like the training data"))
+STATUS_WORDS = (N_("OK"), N_("WATCH"), N_("ALERT"))
 
 
 def read_run_results(output_dir=None) -> dict:
@@ -41,26 +50,28 @@ def detail_pages(results: dict) -> list[tuple[str, str]]:
 
 
 def pct(share: float | None, digits: int = 1) -> str:
-    """Format a 0-1 share as a percentage."""
-    return "n/a" if share is None else f"{100 * share:.{digits}f} %"
+    """Format a 0-1 share as a percentage (in the language in use: 8.7 % or 8,7 %)."""
+    return format_percent(share, digits)
 
 
 def times(a: float, b: float) -> str:
     """Say how many times ``a`` is ``b``, in words."""
-    return "n/a" if not b else f"{a / b:.0f} times" if a / b >= 2 else f"{a / b:.1f} times"
+    if not b:
+        return format_percent(None)
+    return sentence(_("{n:.0f} times") if a / b >= 2 else _("{n:.1f} times"), n=a / b)
 
 
 def analysed_text(results: dict) -> str:
     """One paragraph: what was analysed (purchases, period, source)."""
     data = results["load"]["data"]
     eda = results.get("eda", {})
-    source = (sentence("the bank's extract {name}", name=code(data["path"].rsplit("/", 1)[-1]))
-              if data["source"] == "file" else "the built-in transaction simulator")
-    period = (sentence(" over {days} days ({start} to {end})", days=eda["days"],
-                       start=eda["period_start"][:10], end=eda["period_end"][:10])
+    source = (sentence(_("the bank's extract {name}"), name=code(data["path"].rsplit("/", 1)[-1]))
+              if data["source"] == "file" else _("the built-in transaction simulator"))
+    period = (sentence(_(" over {days} days ({start} to {end})"), days=eda["days"],
+                       start=format_date(eda["period_start"]), end=format_date(eda["period_end"]))
               if eda.get("days") else "")
-    return sentence("We analysed **{rows:,} card purchases**{period}, from {source}. "
-                    "**{rate}** of them were fraudulent.", rows=data["rows"], period=period,
+    return sentence(_("We analysed **{rows:,} card purchases**{period}, from {source}. "
+                      "**{rate}** of them were fraudulent."), rows=data["rows"], period=period,
                     source=source, rate=pct(results["load"]["fraud_rate"]))
 
 
@@ -68,17 +79,23 @@ def expected_frauds_text(results: dict) -> str:
     """Expected frauds per day (or per batch) from the channel simulation."""
     sim = results.get("channel_simulation")
     if not sim:
-        return "The channel simulation did not run."
+        return _("The channel simulation did not run.")
     per_day = sim.get("expected_frauds_per_day")
     if per_day:
         online, onsite = per_day["online"], per_day["onsite"]
-        return (f"On a typical day of {sim['purchases_per_day']:,.0f} purchases, expect "
-                f"**{online['low']:,.0f} to {online['high']:,.0f} online frauds** and "
-                f"{onsite['low']:,.0f} to {onsite['high']:,.0f} onsite (90 % of days).")
+        return sentence(_("On a typical day of {purchases:,.0f} purchases, expect **{online_low:,.0f} "
+                          "to {online_high:,.0f} online frauds** and {onsite_low:,.0f} to "
+                          "{onsite_high:,.0f} onsite (90 % of days)."),
+                        purchases=sim["purchases_per_day"], online_low=online["low"],
+                        online_high=online["high"], onsite_low=onsite["low"],
+                        onsite_high=onsite["high"])
     batch = sim["expected_frauds_per_batch"]
-    return (f"In a batch of {sim['purchases']:,} purchases, expect "
-            f"**{batch['online']['low']:,.0f} to {batch['online']['high']:,.0f} online frauds** and "
-            f"{batch['onsite']['low']:,.0f} to {batch['onsite']['high']:,.0f} onsite (90 % of batches).")
+    return sentence(_("In a batch of {purchases:,} purchases, expect **{online_low:,.0f} to "
+                      "{online_high:,.0f} online frauds** and {onsite_low:,.0f} to "
+                      "{onsite_high:,.0f} onsite (90 % of batches)."),
+                    purchases=sim["purchases"], online_low=batch["online"]["low"],
+                    online_high=batch["online"]["high"], onsite_low=batch["onsite"]["low"],
+                    onsite_high=batch["onsite"]["high"])
 
 
 def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None:
@@ -102,44 +119,50 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     if "amount" in columns:
         amounts = pd.read_parquet(transactions_path(output_dir), columns=["amount"])["amount"]
         saved = float(amounts.to_numpy()[scores["row"].to_numpy()[caught]].sum())
-        basis = "a caught fraud saves its amount"
+        basis = _("a caught fraud saves its amount")
     else:
         saved = float(caught.sum() * costs["cost_missed_fraud"])
-        basis = f"a caught fraud saves {costs['cost_missed_fraud']:,.0f} {currency}"
+        basis = sentence(_("a caught fraud saves {cost:,.0f} {currency}"),
+                         cost=costs["cost_missed_fraud"], currency=currency)
     review = float(alerts.sum() * costs["cost_review"])
     days = (modeling.get("split") or {}).get("test_days")
     return {"frauds_caught": int(caught.sum()), "alerts": int(alerts.sum()),
             "saved": saved, "review_cost": review, "net": saved - review, "test_days": days,
             "currency": currency,
-            "assumptions": f"{basis}; each alert is reviewed at {costs['cost_review']:,.0f} {currency}"}
+            "assumptions": sentence(_("{basis}; each alert is reviewed at {cost:,.0f} {currency}"),
+                                    basis=basis, cost=costs["cost_review"], currency=currency)}
 
 
 def model_text(results: dict, loss: dict | None) -> str:
     """The recommended model: share of fraud caught, alert volume, loss prevented."""
     modeling = results.get("modeling")
     if not modeling:
-        return "The modeling step did not run."
+        return _("The modeling step did not run.")
     m = modeling["test_metrics"]
     alerts_share = (m["tp"] + m["fp"]) / modeling["test_rows"]
-    per_day = f" (about {m['alerts_per_day']:,.0f} alerts a day)" if m.get("alerts_per_day") else ""
-    text = sentence("The recommended model, **{model}**, catches **{recall} of frauds** while "
-                    "sending **{alerts} of purchases** to review{per_day}; {precision} of its "
-                    "alerts are real frauds. It was tested on purchases it never saw (PR-AUC "
-                    "{pr_auc:.2f}).", model=modeling["best_model"].replace("_", " "),
+    per_day = (sentence(_(" (about {alerts:,.0f} alerts a day)"), alerts=m["alerts_per_day"])
+               if m.get("alerts_per_day") else "")
+    text = sentence(_("The recommended model, **{model}**, catches **{recall} of frauds** while "
+                      "sending **{alerts} of purchases** to review{per_day}; {precision} of its "
+                      "alerts are real frauds. It was tested on purchases it never saw (PR-AUC "
+                      "{pr_auc:.2f})."), model=modeling["best_model"].replace("_", " "),
                     recall=pct(m["recall"], 0), alerts=pct(alerts_share), per_day=per_day,
                     precision=pct(m["precision"], 0), pr_auc=m["average_precision"])
     text += holds_over_time_text(modeling)
     if m.get("recall_at_budget") is not None and modeling.get("alert_budget"):
-        text += (f" If the review team can only take {pct(modeling['alert_budget'], 0)} of "
-                 f"purchases, the top-scored ones catch {pct(m['recall_at_budget'], 0)} of frauds "
-                 f"and {pct(m['precision_at_budget'], 0)} of those alerts are real frauds.")
+        text += sentence(_(" If the review team can only take {budget} of purchases, the "
+                           "top-scored ones catch {recall} of frauds and {precision} of those "
+                           "alerts are real frauds."), budget=pct(modeling["alert_budget"], 0),
+                         recall=pct(m["recall_at_budget"], 0),
+                         precision=pct(m["precision_at_budget"], 0))
     if modeling.get("threshold_warning"):
-        text += sentence("\n\n**{warning}**", warning=modeling["threshold_warning"])
+        text += sentence("\n\n**{warning}**", warning=translate(modeling["threshold_warning"]))
     if loss:
-        span = f" in the {loss['test_days']} test days" if loss.get("test_days") else " on the test data"
-        text += sentence(" It would have prevented an estimated **{net:,.0f} {currency}** of "
-                         "losses, net of review costs,{span} ({caught:,} frauds caught; "
-                         "assumptions: {assumptions}).", net=loss["net"],
+        span = (sentence(_(" in the {days} test days"), days=loss["test_days"])
+                if loss.get("test_days") else _(" on the test data"))
+        text += sentence(_(" It would have prevented an estimated **{net:,.0f} {currency}** of "
+                           "losses, net of review costs,{span} ({caught:,} frauds caught; "
+                           "assumptions: {assumptions})."), net=loss["net"],
                          currency=loss["currency"], span=span, caught=loss["frauds_caught"],
                          assumptions=loss["assumptions"])
     return text
@@ -165,32 +188,35 @@ def registry_text(results: dict) -> str:
     """Which version is in production and whether this run changed it."""
     reg = results.get("registry")
     if not reg:
-        return "The registry step did not run: no model is in production from this run."
+        return _("The registry step did not run: no model is in production from this run.")
     champion = reg.get("champion_version")
     since = reg.get("champion_since") or (reg.get("decided_at") if reg.get("promotion_pending")
                                           else None)
-    changed = "was promoted to champion" if reg.get("promoted") else "did not replace the champion"
+    changed = (_("was promoted to champion") if reg.get("promoted")
+               else _("did not replace the champion"))
+    reason = translate(reg.get("reason") or _("not recorded"))
     if champion is None:
-        return sentence("No version of {model} is in production: this run's model {changed}. "
-                        "Why: {reason}.", model=code(reg["model_name"]), changed=changed,
-                        reason=reg.get("reason", "not recorded"))
-    return sentence("Version **{champion}** of {model} is the champion in production{since}. "
-                    "This run's model (version {version}) {changed}. Why: {reason}.",
+        return sentence(_("No version of {model} is in production: this run's model {changed}. "
+                          "Why: {reason}."), model=code(reg["model_name"]), changed=changed,
+                        reason=reason)
+    return sentence(_("Version **{champion}** of {model} is the champion in production{since}. "
+                      "This run's model (version {version}) {changed}. Why: {reason}."),
                     champion=champion, model=code(reg["model_name"]),
-                    since=" since " + since[:10] if since else "", version=reg.get("version"),
-                    changed=changed, reason=reg.get("reason", "not recorded"))
+                    since=sentence(_(" since {date}"), date=format_date(since)) if since else "",
+                    version=reg.get("version"), changed=changed, reason=reason)
 
 
 def drift_text(results: dict) -> str:
     """The drift status in words."""
     mon = results.get("monitoring")
     if not mon:
-        return "The monitoring step did not run."
+        return _("The monitoring step did not run.")
     status = mon.get("overall_status", "n/a")
-    word = {"ok": "no drift", "watch": "some drift to watch", "alert": "drift that needs action"}
-    return sentence("Drift status: **{status}** ({word}). {recommendation}",
-                    status=status.upper(), word=word.get(status, status),
-                    recommendation=mon.get("recommendation", ""))
+    word = {"ok": _("no drift"), "watch": _("some drift to watch"),
+            "alert": _("drift that needs action")}
+    return sentence(_("Drift status: **{status}** ({word}). {recommendation}"),
+                    status=translate(status.upper()), word=word.get(status, status),
+                    recommendation=translate(mon.get("recommendation", "")))
 
 
 def next_actions(results: dict) -> list[str]:
@@ -198,29 +224,31 @@ def next_actions(results: dict) -> list[str]:
     actions = []
     mon, eda, reg = results.get("monitoring", {}), results.get("eda", {}), results.get("registry", {})
     advice = {
-        "retrain": "Retrain the model on recent purchases: its performance or its inputs moved.",
-        "check_data_feed": "Check the data feed with the data engineers before trusting the "
-                           "new extract: some columns look broken.",
-        "investigate": "Have the fraud analysts look at the drifting features before the next run.",
-        "watch": "Watch the drifting features in next month's monitoring run.",
+        "retrain": _("Retrain the model on recent purchases: its performance or its inputs moved."),
+        "check_data_feed": _("Check the data feed with the data engineers before trusting the "
+                             "new extract: some columns look broken."),
+        "investigate": _("Have the fraud analysts look at the drifting features before the next "
+                         "run."),
+        "watch": _("Watch the drifting features in next month's monitoring run."),
     }
     if mon.get("action") in advice:
         actions.append(advice[mon["action"]])
     channel = eda.get("fraud_rate_by_channel", {})
     if channel and channel.get("online", 0) > 3 * channel.get("onsite", 0):
-        actions.append("Require cardholder verification (one-time code or 3-D Secure) for "
-                       "online purchases, where most fraud happens.")
+        actions.append(_("Require cardholder verification (one-time code or 3-D Secure) for "
+                         "online purchases, where most fraud happens."))
     actions += compromise_actions(results)
     if (results.get("modeling") or {}).get("threshold_warning"):
-        actions.append("Set the review cost (modeling.cost_review) in the currency and scale of "
-                       "the purchase amounts and re-run modeling: the cost threshold is "
-                       "degenerate.")
+        actions.append(_("Set the review cost (modeling.cost_review) in the currency and scale of "
+                         "the purchase amounts and re-run modeling: the cost threshold is "
+                         "degenerate."))
     if reg and not reg.get("promoted"):
-        actions.append("Keep the current champion in production; the new candidate was not better.")
+        actions.append(_("Keep the current champion in production; the new candidate was not "
+                         "better."))
     elif reg:
-        actions.append("Put the new champion in production behind its decision threshold and "
-                       "staff the review team for its alert volume.")
-    actions.append("Re-run this analysis monthly on the latest extract.")
+        actions.append(_("Put the new champion in production behind its decision threshold and "
+                         "staff the review team for its alert volume."))
+    actions.append(_("Re-run this analysis monthly on the latest extract."))
     return actions
 
 
@@ -250,16 +278,17 @@ def summary_markdown(summary: dict, part: str = "all") -> str:
     Links to every detailed page close the ``decisions`` part.
     """
     actions = "\n".join(f"{i}. {a}" for i, a in enumerate(summary["next_actions"], start=1))
-    links = " · ".join(f"[{title}]({page})" for title, page in summary["pages"])
-    situation = ["## What we analysed", summary["analysed"],
-                 "## Where fraud concentrates", summary["concentration"],
-                 "## Where cards were compromised", summary["compromise"]]
-    decisions = ["## What to expect each day", summary["expected_frauds"],
-                 "## The model we recommend", summary["model"],
-                 "## In production", summary["registry"],
-                 "## Is the data still like the data the model learned from?", summary["drift"],
-                 "## What to do next", actions,
-                 "## The details", links]
+    links = " · ".join(f"[{translate(title)}]({page})" for title, page in summary["pages"])
+    situation = ["## " + _("What we analysed"), summary["analysed"],
+                 "## " + _("Where fraud concentrates"), summary["concentration"],
+                 "## " + _("Where cards were compromised"), summary["compromise"]]
+    decisions = ["## " + _("What to expect each day"), summary["expected_frauds"],
+                 "## " + _("The model we recommend"), summary["model"],
+                 "## " + _("In production"), summary["registry"],
+                 "## " + _("Is the data still like the data the model learned from?"),
+                 summary["drift"],
+                 "## " + _("What to do next"), actions,
+                 "## " + _("The details"), links]
     chosen = {"situation": situation, "decisions": decisions, "all": situation + decisions}[part]
     return "\n\n".join(chosen)
 

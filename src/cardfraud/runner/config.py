@@ -14,6 +14,9 @@ from typing import Any
 import yaml
 
 COMMON_SECTION = "common"
+# keys every notebook may declare, like common's: how the pages are written (report.language)
+REPORT_SECTION = "report"
+SHARED_SECTIONS = (COMMON_SECTION, REPORT_SECTION)
 
 
 class ConfigError(ValueError):
@@ -143,9 +146,11 @@ def check_sections(params: dict, allowed: dict[str, set[str]], source: str) -> N
 
 
 def step_parameters(params: dict, step: str, declared: set[str]) -> dict:
-    """Return the notebook parameters of a step: its section plus the common keys it declares."""
-    common = {k: v for k, v in params.get(COMMON_SECTION, {}).items() if k in declared}
-    return {**common, **params.get(step, {})}
+    """Return the notebook parameters of a step: its section plus the common and report keys
+    it declares."""
+    shared = {k: v for section in SHARED_SECTIONS for k, v in params.get(section, {}).items()
+              if k in declared}
+    return {**shared, **params.get(step, {})}
 
 
 # --------------------------------------------------------------------------- parameter types

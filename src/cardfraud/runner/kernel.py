@@ -42,9 +42,10 @@ class StepKernel:
 
             self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
 
-    def execute(self, notebook: Path, target: Path, parameters: dict, cwd: Path,
+    def execute(self, notebook, target: Path, parameters: dict, cwd: Path,
                 progress: bool) -> float:
-        """Execute ``notebook`` into ``target`` with papermill; return the seconds taken."""
+        """Execute ``notebook`` (a path, or a notebook already read) into ``target`` with
+        papermill; return the seconds taken."""
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
@@ -52,7 +53,8 @@ class StepKernel:
         self._clear_namespace()
         try:
             papermill.execute_notebook(
-                str(notebook), str(target), parameters=parameters, kernel_name=KERNEL_NAME,
+                str(notebook) if isinstance(notebook, Path) else notebook, str(target),
+                parameters=parameters, kernel_name=KERNEL_NAME,
                 progress_bar=progress, cwd=str(cwd), log_output=False,
                 extra_arguments=KERNEL_ARGUMENTS, km=self.manager)
         except PapermillExecutionError as exc:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .config import COMMON_SECTION, ConfigError
+from .config import COMMON_SECTION, REPORT_SECTION, ConfigError
 
 MODEL_NAME_RULE = "letters, digits, '-', '_' and '.', starting with a letter or digit"
 
@@ -144,11 +144,13 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
     from ..data.column_mapping import MAPPABLE_COLUMNS
     from ..modeling.candidates import CANDIDATES, RESAMPLING, SELECTION_METRICS
     from ..modeling.holdout import SPLITS
+    from ..report.translate import LANGUAGES
 
     share = number(0, 1, low_open=True, high_open=True)
     return {
         COMMON_SECTION: {"seed": integer(0), "tracking_uri": text(nullable=True),
                          "model_name": model_name()},
+        REPORT_SECTION: {"language": choice(*LANGUAGES)},
         "load": {"source": choice("simulated", "file", "raw"), "path": text(nullable=True),
                  "sep": text(nullable=True), "decimal": choice(".", ",", nullable=True),
                  "thousands": choice(".", ",", " ", "'", "_", nullable=True),

@@ -31,6 +31,7 @@ from .artifacts import (
 )
 from .config import (
     COMMON_SECTION,
+    REPORT_SECTION,
     ConfigError,
     step_parameters,
 )
@@ -168,7 +169,8 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
             entry = {"name": step.name, "notebook": step.notebook.name, "status": "running"}
             record["steps"].append(entry)
             try:
-                seconds = kernel.execute(step.notebook, staging / "executed" / step.executed_name,
+                seconds = kernel.execute(notebook_in_language(step, params),
+                                         staging / "executed" / step.executed_name,
                                          parameters, step.notebook.parent, progress)
             except NotebookFailed as exc:
                 entry["status"] = "failed"
@@ -218,6 +220,22 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
     if render:
         say(f"site: {output / 'site' / 'index.html'}")
     return 0
+
+
+def notebook_in_language(step, params: dict):
+    """Return the step's notebook (its path) or, for another language than English, the
+    notebook with its markdown translated (:mod:`cardfraud.report.notebook_translation`)."""
+    language = params.get(REPORT_SECTION, {}).get("language") or "en"
+    if language == "en":
+        return step.notebook
+    from ..report.notebook_translation import translated_notebook
+
+    notebook, untranslated = translated_notebook(step.notebook, language)
+    if untranslated:
+        say(f"  {step.name}: {len(untranslated)} markdown cell(s) without a current {language} "
+            f"translation, shown in English ({', '.join(untranslated[:5])}); see "
+            f"python -m cardfraud translations --check")
+    return notebook
 
 
 def _now() -> str:

@@ -15,7 +15,14 @@ from .artifacts import (
     path_from_caller,
     tracking_uri_from_caller,
 )
-from .config import COMMON_SECTION, ConfigError, apply_overrides, check_sections, read_params
+from .config import (
+    COMMON_SECTION,
+    REPORT_SECTION,
+    ConfigError,
+    apply_overrides,
+    check_sections,
+    read_params,
+)
 from .contract import SUMMARY_STEP
 from .parameter_rules import check_parameter_values
 from .project import notebooks_dir as project_notebooks
@@ -27,6 +34,8 @@ PATH_PARAMETERS = {"load": ("path", "coordinates_path", "cardholders_path", "cit
 TRACKING_URI = "tracking_uri"
 # a step whose params section has a shorter name than the step (``geo.fdr``, not georeferencing.fdr)
 PARAMS_SECTIONS = {"georeferencing": "geo"}
+# the report section's keys, passed to every notebook that declares them
+REPORT_KEYS = {"language"}
 
 
 @dataclass(frozen=True)
@@ -92,6 +101,7 @@ def declared_parameters(steps: list[Step]) -> dict[str, set[str]]:
         names = set(papermill.inspect_notebook(str(step.notebook)))
         declared[step.section] = names - RUNTIME_PARAMETERS
     declared[COMMON_SECTION] = set().union(*declared.values()) if declared else set()
+    declared[REPORT_SECTION] = REPORT_KEYS & declared[COMMON_SECTION]
     return declared
 
 

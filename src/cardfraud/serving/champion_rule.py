@@ -15,6 +15,8 @@ from sklearn import metrics
 
 from ..data.schema import TARGET
 from ..modeling.tracking import store_lock, tracking_client
+from ..report.locale_format import fill
+from ..report.translate import _
 from .registration import RegisteredVersion
 from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases
 from .scorer import LoadedScorer, load_candidate_scorer, load_registered_scorer
@@ -93,13 +95,15 @@ def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: Registere
     caught = int(((fraud.to_numpy() == 1) & (held.to_numpy() == 1)).sum())
     if not frauds or caught:
         return decision
-    stays = (f"champion v{decision.champion_version} stays" if decision.champion_version
-             is not None else "there is still no champion")
-    reason = (f"{registered.label} catches no fraud at its threshold {registered.threshold:.4f} "
-              f"(recall 0: none of the {frauds:,} frauds among the {int(fraud.size):,} test "
-              f"purchases is held for review), and a model that catches no fraud is never "
-              f"promoted, even with force_promotion; {stays}. Check the modeling step's cost "
-              f"threshold (modeling.cost_review against the purchase amounts)")
+    stays = (fill(_("champion v{version} stays"), version=decision.champion_version)
+             if decision.champion_version is not None else _("there is still no champion"))
+    reason = fill(_("{label} catches no fraud at its threshold {threshold:.4f} (recall 0: none of "
+                    "the {frauds:,} frauds among the {rows:,} test purchases is held for review), "
+                    "and a model that catches no fraud is never promoted, even with "
+                    "force_promotion; {stays}. Check the modeling step's cost threshold "
+                    "(modeling.cost_review against the purchase amounts)"),
+                  label=registered.label, threshold=registered.threshold, frauds=frauds,
+                  rows=int(fraud.size), stays=stays)
     return PromotionDecision(False, reason, decision.candidate_score, decision.champion_score,
                              decision.champion_version)
 
@@ -112,8 +116,8 @@ def _other_data_note(registered: RegisteredVersion, champion_version: int) -> st
         for v in (champion_version, registered.version))
     if champion_data == candidate_data:
         return ""
-    return (f" (the champion was trained on other data, {str(champion_data)[:19]}: some of "
-            f"these test purchases may have been in its training set)")
+    return fill(_(" (the champion was trained on other data, {data}: some of these test "
+                  "purchases may have been in its training set)"), data=str(champion_data)[:19])
 
 
 def decide_promotion(candidate_version: int | None, candidate_score: float,
@@ -124,26 +128,31 @@ def decide_promotion(candidate_version: int | None, candidate_score: float,
 
     ``candidate_version`` is None for a modeling run that is not registered (opened by hand).
     """
-    shown = "n/a" if champion_score is None else f"{champion_score:.4f}"
-    label = "the unregistered candidate" if candidate_version is None else f"v{candidate_version}"
-    both = (f"candidate {label} {metric} {candidate_score:.4f} vs champion "
-            f"v{champion_version} {shown} on the same {test_rows:,} test purchases")
+    shown = "n/a" if champion_score is None else fill("{score:.4f}", score=champion_score)
+    label = _("the unregistered candidate") if candidate_version is None else f"v{candidate_version}"
+    both = fill(_("candidate {label} {metric} {score:.4f} vs champion v{champion} {shown} on the "
+                  "same {rows:,} test purchases"), label=label, metric=metric,
+                score=candidate_score, champion=champion_version, shown=shown, rows=test_rows)
     if champion_version is None:
-        reason = (f"no champion yet: {label} ({metric} {candidate_score:.4f} on "
-                  f"{test_rows:,} test purchases) becomes champion")
+        reason = fill(_("no champion yet: {label} ({metric} {score:.4f} on {rows:,} test "
+                        "purchases) becomes champion"), label=label, metric=metric,
+                      score=candidate_score, rows=test_rows)
         return PromotionDecision(True, reason, candidate_score, None, None)
     if champion_version == candidate_version:
-        reason = (f"v{candidate_version} is already the champion ({metric} "
-                  f"{candidate_score:.4f}); nothing changes")
+        reason = fill(_("v{version} is already the champion ({metric} {score:.4f}); nothing "
+                        "changes"), version=candidate_version, metric=metric, score=candidate_score)
         return PromotionDecision(False, reason, candidate_score, candidate_score, champion_version)
     if force:
-        return PromotionDecision(True, f"promotion forced (force_promotion): {both}",
+        return PromotionDecision(True, fill(_("promotion forced (force_promotion): {both}"),
+                                            both=both),
                                  candidate_score, champion_score, champion_version)
     if champion_score is not None and candidate_score > champion_score + min_improvement:
-        return PromotionDecision(True, f"the candidate is better, it becomes champion: {both}",
+        return PromotionDecision(True, fill(_("the candidate is better, it becomes champion: "
+                                              "{both}"), both=both),
                                  candidate_score, champion_score, champion_version)
-    margin = f" by more than {min_improvement:g}" if min_improvement else ""
-    reason = f"champion v{champion_version} stays, the candidate does not beat it{margin}: {both}"
+    margin = fill(_(" by more than {margin:g}"), margin=min_improvement) if min_improvement else ""
+    reason = fill(_("champion v{version} stays, the candidate does not beat it{margin}: {both}"),
+                  version=champion_version, margin=margin, both=both)
     return PromotionDecision(False, reason, candidate_score, champion_score, champion_version)
 
 

@@ -11,7 +11,9 @@ import warnings
 import pandas as pd
 
 from ..data.schema import TARGET
+from ..report.locale_format import fill
 from ..report.markup import code, sentence
+from ..report.translate import _
 from .champion_rule import PromotionDecision, champion_after_run
 from .registration import RegisteredVersion
 from .registry import CHAMPION, champion_since
@@ -69,13 +71,15 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
         table[f"champion_v{champion.version}_probability"] = \
             champion.score(sample)["probability"].to_numpy()
     worst = float(table["difference"].max())
-    which = f"{checked.uri} (version {checked.version})" if checked.version is not None else \
-        f"{checked.uri} (not registered)"
+    which = (fill(_("{uri} (version {version})"), uri=checked.uri, version=checked.version)
+             if checked.version is not None else
+             fill(_("{uri} (not registered)"), uri=checked.uri))
     if worst > SCORE_TOLERANCE:
         raise AssertionError(f"{which} does not reproduce the modeling step's scores: largest "
                              f"difference {worst:.3g}")
-    return table, (f"{which} reproduces the modeling step's probabilities on {len(table)} test "
-                   f"purchases: largest difference {worst:.1e}.")
+    return table, fill(_("{which} reproduces the modeling step's probabilities on {rows} test "
+                         "purchases: largest difference {worst:.1e}."), which=which,
+                       rows=len(table), worst=worst)
 
 
 def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
@@ -107,12 +111,12 @@ def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
 
 def decision_sentence(registered: RegisteredVersion, decision: PromotionDecision) -> str:
     """Return the decision in one markdown paragraph, saying when it takes effect."""
-    text = sentence("**Decision:** {reason}.", reason=decision.reason)
+    text = sentence(_("**Decision:** {reason}."), reason=decision.reason)
     if decision.promote and registered.registers:
-        text += sentence(" The {alias} alias moves to {label} when the whole run succeeds and "
-                         "is published; a run that fails leaves the champion where it was.",
+        text += sentence(_(" The {alias} alias moves to {label} when the whole run succeeds and "
+                           "is published; a run that fails leaves the champion where it was."),
                          alias=code(CHAMPION), label=registered.label)
     elif decision.promote:
-        text += (" Nothing is applied: this notebook was opened by hand (`register = False`), "
-                 "so it registers no version and moves no alias.")
+        text += _(" Nothing is applied: this notebook was opened by hand (`register = False`), "
+                  "so it registers no version and moves no alias.")
     return text
