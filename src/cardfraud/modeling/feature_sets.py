@@ -76,6 +76,12 @@ def feature_set_models(candidates: list[str], feature_sets: dict | None,
             for candidate in candidates for name, inputs in feature_sets.items()}
 
 
+def model_in_words(key: str) -> str:
+    """Return a model key for a reader: ``hist gradient boosting with the card's history``."""
+    words = candidate_of(key).replace("_", " ")
+    return words + (" with the card's history" if feature_set_of(key) == WITH_HISTORY else "")
+
+
 def history_unavailable_reason(columns) -> str | None:
     """Say in one sentence why the purchases give no history features (None when they do):
     no card_id or timestamp column, or purchases where one is empty."""
