@@ -197,3 +197,49 @@ def simulated_output_dir(tmp_path, rows: int = 20_000, **knobs) -> str:
     frame = compact_dtypes(simulate(rows=rows, seed=7, **knobs))
     cut = frame["timestamp"].max().floor("D") - pd.Timedelta(days=17)
     return write_output_dir(tmp_path, frame, np.where(frame["timestamp"] >= cut, "test", "train"))
+
+
+HISTORY_MODEL = "history-detector"
+
+
+def history_purchases(rows: int = 3000, seed: int = 11, new_share: float = 0.05,
+                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Simulated purchases split in time: (earlier ones, labelled; the latest ones, unlabelled,
+    as a new file to score: the seven inputs and the context columns)."""
+    from cardfraud.data.schema import CONTEXT_COLUMNS
+    from cardfraud.simulator.simulate import simulate
+
+    frame = simulate(rows=rows, seed=seed).sort_values("timestamp", kind="stable")
+    frame = frame[[*CONTEXT_COLUMNS, *FEATURES, "fraud"]].drop(columns="city")
+    cut = frame["timestamp"].quantile(1 - new_share)
+    new = frame[frame["timestamp"] > cut].drop(columns="fraud").reset_index(drop=True)
+    return frame[frame["timestamp"] <= cut].reset_index(drop=True), new
+
+
+def log_history_model(tracking_uri: str, earlier: pd.DataFrame, history: bool = True,
+                      threshold: float = 0.3, label_delay_days: float = 7.0) -> str:
+    """Fit a logistic regression on the seven inputs plus every card-history feature
+    (``history=False``: the seven only), register it as a FraudScorer version of
+    HISTORY_MODEL with its signature and label delay; return its ``models:/`` URI."""
+    from cardfraud.modeling.history import card_history_features
+    from cardfraud.modeling.tracking import using_store
+    from cardfraud.serving.history_scoring import LABEL_DELAY_KEY
+    from cardfraud.serving.registration import scorer_signature
+    from cardfraud.serving.scorer import FraudScorer
+
+    features = pd.concat([model_features(earlier),
+                          card_history_features(earlier, label_delay_days)], axis=1)
+    if not history:
+        features = features[FEATURES]
+    inputs = list(features.columns)
+    classifier = Pipeline([("scale", StandardScaler()),
+                           ("classify", LogisticRegression(max_iter=500))])
+    classifier.fit(features, earlier["fraud"].to_numpy())
+    configure_tracking(tracking_uri)
+    with using_store(tracking_uri), mlflow.start_run():
+        info = mlflow.pyfunc.log_model(
+            name="scorer", python_model=FraudScorer(classifier, threshold, inputs),
+            signature=scorer_signature(inputs), input_example=features.head(3),
+            registered_model_name=HISTORY_MODEL,
+            metadata={"threshold": threshold, LABEL_DELAY_KEY: label_delay_days})
+    return f"models:/{HISTORY_MODEL}/{info.registered_model_version}"

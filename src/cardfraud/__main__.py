@@ -11,6 +11,8 @@ COMMANDS = {
     "geo": ("cardfraud.geo.step", "hot spots, suspected points of compromise and cards at risk"),
     "flow": ("cardfraud.channels.simulation", "purchase flow through the channels: stage counts and intervals"),
     "score": ("cardfraud.serving.score_command", "score new transactions with the registered champion"),
+    "history-features": ("cardfraud.serving.history_command",
+                         "card-history features of new purchases, for a REST request"),
     "drift": ("cardfraud.monitoring.status", "compare a new extract with the training data"),
 }
 
@@ -18,7 +20,7 @@ COMMANDS = {
 def usage() -> str:
     """Return the list of commands."""
     lines = ["usage: python -m cardfraud <command> [options]", "", "commands:"]
-    lines += [f"  {name:<10} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<16} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines += ["", "python -m cardfraud <command> --help shows a command's options."]
     return "\n".join(lines)
 

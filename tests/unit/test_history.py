@@ -276,3 +276,27 @@ def test_times_too_fine_for_the_key_are_ranked_with_the_same_features(simulated,
     monkeypatch.setattr(history_windows, "KEY_LIMIT", 0)
     pd.testing.assert_frame_equal(card_history_features(jittered), by_steps, check_exact=True)
     assert by_steps["purchases_last_24h"].sum() > 0
+
+
+def test_ids_read_as_numbers_in_one_frame_and_text_in_the_other_are_the_same_card(simulated):
+    cut = simulated["timestamp"].quantile(0.9)
+    history = simulated[simulated["timestamp"] <= cut]
+    new = simulated[simulated["timestamp"] > cut].drop(columns="fraud")
+    as_numbers = history_features_for(new, history)
+    as_text = history_features_for(new.astype({"card_id": str, "merchant_id": str}),
+                                   history.astype({"card_id": float, "merchant_id": float}))
+    pd.testing.assert_frame_equal(as_text, as_numbers)
+    assert as_numbers["purchases_last_7d"].sum() > 0
+
+
+def test_the_whole_extract_as_history_gives_the_whole_extract_features(simulated):
+    cut = simulated["timestamp"].quantile(0.8)
+    new = simulated[simulated["timestamp"] > cut].drop(columns="fraud")
+    features = history_features_for(new, simulated)  # the new purchases are in it, labelled
+    pd.testing.assert_frame_equal(features, card_history_features(simulated).loc[new.index],
+                                  rtol=1e-12)
+    assert features["merchant_fraud_rate_30d"].max() > 0
+    text_ids = history_features_for(new.astype({"transaction_id": str}), simulated)
+    pd.testing.assert_frame_equal(text_ids, features)
+    without_ids = history_features_for(new.drop(columns="transaction_id"), simulated)
+    assert (without_ids["purchases_last_7d"] > features["purchases_last_7d"]).any()

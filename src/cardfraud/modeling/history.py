@@ -7,8 +7,8 @@ the whole extract, and training sees what serving will see.
 
 - ``purchases_last_1h`` / ``_24h`` / ``_7d``: the card's purchases in [t - window, t).
 - ``amount_to_card_mean_7d`` / ``_30d``: amount over the mean amount of the card's purchases
-  in [t - window, t); **1.0** when the window is empty (the card's first purchase), the mean is
-  not positive or the amount is unknown.
+  in [t - window, t) (at most 10^6, like ``ratio_to_median_purchase_price``); **1.0** when the
+  window is empty (the card's first purchase), the mean is not positive or the amount unknown.
 - ``minutes_since_previous``: minutes since the card's latest earlier purchase, capped at
   :data:`MINUTES_CAP` (30 days); the card's first purchase gets the cap (a dormant card).
 - ``speed_from_previous_kmh``: haversine km from the place of the card's latest earlier
@@ -37,8 +37,18 @@ import math
 import numpy as np
 import pandas as pd
 
+from ..data.checks import MAX_RATIO, Bounds
 from ..data.derive import haversine_km
-from ..data.schema import AMOUNT, CARD_ID, LATITUDE, LONGITUDE, MERCHANT_ID, TARGET, TIMESTAMP
+from ..data.schema import (
+    AMOUNT,
+    CARD_ID,
+    LATITUDE,
+    LONGITUDE,
+    MERCHANT_ID,
+    TARGET,
+    TIMESTAMP,
+    TRANSACTION_ID,
+)
 from .history_windows import (
     NANOSECONDS_PER_DAY,
     NANOSECONDS_PER_MINUTE,
@@ -62,14 +72,20 @@ FEATURE_NEEDS = {**{name: [] for name in COUNT_WINDOWS},
                  "minutes_since_previous": [], "speed_from_previous_kmh": [LATITUDE, LONGITUDE],
                  "first_purchase_at_merchant": [MERCHANT_ID], "hour_of_day": [],
                  "merchant_fraud_rate_30d": [MERCHANT_ID, TARGET]}
-# (lowest, highest) a history feature can take: the scorer refuses other values in a request
-HISTORY_RANGES = {**{name: (0.0, math.inf) for name in COUNT_WINDOWS},
-                  **{name: (-math.inf, math.inf) for name in AMOUNT_WINDOWS},
-                  "minutes_since_previous": (0.0, MINUTES_CAP),
-                  "speed_from_previous_kmh": (0.0, SPEED_CAP_KMH),
-                  "first_purchase_at_merchant": (0.0, 1.0), "hour_of_day": (0.0, 23.0),
-                  "merchant_fraud_rate_30d": (0.0, 1.0)}
-
+# the values a history feature can take: the scorer refuses others in a file or a request
+_COUNT = Bounds(0.0, math.inf, "counts of purchases are >= 0", "")
+_RATIO = Bounds(0.0, MAX_RATIO, "amount ratios are >= 0",
+                "1,000,000 (a purchase a million times the card's mean)")
+HISTORY_BOUNDS = {
+    **{name: _COUNT for name in COUNT_WINDOWS}, **{name: _RATIO for name in AMOUNT_WINDOWS},
+    "minutes_since_previous": Bounds(0.0, MINUTES_CAP, "minutes are >= 0",
+                                     f"{MINUTES_CAP:,.0f} (30 days, the cap)"),
+    "speed_from_previous_kmh": Bounds(0.0, SPEED_CAP_KMH, "speeds are >= 0",
+                                      f"{SPEED_CAP_KMH:,.0f} km/h (the cap)"),
+    "first_purchase_at_merchant": Bounds(0.0, 1.0, "it is 0 or 1", "1 (it is 0 or 1)"),
+    "hour_of_day": Bounds(0.0, 23.0, "hours lie in 0-23", "23 (hours lie in 0-23)"),
+    "merchant_fraud_rate_30d": Bounds(0.0, 1.0, "rates lie in [0, 1]", "1 (rates lie in [0, 1])"),
+}
 
 def history_columns(columns) -> list[str]:
     """Return the history features a frame (or its column names) allows, in HISTORY_FEATURES'
@@ -131,21 +147,60 @@ def history_features_for(new: pd.DataFrame, history: pd.DataFrame,
     The two frames are put together and computed with :func:`card_history_features`, so a
     purchase gets the same features as in the whole extract. A feature is computed when both
     frames carry its columns, except the fraud label, which only ``history`` needs (new
-    purchases' labels are unknown). Purchases of ``history`` at or after a new purchase's time
-    never count for it (a copy of the new purchase in the history is harmless).
+    purchases' labels are unknown). Card and merchant ids read with different types in the two
+    frames (12 and "12") are compared as text (:func:`id_text`). Purchases of ``history`` at
+    or after a new purchase's time never count for it, and a history that holds the new
+    purchases themselves (the whole extract) is fine when both frames have ``transaction_id``:
+    the copies are dropped, their labels kept for the later purchases (without the ids, a copy
+    would count twice in a later purchase's windows).
 
     Returns:
         The new purchases' features, with ``new``'s index and row order.
     """
+    new, history = _without_copies(new, history)
     shared = set(map(str, new.columns)) & set(map(str, history.columns))
     if TARGET in history:
         shared.add(TARGET)
     allowed = history_columns(shared)
     needed = sorted({CARD_ID, TIMESTAMP, *(n for f in allowed for n in FEATURE_NEEDS[f])})
-    both = pd.concat([history.reindex(columns=needed), new.reindex(columns=needed)],
-                     ignore_index=True)
+    history, new = history.reindex(columns=needed), new.reindex(columns=needed)
+    for column in {CARD_ID, MERCHANT_ID} & set(needed):
+        if history[column].dtype != new[column].dtype:  # e.g. 12 from a CSV, "12" from Parquet
+            history[column], new[column] = id_text(history[column]), id_text(new[column])
+    both = pd.concat([history, new], ignore_index=True)
     features = card_history_features(both, label_delay_days).iloc[len(history):]
     return features.set_axis(new.index)
+
+
+def _without_copies(new: pd.DataFrame, history: pd.DataFrame,
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Drop the history's copies of new purchases (same transaction_id); a label the history
+    knows goes to the new purchase, as in the whole extract."""
+    if TRANSACTION_ID not in new or TRANSACTION_ID not in history:
+        return new, history
+    new_ids, history_ids = new[TRANSACTION_ID], history[TRANSACTION_ID]
+    if new_ids.dtype != history_ids.dtype:  # 12 and "12" are the same purchase
+        new_ids, history_ids = id_text(new_ids), id_text(history_ids)
+    copies = history_ids.isin(new_ids.dropna()).to_numpy()
+    if not copies.any():
+        return new, history
+    if TARGET in history:
+        known = history.loc[copies, TARGET].set_axis(history_ids[copies].to_numpy())
+        labels = new_ids.map(known[~known.index.duplicated()]).astype("float64")
+        new = new.assign(**{TARGET: pd.to_numeric(new[TARGET], errors="coerce").fillna(labels)
+                            if TARGET in new else labels})
+    return new, history.loc[~copies]
+
+
+def id_text(ids: pd.Series) -> pd.Series:
+    """Return card or merchant ids as text, whole numbers without a decimal part (12.0 -> "12"),
+    empty ones left empty: the same card in two files read with different types."""
+    if pd.api.types.is_numeric_dtype(ids) and not pd.api.types.is_bool_dtype(ids):
+        numbers = ids.astype("float64")
+        whole = numbers.notna() & (numbers == numbers.round())
+        text = numbers.astype(str).where(~whole, numbers.where(whole, 0).astype("int64").astype(str))
+        return text.where(numbers.notna())
+    return ids.astype("string").str.strip().astype(object).where(ids.notna())
 
 
 def _refuse_empty(purchases: pd.DataFrame, columns: list[str]) -> None:
@@ -174,7 +229,8 @@ def _amount_ratios(cards: SortedWindows, amounts: np.ndarray) -> dict[str, np.nd
         count = cards.window_sum(known.astype(np.int64), start, now)
         usable = known & (count > 0) & (total > 0)
         ratio = np.ones(len(now))
-        ratio[usable] = sorted_amounts[usable] / (total[usable] / count[usable])
+        ratio[usable] = np.minimum(sorted_amounts[usable] / (total[usable] / count[usable]),
+                                   MAX_RATIO)
         ratios[name] = cards.to_caller_order(ratio)
     return ratios
 

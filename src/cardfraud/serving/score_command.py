@@ -27,6 +27,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=f"model URI (default {DEFAULT_MODEL_URI})")
     parser.add_argument("--tracking-uri", default=None, help="MLflow tracking URI (default: "
                         "$MLFLOW_TRACKING_URI, else the project's mlruns/mlflow.db)")
+    parser.add_argument("--history", default=None, metavar="FILE",
+                        help="the cards' earlier purchases (.csv or .parquet: card_id, "
+                        "timestamp, ...; labels optional): a history model's card-history "
+                        "inputs are computed from them")
     parser.add_argument("--sep", default=None, help="CSV separator (guessed when omitted)")
     parser.add_argument("--decimal", default=None, help="CSV decimal mark (guessed when omitted)")
     return parser
@@ -45,7 +49,8 @@ def cli(argv: list[str] | None = None) -> int:
             summary = score_file(args.input, args.output, args.model,
                                  args.tracking_uri and tracking_uri_from_caller(
                                      args.tracking_uri, Path.cwd()), sep=args.sep,
-                                 decimal=args.decimal, overwrite=args.overwrite)
+                                 decimal=args.decimal, overwrite=args.overwrite,
+                                 history_path=args.history)
     except ScoringInterrupted as exc:
         print(f"interrupted ({exc}): {args.output} not written", file=sys.stderr)
         return INTERRUPTED_EXIT[exc.signum]
@@ -64,7 +69,9 @@ def cli(argv: list[str] | None = None) -> int:
         return 1
     version = f"version {summary['version']}, " if summary["version"] is not None else ""
     threshold = summary["threshold"]
-    print(f"scored {summary['rows']:,} transactions from {summary['input']} with "
+    history = (f" and {len(summary['history_features'])} card-history features from "
+               f"{args.history}" if args.history else "")
+    print(f"scored {summary['rows']:,} transactions from {summary['input']}{history} with "
           f"{summary['model_uri']} ({version}threshold "
           f"{'n/a' if threshold is None else f'{threshold:.4f}'}): {summary['flagged']:,} held "
           f"for review ({summary['flagged_share']:.2%}) -> {summary['output']} "

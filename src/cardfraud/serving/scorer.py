@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ..data.checks import DataValidationError
-from ..data.cleaning import missing_values_error, validate_transactions
+from ..data.checks import DataValidationError, check_bounds
+from ..data.cleaning import missing_values_error, to_number, validate_transactions
 from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.gaps import inputs_filled
+from ..modeling.history import HISTORY_BOUNDS
 from ..modeling.tracking import configure_tracking, tracking_client, using_store
 from ..runner.config import ConfigError
 from ..runner.parameter_rules import check_model_name
@@ -179,7 +180,8 @@ def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None =
         raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
     unknown = frame[[c for c in may_be_unknown if c in frame.columns]].isna()
-    checked = frame.drop(columns=[TARGET], errors="ignore")
+    checked = check_history_inputs(frame.drop(columns=[TARGET], errors="ignore"), source,
+                                   inputs)
     if unknown.to_numpy().any():  # the known values are checked; the empty ones stay empty
         checked = checked.mask(unknown.reindex(columns=checked.columns, fill_value=False), 0)
     clean, _ = validate_transactions(checked, source, on_missing="fail", require_target=False,
@@ -189,6 +191,19 @@ def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None =
     if labels is not None:
         clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
     return clean
+
+
+def check_history_inputs(frame: pd.DataFrame, source: str, inputs: list[str]) -> pd.DataFrame:
+    """Return the frame with the model's card-history inputs as numbers in their ranges
+    (:data:`cardfraud.modeling.history.HISTORY_BOUNDS`), or raise naming column and rows."""
+    history = [c for c in inputs if c in HISTORY_BOUNDS]
+    if not history:
+        return frame
+    frame = frame.copy()
+    for column in history:
+        frame[column], _ = to_number(frame[column], source, frame.attrs.get("decimal", "."))
+        check_bounds(frame[column], source, HISTORY_BOUNDS[column])
+    return frame
 
 
 def load_champion(model_name: str = DEFAULT_MODEL_NAME, tracking_uri: str | None = None,

@@ -24,9 +24,16 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.checks import DataValidationError
 from ..data.files import read_transactions
 from ..data.schema import model_features
 from ..runner.atomic_write import TEMPORARY_FILE, atomic_path
+from .history_scoring import (
+    history_inputs,
+    model_label_delay,
+    refuse_without_history,
+    with_history_features,
+)
 from .registry import CHAMPION, DEFAULT_MODEL_URI
 from .scorer import (
     SCORE_COLUMNS,
@@ -112,8 +119,12 @@ def check_output_path(input_path: Path, output_path: Path, overwrite: bool = Fal
 def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
                model_uri: str = DEFAULT_MODEL_URI, tracking_uri: str | None = None,
                sep: str | None = None, decimal: str | None = None,
-               overwrite: bool = False) -> dict:
+               overwrite: bool = False, history_path: str | os.PathLike | None = None) -> dict:
     """Validate, score and write one file; return a summary of what was scored.
+
+    ``history_path``: the cards' earlier purchases, from which a history model's card-history
+    inputs are computed (:mod:`cardfraud.serving.history_scoring`); without it, a history
+    model needs them in the input.
 
     Raises:
         DataValidationError: the input cannot be scored (message names file, column, rows).
@@ -123,10 +134,13 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     """
     input_path, output_path = Path(input_path), Path(output_path)
     check_model_uri(model_uri)
+    if history_path is not None and output_path.resolve() == Path(history_path).resolve():
+        raise ValueError(f"{output_path}: is the history file; write the scores to another file")
     check_output_path(input_path, output_path, overwrite)
     started = time.perf_counter()
     purchases = read_transactions(input_path, sep=sep, decimal=decimal)
     scorer = load_registered_scorer(model_uri, tracking_uri)
+    purchases = add_model_history(purchases, str(input_path), scorer, history_path, sep, decimal)
     frame = check_purchases(purchases, str(input_path), scorer.inputs)
     scored = score_transactions(frame, scorer)
     write_table_atomic(scored, output_path)
@@ -134,7 +148,25 @@ def score_file(input_path: str | os.PathLike, output_path: str | os.PathLike,
     return {"input": str(input_path), "output": str(output_path), "rows": len(scored),
             "flagged": flagged, "flagged_share": flagged / len(scored), "model_uri": model_uri,
             "version": scorer.version, "threshold": scorer.threshold,
+            "history_features": history_inputs(scorer.inputs),
             "seconds": round(time.perf_counter() - started, 3)}
+
+
+def add_model_history(purchases: pd.DataFrame, source: str, scorer: LoadedScorer,
+                      history_path: str | os.PathLike | None, sep: str | None = None,
+                      decimal: str | None = None) -> pd.DataFrame:
+    """Return the purchases with the model's card-history inputs computed from
+    ``history_path`` (None: they must be in the purchases already, else DataValidationError)."""
+    needed = history_inputs(scorer.inputs)
+    if history_path is None:
+        refuse_without_history(purchases, source, scorer.inputs)
+        return purchases
+    if not needed:
+        raise DataValidationError(f"--history {history_path}: {scorer.uri} uses no card-history "
+                                  f"features; score without --history")
+    history = read_transactions(history_path, sep=sep, decimal=decimal)
+    return with_history_features(purchases, source, history, str(history_path), needed,
+                                 model_label_delay(scorer.model))
 
 
 def serving_payload(frame: pd.DataFrame, rows: int = 2, inputs: list[str] | None = None) -> dict:
