@@ -148,6 +148,7 @@ def test_the_registered_history_model_lists_and_uses_its_history_inputs(output_d
     assert "with the base+history inputs" in version.description
     champion = scorer.load_champion(MODEL)
     assert champion.inputs == inputs  # the MLflow signature lists base + history columns
+    assert champion.model.metadata.metadata["label_delay_days"] == 7.0  # for score --history
     test = held_out_test_rows(output_dir)
     np.testing.assert_allclose(champion.score(test)["probability"],
                                history_champion.test.scores[results["best_model"]], atol=1e-12)

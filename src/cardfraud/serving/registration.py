@@ -26,6 +26,7 @@ from ..runner.artifacts import (
 )
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
 from ..runner.step_inputs import require_step_inputs
+from .history_scoring import LABEL_DELAY_KEY
 from .names import FEATURE_SET_TAG, MODEL_INPUTS_TAG
 from .registry import DEFAULT_MODEL_NAME
 from .scorer import FraudScorer, configure_quiet_tracking
@@ -40,7 +41,6 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
 
 
 SCORER_NAME = "scorer"
-
 
 MODEL_DESCRIPTION = (
     "Scores card purchases: returns the probability of fraud and the decision (1 = hold for "
@@ -208,8 +208,8 @@ def _log_scorer(run_id: str, classifier, threshold: float, tags: dict, modeling:
             signature=scorer_signature(inputs), input_example=model_features(test.head(3), inputs),
             pip_requirements=scorer_requirements(classifier),
             metadata={"threshold": threshold, "threshold_rule": tags["threshold_rule"],
-                      "feature_set": tags[FEATURE_SET_TAG],
-                      "selection_metric": tags["selection_metric"],
+                      "feature_set": tags[FEATURE_SET_TAG], "selection_metric":
+                      tags["selection_metric"], LABEL_DELAY_KEY: modeling.get(LABEL_DELAY_KEY, 7.0),
                       "classifier_uri": modeling["model_uri"]})
 
 
