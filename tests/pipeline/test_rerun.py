@@ -10,6 +10,7 @@ import shutil
 import pytest
 from conftest import run_all
 
+from cardfraud.modeling.feature_sets import model_in_words
 from cardfraud.runner.steps import discover_steps, select_steps, with_summary
 
 STEPS = discover_steps()
@@ -51,7 +52,9 @@ def test_only_modeling_rebuilds_the_home_page_with_the_new_figures(smoke_run, tm
     assert [s["name"] for s in record["steps"]] == ["modeling", "summary"]
     metrics = record["modeling"]["test_metrics"]
     home = page_text(out / "site" / "index.html")
-    assert "The recommended model, decision tree, catches" in home
+    assert record["modeling"]["best_model"] in {"decision_tree", "decision_tree+history"}
+    assert f"The recommended model, {model_in_words(record['modeling']['best_model'])}, " \
+           f"catches" in home
     assert f"{100 * metrics['recall']:.0f} % of frauds" in home
     assert f"Run {record['run_id']} ·" in home
     assert f"Run {record['run_id']} ·" in page_text(out / "site" / "modeling.html")

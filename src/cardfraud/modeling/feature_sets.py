@@ -22,6 +22,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import CARD_ID, CONTINUOUS_FEATURES, TIMESTAMP, available_inputs
+from ..report.locale_format import fill
+from ..report.translate import _
 from .history import HISTORY_FEATURES, card_history_features, history_columns
 
 BASE = "base"
@@ -74,6 +76,14 @@ def feature_set_models(candidates: list[str], feature_sets: dict | None,
     feature_sets = feature_sets or {BASE: list(base)}
     return {candidate_key(candidate, name): (candidate, list(inputs))
             for candidate in candidates for name, inputs in feature_sets.items()}
+
+
+def model_in_words(key: str) -> str:
+    """Return a model key for a reader: ``hist gradient boosting with the card's history``."""
+    words = candidate_of(key).replace("_", " ")
+    if feature_set_of(key) != WITH_HISTORY:
+        return words
+    return fill(_("{model} with the card's history"), model=words)
 
 
 def history_unavailable_reason(columns) -> str | None:

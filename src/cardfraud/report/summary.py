@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pyarrow.parquet
 
+from ..modeling.feature_sets import model_in_words
 from ..runner.artifacts import (
     artifact_path,
     collect_results,
@@ -145,7 +146,7 @@ def model_text(results: dict, loss: dict | None) -> str:
     text = sentence(_("The recommended model, **{model}**, catches **{recall} of frauds** while "
                       "sending **{alerts} of purchases** to review{per_day}; {precision} of its "
                       "alerts are real frauds. It was tested on purchases it never saw (PR-AUC "
-                      "{pr_auc:.2f})."), model=modeling["best_model"].replace("_", " "),
+                      "{pr_auc:.2f})."), model=model_in_words(modeling["best_model"]),
                     recall=pct(m["recall"], 0), alerts=pct(alerts_share), per_day=per_day,
                     precision=pct(m["precision"], 0), pr_auc=m["average_precision"])
     text += holds_over_time_text(modeling)

@@ -43,7 +43,6 @@ with warnings.catch_warnings():  # tqdm warns "IProgress not found" when MLflow 
 
 SCORER_NAME = "scorer"
 
-
 MODEL_DESCRIPTION = (
     "Scores card purchases: returns the probability of fraud and the decision (1 = hold for "
     "review) at the version's threshold. Alias 'champion' is the live version, 'challenger' "
