@@ -90,3 +90,22 @@ def test_every_candidate_is_drawn_with_the_same_cards_and_the_page_says_it():
     sentence = intervals_sentence({"chosen_model": "a", "candidates": found, "unit": "cards",
                                    "resamples": 100, "clusters": 100})
     assert sentence.startswith("a: PR-AUC ") and "100 cards" in sentence
+
+
+def test_test_purchases_without_a_card_are_drawn_as_their_own_cards():
+    """An extract where some purchases have an empty card_id (the history is then left out)
+    still gets its intervals: each such purchase is a card of its own."""
+    import pandas as pd
+
+    from cardfraud.modeling.bootstrap import cluster_codes
+
+    frame = pd.DataFrame({"card_id": [1, 2, None, 1, None, 3]})
+    codes = cluster_codes(frame, np.arange(6))
+    assert codes.min() >= 0
+    assert codes[0] == codes[3] and len(set(codes)) == 5
+    fraud, scores = scored(600)
+    cards = np.where(np.arange(600) % 7 == 0, np.nan, np.arange(600) // 3)
+    clusters = cluster_codes(pd.DataFrame({"card_id": cards}), np.arange(600))
+    found = bootstrap_intervals(fraud, scores, clusters, threshold=0.5, resamples=50)
+    assert found["average_precision"]["estimate"] == pytest.approx(
+        average_precision_score(fraud, scores), abs=1e-6)

@@ -202,6 +202,7 @@ def test_monitoring_computes_a_current_extract_s_history_from_the_reference(outp
     pd.testing.assert_frame_equal(window.current[list(whole.columns)],
                                   whole.iloc[700:].reset_index(drop=True))
     pd.testing.assert_frame_equal(window.reference[list(whole.columns)], whole.iloc[:600])
+    assert window.description["label_delay_days"] == 7.0  # the champion's delay is checked
 
 
 class HistoryScorer:

@@ -230,3 +230,33 @@ def test_history_features_is_a_listed_command_whose_help_loads_no_pandas(capsys)
     answer = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             timeout=60)
     assert "--label-delay-days" in answer.stdout and answer.stdout.strip().endswith("light")
+
+
+def test_history_features_for_a_model_use_the_label_delay_it_was_trained_with(
+        history_model, tmp_path, capsys):
+    """A REST caller names the model: its features count the labels known its own delay
+    before (its MLflow metadata), as score --history and training do, not the default 7."""
+    quick = log_history_model(history_model["uri"], history_model["earlier"],
+                              label_delay_days=1.0)
+    whole = pd.concat([history_model["earlier"], history_model["new"]], ignore_index=True)
+    expected = card_history_features(whole, 1.0).iloc[len(history_model["earlier"]):]
+    default = card_history_features(whole, 7.0).iloc[len(history_model["earlier"]):]
+    rate = "merchant_fraud_rate_30d"
+    assert not np.allclose(expected[rate], default[rate])  # the delay matters on these purchases
+    featured = tmp_path / "featured.csv"
+    assert main(["history-features", "--input", str(history_model["input"]), "--history",
+                 str(history_model["history"]), "--output", str(featured), "--model", quick,
+                 "--tracking-uri", history_model["uri"]]) == 0
+    assert "labels known 1 day(s) before" in capsys.readouterr().out
+    np.testing.assert_allclose(pd.read_csv(featured)[HISTORY_FEATURES], expected, rtol=1e-12)
+    scored = tmp_path / "scored.csv"
+    assert score({**history_model, "model": quick}, scored, "--history",
+                 str(history_model["history"])) == 0
+    np.testing.assert_allclose(pd.read_csv(scored)[HISTORY_FEATURES], expected, rtol=1e-12)
+    assert main(["history-features", "--input", str(history_model["input"]), "--history",
+                 str(history_model["history"]), "--output", str(tmp_path / "other.csv"),
+                 "--model", quick, "--tracking-uri", history_model["uri"],
+                 "--label-delay-days", "7"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "was trained with labels known 1 day(s) before" in error
+    assert not (tmp_path / "other.csv").exists()

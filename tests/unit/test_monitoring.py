@@ -514,3 +514,26 @@ def test_cli_with_champion_flag_and_no_registered_model(tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "No champion to check" in out and "overall: OK" in out
+
+
+def test_a_history_champion_trained_with_another_label_delay_is_not_scored():
+    """The window's merchant fraud rates count labels known modeling.label_delay_days before;
+    a champion trained with another delay would score features it never learned."""
+    from types import SimpleNamespace
+
+    window = stable_window()
+    for side in (window.reference, window.current):
+        side["merchant_fraud_rate_30d"] = 0.01
+    window.description["label_delay_days"] = 3.0
+    scorer = FakeScorer()
+    scorer.inputs = ["ratio_to_median_purchase_price", "merchant_fraud_rate_30d"]
+    scorer.model = SimpleNamespace(metadata=SimpleNamespace(metadata={"label_delay_days": 7.0}))
+    check = champion_score_drift(scorer, window)
+    assert not check.available
+    assert check.message == (
+        "Champion version 3 was trained with fraud labels known 7 day(s) before a purchase, but "
+        "this run's merchant fraud rates count those known 3 day(s) before "
+        "(modeling.label_delay_days): score drift and performance are skipped; set "
+        "modeling.label_delay_days to 7 to check it.")
+    scorer.model.metadata.metadata["label_delay_days"] = 3.0
+    assert champion_score_drift(scorer, window).available

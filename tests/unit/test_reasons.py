@@ -172,6 +172,8 @@ def test_only_the_purchases_asked_for_are_explained(planted):
     ("minutes_since_previous", 1.0, "1 minute after the previous purchase"),
     ("minutes_since_previous", 312.0, "5.2 hours after the previous purchase"),
     ("minutes_since_previous", 4320.0, "3 days after the previous purchase"),
+    # the cap: the card's first purchase, or a card dormant 30 days or more
+    ("minutes_since_previous", 43200.0, "no earlier purchase in the last 30 days"),
     ("speed_from_previous_kmh", 2300.0, "2,300 km/h from the previous purchase"),
     ("first_purchase_at_merchant", 1.0, "first purchase at this merchant"),
     ("hour_of_day", 3.0, "at 3 h"),
@@ -275,3 +277,9 @@ def test_the_modeling_page_shows_the_reasons_of_the_top_test_alerts(tmp_path):
     assert table["probability"].is_monotonic_decreasing
     # make_transactions' fraud: a high ratio to the median purchase, online
     assert table["reasons"].str.contains("times the card's median purchase").all()
+
+
+def test_the_reasons_know_the_history_cap_of_minutes_since_previous():
+    from cardfraud.modeling import history, reason_words
+
+    assert reason_words.MINUTES_CAP == history.MINUTES_CAP

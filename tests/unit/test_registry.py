@@ -353,3 +353,36 @@ def test_registry_reads_and_writes_the_store_it_is_given_not_the_global_one(tmp_
     assert tracking_client(elsewhere).search_registered_models() == []
     assert tracking_client(elsewhere).search_experiments()[0].name == "Default"
     assert len(tracking_client(elsewhere).search_experiments()) == 1  # no run went there
+
+
+def test_a_forced_candidate_without_the_history_champion_s_inputs_is_still_checked(
+        monkeypatch):
+    """A base model forced over a history champion (the new extract has no card_id): the
+    registry step checks the candidate and leaves the champion's column out, naming why."""
+    import pandas as pd
+
+    from cardfraud.data.schema import FEATURES
+    from cardfraud.serving.scorer import LoadedScorer
+
+    class Fake(LoadedScorer):
+        def score(self, purchases, reasons="none"):
+            features = model_features(purchases, self.inputs)
+            return pd.DataFrame({"probability": features["distance_from_home"] / 100,
+                                 "decision": 0})
+
+    test = pd.DataFrame({name: [1.0, 2.0, 3.0] for name in FEATURES})
+    test.insert(0, "row", [0, 1, 2])
+    test["fraud"] = [0, 1, 0]
+    test["modeling_probability"] = test["distance_from_home"] / 100
+    candidate = Fake(None, "models:/m/2", 2, 0.5, "run", list(FEATURES))
+    champion = Fake(None, "models:/m/1", 1, 0.5, "old",
+                    [*FEATURES, "purchases_last_1h", "merchant_fraud_rate_30d"])
+    monkeypatch.setattr(registry_report, "load_champion", lambda *a: champion)
+    monkeypatch.setattr(registry_report, "load_candidate_scorer", lambda r: candidate)
+    registered = type("R", (), {"model_name": "m", "tracking_uri": None, "version": 2})()
+    table, summary = registry_report.check_registered_scores(registered, test, 3)
+    assert "champion_v1_probability" not in table.columns
+    assert list(table["registered_probability"]) == [0.01, 0.02, 0.03]
+    assert summary.endswith("Champion version 1 is not scored beside it: its inputs "
+                            "purchases_last_1h, merchant_fraud_rate_30d are not in these "
+                            "purchases.")

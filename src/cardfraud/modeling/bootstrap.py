@@ -44,9 +44,13 @@ def resampling_unit(frame: pd.DataFrame) -> str:
 
 
 def cluster_codes(frame: pd.DataFrame, rows) -> np.ndarray:
-    """Return each test purchase's cluster number: its card, or itself without card ids."""
+    """Return each test purchase's cluster number: its card, or itself without card ids (a
+    purchase whose card_id is empty is a card of its own)."""
     if resampling_unit(frame) == "cards":
-        return pd.factorize(frame[CARD_ID].to_numpy()[rows])[0]
+        codes = pd.factorize(frame[CARD_ID].to_numpy()[rows])[0]
+        empty = codes < 0
+        codes[empty] = codes.max(initial=-1) + 1 + np.arange(int(empty.sum()))
+        return codes
     return np.arange(len(rows))
 
 

@@ -13,6 +13,8 @@ import math
 from collections.abc import Callable
 
 REASON_SEPARATOR = "; "
+# minutes_since_previous' cap (cardfraud.modeling.history.MINUTES_CAP): a card's first purchase
+MINUTES_CAP = 30 * 24 * 60.0
 
 
 def number_text(value: float) -> str:
@@ -73,7 +75,8 @@ PHRASES: dict[str, Callable[[float], str | None]] = {
         lambda v: count_text(v, "purchase", "purchases") + " in the last 7 days",
     "amount_to_card_mean_7d": lambda v: f"amount {number_text(v)} times the card's 7-day mean",
     "amount_to_card_mean_30d": lambda v: f"amount {number_text(v)} times the card's 30-day mean",
-    "minutes_since_previous": lambda v: f"{duration_text(v)} after the previous purchase",
+    "minutes_since_previous": lambda v: "no earlier purchase in the last 30 days"
+    if v >= MINUTES_CAP else f"{duration_text(v)} after the previous purchase",
     "speed_from_previous_kmh": lambda v: f"{number_text(v)} km/h from the previous purchase",
     "first_purchase_at_merchant": _flag("first purchase at this merchant",
                                         "card has bought at this merchant before"),

@@ -90,6 +90,9 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
                                     f"purchases lack ({', '.join(lacking)}; the card's history "
                                     f"needs card_id and timestamp): score drift and performance "
                                     f"are skipped.", scorer.version, scorer.threshold)
+    other_delay = _other_label_delay(scorer, window, inputs)
+    if other_delay is not None:
+        return ChampionCheck(False, other_delay, scorer.version, scorer.threshold)
     if sample_rows and len(reference) > sample_rows:
         reference = reference.sample(n=int(sample_rows), random_state=seed)
     reference_scores = scorer.score(model_features(reference, inputs))["probability"].to_numpy()
@@ -109,6 +112,24 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
         message += _(" The registry holds no test metrics for this version.")
     return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
                          drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
+
+
+def _other_label_delay(scorer, window: MonitoringWindow, inputs: list[str]) -> str | None:
+    """Say why a champion whose merchant fraud rate counts labels at another delay than the
+    window's history features cannot be scored on them (None when the delays agree)."""
+    from ..serving.history_scoring import model_label_delay
+
+    delay = window.description.get("label_delay_days")
+    if delay is None or "merchant_fraud_rate_30d" not in inputs:
+        return None
+    trained = model_label_delay(getattr(scorer, "model", None))
+    if trained == float(delay):
+        return None
+    return (f"Champion version {scorer.version} was trained with fraud labels known "
+            f"{trained:g} day(s) before a purchase, but this run's merchant fraud rates count "
+            f"those known {float(delay):g} day(s) before (modeling.label_delay_days): score drift "
+            f"and performance are skipped; set modeling.label_delay_days to {trained:g} to check "
+            f"it.")
 
 
 def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,

@@ -132,7 +132,18 @@ def load_monitoring_window(output_dir=None, current_days: int = 14,
         current = current_history(current, transactions, history.columns, output_dir)
     transactions = with_history(transactions[[c for c in transactions if c in
                                               [*REQUIRED_COLUMNS, "timestamp"]]], history)
-    return monitoring_window(transactions, split, current_days, current, current_path)
+    window = monitoring_window(transactions, split, current_days, current, current_path)
+    if history is not None:  # the delay of the merchant fraud rates the window carries
+        window.description["label_delay_days"] = modeling_label_delay(output_dir)
+    return window
+
+
+def modeling_label_delay(output_dir=None) -> float:
+    """The modeling step's ``label_delay_days`` (7 when its results are missing)."""
+    try:
+        return float(load_step_results("modeling", output_dir).get("label_delay_days", 7.0))
+    except FileNotFoundError:
+        return 7.0
 
 
 def current_history(current: pd.DataFrame, transactions: pd.DataFrame, features,
@@ -144,10 +155,7 @@ def current_history(current: pd.DataFrame, transactions: pd.DataFrame, features,
 
     if not history_columns(current):
         return current
-    try:
-        delay = float(load_step_results("modeling", output_dir).get("label_delay_days", 7.0))
-    except FileNotFoundError:
-        delay = 7.0
+    delay = modeling_label_delay(output_dir)
     earlier = transactions
     for column in (CARD_ID, MERCHANT_ID):  # a CSV's numbers against the parquet's text
         if column in current and column in earlier and \

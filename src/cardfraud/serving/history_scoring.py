@@ -10,8 +10,10 @@ scoring, a REST caller and training compute them the same way.
   purchases in FILE (CSV or Parquet: ``card_id``, ``timestamp`` and the columns the features
   need; labels optional; it may be the whole extract, new purchases included, when both files
   have ``transaction_id``) and scores;
-- ``history-features --input FILE --history FILE --output FILE`` writes the input purchases
-  with the features, the columns a REST request to ``mlflow models serve`` carries;
+- ``history-features --input FILE --history FILE --output FILE [--model URI]`` writes the
+  input purchases with the features, the columns a REST request to ``mlflow models serve``
+  carries (with ``--model``: that model's history inputs, at the label delay it was trained
+  with, ``label_delay_days`` in its metadata, as ``score --history`` uses);
 - an input that already carries the model's history columns is scored as it is.
 """
 
@@ -144,17 +146,50 @@ def with_history_features(purchases: pd.DataFrame, source: str, history: pd.Data
     return pd.concat([purchases, computed[features].set_axis(purchases.index)], axis=1)
 
 
+def model_history_settings(model_uri: str, tracking_uri: str | None = None,
+                           label_delay_days: float | None = None,
+                           ) -> tuple[list[str], float]:
+    """Return a registered history model's card-history inputs and the label delay it was
+    trained with (its MLflow metadata), so the features sent to it are the ones it learned.
+
+    Raises:
+        DataValidationError: the model uses no history feature, or ``label_delay_days`` is
+            given and differs from the model's.
+        LookupError: the model cannot be loaded.
+    """
+    from .scorer import check_model_uri, load_registered_scorer
+
+    scorer = load_registered_scorer(check_model_uri(model_uri), tracking_uri)
+    features = history_inputs(scorer.inputs)
+    if not features:
+        raise DataValidationError(f"--model {model_uri}: uses no card-history features; send "
+                                  f"it the purchases as they are")
+    delay = model_label_delay(scorer.model)
+    if label_delay_days is not None and float(label_delay_days) != delay:
+        raise DataValidationError(
+            f"--label-delay-days {label_delay_days:g}: {model_uri} was trained with labels "
+            f"known {delay:g} day(s) before; leave the option out to use the model's")
+    return features, delay
+
+
 def write_history_features(input_path: str | os.PathLike, history_path: str | os.PathLike,
                            output_path: str | os.PathLike,
-                           label_delay_days: float = DEFAULT_LABEL_DELAY_DAYS,
+                           label_delay_days: float | None = None,
                            sep: str | None = None, decimal: str | None = None,
-                           overwrite: bool = False) -> dict:
+                           overwrite: bool = False, model_uri: str | None = None,
+                           tracking_uri: str | None = None) -> dict:
     """Write the input purchases with every card-history feature the files allow; return a
-    summary (rows, features, seconds). What a REST caller sends to a served history model.
+    summary (rows, features, label delay, seconds). What a REST caller sends to a served
+    history model.
+
+    ``model_uri``: the served model; its history inputs are written, with the label delay it
+    was trained with (:func:`model_history_settings`). Without it, ``label_delay_days``
+    (default 7).
 
     Raises:
         DataValidationError: a file cannot be used (one line naming file, column, rows).
         ValueError: the output path is unusable (or exists, without ``overwrite``).
+        LookupError: the model cannot be loaded.
     """
     from .scoring import check_output_path, write_table_atomic
 
@@ -162,13 +197,20 @@ def write_history_features(input_path: str | os.PathLike, history_path: str | os
     if output_path.resolve() == history_path.resolve():
         raise ValueError(f"{output_path}: is the history file; write the features to another file")
     check_output_path(input_path, output_path, overwrite)
+    features = None
+    if model_uri is not None:
+        features, label_delay_days = model_history_settings(model_uri, tracking_uri,
+                                                            label_delay_days)
+    elif label_delay_days is None:
+        label_delay_days = DEFAULT_LABEL_DELAY_DAYS
     started = time.perf_counter()
     purchases = read_transactions(input_path, sep=sep, decimal=decimal)
     history = read_transactions(history_path, sep=sep, decimal=decimal)
     result = with_history_features(purchases, str(input_path), history, str(history_path),
-                                   label_delay_days=label_delay_days)
+                                   features, label_delay_days=label_delay_days)
     write_table_atomic(result, output_path)
     return {"input": str(input_path), "history": str(history_path), "output": str(output_path),
             "rows": len(result), "history_rows": len(history),
             "features": [c for c in HISTORY_FEATURES if c in result.columns],
+            "label_delay_days": float(label_delay_days),
             "seconds": round(time.perf_counter() - started, 3)}

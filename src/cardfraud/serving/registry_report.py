@@ -67,7 +67,8 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
                           "registered_probability": scored["probability"].to_numpy(),
                           "decision": scored["decision"].to_numpy()})
     table["difference"] = (table["registered_probability"] - table["modeling_probability"]).abs()
-    if champion is not None and not is_champion:
+    lacking = [c for c in champion.inputs if c not in sample] if champion is not None else []
+    if champion is not None and not is_champion and not lacking:
         table[f"champion_v{champion.version}_probability"] = \
             champion.score(sample)["probability"].to_numpy()
     worst = float(table["difference"].max())
@@ -77,9 +78,13 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
     if worst > SCORE_TOLERANCE:
         raise AssertionError(f"{which} does not reproduce the modeling step's scores: largest "
                              f"difference {worst:.3g}")
+    # e.g. a history champion replaced by force on an extract without card_id or timestamp
+    unscored = (" " + fill(_("Champion version {version} is not scored beside it: its inputs "
+                             "{inputs} are not in these purchases."), version=champion.version,
+                           inputs=", ".join(lacking)) if lacking and not is_champion else "")
     return table, fill(_("{which} reproduces the modeling step's probabilities on {rows} test "
                          "purchases: largest difference {worst:.1e}."), which=which,
-                       rows=len(table), worst=worst)
+                       rows=len(table), worst=worst) + unscored
 
 
 def registry_results(registered: RegisteredVersion, decision: PromotionDecision,
