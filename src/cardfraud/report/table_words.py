@@ -87,7 +87,7 @@ MODELING_WORDS = (
     N_("training / test purchases"), N_("model inputs"), N_("left out (unknown)"),
     N_("test rows"), N_("fraud share in test"), N_("synthetic frauds in test"), N_("procedure"),
     N_("first: SMOTE on all rows, then split"), N_("honest: split first, test untouched"),
-    N_("purchase"), N_("probability"), N_("reasons"), N_("recall at threshold"),
+    N_("purchase"), N_("probability"), N_("reasons"), N_("recall at threshold"), N_("feature set"),
 )
 
 BACKTEST_WORDS = (
