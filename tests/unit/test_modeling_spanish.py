@@ -57,3 +57,27 @@ def test_pdf_line_in_spanish():
             "neither Quarto's PDF engine (typst or LaTeX) nor Chromium is installed")}) == (
             "*No hay PDF de este resumen: no está instalado ni el motor PDF de Quarto \\(typst o "
             "LaTeX\\) ni Chromium.*")
+
+
+def test_backtest_figure_in_spanish_words_dates_and_numbers():
+    import matplotlib.pyplot as plt
+
+    from cardfraud.modeling.figures import plot_backtest
+
+    windows = pd.DataFrame({"test_start": pd.date_range("2024-02-18", periods=3, freq="7D"),
+                            "average_precision": [0.9, 0.95, 0.97],
+                            "recall_at_budget": [0.1, 0.2, 0.15],
+                            "period": ["training", "training", "held-out test"]})
+    summary = pd.DataFrame({"mean": [0.94, 0.15]},
+                           index=["average_precision", "recall_at_budget"])
+    with in_language("es"):
+        fig = plot_backtest(windows, summary, "m", 7)
+        fig.canvas.draw()
+    ax = fig.axes[0]
+    assert ax.get_title() == "Backtest semanal de m"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["18 de febrero", "25 de febrero",
+                                                            "3 de marzo"]
+    assert "0,2" in [t.get_text() for t in ax.get_yticklabels()]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "PR-AUC: media 0,940" in legend and "periodo de prueba reservado" in legend
+    plt.close(fig)

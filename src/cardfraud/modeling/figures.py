@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -19,7 +20,7 @@ from ..report.figures import (
     label_axes,
     percent_axis,
 )
-from ..report.locale_format import fill, format_date
+from ..report.locale_format import fill, format_date, format_value
 from ..report.markup import figure_text
 from ..report.translate import _, current_language, translate
 from .metrics import TestEvaluation
@@ -169,6 +170,8 @@ def plot_backtest(windows: pd.DataFrame, summary: pd.DataFrame, candidate: str,
                    label=_("held-out test period"))
     ax.set_xticks(positions, weeks)
     ax.set_ylim(0, 1.05)
+    language = current_language()  # ticks are written when drawn: keep the figure's language
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, ".1f", language)))
     label_axes(ax, fill(_("Weekly backtest of {candidate}"), candidate=candidate),
                _("test week (first day)"), _("PR-AUC / recall (0 to 1)"))
     ax.legend(loc="center", fontsize=8, ncol=2)  # the middle of the axis stays free
