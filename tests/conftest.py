@@ -105,6 +105,18 @@ def smoke_run(tmp_path_factory):
     return out, done, f"sqlite:///{store}/mlflow.db"
 
 
+@pytest.fixture(scope="session")
+def spanish_smoke_run(tmp_path_factory):
+    """One smoke run with ``report.language=es`` (nbconvert site, its PDF), shared by the tests
+    of the Spanish pages: the Spanish run, the browser check of both renderers, the PDF."""
+    out = tmp_path_factory.mktemp("smoke_es_out")
+    store = tmp_path_factory.mktemp("smoke_es_mlflow")
+    done = run_all("--output", str(out), "--renderer", "nbconvert", "--set", "report.language=es",
+                   "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return out, done, f"sqlite:///{store}/mlflow.db"
+
+
 @pytest.fixture
 def output_dir(tmp_path, monkeypatch) -> Path:
     """An empty output dir and an empty tracking store (MLFLOW_TRACKING_URI) for one test."""

@@ -30,8 +30,9 @@ RENDERERS = ["nbconvert", "quarto"]
 # a page's resources are its file or embedded (data:); chrome:// is the browser's own new tab
 LOCAL_SCHEMES = {"file", "data", "about", "blob", "chrome", "chrome-untrusted"}
 # report language -> the fixture of its executed smoke run, and the footer naming the renderer
-SMOKE_RUNS = {"en": "smoke_run"}
-FOOTER = {"en": {"nbconvert": "rendered with nbconvert", "quarto": "rendered with Quarto"}}
+SMOKE_RUNS = {"en": "smoke_run", "es": "spanish_smoke_run"}
+FOOTER = {"en": {"nbconvert": "rendered with nbconvert", "quarto": "rendered with Quarto"},
+          "es": {"nbconvert": "generado con nbconvert", "quarto": "generado con Quarto"}}
 
 
 def render_copy(out: Path, folder: Path, renderer: str, quarto: str | None) -> Path:

@@ -7,16 +7,11 @@ import json
 import re
 
 import pytest
-from conftest import run_all
 
 
 @pytest.mark.slow
-def test_a_spanish_run_writes_every_page_in_spanish(tmp_path):
-    out, store = tmp_path / "out", tmp_path / "mlflow"
-    store.mkdir()
-    done = run_all("--output", str(out), "--renderer", "nbconvert", "--set", "report.language=es",
-                   "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+def test_a_spanish_run_writes_every_page_in_spanish(spanish_smoke_run):
+    out, done, _ = spanish_smoke_run  # the session's one Spanish smoke run (tests/conftest.py)
     assert "without a current es translation" not in done.stdout + done.stderr  # all translated
     record = json.loads((out / "run.json").read_text())
     assert record["params"]["report"]["language"] == "es"

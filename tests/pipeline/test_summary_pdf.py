@@ -22,23 +22,41 @@ HEADINGS = {
            "Where fraud concentrates", "Where cards were compromised", "What to expect each day",
            "The model we recommend", "In production",
            "Is the data still like the data the model learned from?", "What to do next"],
+    "es": ["Fraude con tarjeta de crédito: resumen para la presidencia", "Qué analizamos",
+           "Dónde se concentra el fraude", "Dónde se comprometieron las tarjetas",
+           "Qué esperar cada día", "El modelo que recomendamos", "En producción",
+           "¿Los datos se siguen pareciendo a los datos con los que aprendió el modelo?",
+           "Qué hacer ahora"],
 }
-PDF_LINK = {"en": "This summary as a PDF for the board (A4)"}
-NO_PDF = {"en": "No PDF of this summary: "}
-SMOKE_RUNS = {"en": "smoke_run"}  # report language -> the fixture of its executed smoke run
+PDF_LINK = {"en": "This summary as a PDF for the board (A4)",
+            "es": "Este resumen en PDF para la junta directiva (A4)"}
+NO_PDF = {"en": "No PDF of this summary: ", "es": "No hay PDF de este resumen: "}
+# report language -> the fixture of its executed smoke run
+SMOKE_RUNS = {"en": "smoke_run", "es": "spanish_smoke_run"}
+# the key figures' words, by language: purchases, frauds caught, the champion's version
+WORDS = {"en": ("{} card purchases", "{} % of frauds", "Version {} of"),
+         "es": ("{} compras con tarjeta", "el {} % de los fraudes", "La versión {} de")}
+
+
+def in_language(number_text: str, language: str) -> str:
+    """An English-written number (``20,000``, ``8.6``) as the language writes it."""
+    if language == "en":
+        return number_text
+    return number_text.translate(str.maketrans({",": ".", ".": ","}))
 
 
 def key_figures(record: dict, language: str) -> list[str]:
     """The numbers of run.json the PDF must quote, written as the summary writes them."""
-    assert language == "en"
     metrics = record["modeling"]["test_metrics"]
-    return [f"{record['data']['rows']:,} card purchases",
-            f"{100 * record['load']['fraud_rate']:.1f} %",
-            f"{100 * metrics['recall']:.0f} % of frauds",
-            f"PR-AUC {metrics['average_precision']:.2f}",
+    purchases, caught, version = WORDS[language]
+    status = record["monitoring"]["overall_status"]
+    return [purchases.format(in_language(f"{record['data']['rows']:,}", language)),
+            in_language(f"{100 * record['load']['fraud_rate']:.1f}", language) + " %",
+            caught.format(f"{100 * metrics['recall']:.0f}"),
+            "PR-AUC " + in_language(f"{metrics['average_precision']:.2f}", language),
             record["modeling"]["best_model"].replace("_", " "),
-            f"Version {record['registry']['champion_version']} of",
-            record["monitoring"]["overall_status"].upper(),
+            version.format(record["registry"]["champion_version"]),
+            status.upper(),  # the status code, as the summary writes it in both languages
             record["run_id"]]
 
 
@@ -72,4 +90,4 @@ def test_summary_pdf_is_a4_one_to_two_pages_and_quotes_run_json(request, languag
     assert "\u00b6" not in text, "a heading's anchor mark (¶) is printed"
     images = sum(len(page.images) for page in reader.pages)
     assert images >= 1, "the summary's figure is not in the PDF"
-    assert "No PDF of this summary" not in home
+    assert NO_PDF[language] not in home

@@ -105,6 +105,16 @@ def test_backtest_scores_each_window_with_the_chosen_procedure(evaluated):
     assert saved["windows"][0]["test_start"] == f"{windows['test_start'].iloc[0]:%Y-%m-%d}"
     assert set(saved["summary"]) >= {"average_precision", "recall_at_budget"}
     assert list(backtest_table(backtest).index[-2:]) == ["mean", "std"]
+    from cardfraud.report.table_language import frame_in_language
+    from cardfraud.report.translate import in_language
+
+    with in_language("es"):  # the Spanish page: plain Spanish headers, Colombian numbers and dates
+        spanish = frame_in_language(backtest_table(backtest))  # as a cell's result shows it
+    assert list(spanish.columns[:2]) == ["primer día de prueba", "último día de prueba"]
+    mean = backtest.summary.loc["average_precision", "mean"]
+    assert list(spanish.index[-2:]) == ["media", "desv. estándar"]
+    assert spanish.loc["media", "PR-AUC"] == f"{mean:.4f}".replace(".", ",")
+    assert " de 2024" in spanish["primer día de prueba"].iloc[0]
 
 
 def test_the_page_says_how_many_windows_fit_on_short_data(evaluated):

@@ -26,6 +26,10 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..data.schema import CARD_ID, TARGET, model_features
+from ..report.locale_format import fill, format_date
+from ..report.table_words import BACKTEST_HEADERS
+from ..report.translate import DEFAULT_LANGUAGE, _, current_language, translate
+from .backtest_words import backtest_note
 from .candidates import make_pipeline, one_openmp_thread
 from .card_precision import card_precision_at_k, has_cards_and_days
 from .feature_sets import candidate_of
@@ -89,9 +93,10 @@ def windows_that_fit_text(stamps: pd.Series, weeks: int, label_delay_days: int,
         return ""
     stamps = pd.to_datetime(stamps)
     days = (stamps.max().floor("D") - stamps.min().floor("D")).days + 1
-    return (f"Only {found} of the {weeks} weekly windows asked for fit: the data covers {days} "
-            f"days and each window needs 7 test days, a {label_delay_days}-day delay and at least "
-            f"{MIN_TRAINING_DAYS} days of training before it.")
+    return fill(_("Only {found} of the {weeks} weekly windows asked for fit: the data covers "
+                  "{days} days and each window needs 7 test days, a {delay}-day delay and at "
+                  "least {training} days of training before it."), found=found, weeks=weeks,
+                days=days, delay=label_delay_days, training=MIN_TRAINING_DAYS)
 
 
 def window_rows(stamps: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
@@ -196,11 +201,12 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
     settings = {"weeks_asked": int(weeks), "label_delay_days": int(label_delay_days),
                 "train_rows_cap": train_rows, "cards_reviewed_per_day": k, **procedure}
     if not weeks:
-        return skipped("The weekly backtest is turned off (modeling.backtest_weeks = 0).",
+        return skipped(_("The weekly backtest is turned off (modeling.backtest_weeks = 0)."),
                        settings)
     if "timestamp" not in transactions:
-        return skipped("No weekly backtest: the extract has no timestamps, so purchases cannot "
-                       "be put in weeks (the evaluation rests on the one held-out test set).",
+        return skipped(_("No weekly backtest: the extract has no timestamps, so purchases "
+                         "cannot be put in weeks (the evaluation rests on the one held-out test "
+                         "set)."),
                        settings)
     times = pd.to_datetime(transactions["timestamp"])
     if times.dt.tz is not None:  # compare wall-clock instants in UTC, without a zone
@@ -209,7 +215,7 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
     windows = weekly_windows(times, weeks, label_delay_days)
     short = windows_that_fit_text(times, weeks, label_delay_days, len(windows))
     if windows.empty:
-        return skipped(f"No weekly backtest. {short}", settings)
+        return skipped(fill(_("No weekly backtest. {short}"), short=short), settings)
     inputs = chosen_model_inputs(transactions, evaluation)
     k = k if has_cards_and_days(transactions) else None
     rows = []
@@ -230,25 +236,6 @@ def backtest_summary(windows: pd.DataFrame) -> pd.DataFrame:
     measures = windows[[m for m in WINDOW_METRICS if m in windows]]
     return pd.DataFrame({"mean": measures.mean(), "std": measures.std(ddof=1),
                          "windows": measures.notna().sum()})
-
-
-def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str:
-    """Return what the backtest did and how to read it, in words."""
-    held_out = int(windows["period"].isin(["held-out test", "both"]).sum())
-    mean, std = windows["average_precision"].mean(), windows["average_precision"].std(ddof=1)
-    spread = f" ± {std:.3f}" if pd.notna(std) else ""
-    cap = settings["train_rows_cap"]
-    return " ".join(filter(None, [
-        f"{len(windows)} weekly windows: each is scored by {settings['candidate']} (its chosen "
-        f"settings, resampling {settings['resampling']}) refitted on the purchases before it, "
-        f"leaving a {settings['label_delay_days']}-day gap whose fraud labels are not known yet"
-        + (f", on at most {cap:,} training purchases (every fraud kept up to half of them)"
-           if cap else "") + ".",
-        f"PR-AUC per window {mean:.3f}{spread} (mean ± standard deviation).",
-        (f"The last {'window lies' if held_out == 1 else f'{held_out} windows lie'} in the "
-         "held-out test period; the others lie in the training period, where cross-validation "
-         "chose the settings, so they may be slightly optimistic.")
-        if held_out else "", short]))
 
 
 def backtest_results(backtest: Backtest) -> dict:
@@ -286,4 +273,11 @@ def backtest_table(backtest: Backtest) -> pd.DataFrame:
     for statistic in ("mean", "std"):
         table.loc[statistic] = {name: round(float(backtest.summary.loc[name, statistic]), 4)
                                 for name in backtest.summary.index}
-    return table.fillna("")
+    table = table.fillna("")
+    if current_language() == DEFAULT_LANGUAGE:
+        return table
+    days = ["test_start", "test_last_day", "train_last_day", "train_start"]
+    table[days] = table[days].map(lambda day: format_date(day) if day else day)
+    # measures as text: the page's table display writes a cell's leading number the language's way
+    table = table.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)
+    return table.rename(columns=lambda column: translate(BACKTEST_HEADERS.get(column, column)))

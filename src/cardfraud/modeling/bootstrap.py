@@ -24,6 +24,8 @@ import pandas as pd
 from scipy import sparse
 
 from ..data.schema import CARD_ID
+from ..report.locale_format import fill, format_percent, format_value
+from ..report.translate import _
 
 BLOCK_CELLS = 4_000_000  # weights drawn per block (resamples x clusters), bounds the memory
 
@@ -199,9 +201,10 @@ def interval_text(interval: dict, name: str = "PR-AUC", digits: int = 3,
                   percent: bool = False) -> str:
     """Return e.g. ``PR-AUC 0.912 (95 % CI 0.905-0.919)``."""
     def shown(value):
-        return f"{100 * value:.1f} %" if percent else f"{value:.{digits}f}"
-    text = (f"{name} {shown(interval['estimate'])} (95 % CI {shown(interval['low'])}"
-            f"-{shown(interval['high'])})")
+        return format_percent(value) if percent else format_value(value, f".{digits}f")
+    text = fill(_("{name} {estimate} (95 % CI {low}-{high})"), name=name,
+                estimate=shown(interval["estimate"]), low=shown(interval["low"]),
+                high=shown(interval["high"]))
     return text.strip()
 
 
@@ -225,8 +228,9 @@ def test_period_intervals(transactions: pd.DataFrame, evaluation, resamples: int
 
 def intervals_table(bootstrap: dict) -> pd.DataFrame:
     """Return one row per candidate: test PR-AUC and recall with their 95 % intervals."""
-    rows = {name: {"PR-AUC": interval_text(found["average_precision"], ""),
-                   "recall at threshold": interval_text(found["recall"], "", percent=True)}
+    rows = {name: {"PR-AUC": interval_text(found["average_precision"], "").strip(),
+                   "recall at threshold": interval_text(found["recall"], "",
+                                                        percent=True).strip()}
             for name, found in bootstrap.get("candidates", {}).items()}
     return pd.DataFrame(rows).T.rename_axis("candidate")
 
@@ -234,11 +238,14 @@ def intervals_table(bootstrap: dict) -> pd.DataFrame:
 def intervals_sentence(bootstrap: dict) -> str:
     """Say the chosen model's intervals and how they were drawn, in one or two sentences."""
     if not bootstrap:
-        return "No bootstrap intervals (modeling.bootstrap_resamples = 0)."
+        return _("No bootstrap intervals (modeling.bootstrap_resamples = 0).")
     chosen = bootstrap["candidates"][bootstrap["chosen_model"]]
-    unit = ("cards (all of a drawn card's purchases together: a card's frauds come in bursts)"
-            if bootstrap["unit"] == "cards" else "purchases one by one (no card ids)")
-    return (f"{bootstrap['chosen_model']}: {interval_text(chosen['average_precision'])}, "
-            f"{interval_text(chosen['recall'], 'recall at the threshold', percent=True)}; "
-            f"{bootstrap['resamples']:,} bootstrap resamples of the test period's "
-            f"{bootstrap['clusters']:,} {unit}.")
+    template = (_("{model}: {ap}, {recall}; {resamples:,} bootstrap resamples of the test "
+                  "period's {clusters:,} cards (all of a drawn card's purchases together: a "
+                  "card's frauds come in bursts).") if bootstrap["unit"] == "cards" else
+                _("{model}: {ap}, {recall}; {resamples:,} bootstrap resamples of the test "
+                  "period's {clusters:,} purchases one by one (no card ids)."))
+    return fill(template, model=bootstrap["chosen_model"],
+                ap=interval_text(chosen["average_precision"]),
+                recall=interval_text(chosen["recall"], _("recall at the threshold"), percent=True),
+                resamples=bootstrap["resamples"], clusters=bootstrap["clusters"])

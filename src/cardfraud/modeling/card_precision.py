@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..data.schema import CARD_ID, TARGET
+from ..report.locale_format import fill
+from ..report.translate import _
 
 K_RULE = "k = round(alert_budget x mean purchases per day), at least 1"
 
@@ -33,8 +35,8 @@ def why_no_card_precision(frame: pd.DataFrame) -> str | None:
     missing = [name for name in (CARD_ID, "timestamp") if name not in frame.columns]
     if not missing:
         return None
-    return (f"Card precision@k is not measured: the extract has no {' and no '.join(missing)} "
-            f"column (it ranks each day's cards).")
+    return fill(_("Card precision@k is not measured: the extract has no {columns} column (it "
+                  "ranks each day's cards)."), columns=_(" and no ").join(missing))
 
 
 def cards_reviewed_per_day(frame: pd.DataFrame, alert_budget: float) -> int:
@@ -65,8 +67,8 @@ def card_precision_at_k(fraud, scores, cards, days, k: int) -> float:
     card_days = card_days.reset_index().sort_values(["day", "score"], ascending=[True, False],
                                                     kind="stable")
     score, fraud = card_days["score"].to_numpy(), card_days["fraud"].to_numpy()
-    _, starts, cards_a_day = np.unique(card_days["day"].to_numpy(), return_index=True,
-                                       return_counts=True)
+    starts, cards_a_day = np.unique(card_days["day"].to_numpy(), return_index=True,
+                                    return_counts=True)[1:]
     reviewed = np.minimum(cards_a_day, int(k))
     kth_score = np.repeat(score[starts + reviewed - 1], cards_a_day)
     above, tied = score > kth_score, score == kth_score
@@ -91,11 +93,12 @@ def card_precision_of_rows(frame: pd.DataFrame, rows, scores, k: int | None) -> 
 def card_precision_note(frame: pd.DataFrame, k: int | None, alert_budget: float) -> str:
     """Say how k was derived and what card precision@k measures (or why it is absent)."""
     if k is None:
-        return why_no_card_precision(frame) or "Card precision@k is not measured."
+        return why_no_card_precision(frame) or _("Card precision@k is not measured.")
     days = pd.to_datetime(frame["timestamp"]).dt.floor("D").nunique()
-    return (f"Card precision@k: each day the review team checks the k = {k:,} cards with the "
-            f"highest fraud probability that day; the column card_precision_at_k is the share "
-            f"of them with a fraud that day, averaged over the test days. k = round(alert_budget "
-            f"{100 * alert_budget:g} % x {len(frame) / max(days, 1):,.0f} purchases a day on average "
-            f"over the {days} days of the data), the same number of reviews as the "
-            f"transaction-level budget on an average day.")
+    return fill(_("Card precision@k: each day the review team checks the k = {k:,} cards with "
+                  "the highest fraud probability that day; the column card_precision_at_k is the "
+                  "share of them with a fraud that day, averaged over the test days. k = "
+                  "round(alert_budget {budget:g} % x {per_day:,.0f} purchases a day on average "
+                  "over the {days} days of the data), the same number of reviews as the "
+                  "transaction-level budget on an average day."),
+                k=k, budget=100 * alert_budget, per_day=len(frame) / max(days, 1), days=days)

@@ -196,11 +196,16 @@ def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None)
     candidate = candidate_of(best)
     base, history = candidate, candidate_key(candidate, WITH_HISTORY)
     if base not in comparison.index or history not in comparison.index:
-        return f"{best} was trained on one feature set only: there is no lift to show."
+        return fill(_("{best} was trained on one feature set only: there is no lift to show."),
+                    best=best)
     before, after = comparison.loc[base], comparison.loc[history]
-    moves = "rises" if after["average_precision"] >= before["average_precision"] else "falls"
-    return (f"With the card's history, {candidate}'s test PR-AUC {moves} from "
-            f"{before['average_precision']:.2f} to {after['average_precision']:.2f} and its "
-            f"recall at the alert budget from {before['recall_at_budget']:.1%} to "
-            f"{after['recall_at_budget']:.1%}. The chosen model is {best} "
-            f"({feature_set_of(best)} inputs).")
+    template = (_("With the card's history, {candidate}'s test PR-AUC rises from {ap_before:.2f} "
+                  "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
+                  "to {recall_after:.1%}. The chosen model is {best} ({inputs} inputs).")
+                if after["average_precision"] >= before["average_precision"] else
+                _("With the card's history, {candidate}'s test PR-AUC falls from {ap_before:.2f} "
+                  "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
+                  "to {recall_after:.1%}. The chosen model is {best} ({inputs} inputs)."))
+    return fill(template, candidate=candidate, ap_before=before["average_precision"],
+                ap_after=after["average_precision"], recall_before=before["recall_at_budget"],
+                recall_after=after["recall_at_budget"], best=best, inputs=feature_set_of(best))

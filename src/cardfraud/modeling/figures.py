@@ -8,6 +8,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -19,9 +20,9 @@ from ..report.figures import (
     label_axes,
     percent_axis,
 )
-from ..report.locale_format import fill
+from ..report.locale_format import fill, format_date, format_value
 from ..report.markup import figure_text
-from ..report.translate import _, translate
+from ..report.translate import _, current_language, translate
 from .metrics import TestEvaluation
 
 CANDIDATE_COLORS = {"logistic_regression": "#4C72B0", "decision_tree": "#DD8452",
@@ -154,23 +155,27 @@ def plot_backtest(windows: pd.DataFrame, summary: pd.DataFrame, candidate: str,
                   label_delay_days: int):
     """Return PR-AUC and recall at the alert budget per weekly window, with their means."""
     fig, ax = plt.subplots(figsize=(9, 4.6))
-    weeks = [f"{start:%b %d}" for start in windows["test_start"]]
+    weeks = [format_date(start).rsplit(" de ", 1)[0] if current_language() != "en"
+             else f"{start:%b %d}" for start in windows["test_start"]]
     positions = np.arange(len(windows))
     for measure, label, color in (("average_precision", "PR-AUC", FRAUD_COLOR),
-                                  ("recall_at_budget", "recall at the alert budget",
+                                  ("recall_at_budget", _("recall at the alert budget"),
                                    LEGITIMATE_COLOR)):
         ax.plot(positions, windows[measure], marker="o", lw=2, color=color, label=label)
         mean = summary.loc[measure, "mean"]
-        ax.axhline(mean, color=color, ls="--", lw=1, label=f"{label}: mean {mean:.3f}")
+        ax.axhline(mean, color=color, ls="--", lw=1, label=fill(_("{label}: mean {mean:.3f}"), label=label, mean=mean))
     held_out = np.flatnonzero(windows["period"].to_numpy() == "held-out test")
     if len(held_out):
         ax.axvspan(held_out.min() - 0.4, held_out.max() + 0.4, color="grey", alpha=0.12,
-                   label="held-out test period")
+                   label=_("held-out test period"))
     ax.set_xticks(positions, weeks)
     ax.set_ylim(0, 1.05)
-    label_axes(ax, f"Weekly backtest of {candidate}", "test week (first day)",
-               "PR-AUC / recall (0 to 1)")
+    language = current_language()  # ticks are written when drawn: keep the figure's language
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, ".1f", language)))
+    label_axes(ax, fill(_("Weekly backtest of {candidate}"), candidate=candidate),
+               _("test week (first day)"), _("PR-AUC / recall (0 to 1)"))
     ax.legend(loc="center", fontsize=8, ncol=2)  # the middle of the axis stays free
-    add_note(fig, f"Each week's model is fitted on the purchases before it, {label_delay_days} "
-                  "days of unknown labels left out; dashed lines: means over the windows.")
+    add_note(fig, fill(_("Each week's model is fitted on the purchases before it, {days} days "
+                         "of unknown labels left out; dashed lines: means over the windows."),
+                       days=label_delay_days))
     return fig

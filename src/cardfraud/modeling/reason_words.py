@@ -12,6 +12,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+from ..report.locale_format import localize_number_text
+from ..report.translate import DEFAULT_LANGUAGE, N_, translate
+
 REASON_SEPARATOR = "; "
 # minutes_since_previous' cap (cardfraud.modeling.history.MINUTES_CAP): a card's first purchase
 MINUTES_CAP = 30 * 24 * 60.0
@@ -29,95 +32,130 @@ def number_text(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def count_text(value: float, one: str, many: str) -> str:
-    """A count with its noun: "1 purchase", "5 purchases", "1,200 purchases", "no purchase"."""
+def phrase_in(template: str, language: str = DEFAULT_LANGUAGE, **numbers: float) -> str:
+    """A phrase template (marked ``N_``) in ``language``, its numbers written as a reader does."""
+    shown = {name: localize_number_text(number_text(v), language) for name, v in numbers.items()}
+    return translate(template, language).format(**shown)
+
+
+def count_text(value: float, one: str, many: str, none: str,
+               language: str = DEFAULT_LANGUAGE) -> str:
+    """A count with its noun: "1 purchase", "5 purchases", "1,200 purchases", "no purchase".
+
+    ``one``, ``many`` and ``none`` are templates (``many`` holds ``{count}``)."""
     count = int(round(value))
     if count == 0:
-        return f"no {one}"
-    return f"{count:,} {one if count == 1 else many}"
+        return phrase_in(none, language)
+    return phrase_in(one, language) if count == 1 else phrase_in(many, language, count=count)
 
 
-def percent_text(share: float) -> str:
+def percent_text(share: float, language: str = DEFAULT_LANGUAGE) -> str:
     """A share (0.12) as a percentage: "12 %", "0.4 %"."""
-    return f"{number_text(100 * share)} %"
+    return f"{localize_number_text(number_text(100 * share), language)} %"
 
 
-def duration_text(minutes: float) -> str:
+def duration_text(minutes: float, language: str = DEFAULT_LANGUAGE) -> str:
     """Minutes in the unit a reviewer reads: "3 minutes", "5.2 hours", "3 days"."""
     if minutes < 120:
-        return count_text(minutes, "minute", "minutes") if minutes >= 1 else \
-            f"{number_text(minutes)} minutes"
+        if minutes >= 1:
+            return count_text(minutes, N_("1 minute"), N_("{count} minutes"),
+                              N_("{count} minutes"), language)
+        return phrase_in(N_("{count} minutes"), language, count=minutes)
     if minutes < 48 * 60:
-        return f"{number_text(minutes / 60)} hours"
-    return f"{number_text(minutes / 1440)} days"
+        return phrase_in(N_("{count} hours"), language, count=minutes / 60)
+    return phrase_in(N_("{count} days"), language, count=minutes / 1440)
 
 
-def _flag(when_one: str, when_zero: str) -> Callable[[float], str | None]:
+Phrase = Callable[[float, str], "str | None"]
+
+
+def _flag(when_one: str, when_zero: str) -> Phrase:
     """A 0/1 input's phrase for each value (None for another value: named generically)."""
-    return lambda value: {1: when_one, 0: when_zero}.get(value)
+    return lambda value, language: (
+        None if value not in (0, 1) else phrase_in(when_one if value == 1 else when_zero, language))
 
 
-PHRASES: dict[str, Callable[[float], str | None]] = {
-    "distance_from_home": lambda v: f"{number_text(v)} km from the cardholder's home",
-    "distance_from_last_transaction":
-        lambda v: f"{number_text(v)} km from the card's previous purchase",
-    "ratio_to_median_purchase_price":
-        lambda v: f"{number_text(v)} times the card's median purchase",
-    "online_order": _flag("online purchase", "purchase in person"),
-    "used_chip": _flag("chip used", "chip not used"),
-    "used_pin_number": _flag("PIN used", "no PIN"),
-    "repeat_retailer": _flag("merchant the card has used before", "new merchant for this card"),
-    "purchases_last_1h":
-        lambda v: count_text(v, "purchase", "purchases") + " in the last hour",
-    "purchases_last_24h":
-        lambda v: count_text(v, "purchase", "purchases") + " in the last 24 hours",
-    "purchases_last_7d":
-        lambda v: count_text(v, "purchase", "purchases") + " in the last 7 days",
-    "amount_to_card_mean_7d": lambda v: f"amount {number_text(v)} times the card's 7-day mean",
-    "amount_to_card_mean_30d": lambda v: f"amount {number_text(v)} times the card's 30-day mean",
-    "minutes_since_previous": lambda v: "no earlier purchase in the last 30 days"
-    if v >= MINUTES_CAP else f"{duration_text(v)} after the previous purchase",
-    "speed_from_previous_kmh": lambda v: f"{number_text(v)} km/h from the previous purchase",
-    "first_purchase_at_merchant": _flag("first purchase at this merchant",
-                                        "card has bought at this merchant before"),
-    "hour_of_day": lambda v: f"at {int(v)} h",
-    "merchant_fraud_rate_30d":
-        lambda v: f"merchant's fraud rate {percent_text(v)} over 30 days",
+def _number(template: str) -> Phrase:
+    """An input's phrase with its value in ``{number}``."""
+    return lambda value, language: phrase_in(template, language, number=value)
+
+
+def _count(one: str, many: str, none: str) -> Phrase:
+    """An input counting purchases: its phrase for none, one and many."""
+    return lambda value, language: count_text(value, one, many, none, language)
+
+
+PHRASES: dict[str, Phrase] = {
+    "distance_from_home": _number(N_("{number} km from the cardholder's home")),
+    "distance_from_last_transaction": _number(N_("{number} km from the card's previous purchase")),
+    "ratio_to_median_purchase_price": _number(N_("{number} times the card's median purchase")),
+    "online_order": _flag(N_("online purchase"), N_("purchase in person")),
+    "used_chip": _flag(N_("chip used"), N_("chip not used")),
+    "used_pin_number": _flag(N_("PIN used"), N_("no PIN")),
+    "repeat_retailer": _flag(N_("merchant the card has used before"),
+                             N_("new merchant for this card")),
+    "purchases_last_1h": _count(N_("1 purchase in the last hour"),
+                                N_("{count} purchases in the last hour"),
+                                N_("no purchase in the last hour")),
+    "purchases_last_24h": _count(N_("1 purchase in the last 24 hours"),
+                                 N_("{count} purchases in the last 24 hours"),
+                                 N_("no purchase in the last 24 hours")),
+    "purchases_last_7d": _count(N_("1 purchase in the last 7 days"),
+                                N_("{count} purchases in the last 7 days"),
+                                N_("no purchase in the last 7 days")),
+    "amount_to_card_mean_7d": _number(N_("amount {number} times the card's 7-day mean")),
+    "amount_to_card_mean_30d": _number(N_("amount {number} times the card's 30-day mean")),
+    "minutes_since_previous": lambda value, language: translate(
+        N_("no earlier purchase in the last 30 days"), language) if value >= MINUTES_CAP
+    else translate(N_("{duration} after the previous purchase"), language).format(
+        duration=duration_text(value, language)),
+    "speed_from_previous_kmh": _number(N_("{number} km/h from the previous purchase")),
+    "first_purchase_at_merchant": _flag(N_("first purchase at this merchant"),
+                                        N_("card has bought at this merchant before")),
+    "hour_of_day": lambda value, language: translate(N_("at {hour} h"), language).format(
+        hour=int(value)),
+    "merchant_fraud_rate_30d": lambda value, language: translate(
+        N_("merchant's fraud rate {share} over 30 days"), language).format(
+        share=percent_text(value, language)),
 }
-# what an input is called when its value is unknown on the purchase
+
 NAMES = {
-    "distance_from_home": "distance from the cardholder's home",
-    "distance_from_last_transaction": "distance from the card's previous purchase",
-    "ratio_to_median_purchase_price": "ratio to the card's median purchase",
-    "online_order": "channel (online or in person)",
-    "used_chip": "chip use",
-    "used_pin_number": "PIN use",
-    "repeat_retailer": "whether the card has used this merchant before",
-    "minutes_since_previous": "time since the card's previous purchase",
-    "speed_from_previous_kmh": "speed from the card's previous purchase",
-    "merchant_fraud_rate_30d": "merchant's fraud rate over 30 days",
+    "distance_from_home": N_("distance from the cardholder's home"),
+    "distance_from_last_transaction": N_("distance from the card's previous purchase"),
+    "ratio_to_median_purchase_price": N_("ratio to the card's median purchase"),
+    "online_order": N_("channel (online or in person)"),
+    "used_chip": N_("chip use"),
+    "used_pin_number": N_("PIN use"),
+    "repeat_retailer": N_("whether the card has used this merchant before"),
+    "minutes_since_previous": N_("time since the card's previous purchase"),
+    "speed_from_previous_kmh": N_("speed from the card's previous purchase"),
+    "merchant_fraud_rate_30d": N_("merchant's fraud rate over 30 days"),
 }
 
 
-def input_name(name: str) -> str:
+def input_name(name: str, language: str = DEFAULT_LANGUAGE) -> str:
     """What the fraud team calls an input ("distance from the cardholder's home")."""
-    return NAMES.get(name, name.replace("_", " "))
+    return translate(NAMES[name], language) if name in NAMES else name.replace("_", " ")
 
 
-def reason_text(name: str, value: float | None) -> str:
+def reason_text(name: str, value: float | None, language: str = DEFAULT_LANGUAGE) -> str:
     """The phrase for one input of one purchase: "8.3 times the card's median purchase".
 
     An empty value (NaN or None) reads "<input> unknown"; an input without a phrase, or a
-    flag with a value other than 0/1, reads "<input> <value>".
+    flag with a value other than 0/1, reads "<input> <value>". ``language``: the page's (the
+    scorer's answers stay English).
     """
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return f"{input_name(name)} unknown"
+        return translate(N_("{input} unknown"), language).format(input=input_name(name, language))
     value = float(value)
     phrase = PHRASES.get(name)
-    text = phrase(value) if phrase is not None else None
-    return text if text is not None else f"{input_name(name)} {number_text(value)}"
+    text = phrase(value, language) if phrase is not None else None
+    if text is not None:
+        return text
+    return f"{input_name(name, language)} {localize_number_text(number_text(value), language)}"
 
 
-def reasons_text(names: list[str], values: list[float]) -> str:
+def reasons_text(names: list[str], values: list[float], language: str = DEFAULT_LANGUAGE) -> str:
     """One purchase's reasons, most important first, joined by "; " ("" when none)."""
-    return REASON_SEPARATOR.join(reason_text(n, v) for n, v in zip(names, values, strict=True))
+    return REASON_SEPARATOR.join(reason_text(n, v, language)
+                                 for n, v in zip(names, values, strict=True))

@@ -24,6 +24,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import StandardScaler
 
 from ..data.schema import TARGET, TRANSACTION_ID, model_features
+from ..report.translate import DEFAULT_LANGUAGE, current_language
 from .reason_words import reasons_text
 
 TOP_REASONS = 3
@@ -174,12 +175,14 @@ def top_reason_inputs(contributions: pd.DataFrame, top: int = TOP_REASONS) -> li
 
 
 def purchase_reasons(model, features: pd.DataFrame, explain=None,
-                     background: pd.DataFrame | None = None) -> list[str]:
+                     background: pd.DataFrame | None = None,
+                     language: str = DEFAULT_LANGUAGE) -> list[str]:
     """Each purchase's reasons in words, joined by "; " ("" for a purchase not explained).
 
     Args:
         features: the purchases as the model takes them (its inputs, float64).
         explain: which purchases to explain (a boolean mask); None = all.
+        language: the words' language (a page's; the scorer's answers stay English).
     """
     explain = np.ones(len(features), bool) if explain is None else np.asarray(explain, bool)
     reasons = [""] * len(features)
@@ -191,7 +194,8 @@ def purchase_reasons(model, features: pd.DataFrame, explain=None,
         values = rows.to_numpy()
         column = {name: j for j, name in enumerate(rows.columns)}
         for i, (position, names) in enumerate(zip(chunk, tops, strict=True)):
-            reasons[position] = reasons_text(names, [values[i, column[n]] for n in names])
+            reasons[position] = reasons_text(names, [values[i, column[n]] for n in names],
+                                             language)
     return reasons
 
 
@@ -211,7 +215,8 @@ def top_alert_reasons(model, purchases: pd.DataFrame, probability: np.ndarray,
         "purchase": (chosen[TRANSACTION_ID].astype(str).to_numpy()
                      if TRANSACTION_ID in chosen else top),
         "probability": np.round(np.asarray(probability)[top], 4),
-        "reasons": purchase_reasons(model, model_features(chosen, inputs))})
+        "reasons": purchase_reasons(model, model_features(chosen, inputs),
+                                    language=current_language())})
     if TARGET in chosen:
         table[TARGET] = chosen[TARGET].to_numpy()
     return table

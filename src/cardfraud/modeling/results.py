@@ -132,9 +132,10 @@ def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_
                   currency: str = "COP") -> dict:
     """Return the settings of this modeling run, in words where a reader needs them."""
     amounts = "amount" in frame
-    basis = ("a missed fraud costs its amount" if amounts
-             else f"a missed fraud costs {cost_missed_fraud:,.0f} {currency}") + \
-        f", a review costs {cost_review:,.0f} {currency}"
+    basis = (fill(_("a missed fraud costs its amount, a review costs {review:,.0f} {currency}"),
+                  review=cost_review, currency=currency) if amounts else
+             fill(_("a missed fraud costs {missed:,.0f} {currency}, a review costs {review:,.0f} "
+                    "{currency}"), missed=cost_missed_fraud, review=cost_review, currency=currency))
     return {
         "split": split.kind, "resampling": cv.resampling,
         "selection_metric": cv.selection_metric,
@@ -146,7 +147,8 @@ def step_settings(frame: pd.DataFrame, split: Split, cv: CrossValidation, alert_
                   "missed_fraud_cost": "amount" if amounts else "cost_missed_fraud",
                   "currency": currency},
         "cost_basis": basis,
-        "threshold_rule": f"least expected cost on out-of-fold validation scores ({basis})",
+        "threshold_rule": fill(_("least expected cost on out-of-fold validation scores ({basis})"),
+                               basis=basis),
     }
 
 

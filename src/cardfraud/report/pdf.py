@@ -20,12 +20,14 @@ import yaml
 
 from ..runner.atomic_write import atomic_path
 from ..runner.contract import SUMMARY_PDF
+from .locale_format import fill
 from .markup import sentence
 from .quarto_site import quarto_command, quarto_notebook, quarto_pdf_format
+from .translate import N_, _, current_language
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 PRINT_SECONDS = 180
-NO_ENGINE = "neither Quarto's PDF engine (typst or LaTeX) nor Chromium is installed"
+NO_ENGINE = N_("neither Quarto's PDF engine (typst or LaTeX) nor Chromium is installed")
 
 PRINT_CSS = """
 @page{size:A4;margin:14mm 15mm}
@@ -58,12 +60,12 @@ def print_document(notebook: nbformat.NotebookNode, title: str) -> str:
 
     exporter = HTMLExporter(template_name="basic", exclude_input=True, exclude_input_prompt=True,
                             exclude_output_prompt=True)
-    body, _ = exporter.from_notebook_node(notebook)
+    body = exporter.from_notebook_node(notebook)[0]
     # a link in a printed page leads nowhere (and Chromium would make it an absolute file path);
     # the headings' ¶ anchors go altogether
     body = re.sub(r'<a\b[^>]*class="anchor-link"[^>]*>.*?</a>', "", body, flags=re.DOTALL)
     body = re.sub(r"<a\b[^>]*>", "<span>", body).replace("</a>", "</span>")
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    return (f'<!DOCTYPE html>\n<html lang="{current_language()}"><head><meta charset="utf-8">'
             f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head>"
             f"<body><main>{body}</main></body></html>\n")
 
@@ -142,8 +144,8 @@ def summary_pdf(notebook: nbformat.NotebookNode, title: str, target: Path,
 def pdf_note(pdf: dict) -> str:
     """Return the home page's one line: the link to the PDF, or why there is none."""
     if pdf.get("engine"):
-        return f"*[This summary as a PDF for the board (A4)]({SUMMARY_PDF})*"
-    return sentence("*No PDF of this summary: {reason}.*", reason=pdf["reason"])
+        return fill(_("*[This summary as a PDF for the board (A4)]({file})*"), file=SUMMARY_PDF)
+    return sentence(_("*No PDF of this summary: {reason}.*"), reason=_(pdf["reason"]))
 
 
 def board_pack(home, workdir: Path) -> dict:
@@ -153,7 +155,7 @@ def board_pack(home, workdir: Path) -> dict:
     Returns what :func:`summary_pdf` returns (no PDF when ``home`` is None: no summary step).
     """
     if home is None:
-        return {"engine": None, "reason": "the summary step did not run"}
+        return {"engine": None, "reason": N_("the summary step did not run")}
     pdf = summary_pdf(home.notebook, home.title, workdir / SUMMARY_PDF, workdir)
     cells = home.notebook.cells
     after_banner = 2 if cells and cells[0].cell_type == "markdown" else 1

@@ -175,12 +175,12 @@ def holds_over_time_text(modeling: dict) -> str:
     if not found:
         return ""
     ap = found["average_precision"]
-    text = sentence(" Allowing for chance, its PR-AUC lies between {low:.2f} and {high:.2f} "
-                    "(95 % interval)", low=ap["low"], high=ap["high"])
+    text = sentence(_(" Allowing for chance, its PR-AUC lies between {low:.2f} and {high:.2f} "
+                      "(95 % interval)"), low=ap["low"], high=ap["high"])
     backtest = (modeling.get("backtest") or {}).get("summary", {}).get("average_precision")
     if backtest and backtest.get("std") is not None:
-        text += sentence(", and retrained week after week it scored {mean:.2f} ± {std:.2f} over "
-                         "{weeks} weeks", mean=backtest["mean"], std=backtest["std"],
+        text += sentence(_(", and retrained week after week it scored {mean:.2f} ± {std:.2f} "
+                           "over {weeks} weeks"), mean=backtest["mean"], std=backtest["std"],
                          weeks=backtest["windows"])
     return text + "."
 

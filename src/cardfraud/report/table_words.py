@@ -87,9 +87,27 @@ MODELING_WORDS = (
     N_("training / test purchases"), N_("model inputs"), N_("left out (unknown)"),
     N_("test rows"), N_("fraud share in test"), N_("synthetic frauds in test"), N_("procedure"),
     N_("first: SMOTE on all rows, then split"), N_("honest: split first, test untouched"),
+    N_("purchase"), N_("probability"), N_("reasons"), N_("recall at threshold"), N_("feature set"),
 )
 
+BACKTEST_WORDS = (
+    N_("held-out test"), N_("both"), N_("any (stratified split)"), N_("std"),
+)
+
+# the backtest table's data keys in plain words on a page in another language than English
+BACKTEST_HEADERS = {
+    "test_start": N_("first test day"), "test_last_day": N_("last test day"),
+    "train_last_day": N_("last training day"), "period": N_("period"),
+    "train_start": N_("first training day"), "train_rows": N_("training purchases"),
+    "train_frauds": N_("training frauds"), "test_rows": N_("test purchases"),
+    "test_frauds": N_("test frauds"), "average_precision": N_("PR-AUC"),
+    "roc_auc": N_("ROC-AUC"), "precision_at_budget": N_("precision at the alert budget"),
+    "recall_at_budget": N_("recall at the alert budget"),
+    "card_precision_at_k": N_("card precision@k"), "window": N_("window"),
+}
+
 REGISTRY_WORDS = (
+    N_("simulated"), N_("file"),  # the data's source in the version's description
     N_("field"), N_("registered model"), N_("newly registered"), N_("scorer"), N_("description"),
     N_("champion after this run"), N_("role"), N_("row"), N_("decision"), N_("difference"),
     N_("aliases"), N_("registered"), N_("data"),

@@ -19,6 +19,8 @@ import pandas as pd
 from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.feature_sets import history_of_rows
 from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, using_store
+from ..report.locale_format import fill, format_percent, format_value
+from ..report.translate import _
 from ..runner.artifacts import (
     artifact_path,
     load_step_results,
@@ -154,14 +156,18 @@ def version_description(modeling: dict, data: dict) -> str:
     """Return the paragraph shown on the version's registry page."""
     test = modeling.get("test_metrics", {})
     metric = modeling.get("selection_metric", "average_precision")
-    shown = {m: f"{test[m]:.4f}" if m in test else "n/a" for m in (metric, "recall", "precision")}
-    return (f"{modeling['best_model']} from run {modeling['best_run_id']}, trained on "
-            f"{data.get('source', 'unknown')} data {data.get('fingerprint', '')[:19]} with the "
-            f"{modeling.get('feature_set', 'base')} inputs ({', '.join(modeling_inputs(modeling))})"
-            f". On "
-            f"{modeling.get('test_rows', '?')} held-out test purchases: {metric} {shown[metric]}, "
-            f"recall {shown['recall']}, precision {shown['precision']} at threshold "
-            f"{float(modeling['threshold']):.4f} ({modeling.get('threshold_rule', '')}).")
+    shown = {m: format_value(test[m], ".4f") if m in test else format_percent(None)
+             for m in (metric, "recall", "precision")}
+    return fill(_("{model} from run {run}, trained on {source} data {fingerprint} with the {set} "
+                  "inputs ({inputs}). On {rows} held-out test purchases: {metric} {score}, recall "
+                  "{recall}, precision {precision} at threshold {threshold:.4f} ({rule})."),
+                model=modeling["best_model"], run=modeling["best_run_id"],
+                source=_(data.get("source", "unknown")), fingerprint=data.get("fingerprint", "")[:19],
+                set=modeling.get("feature_set", "base"),
+                inputs=", ".join(modeling_inputs(modeling)), rows=modeling.get("test_rows", "?"),
+                metric=metric, score=shown[metric], recall=shown["recall"],
+                precision=shown["precision"], threshold=float(modeling["threshold"]),
+                rule=_(modeling.get("threshold_rule", "")))
 
 
 def find_registered_version(client, model_name: str, tags: dict) -> int | None:

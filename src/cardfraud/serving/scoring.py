@@ -31,6 +31,7 @@ import pandas as pd
 from ..data.checks import DataValidationError
 from ..data.files import read_transactions
 from ..data.schema import model_features
+from ..report.translate import _
 from ..runner.atomic_write import TEMPORARY_FILE, atomic_path
 from .history_scoring import (
     history_inputs,
@@ -200,7 +201,7 @@ def serving_commands(model_name: str, tracking_uri: str, payload: dict, port: in
         f"mlflow models serve -m {shlex.quote(f'models:/{model_name}@{CHAMPION}')} "
         f"--env-manager local -h 127.0.0.1 -p {port}",
         "",
-        "# in another terminal:",
+        _("# in another terminal:"),
         f"curl -s -X POST http://127.0.0.1:{port}/invocations "
         f"-H 'Content-Type: application/json' -d {shlex.quote(body)}",
     ])
