@@ -45,6 +45,15 @@ def in_language(number_text: str, language: str) -> str:
     return number_text.translate(str.maketrans({",": ".", ".": ","}))
 
 
+def model_named(key: str, language: str) -> str:
+    """The chosen model as the summary names it (e.g. with the card's history), in ``language``."""
+    from cardfraud.modeling.feature_sets import model_in_words
+    from cardfraud.report.translate import in_language as pages_in
+
+    with pages_in(language):
+        return model_in_words(key)
+
+
 def key_figures(record: dict, language: str) -> list[str]:
     """The numbers of run.json the PDF must quote, written as the summary writes them."""
     metrics = record["modeling"]["test_metrics"]
@@ -54,7 +63,7 @@ def key_figures(record: dict, language: str) -> list[str]:
             in_language(f"{100 * record['load']['fraud_rate']:.1f}", language) + " %",
             caught.format(f"{100 * metrics['recall']:.0f}"),
             "PR-AUC " + in_language(f"{metrics['average_precision']:.2f}", language),
-            record["modeling"]["best_model"].replace("_", " "),
+            model_named(record["modeling"]["best_model"], language),
             version.format(record["registry"]["champion_version"]),
             status.upper(),  # the status code, as the summary writes it in both languages
             record["run_id"]]
