@@ -22,6 +22,8 @@ def test_make_report_on_a_fresh_clone(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in {"VIRTUAL_ENV", "MLFLOW_TRACKING_URI"}}
     env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".venv" not in p)
     env["GET_QUARTO"] = "no"  # tests never download: no quarto-cli from PyPI
+    for inherited in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "ARGS"):  # `make test ARGS=...`
+        env.pop(inherited, None)
     done = subprocess.run(["make", "report"], cwd=clone, capture_output=True, text=True,
                           timeout=1200, env=env)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
