@@ -29,7 +29,7 @@ from .locale_format import fill
 from .markup import active_content, code, sentence
 from .pdf import board_pack
 from .quarto_site import offline_problems, quarto_command, quarto_notebook, quarto_version
-from .translate import N_, _, current_language, in_language
+from .translate import N_, _, current_language, in_language, translate
 
 RENDERERS = ("auto", "quarto", "nbconvert")
 HIDDEN_CELL_TAGS = {"parameters", "injected-parameters"}
@@ -84,7 +84,7 @@ def run_banner(record: dict) -> str:
     return sentence(_("*Run {run} · {started} UTC · data: {source}, {rows:,} rows, fingerprint "
                       "{fingerprint}*"), run=code(record["run_id"]),
                     started=record["started_at"][:16].replace("T", " "),
-                    source=data.get("source", "n/a"), rows=data.get("rows", 0),
+                    source=translate(str(data.get("source", "n/a"))), rows=data.get("rows", 0),
                     fingerprint=code(str(data.get("fingerprint", "n/a"))[:23]))
 
 
