@@ -14,10 +14,9 @@ from collections.abc import Callable
 
 from ..report.locale_format import localize_number_text
 from ..report.translate import DEFAULT_LANGUAGE, N_, translate
+from .history import MINUTES_CAP  # minutes_since_previous at its cap: a card's first purchase
 
 REASON_SEPARATOR = "; "
-# minutes_since_previous' cap (cardfraud.modeling.history.MINUTES_CAP): a card's first purchase
-MINUTES_CAP = 30 * 24 * 60.0
 
 
 def number_text(value: float) -> str:
