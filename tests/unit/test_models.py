@@ -17,6 +17,7 @@ from cardfraud.modeling.candidates import (
     fit_final_models,
     make_pipeline,
     prediction_pipeline,
+    refit_rows_of,
 )
 from cardfraud.modeling.holdout import ModelingError, split_labels, split_transactions
 from cardfraud.modeling.metrics import evaluate_on_test
@@ -187,6 +188,32 @@ def test_final_fit_uses_every_training_row_for_the_winner_only():
     assert len(cv.sample_rows) == 300
     assert abs(frame["fraud"].to_numpy()[cv.sample_rows].mean() - frame["fraud"].mean()) < 0.02
     assert all(isinstance(p, Pipeline) for p in fitted.pipelines.values())
+
+
+def test_the_winner_is_refit_on_the_latest_training_purchases_up_to_refit_rows():
+    frame = timed_transactions(rows=800, days=10)
+    split = split_transactions(frame, "auto", test_days=2)
+    latest = refit_rows_of(frame, split, 200, seed=0)
+    stamps = pd.to_datetime(frame["timestamp"]).to_numpy()
+    earlier = np.setdiff1d(split.train_rows, latest)
+    assert len(latest) == 200 and set(latest) <= set(split.train_rows)
+    assert stamps[earlier].max() <= stamps[latest].min()  # nothing older is kept over newer
+    assert np.all(np.diff(stamps[latest]) >= np.timedelta64(0))  # still in time order
+    assert refit_rows_of(frame, split, None, 0) is split.train_rows
+    assert refit_rows_of(frame, split, 10**6, 0) is split.train_rows
+    cv = cross_validate_candidates(frame, split, ["logistic_regression", "decision_tree"],
+                                   cv_folds=3, seed=0)
+    fitted = fit_final_models(frame, split, cv, refit_rows=200)
+    assert fitted.fit_rows[fitted.best] == 200
+
+
+def test_without_timestamps_the_refit_sample_keeps_the_fraud_rate():
+    frame = make_transactions(2000, seed=3)
+    split = split_transactions(frame, "stratified", test_share=0.2)
+    sample = refit_rows_of(frame, split, 500, seed=0)
+    fraud = frame["fraud"].to_numpy()
+    assert len(sample) == 500 and np.all(np.diff(sample) > 0)
+    assert abs(fraud[sample].mean() - fraud[split.train_rows].mean()) < 0.005
 
 
 def test_a_fold_without_fraud_is_explained():

@@ -282,13 +282,31 @@ def cv_table(cv: CrossValidation) -> pd.DataFrame:
     return table.round(4)
 
 
+def refit_rows_of(frame: pd.DataFrame, split: Split, rows: int | None, seed: int) -> np.ndarray:
+    """Return the training rows the chosen model is refitted on: all of them, or at most
+    ``rows``: the latest purchases for a time split (recent behaviour is what the model will
+    meet), a stratified sample otherwise; in time order as the training rows are."""
+    train = split.train_rows
+    if not rows or rows >= len(train):
+        return train
+    if split.kind == "time":  # train_rows are in time order
+        return train[-int(rows):]
+    fraud = frame[TARGET].to_numpy()[train]
+    picked, _ = train_test_split(np.arange(len(train)), train_size=int(rows), stratify=fraud,
+                                 random_state=seed)
+    return train[np.sort(picked)]
+
+
 @one_openmp_thread
-def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation) -> FittedModels:
-    """Fit each model's best settings on the cross-validation rows; the best on all training."""
+def fit_final_models(frame: pd.DataFrame, split: Split, cv: CrossValidation,
+                     refit_rows: int | None = None) -> FittedModels:
+    """Fit each model's best settings on the cross-validation rows; the best on the training
+    rows of :func:`refit_rows_of` (all of them when ``refit_rows`` is None)."""
     pipelines, fit_rows, fraud = {}, {}, frame[TARGET].to_numpy()
     inputs = {key: cv.inputs.get(key) or available_inputs(frame) for key in cv.best_settings}
+    best_rows = refit_rows_of(frame, split, refit_rows, cv.seed)
     for key, settings in cv.best_settings.items():
-        rows = split.train_rows if key == cv.best_candidate else cv.sample_rows
+        rows = best_rows if key == cv.best_candidate else cv.sample_rows
         features = model_features(frame.iloc[rows], inputs[key])
         pipeline = make_pipeline(candidate_of(key), cv.resampling, cv.seed, settings,
                                  inputs=inputs[key], gaps=has_gaps(features))

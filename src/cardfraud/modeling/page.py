@@ -77,9 +77,9 @@ class ModelingPage:
 def evaluate_candidates(transactions: pd.DataFrame, *, seed: int = 42,
                         candidates: list | None = None, resampling: str = "none",
                         grids: dict | None = None, selection_metric: str = "average_precision",
-                        cv_folds: int = 3, cv_sample_rows: int | None = 60000,
-                        split: str = "auto", test_days: int | None = 14,
-                        test_share: float = 0.2, alert_budget: float = 0.01,
+                        cv_folds: int = 3, cv_sample_rows: int | None = 30000,
+                        refit_rows: int | None = 250000, split: str = "auto",
+                        test_days: int | None = 14, test_share: float = 0.2, alert_budget: float = 0.01,
                         cost_missed_fraud: float = 300000.0, cost_review: float = 10000.0,
                         currency: str = "COP", target_recall: float = 0.9,
                         label_delay_days: float = 7.0,
@@ -109,7 +109,7 @@ def evaluate_candidates(transactions: pd.DataFrame, *, seed: int = 42,
                                     cost_missed_fraud, cost_review, target_recall, currency),
                     "label_delay_days": float(label_delay_days)}
     with phase("refit best"):
-        fitted = fit_final_models(transactions, data_split, cv)
+        fitted = fit_final_models(transactions, data_split, cv, refit_rows)
     with phase("test evaluation"):
         test = evaluate_on_test(transactions, data_split, fitted, cv, thresholds, alert_budget,
                                 cost_missed_fraud, cost_review)
@@ -159,13 +159,14 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                  experiment_name: str = "cardfraud", candidates: list | None = None,
                  resampling: str = "none", grids: dict | None = None,
                  selection_metric: str = "average_precision", cv_folds: int = 3,
-                 cv_sample_rows: int | None = 60000, split: str = "auto",
+                 cv_sample_rows: int | None = 30000, refit_rows: int | None = 250000,
+                 split: str = "auto",
                  test_days: int | None = 14, test_share: float = 0.2,
                  alert_budget: float = 0.01, cost_missed_fraud: float = 300000.0,
                  cost_review: float = 10000.0, currency: str = "COP",
-                 target_recall: float = 0.9, importance_rows: int = 20000,
+                 target_recall: float = 0.9, importance_rows: int = 10000,
                  first_analysis_rows: int | None = 30000, label_delay_days: int = 7,
-                 backtest_weeks: int = 6, backtest_train_rows: int | None = 100000,
+                 backtest_weeks: int = 6, backtest_train_rows: int | None = 50000,
                  bootstrap_resamples: int = 1000, phase: Phase = no_phase) -> ModelingPage:
     """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
 
@@ -175,7 +176,8 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
     evaluation = evaluate_candidates(
         transactions, seed=seed, candidates=candidates, resampling=resampling, grids=grids,
         selection_metric=selection_metric, cv_folds=cv_folds, cv_sample_rows=cv_sample_rows,
-        split=split, test_days=test_days, test_share=test_share, alert_budget=alert_budget,
+        refit_rows=refit_rows, split=split, test_days=test_days, test_share=test_share,
+        alert_budget=alert_budget,
         cost_missed_fraud=cost_missed_fraud, cost_review=cost_review, currency=currency,
         target_recall=target_recall, label_delay_days=label_delay_days, phase=phase)
     fitted, data_split, sets = evaluation.fitted, evaluation.split, evaluation.feature_sets

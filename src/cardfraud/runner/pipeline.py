@@ -59,6 +59,7 @@ from .steps import (
     select_steps,
     with_summary,
 )
+from .store_warmup import StoreWarmup
 
 INTERRUPTED = "interrupted: nothing published"
 INTERRUPTED_EXIT = 130
@@ -156,6 +157,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
     progress = sys.stdout.isatty()
     started = time.perf_counter()
     kernel = StepKernel(fresh=fresh_kernels)
+    warmup = StoreWarmup()  # the MLflow store made ready beside the kernel, after the first step
     held = ExitStack()  # the promotion lock, from the registry step until the run has published
     try:
         for index, step in enumerate(chosen, start=1):
@@ -178,6 +180,8 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
             entry["seconds"] = round(seconds, 2)
             entry["status"] = "ok"
             say(f"[{index}/{len(chosen)}] {step.name}: done in {entry['seconds']:.1f} s")
+            warmup.start(params.get(COMMON_SECTION, {}).get("tracking_uri"),
+                         [s.name for s in chosen[index:]])
         record.update(collect_results(staging))
         record["data"] = record.get("load", {}).get("data")
         if render:
@@ -215,6 +219,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
         return INTERRUPTED_EXIT
     finally:
         kernel.shutdown()
+        warmup.wait()
         held.close()
     say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
