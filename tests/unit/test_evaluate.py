@@ -253,3 +253,23 @@ def test_a_review_cost_near_zero_reviewing_everything_is_warned():
     thresholds, _ = choose_thresholds(frame, cv, 300000, 1e-6, 0.9)
     warning = threshold_warning(thresholds, "decision_tree", frame, 300000, 1e-6, "USD")
     assert "sends every purchase to review" in warning
+
+
+def test_threshold_metrics_equal_scikit_learns_including_empty_alerts():
+    from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
+
+    from cardfraud.modeling.metrics import classification_metrics
+
+    rng = np.random.default_rng(5)
+    fraud = rng.integers(0, 2, 400)
+    scores = rng.random(400)
+    for threshold in (0.0, 0.3, 0.77, 1.5):  # 1.5 flags nothing: precision 0, not an error
+        found = classification_metrics(fraud, scores, threshold)
+        flagged = (scores >= threshold).astype(int)
+        assert found["accuracy"] == pytest.approx(accuracy_score(fraud, flagged), abs=1e-12)
+        for name, metric in (("precision", precision_score), ("recall", recall_score),
+                             ("f1", f1_score)):
+            assert found[name] == pytest.approx(metric(fraud, flagged, zero_division=0),
+                                                abs=1e-12)
+        assert found["tp"] + found["fn"] == fraud.sum()
+        assert found["tp"] + found["fp"] == flagged.sum()
