@@ -23,7 +23,8 @@ import pandas as pd
 
 from ..data.schema import CARD_ID, CONTINUOUS_FEATURES, TIMESTAMP, available_inputs
 from ..report.locale_format import fill
-from ..report.translate import _
+from ..report.table_words import CANDIDATE_NAMES
+from ..report.translate import _, translate
 from .history import HISTORY_FEATURES, card_history_features, history_columns
 
 BASE = "base"
@@ -80,7 +81,8 @@ def feature_set_models(candidates: list[str], feature_sets: dict | None,
 
 def model_in_words(key: str) -> str:
     """Return a model key for a reader: ``hist gradient boosting with the card's history``."""
-    words = candidate_of(key).replace("_", " ")
+    candidate = candidate_of(key)
+    words = translate(CANDIDATE_NAMES.get(candidate) or candidate.replace("_", " "))
     if feature_set_of(key) != WITH_HISTORY:
         return words
     return fill(_("{model} with the card's history"), model=words)
