@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..data.schema import CARD_ID, CONTINUOUS_FEATURES, TIMESTAMP, available_inputs
 from ..report.locale_format import fill
+from ..report.table_language import key_words, model_label
 from ..report.table_words import CANDIDATE_NAMES
 from ..report.translate import _, translate
 from .history import HISTORY_FEATURES, card_history_features, history_columns
@@ -199,7 +200,7 @@ def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None)
     base, history = candidate, candidate_key(candidate, WITH_HISTORY)
     if base not in comparison.index or history not in comparison.index:
         return fill(_("{best} was trained on one feature set only: there is no lift to show."),
-                    best=best)
+                    best=model_label(best))
     before, after = comparison.loc[base], comparison.loc[history]
     template = (_("With the card's history, {candidate}'s test PR-AUC rises from {ap_before:.2f} "
                   "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
@@ -208,6 +209,7 @@ def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None)
                 _("With the card's history, {candidate}'s test PR-AUC falls from {ap_before:.2f} "
                   "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
                   "to {recall_after:.1%}. The chosen model is {best} ({inputs} inputs)."))
-    return fill(template, candidate=candidate, ap_before=before["average_precision"],
+    return fill(template, candidate=model_label(candidate), ap_before=before["average_precision"],
                 ap_after=after["average_precision"], recall_before=before["recall_at_budget"],
-                recall_after=after["recall_at_budget"], best=best, inputs=feature_set_of(best))
+                recall_after=after["recall_at_budget"], best=model_label(best),
+                inputs=key_words(feature_set_of(best)))
