@@ -32,3 +32,8 @@ def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str
                 "the training period, where cross-validation chose the settings, so they may be "
                 "slightly optimistic."), windows=held_out))
         if held_out else "", short]))
+
+
+def no_backtest_figure_text(note: str) -> str:
+    """Say why the page shows no backtest figure (the backtest's own note), in the page's language."""
+    return fill(_("No backtest figure: {note}"), note=note)

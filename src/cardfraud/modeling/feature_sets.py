@@ -98,13 +98,14 @@ def history_unavailable_reason(columns) -> str | None:
                  if isinstance(columns, pd.DataFrame)}
         if not any(empty.values()):
             return None
-        shown = " and ".join(f"{n:,} purchases have no {c}" for c, n in empty.items() if n)
-        return (f"Only the base inputs are used: {shown}, so the card's earlier purchases "
-                f"(its history) cannot be followed for every purchase.")
-    lacking = " and ".join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
-        f"{CARD_ID} and {TIMESTAMP}"
-    return (f"Only the base inputs are used: the purchases have no {lacking}, so no card's "
-            f"earlier purchases (its history) can be followed.")
+        shown = _(" and ").join(fill(_("{n:,} purchases have no {column}"), n=n, column=c)
+                                for c, n in empty.items() if n)
+        return fill(_("Only the base inputs are used: {shown}, so the card's earlier purchases "
+                      "(its history) cannot be followed for every purchase."), shown=shown)
+    lacking = _(" and ").join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
+        _(" and ").join((CARD_ID, TIMESTAMP))
+    return fill(_("Only the base inputs are used: the purchases have no {lacking}, so no card's "
+                  "earlier purchases (its history) can be followed."), lacking=lacking)
 
 
 def feature_sets_for(transactions: pd.DataFrame, label_delay_days: float = 7.0) -> FeatureSets:

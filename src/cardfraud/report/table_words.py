@@ -58,6 +58,18 @@ LOAD_WORDS = (
     N_("used for maps, hot spots and the georeferencing exports"),
     N_("used for city names in the hot-spot tables"),
     N_("used for the time split, daily figures, alerts per day and the monitoring window"),
+    # data.context.context_columns_table: what a missing context column turns off
+    N_("turned off: no coordinates can be joined from a provider's file"),
+    N_("turned off: stratified split instead of a time split; no daily figures; no monitoring "
+       "window of the latest days (monitoring compares the test rows, or "
+       "monitoring.current_path)"),
+    N_("turned off: no common-point-of-purchase analysis (suspected compromised points) and no "
+       "list of cards at risk"),
+    N_("turned off: no common-point-of-purchase analysis (suspected compromised points)"),
+    N_("turned off: a missed fraud costs modeling.cost_missed_fraud, whatever its amount"),
+    N_("turned off: no maps, no hot spots, no GeoJSON exports (the distance-from-home analysis "
+       "stays)"),
+    N_("turned off: places are named by their coordinates instead of their city"),
 )
 
 EDA_WORDS = (
