@@ -58,6 +58,11 @@ LOAD_WORDS = (
     N_("used for maps, hot spots and the georeferencing exports"),
     N_("used for city names in the hot-spot tables"),
     N_("used for the time split, daily figures, alerts per day and the monitoring window"),
+    # data.raw_source: the raw path's derivation and homes tables
+    N_("derived"), N_("absent"), N_("homes from"), N_("cards in the purchases"),
+    N_("cards without a home (distance from home unknown)"), N_("purchases without a home"),
+    N_("homes placed by city or postal code"), N_("places not in the city table"),
+    N_("order of each card's purchases"),
     # data.context.context_columns_table: what a missing context column turns off
     N_("turned off: no coordinates can be joined from a provider's file"),
     N_("turned off: stratified split instead of a time split; no daily figures; no monitoring "
@@ -123,6 +128,9 @@ COLUMN_HEADERS = {
     "home_latitude": N_("home latitude"), "home_longitude": N_("home longitude"),
     "fraud_scenario": N_("fraud scenario"), "compromise_point_id": N_("compromise point"),
     "cash_out_area_id": N_("cash-out area"),
+    "entry_mode": N_("card-read mode"), "verification": N_("verification method"),
+    "category": N_("merchant category"), "home_city": N_("home city"),
+    "home_postal_code": N_("home postal code"),
     # the card's history (modeling.history)
     "purchases_last_1h": N_("purchases in the last hour"),
     "purchases_last_24h": N_("purchases in the last 24 hours"),
