@@ -233,4 +233,6 @@ MONITORING_WORDS = (
     N_("drift"), N_("at training"), N_("now"), N_("change"), N_("statistic"),
     N_("PR-AUC (average precision)"), N_("continuous (median)"), N_("flag (share of 1)"),
     N_("chi-square"), N_("ok"), N_("watch"), N_("alert"),
+    # the monitoring log's actions (monitoring.status.recommendation)
+    N_("retrain"), N_("investigate"), N_("check_data_feed"),
 )
