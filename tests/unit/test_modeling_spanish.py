@@ -32,10 +32,10 @@ def test_history_lift_in_spanish_with_colombian_numbers():
                               index=["hist_gradient_boosting", "hist_gradient_boosting+history"])
     with in_language("es"):
         text = history_lift(comparison, "hist_gradient_boosting+history")
-    assert text == ("Con el historial de la tarjeta, el PR-AUC de prueba de hist_gradient_boosting "
-                    "sube de 0,84 a 0,97 y su sensibilidad en el presupuesto de alertas del "
-                    "11,9 % al 13,2 %. El modelo elegido es hist_gradient_boosting+history "
-                    "(variables base+history).")
+    assert text == ("Con el historial de la tarjeta, el PR-AUC de prueba de gradient boosting "
+                    "(HGB) sube de 0,84 a 0,97 y su sensibilidad en el presupuesto de alertas del "
+                    "11,9 % al 13,2 %. El modelo elegido es gradient boosting (HGB) + historial "
+                    "(variables base + historial).")
 
 
 def test_intervals_sentence_in_spanish():

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..report.translate import N_
 from .checks import VALUE_BOUNDS, DataValidationError, check_bounds
 from .cleaning import to_number
 from .codes import code_key
@@ -176,11 +177,11 @@ def resolve_homes(purchases: pd.DataFrame, source: str, cardholders_path=None,
         position = holder_keys.get_indexer(card_keys)
         lat = np.where(position >= 0, home_lat[np.maximum(position, 0)], np.nan)
         lon = np.where(position >= 0, home_lon[np.maximum(position, 0)], np.nan)
-        report.source, report.cardholders = "cardholders file", len(cardholders)
+        report.source, report.cardholders = N_("cardholders file"), len(cardholders)
         report.path = str(os.path.abspath(cardholders_path))
     elif on_rows:
         lat, lon = homes_from_columns(purchases, source, cities_path, report)
-        report.source = "purchase rows"
+        report.source = N_("purchase rows")
     else:
         lat, lon = np.full(len(purchases), np.nan), np.full(len(purchases), np.nan)
     without = np.isnan(lat)

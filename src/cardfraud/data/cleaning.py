@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..report.translate import N_
 from .checks import (
     VALUE_BOUNDS,
     DataValidationError,
@@ -223,8 +224,8 @@ def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningR
         frame["timestamp"], converted["timestamp"] = to_timestamps(frame["timestamp"], source)
     if "city" in frame.columns:
         frame["city"], converted["city"] = to_text(frame["city"])
-    words = {"timestamp": "text to date and time", "city": "to text"}
-    report.converted_columns.update({c: words.get(c, "text to number")
+    words = {"timestamp": N_("text to date and time"), "city": N_("to text")}
+    report.converted_columns.update({c: words.get(c, N_("text to number"))
                                      for c, done in converted.items() if done})
 
 

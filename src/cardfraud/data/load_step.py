@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..report.locale_format import fill
 from ..report.markup import code, plain_text, sentence
-from ..report.translate import _
+from ..report.translate import _, translate
 from ..runner.artifacts import (
     artifact_path,
     save_step_results,
@@ -208,8 +208,9 @@ def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
 
 def data_quality_table(report: CleaningReport) -> pd.DataFrame:
     """Return the data-quality checks and what was found or done for each."""
-    missing = ", ".join(f"{c}: {n}" for c, n in report.missing_by_column.items()) or "none"
-    converted = ", ".join(f"{c} ({how})" for c, how in report.converted_columns.items()) or "none"
+    missing = ", ".join(f"{c}: {n}" for c, n in report.missing_by_column.items()) or _("none")
+    converted = (", ".join(f"{c} ({translate(how)})" for c, how in report.converted_columns.items())
+                 or _("none"))
     rows = [
         ("rows read", f"{report.rows_read:,}"),
         ("required columns present", report.required_columns),

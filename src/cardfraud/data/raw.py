@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from ..report.locale_format import fill
+from ..report.translate import N_, _
 from .cardholders import HOME_COLUMNS, resolve_homes
 from .checks import (
     VALUE_BOUNDS,
@@ -68,30 +70,30 @@ from .schema import (
 RAW_REQUIRED = [CARD_ID, TIMESTAMP, AMOUNT, TARGET]
 RAW_COLUMNS = [*RAW_REQUIRED, MERCHANT_ID, LATITUDE, LONGITUDE, *RAW_CODE_COLUMNS, *HOME_COLUMNS]
 OUT_OF_ORDER = ("refuse", "sort")
-TIE_RULE = ("each card's purchases in time order; purchases at the same time in the file's "
+TIE_RULE = N_("each card's purchases in time order; purchases at the same time in the file's "
             "order (the order the core system logged them)")
 # what an input needs, said when the extract lacks it
-_NEEDS = {
-    "distance_from_home": "the purchase place (latitude/longitude or load.coordinates_path) "
-                          "and the cardholders' homes (load.cardholders_path or home columns)",
-    "distance_from_last_transaction": "the purchase place (latitude/longitude or "
-                                      "load.coordinates_path)",
-    "ratio_to_median_purchase_price": "amount",
-    "repeat_retailer": "merchant_id",
-    "used_chip": "the card-read mode (entry_mode)",
-    "used_pin_number": "the verification method (verification)",
+INPUT_NEEDS = {
+    "distance_from_home": N_("the purchase place (latitude/longitude or load.coordinates_path) "
+                          "and the cardholders' homes (load.cardholders_path or home columns)"),
+    "distance_from_last_transaction": N_("the purchase place (latitude/longitude or "
+                                      "load.coordinates_path)"),
+    "ratio_to_median_purchase_price": N_("amount"),
+    "repeat_retailer": N_("merchant_id"),
+    "used_chip": N_("the card-read mode (entry_mode)"),
+    "used_pin_number": N_("the verification method (verification)"),
     "online_order": f"the channel (channel), or category with load.codes.{ONLINE_CATEGORY_SUFFIX}",
 }
 HOW_DERIVED = {
-    "distance_from_home": "km from the home to the purchase place (online: the connection)",
-    "distance_from_last_transaction": "km from the card's latest earlier purchase with a known "
-                                      "place; first purchase: from the home",
-    "ratio_to_median_purchase_price": "amount over the median of the card's earlier amounts; "
-                                      "first purchase: 1",
-    "repeat_retailer": "1 when the card bought at this merchant before",
-    "used_chip": "entry_mode chip, contactless or wallet_token",
-    "used_pin_number": "verification pin or otp_3ds",
-    "online_order": "channel online",
+    "distance_from_home": N_("km from the home to the purchase place (online: the connection)"),
+    "distance_from_last_transaction": N_("km from the card's latest earlier purchase with a known "
+                                      "place; first purchase: from the home"),
+    "ratio_to_median_purchase_price": N_("amount over the median of the card's earlier amounts; "
+                                      "first purchase: 1"),
+    "repeat_retailer": N_("1 when the card bought at this merchant before"),
+    "used_chip": N_("entry_mode chip, contactless or wallet_token"),
+    "used_pin_number": N_("verification pin or otp_3ds"),
+    "online_order": N_("channel online"),
 }
 
 
@@ -197,7 +199,7 @@ def _describe_inputs(inputs: dict[str, np.ndarray], derivation: Derivation) -> N
     for name in FEATURES:
         if name not in inputs:
             derivation.inputs[name] = {"status": "absent", "unknown_rows": None,
-                                       "how": f"the extract lacks {_NEEDS[name]}"}
+                                       "how": f"the extract lacks {INPUT_NEEDS[name]}"}
             continue
         unknown = int(np.isnan(inputs[name]).sum())
         how = HOW_DERIVED[name]
@@ -235,8 +237,9 @@ def load_raw_extract(frame: pd.DataFrame, source: str, codes: dict | None = None
     """
     check_raw_columns(frame, source)
     report = CleaningReport(source=source, rows_read=len(frame),
-                            required_columns=f"{', '.join(RAW_REQUIRED)} (raw extract: the "
-                                             f"seven inputs are derived)")
+                            required_columns=fill(_("{columns} (raw extract: the seven inputs "
+                                                    "are derived)"),
+                                                  columns=", ".join(RAW_REQUIRED)))
     attrs = dict(frame.attrs)
     frame = frame.reset_index(drop=True)  # positions = the file's rows, for messages
     frame.attrs.update(attrs)

@@ -13,16 +13,17 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from ..report.translate import N_
+from ..report.locale_format import fill
+from ..report.translate import N_, _, translate
 from .files import file_fingerprint
-from .raw import load_raw_extract
+from .raw import INPUT_NEEDS, load_raw_extract
 from .schema import FEATURES
 
 RAW_COLUMN_MEANINGS = {
-    "entry_mode": "how the card was read, in the bank's code (raw extract; load.codes)",
-    "verification": "how the cardholder was verified, in the bank's code (raw extract)",
-    "channel": "onsite or online, in the bank's code",
-    "category": "the merchant's category (raw extract)",
+    "entry_mode": N_("how the card was read, in the bank's code (raw extract; load.codes)"),
+    "verification": N_("how the cardholder was verified, in the bank's code (raw extract)"),
+    "channel": N_("onsite or online, in the bank's code"),
+    "category": N_("the merchant's category (raw extract)"),
 }
 
 
@@ -67,12 +68,14 @@ def derivation_table(data: dict) -> pd.DataFrame:
     rows = []
     for name in FEATURES:
         found = derivation["inputs"][name]
-        status = found["status"]
+        status, how = found["status"], translate(found["how"])
         if status == "derived" and found["unknown_rows"]:
-            status = f"derived; unknown on {found['unknown_rows']:,} rows (kept, left empty)"
+            status = fill(_("derived; unknown on {rows:,} rows (kept, left empty)"),
+                          rows=found["unknown_rows"])
         elif status == "absent":
-            status = "absent (unknown: not invented)"
-        rows.append((name, status, found["how"]))
+            status = _("absent (unknown: not invented)")
+            how = fill(_("the extract lacks {needs}"), needs=translate(INPUT_NEEDS[name]))
+        rows.append((name, status, how))
     return pd.DataFrame(rows, columns=["input", "status", "how"]).set_index("input")
 
 
@@ -83,13 +86,15 @@ def homes_table(data: dict) -> pd.DataFrame:
         return pd.DataFrame([("homes", "not used (load.source is not raw)")],
                             columns=["check", "result"]).set_index("check")
     examples = ", ".join(homes["cards_without_home_examples"])
-    rows = [("homes from", homes["source"] + (f" ({homes['path']})" if homes["path"] else "")),
+    rows = [("homes from", translate(homes["source"])
+             + (f" ({homes['path']})" if homes["path"] else "")),
             ("cards in the purchases", f"{homes['cards']:,}"),
             ("cards without a home (distance from home unknown)",
-             f"{homes['cards_without_home']:,}" + (f" (e.g. {examples})" if examples else "")),
+             f"{homes['cards_without_home']:,}"
+             + (fill(_(" (e.g. {examples})"), examples=examples) if examples else "")),
             ("purchases without a home", f"{homes['rows_without_home']:,}")]
     if homes["city_table"]:
-        missed = ", ".join(homes["places_not_in_table"]) or "none"
+        missed = ", ".join(homes["places_not_in_table"]) or _("none")
         rows += [("homes placed by city or postal code", f"{homes['placed_by_city']:,} "
                   f"({homes['city_table']})"), ("places not in the city table", missed)]
     rows.append(("order of each card's purchases", derivation_order(data)))
@@ -100,8 +105,9 @@ def derivation_order(data: dict) -> str:
     """The tie rule and what the out-of-order rule did."""
     derivation = data["derivation"]
     moved = derivation["purchases_out_of_order"]
-    return (f"{derivation['order']}; load.out_of_order={derivation['out_of_order']}"
-            + (f" ({moved:,} purchases listed out of time order were sorted)" if moved else ""))
+    return (f"{translate(derivation['order'])}; load.out_of_order={derivation['out_of_order']}"
+            + (fill(_(" ({moved:,} purchases listed out of time order were sorted)"), moved=moved)
+               if moved else ""))
 
 
 def simulator_comparison_table(data: dict) -> pd.DataFrame:

@@ -27,7 +27,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ..data.schema import CARD_ID, TARGET, model_features
 from ..report.locale_format import fill, format_date
-from ..report.table_words import BACKTEST_HEADERS
+from ..report.table_words import COLUMN_HEADERS
 from ..report.translate import DEFAULT_LANGUAGE, _, current_language, translate
 from .backtest_words import backtest_note
 from .candidates import make_pipeline, one_openmp_thread
@@ -280,4 +280,4 @@ def backtest_table(backtest: Backtest) -> pd.DataFrame:
     table[days] = table[days].map(lambda day: format_date(day) if day else day)
     # measures as text: the page's table display writes a cell's leading number the language's way
     table = table.map(lambda v: f"{v:.4f}" if isinstance(v, float) else v)
-    return table.rename(columns=lambda column: translate(BACKTEST_HEADERS.get(column, column)))
+    return table.rename(columns=lambda column: translate(COLUMN_HEADERS.get(column, column)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..report.locale_format import fill
+from ..report.table_language import model_label
 from ..report.translate import _
 
 
@@ -18,7 +19,7 @@ def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str
         fill(_("{windows} weekly windows: each is scored by {candidate} (its chosen settings, "
                "resampling {resampling}) refitted on the purchases before it, leaving a "
                "{delay}-day gap whose fraud labels are not known yet"), windows=len(windows),
-             candidate=settings["candidate"], resampling=settings["resampling"],
+             candidate=model_label(settings["candidate"]), resampling=settings["resampling"],
              delay=settings["label_delay_days"])
         + (fill(_(", on at most {cap:,} training purchases (every fraud kept up to half of "
                   "them)"), cap=cap) if cap else "") + ".",
@@ -31,3 +32,8 @@ def backtest_note(windows: pd.DataFrame, settings: dict, short: str = "") -> str
                 "the training period, where cross-validation chose the settings, so they may be "
                 "slightly optimistic."), windows=held_out))
         if held_out else "", short]))
+
+
+def no_backtest_figure_text(note: str) -> str:
+    """Say why the page shows no backtest figure (the backtest's own note), in the page's language."""
+    return fill(_("No backtest figure: {note}"), note=note)

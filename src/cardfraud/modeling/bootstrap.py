@@ -25,6 +25,7 @@ from scipy import sparse
 
 from ..data.schema import CARD_ID
 from ..report.locale_format import fill, format_percent, format_value
+from ..report.table_language import model_label
 from ..report.translate import _
 
 BLOCK_CELLS = 4_000_000  # weights drawn per block (resamples x clusters), bounds the memory
@@ -245,7 +246,7 @@ def intervals_sentence(bootstrap: dict) -> str:
                   "card's frauds come in bursts).") if bootstrap["unit"] == "cards" else
                 _("{model}: {ap}, {recall}; {resamples:,} bootstrap resamples of the test "
                   "period's {clusters:,} purchases one by one (no card ids)."))
-    return fill(template, model=bootstrap["chosen_model"],
+    return fill(template, model=model_label(bootstrap["chosen_model"]),
                 ap=interval_text(chosen["average_precision"]),
                 recall=interval_text(chosen["recall"], _("recall at the threshold"), percent=True),
                 resamples=bootstrap["resamples"], clusters=bootstrap["clusters"])

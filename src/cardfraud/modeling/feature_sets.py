@@ -23,7 +23,9 @@ import pandas as pd
 
 from ..data.schema import CARD_ID, CONTINUOUS_FEATURES, TIMESTAMP, available_inputs
 from ..report.locale_format import fill
-from ..report.translate import _
+from ..report.table_language import key_words, model_label
+from ..report.table_words import CANDIDATE_NAMES
+from ..report.translate import _, translate
 from .history import HISTORY_FEATURES, card_history_features, history_columns
 
 BASE = "base"
@@ -80,7 +82,8 @@ def feature_set_models(candidates: list[str], feature_sets: dict | None,
 
 def model_in_words(key: str) -> str:
     """Return a model key for a reader: ``hist gradient boosting with the card's history``."""
-    words = candidate_of(key).replace("_", " ")
+    candidate = candidate_of(key)
+    words = translate(CANDIDATE_NAMES.get(candidate) or candidate.replace("_", " "))
     if feature_set_of(key) != WITH_HISTORY:
         return words
     return fill(_("{model} with the card's history"), model=words)
@@ -95,13 +98,14 @@ def history_unavailable_reason(columns) -> str | None:
                  if isinstance(columns, pd.DataFrame)}
         if not any(empty.values()):
             return None
-        shown = " and ".join(f"{n:,} purchases have no {c}" for c, n in empty.items() if n)
-        return (f"Only the base inputs are used: {shown}, so the card's earlier purchases "
-                f"(its history) cannot be followed for every purchase.")
-    lacking = " and ".join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
-        f"{CARD_ID} and {TIMESTAMP}"
-    return (f"Only the base inputs are used: the purchases have no {lacking}, so no card's "
-            f"earlier purchases (its history) can be followed.")
+        shown = _(" and ").join(fill(_("{n:,} purchases have no {column}"), n=n, column=c)
+                                for c, n in empty.items() if n)
+        return fill(_("Only the base inputs are used: {shown}, so the card's earlier purchases "
+                      "(its history) cannot be followed for every purchase."), shown=shown)
+    lacking = _(" and ").join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
+        _(" and ").join((CARD_ID, TIMESTAMP))
+    return fill(_("Only the base inputs are used: the purchases have no {lacking}, so no card's "
+                  "earlier purchases (its history) can be followed."), lacking=lacking)
 
 
 def feature_sets_for(transactions: pd.DataFrame, label_delay_days: float = 7.0) -> FeatureSets:
@@ -197,7 +201,7 @@ def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None)
     base, history = candidate, candidate_key(candidate, WITH_HISTORY)
     if base not in comparison.index or history not in comparison.index:
         return fill(_("{best} was trained on one feature set only: there is no lift to show."),
-                    best=best)
+                    best=model_label(best))
     before, after = comparison.loc[base], comparison.loc[history]
     template = (_("With the card's history, {candidate}'s test PR-AUC rises from {ap_before:.2f} "
                   "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
@@ -206,6 +210,7 @@ def history_lift(comparison: pd.DataFrame, best: str, reason: str | None = None)
                 _("With the card's history, {candidate}'s test PR-AUC falls from {ap_before:.2f} "
                   "to {ap_after:.2f} and its recall at the alert budget from {recall_before:.1%} "
                   "to {recall_after:.1%}. The chosen model is {best} ({inputs} inputs)."))
-    return fill(template, candidate=candidate, ap_before=before["average_precision"],
+    return fill(template, candidate=model_label(candidate), ap_before=before["average_precision"],
                 ap_after=after["average_precision"], recall_before=before["recall_at_budget"],
-                recall_after=after["recall_at_budget"], best=best, inputs=feature_set_of(best))
+                recall_after=after["recall_at_budget"], best=model_label(best),
+                inputs=key_words(feature_set_of(best)))

@@ -22,6 +22,7 @@ from ..report.figures import (
 )
 from ..report.locale_format import fill, format_date, format_value
 from ..report.markup import figure_text
+from ..report.table_language import model_label
 from ..report.translate import _, current_language, translate
 from .metrics import TestEvaluation
 
@@ -38,11 +39,11 @@ def plot_pr_roc(test: TestEvaluation, best: str):
         precision, recall, _cuts = precision_recall_curve(test.fraud, scores)
         row = test.comparison.loc[candidate]
         pr_ax.plot(recall, precision, lw=width, color=color,
-                   label=fill("{candidate} (PR-AUC {auc:.3f})", candidate=candidate,
+                   label=fill("{candidate} (PR-AUC {auc:.3f})", candidate=model_label(candidate),
                               auc=row["average_precision"]))
         false_alarm, caught, _cuts = roc_curve(test.fraud, scores)
         roc_ax.plot(false_alarm, caught, lw=width, color=color,
-                    label=fill("{candidate} (ROC-AUC {auc:.3f})", candidate=candidate,
+                    label=fill("{candidate} (ROC-AUC {auc:.3f})", candidate=model_label(candidate),
                                auc=row["roc_auc"]))
     base = float(np.mean(test.fraud))
     pr_ax.axhline(base, color="grey", ls=":", lw=1,
@@ -58,7 +59,7 @@ def plot_pr_roc(test: TestEvaluation, best: str):
         percent_axis(ax, "y")
         ax.legend(loc="lower left" if ax is pr_ax else "lower right")
     add_note(fig, fill(_("Test set: {rows:,} transactions, never used in selection. Thick line: "
-                         "the chosen model ({best})."), rows=len(test.fraud), best=best))
+                         "the chosen model ({best})."), rows=len(test.fraud), best=model_label(best)))
     return fig
 
 
@@ -77,7 +78,7 @@ def plot_confusion_matrices(test: TestEvaluation):
         ax.set_xticks([0, 1], [_("not flagged"), _("alert")])
         ax.set_yticks([0, 1], [translate("legitimate"), translate("fraud")])
         ax.grid(False)
-        ax.set_title(fill(_("{candidate}\nthreshold {threshold:.3f}"), candidate=candidate,
+        ax.set_title(fill(_("{candidate}\nthreshold {threshold:.3f}"), candidate=model_label(candidate),
                           threshold=row["threshold"]), fontsize=10)
     fig.suptitle(_("Confusion matrices on the test set"), fontweight="bold")
     add_note(fig, _("Counts and share of each true class; each model at the threshold of least "
@@ -100,7 +101,7 @@ def plot_cost_curve(curve: pd.DataFrame, threshold: float, recall_threshold: flo
                label=fill(_("recall {recall:.0%}: {threshold:.3f}"), recall=target_recall,
                           threshold=recall_threshold))
     label_axes(ax, fill(_("Expected cost by alert threshold ({candidate}, validation data)"),
-                        candidate=candidate),
+                        candidate=model_label(candidate)),
                _("alert threshold (fraud probability at or above which a purchase is reviewed)"),
                figure_text(fill(_("expected cost per 1,000 transactions (million {currency})"),
                                 currency=currency)))
@@ -125,8 +126,8 @@ def plot_calibration(test: TestEvaluation, candidate: str, bins: int = 10):
     scores = test.scores[candidate]
     observed, predicted = calibration_curve(test.fraud, scores, n_bins=bins, strategy="uniform")
     fig, ax = plt.subplots(figsize=(6.2, 5))
-    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label="perfectly calibrated")
-    ax.plot(predicted, observed, marker="o", color=FRAUD_COLOR, lw=2, label=candidate)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1, label=_("perfectly calibrated"))
+    ax.plot(predicted, observed, marker="o", color=FRAUD_COLOR, lw=2, label=model_label(candidate))
     label_axes(ax, _("Calibration on the test set"), _("predicted fraud probability (bin mean)"),
                _("observed fraud rate in the bin"))
     percent_axis(ax, "x")
@@ -143,7 +144,7 @@ def plot_permutation_importance(table: pd.DataFrame, candidate: str, rows: int):
     fig, ax = plt.subplots(figsize=(8.5, 4.2))
     ax.barh([feature_label(f) for f in ordered["feature"]], ordered["pr_auc_drop"],
             xerr=ordered["pr_auc_drop_std"], color=FRAUD_COLOR, alpha=0.85)
-    label_axes(ax, fill(_("What the model relies on ({candidate})"), candidate=candidate),
+    label_axes(ax, fill(_("What the model relies on ({candidate})"), candidate=model_label(candidate)),
                _("drop in PR-AUC when shuffled"), "")
     add_note(fig, fill(_("Permutation importance on {rows:,} test transactions (stratified "
                          "sample), 3 shuffles per input; bars show mean and standard deviation."),
@@ -172,7 +173,7 @@ def plot_backtest(windows: pd.DataFrame, summary: pd.DataFrame, candidate: str,
     ax.set_ylim(0, 1.05)
     language = current_language()  # ticks are written when drawn: keep the figure's language
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: format_value(v, ".1f", language)))
-    label_axes(ax, fill(_("Weekly backtest of {candidate}"), candidate=candidate),
+    label_axes(ax, fill(_("Weekly backtest of {candidate}"), candidate=model_label(candidate)),
                _("test week (first day)"), _("PR-AUC / recall (0 to 1)"))
     ax.legend(loc="center", fontsize=8, ncol=2)  # the middle of the axis stays free
     add_note(fig, fill(_("Each week's model is fitted on the purchases before it, {days} days "

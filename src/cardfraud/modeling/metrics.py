@@ -24,6 +24,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ..data.schema import TARGET, available_inputs, model_features
 from ..report.locale_format import fill
+from ..report.table_language import model_label
 from ..report.translate import _
 from .candidates import CrossValidation, FittedModels, one_openmp_thread
 from .card_precision import card_precision_of_rows, cards_reviewed_per_day, has_cards_and_days
@@ -262,7 +263,7 @@ def first_analysis_gap(table: pd.DataFrame) -> str:
             _("{model}: recall {recall:.1%} (first procedure) vs {recall_honest:.1%} (honest), "
               "precision {precision:.1%} vs {precision_honest:.1%}, PR-AUC {pr_auc:.3f} vs "
               "{pr_auc_honest:.3f}, accuracy {accuracy:.1%} vs {accuracy_honest:.1%}."),
-            model=model, recall=first["recall"], recall_honest=honest["recall"],
+            model=model_label(model), recall=first["recall"], recall_honest=honest["recall"],
             precision=first["precision"], precision_honest=honest["precision"],
             pr_auc=first["average_precision"], pr_auc_honest=honest["average_precision"],
             accuracy=first["accuracy"], accuracy_honest=honest["accuracy"]))

@@ -8,6 +8,7 @@ import pandas as pd
 
 from ..data.schema import TARGET
 from ..report.locale_format import fill
+from ..report.table_language import model_label
 from ..report.translate import _
 from .candidates import CrossValidation, FittedModels
 from .feature_sets import FeatureSets, feature_set_of
@@ -33,7 +34,7 @@ def decision_summary(test: TestEvaluation, thresholds: pd.DataFrame, best: str,
         fill(_(" over {days} test days"), days=test.days) if test.days else "")
     lines = [
         fill(_("Chosen model: {best} (test PR-AUC {pr_auc:.3f}, ROC-AUC {roc_auc:.3f})."),
-             best=best, pr_auc=row["average_precision"], roc_auc=row["roc_auc"]),
+             best=model_label(best), pr_auc=row["average_precision"], roc_auc=row["roc_auc"]),
         fill(_("Alert threshold {threshold:.4f}: the fraud probability at or above which a "
                "purchase goes to review, chosen on validation data to minimise expected cost "
                "({basis})."), threshold=chosen["threshold"], basis=cost_basis),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..data.schema import TARGET
 from ..report.locale_format import fill
+from ..report.table_language import model_label
 from ..report.translate import _
 from .candidates import CrossValidation
 from .feature_sets import feature_set_of
@@ -126,5 +127,5 @@ def threshold_check(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFram
     alerts, rows = int(row["validation_alerts"]), int(row["validation_rows"])
     return fill(_("The least expected-cost threshold of {candidate} ({threshold:.4f}) sends "
                   "{alerts:,} of the {rows:,} validation purchases ({share:.1%}) to review."),
-                candidate=candidate, threshold=float(row["threshold"]), alerts=alerts, rows=rows,
+                candidate=model_label(candidate), threshold=float(row["threshold"]), alerts=alerts, rows=rows,
                 share=alerts / rows)

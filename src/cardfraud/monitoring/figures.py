@@ -9,6 +9,7 @@ import pandas as pd
 from ..report.figures import feature_label, label_axes, percent_axis
 from ..report.locale_format import fill
 from ..report.markup import html_table
+from ..report.table_language import key_words
 from ..report.translate import _, translate
 from .champion import ChampionCheck
 from .drift import BinnedComparison, FeatureDrift
@@ -39,7 +40,7 @@ def feature_drift_figure(drift: FeatureDrift, max_features: int = 6) -> plt.Figu
     for ax, feature in zip(axes.flat, drifted, strict=False):
         r = table.loc[feature]
         _draw_binned(ax, drift.binned[feature],
-                     fill("{feature}: PSI {psi:.4f} ({status})", feature=feature, psi=r.psi,
+                     fill("{feature}: PSI {psi:.4f} ({status})", feature=key_words(feature), psi=r.psi,
                           status=translate(r.status)),
                      feature_label(feature))
     for ax in list(axes.flat)[len(drifted):]:

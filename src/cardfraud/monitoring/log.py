@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..data.schema import FEATURES
+from ..report.locale_format import format_date
+from ..report.translate import DEFAULT_LANGUAGE, current_language
 from ..runner.artifacts import artifact_path
 from ..runner.atomic_write import atomic_path
 from ..runner.contract import MONITORING_LOG as LOG_ARTIFACT
@@ -77,5 +79,21 @@ def monitoring_log_table(log: pd.DataFrame, last: int = 10) -> pd.DataFrame:
     shown = [c for c in ("run_id", "monitored_at", "current_start", "current_end", "current_rows",
                          "overall_status", "action", "max_feature_psi", "max_psi_feature",
                          "score_psi", "pr_auc_now", "recall_now") if c in log.columns]
-    return log[shown].tail(last).set_index("run_id")
+    table = log[shown].tail(last).set_index("run_id")
+    if current_language() == DEFAULT_LANGUAGE:
+        return table
+    table = table.copy()  # dates written the language's way on the page, the log stays ISO
+    for column in ("current_start", "current_end"):
+        if column in table:
+            table[column] = table[column].map(lambda day: format_date(day) if day == day else day)
+    if "monitored_at" in table:
+        table["monitored_at"] = table["monitored_at"].map(_moment_in_language)
+    return table
+
+
+def _moment_in_language(stamp) -> str:
+    """A logged moment (ISO text) as the day in the language and the time: ``2 de diciembre de
+    2026 04:38``; anything else as it is."""
+    moment = pd.to_datetime(stamp, errors="coerce")
+    return stamp if pd.isna(moment) else f"{format_date(moment.date())} {moment:%H:%M}"
 

@@ -23,6 +23,7 @@ from ..data.cleaning import load_file
 from ..data.schema import FEATURES, FLAG_FEATURES, unknown_input_text
 from ..report.locale_format import fill
 from ..report.markup import plain_text, sentence
+from ..report.table_language import key_words
 from ..report.translate import _, translate
 from ..runner.artifacts import (
     resolve_output_dir,
@@ -50,15 +51,19 @@ def data_feed_problems(window: MonitoringWindow) -> list[str]:
         cur = window.current[feature].to_numpy(dtype=float)
         if feature in FLAG_FEATURES:
             if cur.min() == cur.max() and 0.01 < ref.mean() < 0.99:
-                problems.append(f"{feature} is {cur[0]:g} on every current purchase "
-                                f"(reference share of 1: {ref.mean():.1%})")
+                problems.append(fill(_("{feature} is {value:g} on every current purchase "
+                                       "(reference share of 1: {share:.1%})"),
+                                     feature=key_words(feature), value=cur[0], share=ref.mean()))
         elif cur.min() == cur.max() and ref.min() < ref.max():
-            problems.append(f"{feature} is {cur[0]:g} on every current purchase")
+            problems.append(fill(_("{feature} is {value:g} on every current purchase"),
+                                 feature=key_words(feature), value=cur[0]))
         else:
             outside = float(np.mean((cur < ref.min()) | (cur > ref.max())))
             if outside > 0.5:
-                problems.append(f"{outside:.0%} of current {feature} values are outside the "
-                                f"reference range {ref.min():.3g}–{ref.max():.3g}")
+                problems.append(fill(_("{outside:.0%} of current {feature} values are outside "
+                                       "the reference range {low:.3g}–{high:.3g}"),
+                                     outside=outside, feature=key_words(feature), low=ref.min(),
+                                     high=ref.max()))
     return problems
 
 
@@ -82,7 +87,8 @@ def _performance_status(champion: ChampionCheck, performance_drop: float) -> str
 def _listed(table: pd.DataFrame, statuses: tuple) -> str:
     """Return 'a (PSI 0.31, alert), b (PSI 0.12, watch)' for features with these statuses."""
     chosen = table.loc[table["status"].isin(statuses)].sort_values("psi", ascending=False)
-    return ", ".join(f"{f} (PSI {r.psi:.2f}, {r.status})" for f, r in chosen.iterrows())
+    return ", ".join(fill("{feature} (PSI {psi:.2f}, {status})", feature=key_words(f), psi=r.psi,
+                          status=translate(r.status)) for f, r in chosen.iterrows())
 
 
 def recommendation(overall: str, performance: str | None, problems: list[str], changed: str,
@@ -120,7 +126,8 @@ def recommendation(overall: str, performance: str | None, problems: list[str], c
                                "again next period."), changed=changed)
     top = table["psi"].idxmax()
     return "none", fill(_("No action: the current purchases look like the training data (largest "
-                          "PSI {psi:.3f}, {feature})."), psi=table.loc[top, "psi"], feature=top)
+                          "PSI {psi:.3f}, {feature})."), psi=table.loc[top, "psi"],
+                feature=key_words(top))
 
 
 def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 
 import matplotlib as mpl
+import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from ..runner.artifacts import save_figure
-from .locale_format import format_value, localize_number_text
+from .locale_format import format_short_date, format_value, localize_number_text
 from .markup import figure_text, html_table
 from .translate import DEFAULT_LANGUAGE, N_, _, current_language, translate
 
@@ -99,6 +100,32 @@ def thousands_axis(ax, axis: str = "y"):
     """Show counts with thousands separators."""
     formatter = mpl.ticker.FuncFormatter(lambda value, pos: format_value(value, ",.0f"))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+    return ax
+
+
+class DateTicksInLanguage(mpl.ticker.Formatter):
+    """Date ticks with the month's name in the language, not the system's locale: ``15 mar``,
+    the year on the first tick and on each year's first tick (``1 ene 2025``)."""
+
+    def __init__(self, language: str):
+        self.language = language
+
+    def __call__(self, x, pos=None):
+        day = mdates.num2date(x).date()
+        return format_short_date(day, with_year=pos == 0 or day.timetuple().tm_yday == 1,
+                                 language=self.language)
+
+    def format_ticks(self, values):
+        days = [mdates.num2date(x).date() for x in values]
+        return [format_short_date(d, with_year=i == 0 or d.year != days[i - 1].year,
+                                  language=self.language) for i, d in enumerate(days)]
+
+
+def date_axis(ax, axis: str = "x"):
+    """Write a date axis's ticks in the language in use (English: matplotlib's own dates)."""
+    if current_language() != DEFAULT_LANGUAGE:
+        (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(
+            DateTicksInLanguage(current_language()))
     return ax
 
 
@@ -236,5 +263,6 @@ def draw_daily_counts_and_rate(ax, days, counts, rates, low=None, high=None,
     percent_axis(rate_ax)
     handles = ax.get_legend_handles_labels()[0] + rate_ax.get_legend_handles_labels()[0]
     rate_ax.legend(handles=handles, loc="lower right", ncol=3, frameon=True, framealpha=0.9)
+    date_axis(ax)
     ax.figure.autofmt_xdate()
     return rate_ax

@@ -16,6 +16,8 @@ from .translate import DEFAULT_LANGUAGE, current_language
 
 MONTHS_ES = ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto",
              "septiembre", "octubre", "noviembre", "diciembre")
+MONTHS_ES_SHORT = ("ene", "feb", "mar", "abr", "may", "jun", "jul", "ago", "sept", "oct", "nov",
+                   "dic")
 _SEPARATORS = str.maketrans({",": ".", ".": ","})
 _NUMBER = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
@@ -60,6 +62,16 @@ def format_date(value, language: str | None = None) -> str:
     if (language or current_language()) == DEFAULT_LANGUAGE:
         return day.isoformat()
     return f"{day.day} de {MONTHS_ES[day.month - 1]} de {day.year}"
+
+
+def format_short_date(value, with_year: bool = False, language: str | None = None) -> str:
+    """Return a date as a figure's tick writes it: ``2024-03-15`` / ``15 mar`` (``15 mar 2024``
+    with the year)."""
+    day = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+    if (language or current_language()) == DEFAULT_LANGUAGE:
+        return f"{day:%Y-%m-%d}"
+    shown = f"{day.day} {MONTHS_ES_SHORT[day.month - 1]}"
+    return f"{shown} {day.year}" if with_year else shown
 
 
 class _NumberFormatter(string.Formatter):

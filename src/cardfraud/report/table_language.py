@@ -15,8 +15,9 @@ import re
 
 import pandas as pd
 
-from .locale_format import localize_number_text
-from .translate import translate
+from .locale_format import fill, localize_number_text
+from .table_words import CANDIDATE_NAMES, COLUMN_HEADERS, KEY_PREFIXES, MODEL_WITH_HISTORY
+from .translate import DEFAULT_LANGUAGE, current_language, translate
 
 # a text cell that starts with a number written in English: "20,000", "1,234 (0.5 %)"
 _LEADING_NUMBER = re.compile(r"^\d[\d,]*(?:\.\d+)?(?=\s|$)")
@@ -28,12 +29,49 @@ def _localized(fmt):
     return lambda value: localize_number_text(write(value))
 
 
+def model_label(key: str, language: str | None = None) -> str:
+    """Return a model key for a table or a sentence: the key itself in English, the model's
+    name in another language (``hist_gradient_boosting+history``: ``gradient boosting (HGB) +
+    historial``). Any other text is returned as it is."""
+    language = language or current_language()
+    candidate = key.removesuffix("+history") if isinstance(key, str) else key
+    if language == DEFAULT_LANGUAGE or candidate not in CANDIDATE_NAMES:
+        return key
+    name = translate(CANDIDATE_NAMES[candidate], language)
+    if candidate == key:
+        return name
+    return fill(translate(MODEL_WITH_HISTORY, language), model=name)
+
+
+def key_words(key: str, language: str | None = None) -> str:
+    """Return a data key (column, metric, model or feature set) in the words of ``language``:
+    the key itself in English or when it has no words (``test_recall``: ``sensibilidad de
+    prueba``; ``tag: feature_set``: ``etiqueta: conjunto de variables``)."""
+    language = language or current_language()
+    if language == DEFAULT_LANGUAGE or not isinstance(key, str):
+        return key
+    if translate(key, language) != key:  # a plain word of the catalogue: "recall"
+        return translate(key, language)
+    if key in COLUMN_HEADERS:
+        return translate(COLUMN_HEADERS[key], language)
+    if model_label(key, language) != key:
+        return model_label(key, language)
+    for prefix, template in KEY_PREFIXES.items():
+        rest = key.removeprefix(prefix)
+        if rest != key and key_words(rest, language) != rest:
+            return fill(translate(template, language), name=key_words(rest, language))
+    return key
+
+
 def _words(value):
-    """A text cell: its translation when catalogued, else with a leading number (``20,000``,
-    ``0 (dropped: 0)``) written the language's way; any other value as it is."""
+    """A text cell: its translation when catalogued, a data key's words (:func:`key_words`),
+    else with a leading number (``20,000``, ``0 (dropped: 0)``) written the language's way;
+    any other value as it is."""
     if not isinstance(value, str):
         return value
     shown = translate(value)
+    if shown == value:
+        shown = key_words(value)
     if shown == value and _LEADING_NUMBER.match(value):
         return _LEADING_NUMBER.sub(lambda m: localize_number_text(m.group(0)), value, count=1)
     return shown

@@ -16,6 +16,7 @@ from sklearn import metrics
 from ..data.schema import TARGET
 from ..modeling.tracking import store_lock, tracking_client
 from ..report.locale_format import fill
+from ..report.table_language import key_words
 from ..report.translate import _
 from .registration import RegisteredVersion
 from .registry import CHALLENGER, CHAMPION, current_champion, version_aliases
@@ -131,16 +132,16 @@ def decide_promotion(candidate_version: int | None, candidate_score: float,
     shown = "n/a" if champion_score is None else fill("{score:.4f}", score=champion_score)
     label = _("the unregistered candidate") if candidate_version is None else f"v{candidate_version}"
     both = fill(_("candidate {label} {metric} {score:.4f} vs champion v{champion} {shown} on the "
-                  "same {rows:,} test purchases"), label=label, metric=metric,
+                  "same {rows:,} test purchases"), label=label, metric=key_words(metric),
                 score=candidate_score, champion=champion_version, shown=shown, rows=test_rows)
     if champion_version is None:
         reason = fill(_("no champion yet: {label} ({metric} {score:.4f} on {rows:,} test "
-                        "purchases) becomes champion"), label=label, metric=metric,
+                        "purchases) becomes champion"), label=label, metric=key_words(metric),
                       score=candidate_score, rows=test_rows)
         return PromotionDecision(True, reason, candidate_score, None, None)
     if champion_version == candidate_version:
         reason = fill(_("v{version} is already the champion ({metric} {score:.4f}); nothing "
-                        "changes"), version=candidate_version, metric=metric, score=candidate_score)
+                        "changes"), version=candidate_version, metric=key_words(metric), score=candidate_score)
         return PromotionDecision(False, reason, candidate_score, candidate_score, champion_version)
     if force:
         return PromotionDecision(True, fill(_("promotion forced (force_promotion): {both}"),

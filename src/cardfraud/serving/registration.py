@@ -20,6 +20,7 @@ from ..data.schema import FEATURES, TARGET, model_features
 from ..modeling.feature_sets import history_of_rows
 from ..modeling.tracking import ALREADY_EXISTS, store_lock, tracking_client, using_store
 from ..report.locale_format import fill, format_percent, format_value
+from ..report.table_language import key_words, model_label
 from ..report.translate import _
 from ..runner.artifacts import (
     artifact_path,
@@ -161,11 +162,11 @@ def version_description(modeling: dict, data: dict) -> str:
     return fill(_("{model} from run {run}, trained on {source} data {fingerprint} with the {set} "
                   "inputs ({inputs}). On {rows} held-out test purchases: {metric} {score}, recall "
                   "{recall}, precision {precision} at threshold {threshold:.4f} ({rule})."),
-                model=modeling["best_model"], run=modeling["best_run_id"],
+                model=model_label(modeling["best_model"]), run=modeling["best_run_id"],
                 source=_(data.get("source", "unknown")), fingerprint=data.get("fingerprint", "")[:19],
-                set=modeling.get("feature_set", "base"),
+                set=key_words(modeling.get("feature_set", "base")),
                 inputs=", ".join(modeling_inputs(modeling)), rows=modeling.get("test_rows", "?"),
-                metric=metric, score=shown[metric], recall=shown["recall"],
+                metric=key_words(metric), score=shown[metric], recall=shown["recall"],
                 precision=shown["precision"], threshold=float(modeling["threshold"]),
                 rule=_(modeling.get("threshold_rule", "")))
 
