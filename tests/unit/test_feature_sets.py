@@ -33,7 +33,9 @@ from cardfraud.runner.step_inputs import StepInputsMissing
 from cardfraud.serving import scorer
 from cardfraud.serving.registration import held_out_test_rows
 
-QUICK = {"cv_folds": 2, "importance_rows": 200, "first_analysis_rows": 300}
+# run_modeling checked for its feature sets: no weekly backtest nor bootstrap intervals
+QUICK = {"cv_folds": 2, "importance_rows": 200, "first_analysis_rows": 300, "backtest_weeks": 0,
+         "bootstrap_resamples": 0}
 
 
 def carded_transactions(rows: int = 900, seed: int = 0, cards: int = 60) -> pd.DataFrame:
