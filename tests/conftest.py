@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -95,26 +98,62 @@ def run_all(*args, env=None, params: str = "smoke.yaml") -> subprocess.Completed
                           capture_output=True, text=True, timeout=900, env=env)
 
 
+def session_root(tmp_path_factory) -> Path:
+    """The temporary folder of this test session, shared by its pytest-xdist workers."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def shared_smoke_run(tmp_path_factory, name: str, *args: str) -> tuple[Path, subprocess.CompletedProcess, str]:
+    """One smoke run (run_all with ``args``) per test session, whichever worker asks first.
+
+    The first worker runs it under a file lock and saves its process; the others wait for the
+    lock and read it back, so ``make test``'s workers never make the same run twice.
+    Returns the output dir, the finished process and the tracking URI of its store.
+    """
+    root = session_root(tmp_path_factory) / name
+    root.mkdir(exist_ok=True)
+    out, store, saved = root / "out", root / "mlflow", root / "process.json"
+    uri = f"sqlite:///{store}/mlflow.db"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.is_file():
+            out.mkdir(exist_ok=True)
+            store.mkdir(exist_ok=True)
+            done = run_all("--output", str(out), *args, "--set", f"common.tracking_uri={uri}")
+            saved.write_text(json.dumps({"args": done.args, "returncode": done.returncode,
+                                         "stdout": done.stdout, "stderr": done.stderr}))
+    done = subprocess.CompletedProcess(**json.loads(saved.read_text()))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return out, done, uri
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """One smoke run of every step on simulated data, shared by the end-to-end tests."""
-    out = tmp_path_factory.mktemp("smoke_out")
-    store = tmp_path_factory.mktemp("smoke_mlflow")
-    done = run_all("--output", str(out), "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return out, done, f"sqlite:///{store}/mlflow.db"
+    """One smoke run of every step on simulated data, shared by the end-to-end tests.
+
+    Tests read it; a test that runs run_all on it again works on ``private_copy`` of it."""
+    return shared_smoke_run(tmp_path_factory, "smoke_run")
 
 
 @pytest.fixture(scope="session")
 def spanish_smoke_run(tmp_path_factory):
     """One smoke run with ``report.language=es`` (nbconvert site, its PDF), shared by the tests
     of the Spanish pages: the Spanish run, the browser check of both renderers, the PDF."""
-    out = tmp_path_factory.mktemp("smoke_es_out")
-    store = tmp_path_factory.mktemp("smoke_es_mlflow")
-    done = run_all("--output", str(out), "--renderer", "nbconvert", "--set", "report.language=es",
-                   "--set", f"common.tracking_uri=sqlite:///{store}/mlflow.db")
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
-    return out, done, f"sqlite:///{store}/mlflow.db"
+    return shared_smoke_run(tmp_path_factory, "spanish_smoke_run", "--renderer", "nbconvert",
+                            "--set", "report.language=es")
+
+
+def private_copy(run: tuple[Path, subprocess.CompletedProcess, str], folder: Path) -> tuple[Path, str]:
+    """A copy of a shared smoke run's output dir and MLflow store in ``folder``, for a test
+    that runs run_all on it (other workers read the original meanwhile).
+
+    Returns the copied output dir and the tracking URI of the copied store."""
+    out, _, uri = run
+    shutil.copytree(out, folder / "out")
+    (folder / "mlflow").mkdir()
+    shutil.copyfile(uri.removeprefix("sqlite:///"), folder / "mlflow" / "mlflow.db")
+    return folder / "out", f"sqlite:///{folder}/mlflow/mlflow.db"
 
 
 @pytest.fixture

@@ -226,7 +226,7 @@ def log_history_model(tracking_uri: str, earlier: pd.DataFrame, history: bool = 
     from cardfraud.modeling.history import card_history_features
     from cardfraud.modeling.tracking import using_store
     from cardfraud.serving.history_scoring import LABEL_DELAY_KEY
-    from cardfraud.serving.registration import scorer_signature
+    from cardfraud.serving.registration import scorer_requirements, scorer_signature
     from cardfraud.serving.scorer import FraudScorer
 
     features = pd.concat([model_features(earlier),
@@ -242,6 +242,7 @@ def log_history_model(tracking_uri: str, earlier: pd.DataFrame, history: bool = 
         info = mlflow.pyfunc.log_model(
             name="scorer", python_model=FraudScorer(classifier, threshold, inputs),
             signature=scorer_signature(inputs), input_example=features.head(3),
+            pip_requirements=scorer_requirements(classifier),  # as registration logs it
             registered_model_name=HISTORY_MODEL,
             metadata={"threshold": threshold, LABEL_DELAY_KEY: label_delay_days})
     return f"models:/{HISTORY_MODEL}/{info.registered_model_version}"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import ROOT, make_transactions, run_all
+from conftest import ROOT, make_transactions, private_copy, run_all
 
 pytestmark = pytest.mark.slow
 HEADER = ("distance_from_home,distance_from_last_transaction,ratio_to_median_purchase_price,"
@@ -202,8 +202,9 @@ def champion_version(tracking_uri: str) -> str | None:
 
 
 @pytest.fixture(scope="module")
-def published(smoke_run):
-    out, _, tracking_uri = smoke_run
+def published(smoke_run, tmp_path_factory):
+    """A copy of the smoke run's outputs and store, which the bad runs below are pointed at."""
+    out, tracking_uri = private_copy(smoke_run, tmp_path_factory.mktemp("published"))
     state = fingerprint_outputs(out, tracking_uri)
     assert state["champion"] is not None, "the smoke run registered no champion"
     assert "artifacts/monitoring_log.csv" in state

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -28,23 +30,40 @@ from cardfraud.serving.promotion import PendingPromotion, promote_pending_champi
 SMOKE_MODEL = "card-fraud-detector-smoke"
 
 
-@pytest.fixture
-def staged(tmp_path, monkeypatch):
-    """An output dir whose staging run's registry step forced v2 over champion v1."""
-    store = tmp_path / "mlflow"
-    store.mkdir()
-    uri = f"sqlite:///{store}/mlflow.db"
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
-    output = tmp_path / "out"
-    staging = output / "runs" / "run-2"
+@pytest.fixture(scope="module")
+def staged_once(tmp_path_factory) -> tuple[Path, str]:
+    """An output dir whose staging run's registry step forced v2 over champion v1, and its
+    store (made once for the module; each test works on a copy of both)."""
+    folder = tmp_path_factory.mktemp("staged")
+    (folder / "mlflow").mkdir()
+    uri = f"sqlite:///{folder}/mlflow/mlflow.db"
+    staging = folder / "out" / "runs" / "run-2"
     (staging / "executed").mkdir(parents=True)
-    fake_modeling_step(staging, uri)
-    registry_step(staging, run_id="run-1")
-    fake_modeling_step(staging, uri, weak=True, threshold=0.05)
-    registry_step(staging, force=True, publish=False, run_id="run-2")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MLFLOW_TRACKING_URI", uri)
+        fake_modeling_step(staging, uri)
+        registry_step(staging, run_id="run-1")
+        fake_modeling_step(staging, uri, weak=True, threshold=0.05)
+        registry_step(staging, force=True, publish=False, run_id="run-2")
     record = {"run_id": "run-2", "status": "ok",
               "registry": load_step_results("registry", staging)}
     (staging / "run.json").write_text(json.dumps(record))
+    return folder, uri
+
+
+@pytest.fixture
+def staged(staged_once, tmp_path, monkeypatch):
+    """A copy of ``staged_once`` in ``tmp_path`` whose results name the copied store."""
+    template, template_uri = staged_once
+    shutil.copytree(template, tmp_path, dirs_exist_ok=True)
+    uri = f"sqlite:///{tmp_path}/mlflow/mlflow.db"
+    for path in (tmp_path / "out").rglob("*.json"):
+        path.write_text(path.read_text().replace(template_uri, uri))
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    output = tmp_path / "out"
+    staging = output / "runs" / "run-2"
+    record = json.loads((staging / "run.json").read_text())
+    assert record["registry"]["tracking_uri"] == uri
     return output, staging, record
 
 
@@ -101,8 +120,10 @@ def test_a_run_failing_after_the_registry_leaves_the_champion(tmp_path, monkeypa
     (tmp_path / "fake").mkdir()
     assert register_champion(tmp_path / "fake", uri) == 1
     out = tmp_path / "out"
+    # the champion's moves are checked, not the model: one candidate, no backtest nor bootstrap
     common = ["--output", str(out), "--set", f"common.tracking_uri={uri}",
-              "--set", "registry.force_promotion=true"]
+              "--set", "registry.force_promotion=true", "--set", "modeling.candidates=[logistic_regression]",
+              "--set", "modeling.backtest_weeks=0", "--set", "modeling.bootstrap_resamples=0"]
     failed = run_all(*common, "--set", "monitoring.current_path=/nonexistent.csv")
     assert failed.returncode == 1 and "step 'monitoring' failed" in failed.stderr
     assert "nothing published" in failed.stderr

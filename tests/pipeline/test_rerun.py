@@ -5,10 +5,9 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 
 import pytest
-from conftest import run_all
+from conftest import private_copy, run_all
 
 from cardfraud.modeling.feature_sets import model_in_words
 from cardfraud.runner.steps import discover_steps, select_steps, with_summary
@@ -38,9 +37,7 @@ def page_text(path) -> str:
 
 @pytest.mark.slow
 def test_only_modeling_rebuilds_the_home_page_with_the_new_figures(smoke_run, tmp_path):
-    published, _, tracking_uri = smoke_run
-    out = tmp_path / "out"
-    shutil.copytree(published, out)
+    out, tracking_uri = private_copy(smoke_run, tmp_path)
     first = json.loads((out / "run.json").read_text())
     assert first["modeling"]["best_model"] != "decision_tree"
     done = run_all("--output", str(out), "--only", "modeling", "--set",
@@ -84,9 +81,7 @@ def test_only_modeling_on_an_empty_output_dir_is_refused_naming_the_load_step(tm
 
 @pytest.mark.slow
 def test_only_registry_after_the_transactions_changed_is_refused(smoke_run, tmp_path):
-    published, _, tracking_uri = smoke_run
-    out = tmp_path / "out"
-    shutil.copytree(published, out)
+    out, tracking_uri = private_copy(smoke_run, tmp_path)
     reloaded = run_all("--output", str(out), "--only", "load", "--no-render", "--set",
                        "load.simulator.seed=8", "--set", f"common.tracking_uri={tracking_uri}")
     assert reloaded.returncode == 0, reloaded.stderr[-3000:]

@@ -220,10 +220,15 @@ def mlflow_server(postgres_database, tmp_path):
 
 
 def start_smoke_run(output_dir: Path, tracking_uri: str) -> subprocess.Popen:
-    """Start run_all.py with params/smoke.yaml on the given tracking URI, into ``output_dir``."""
+    """Start run_all.py with params/smoke.yaml on the given tracking URI, into ``output_dir``.
+
+    The store is what is checked, not the model nor the site: one candidate, no backtest nor
+    bootstrap, no site."""
     return subprocess.Popen(
         [sys.executable, str(ROOT / "run_all.py"), "--params", str(ROOT / "params" / "smoke.yaml"),
-         "--set", f"common.tracking_uri={tracking_uri}", "--output", str(output_dir)],
+         "--set", f"common.tracking_uri={tracking_uri}", "--output", str(output_dir),
+         "--set", "modeling.candidates=[logistic_regression]", "--set", "modeling.backtest_weeks=0",
+         "--set", "modeling.bootstrap_resamples=0", "--no-render"],
         env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"}, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
 

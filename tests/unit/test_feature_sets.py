@@ -33,7 +33,9 @@ from cardfraud.runner.step_inputs import StepInputsMissing
 from cardfraud.serving import scorer
 from cardfraud.serving.registration import held_out_test_rows
 
-QUICK = {"cv_folds": 2, "importance_rows": 200, "first_analysis_rows": 300}
+# run_modeling checked for its feature sets: no weekly backtest nor bootstrap intervals
+QUICK = {"cv_folds": 2, "importance_rows": 200, "first_analysis_rows": 300, "backtest_weeks": 0,
+         "bootstrap_resamples": 0}
 
 
 def carded_transactions(rows: int = 900, seed: int = 0, cards: int = 60) -> pd.DataFrame:
@@ -128,8 +130,8 @@ def history_champion(output_dir):
     return page
 
 
-def test_the_registered_history_model_lists_and_uses_its_history_inputs(output_dir,
-                                                                       history_champion):
+def test_the_registered_history_model_lists_and_uses_its_history_inputs_and_needs_its_file(
+        output_dir, history_champion):
     results = history_champion.results
     inputs = history_champion.evaluation.feature_sets.inputs[WITH_HISTORY]
     assert (results["feature_set"], results["model_inputs"]) == (WITH_HISTORY, inputs)
@@ -155,9 +157,7 @@ def test_the_registered_history_model_lists_and_uses_its_history_inputs(output_d
                                history_champion.test.scores[results["best_model"]], atol=1e-12)
     assert decision.promote
 
-
-def test_the_registry_refuses_a_history_champion_without_the_history_file(output_dir,
-                                                                         history_champion):
+    # the same champion without its history file is refused (one modeling run for both checks)
     (artifacts_dir(output_dir) / "history_features.parquet").unlink()
     with pytest.raises(StepInputsMissing, match=(
             r"^step 'registry' needs artifacts/history_features.parquet \(written by the "

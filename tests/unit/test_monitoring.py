@@ -470,6 +470,7 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
         tracking_client,
         using_store,
     )
+    from cardfraud.serving.registration import scorer_requirements
     from cardfraud.serving.scorer import FraudScorer
 
     frame = pd.read_parquet(f"{output_dir}/artifacts/transactions.parquet")
@@ -483,7 +484,8 @@ def register_champion(output_dir: str, tracking_uri: str) -> dict:
     experiment_id = get_or_create_experiment("drift-test", uri)
     with using_store(uri), mlflow.start_run(experiment_id=experiment_id):
         info = mlflow.pyfunc.log_model(name="scorer", python_model=FraudScorer(classifier, 0.5),
-                                       input_example=example, metadata={"threshold": 0.5})
+                                       input_example=example, metadata={"threshold": 0.5},
+                                       pip_requirements=scorer_requirements(classifier))
         version = mlflow.register_model(info.model_uri, "card-fraud-detector",
                                         tags={f"test_{k}": str(v) for k, v in metrics.items()})
     tracking_client(uri).set_registered_model_alias("card-fraud-detector", "champion",

@@ -270,7 +270,8 @@ def test_the_modeling_page_shows_the_reasons_of_the_top_test_alerts(tmp_path):
     transactions["transaction_id"] = [f"T{i:04d}" for i in range(len(transactions))]
     page = run_modeling(transactions, tmp_path, tracking_uri=SQLITE_PREFIX + str(
         tmp_path / "mlflow.db"), candidates=["hist_gradient_boosting"], cv_folds=2,
-        cv_sample_rows=None, test_days=3, importance_rows=200, first_analysis_rows=600)
+        cv_sample_rows=None, test_days=3, importance_rows=200, first_analysis_rows=600,
+        backtest_weeks=0, bootstrap_resamples=0)  # the reasons are checked, not those
     table = page.alert_reasons
     assert list(table.columns) == ["purchase", "probability", "reasons", "fraud"]
     assert len(table) == 5 and table["purchase"].str.startswith("T").all()
