@@ -59,6 +59,23 @@ VALUE_BOUNDS = {
 _GROUPED_NUMBER = re.compile(r"[+-]?\d{1,3}(?P<mark>[.,' \u00a0])\d{3}(?:(?P=mark)\d{3})*(?:[.,]\d+)?")
 
 
+class OffendingRows:
+    """The first offending positions and how many there are in all, for :func:`rows_text`.
+
+    An engine that never holds the whole table (Spark) counts the offending rows with an
+    aggregation and fetches only the first few.
+    """
+
+    def __init__(self, first, total: int):
+        self.first, self.total = [int(p) for p in first][:_MAX_ROWS_SHOWN], int(total)
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self):
+        return iter(self.first)
+
+
 def rows_text(positions) -> str:
     """Format the first offending positions as 1-based data row numbers."""
     rows = [int(p) + 1 for p in list(positions)[:_MAX_ROWS_SHOWN]]
@@ -102,19 +119,33 @@ def check_bounds(series: pd.Series, source: str, bounds: Bounds) -> None:
         _refuse(series, source, infinite, "infinite values", "every value must be a finite number")
     with np.errstate(invalid="ignore"):
         below, above = values < bounds.low, values > bounds.high
+    (_, _), (below_what, below_why), (above_what, _) = bounds_problems(bounds)
     if below.any():
-        what = "negative values" if bounds.low == 0 else f"values below {bounds.low:g}"
-        _refuse(series, source, below, what, bounds.below)
+        _refuse(series, source, below, below_what, below_why)
     if above.any():
-        _refuse(series, source, above, f"values above {bounds.above}", "")
+        _refuse(series, source, above, above_what, "")
 
 
 def _refuse(series: pd.Series, source: str, mask: np.ndarray, what: str, why: str) -> None:
     """Raise the one-line error for the rows in ``mask``."""
     positions = np.flatnonzero(mask)
-    example = float(series.iloc[positions[0]])
-    raise DataValidationError(
-        f"{source}: column '{series.name}' has {what} at {rows_text(positions)} "
+    raise bounds_error(source, str(series.name), what, why, positions,
+                       float(series.iloc[positions[0]]))
+
+
+def bounds_problems(bounds: Bounds) -> list[tuple[str, str]]:
+    """Return (what, why) of the three ways a value can leave ``bounds``, in the order checked:
+    infinite, below, above (each engine marks the rows, :func:`bounds_error` words them)."""
+    below = "negative values" if bounds.low == 0 else f"values below {bounds.low:g}"
+    return [("infinite values", "every value must be a finite number"), (below, bounds.below),
+            (f"values above {bounds.above}", "")]
+
+
+def bounds_error(source: str, column: str, what: str, why: str, positions,
+                 example: float) -> DataValidationError:
+    """The one-line error for values out of range at ``positions`` (0-based)."""
+    return DataValidationError(
+        f"{source}: column '{column}' has {what} at {rows_text(positions)} "
         f"(e.g. {example:g})" + (f"; {why}" if why else ""))
 
 
@@ -126,10 +157,8 @@ def to_timestamps(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
     if pd.api.types.is_datetime64_any_dtype(series):
         return series, False
     if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-        raise DataValidationError(
-            f"{source}: column '{series.name}' holds numbers, not dates and times (e.g. "
-            f"{series.dropna().iloc[0] if series.notna().any() else 'empty'!r}); write them "
-            f"like 2024-05-01 10:30:00")
+        raise numbers_not_timestamps_error(
+            source, str(series.name), series.dropna().iloc[0] if series.notna().any() else 'empty')
     text = series.astype("string").str.strip()
     try:
         with warnings.catch_warnings():  # "could not infer format": parsed one by one instead
@@ -145,11 +174,23 @@ def to_timestamps(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
     bad = (text.notna() & stamps.isna()).to_numpy()
     if bad.any():
         positions = np.flatnonzero(bad)
-        raise DataValidationError(
-            f"{source}: column '{series.name}' has values that are not dates and times at "
-            f"{rows_text(positions)} (e.g. {series.iloc[positions[0]]!r}); write them like "
-            f"2024-05-01 10:30:00")
+        raise not_timestamps_error(source, str(series.name), positions,
+                                   series.iloc[positions[0]])
     return stamps, True
+
+
+def not_timestamps_error(source: str, column: str, positions, example) -> DataValidationError:
+    """The one-line error for texts that are not dates and times at ``positions``."""
+    return DataValidationError(
+        f"{source}: column '{column}' has values that are not dates and times at "
+        f"{rows_text(positions)} (e.g. {example!r}); write them like 2024-05-01 10:30:00")
+
+
+def numbers_not_timestamps_error(source: str, column: str, example) -> DataValidationError:
+    """The one-line error for a time column holding numbers."""
+    return DataValidationError(
+        f"{source}: column '{column}' holds numbers, not dates and times (e.g. {example!r}); "
+        f"write them like 2024-05-01 10:30:00")
 
 
 def to_text(series: pd.Series) -> tuple[pd.Series, bool]:

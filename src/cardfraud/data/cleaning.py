@@ -68,8 +68,7 @@ def _to_flag(series: pd.Series, source: str) -> tuple[pd.Series, bool]:
         return series.astype("float64"), False
     words = series.astype("string").str.strip().str.lower()
     mapped = words.map(_FLAG_WORDS).astype("float64")
-    _refuse_unread(series, words.notna() & mapped.isna(), source, "values that are not 0/1 or "
-                   "true/false")
+    _refuse_unread(series, words.notna() & mapped.isna(), source, NOT_A_FLAG)
     return mapped, True
 
 
@@ -78,9 +77,20 @@ def _refuse_unread(series: pd.Series, bad: pd.Series, source: str, what: str,
     """Raise naming the rows of ``series`` that ``bad`` marks, with the first as example."""
     if bad.any():
         positions = np.flatnonzero(bad.to_numpy())
-        example = series.iloc[positions[0]]
-        raise DataValidationError(f"{source}: column '{series.name}' has {what} at "
-                                  f"{rows_text(positions)} (e.g. {example!r}){hint(example)}")
+        raise unread_values_error(source, str(series.name), what, positions,
+                                  series.iloc[positions[0]], hint)
+
+
+NOT_A_FLAG = "values that are not 0/1 or true/false"
+NOT_A_NUMBER = "non-numeric values"
+FLAG_WORDS = _FLAG_WORDS  # the words a flag column may hold, and what each means
+
+
+def unread_values_error(source: str, column: str, what: str, positions, example,
+                        hint=lambda example: "") -> DataValidationError:
+    """The one-line error for values that cannot be read (not numbers, not flags)."""
+    return DataValidationError(f"{source}: column '{column}' has {what} at "
+                               f"{rows_text(positions)} (e.g. {example!r}){hint(example)}")
 
 
 def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Series, bool]:
@@ -95,7 +105,7 @@ def to_number(series: pd.Series, source: str, decimal: str = ".") -> tuple[pd.Se
     if decimal != ".":
         text = text.str.replace(decimal, ".", regex=False)
     numbers = pd.to_numeric(text, errors="coerce")
-    _refuse_unread(series, series.notna() & numbers.isna(), source, "non-numeric values",
+    _refuse_unread(series, series.notna() & numbers.isna(), source, NOT_A_NUMBER,
                    thousands_hint)
     return numbers.astype("float64"), True
 
@@ -145,11 +155,15 @@ def _check_values(frame: pd.DataFrame, source: str, flags: list[str]) -> None:
         outside = (values.notna() & ~values.isin([0.0, 1.0])).to_numpy()
         if outside.any():
             positions = np.flatnonzero(outside)
-            shown = sorted({f"{v:g}" for v in values.iloc[positions[:50]]})
-            raise DataValidationError(
-                f"{source}: column '{column}' must be 0 or 1 but has {', '.join(shown)} at "
-                f"{rows_text(positions)}"
-            )
+            raise flag_values_error(source, column, values.iloc[positions[:50]], positions)
+
+
+def flag_values_error(source: str, column: str, first_values, positions) -> DataValidationError:
+    """The one-line error for flags other than 0/1 (``first_values``: the first 50 offenders)."""
+    shown = sorted({f"{v:g}" for v in first_values})
+    return DataValidationError(
+        f"{source}: column '{column}' must be 0 or 1 but has {', '.join(shown)} at "
+        f"{rows_text(positions)}")
 
 
 def validate_transactions(
@@ -206,12 +220,20 @@ def validate_transactions(
         frame = frame.drop_duplicates(subset=present)
         report.duplicate_rows_dropped = report.duplicate_rows
     if len(frame) == 0:
-        raise DataValidationError(f"{source}: no rows left after dropping rows with missing values")
+        raise no_rows_left_error(source)
     if require_target:
         _check_two_classes(frame, source)
     frame = compact_dtypes(frame.reset_index(drop=True))
     report.rows_kept = len(frame)
     return frame, report
+
+
+def no_rows_left_error(source: str) -> DataValidationError:
+    """The one-line error for an extract whose every row had missing values."""
+    return DataValidationError(f"{source}: no rows left after dropping rows with missing values")
+
+
+MISSING_FAIL_HINT = " (load.on_missing is 'fail'; set it to 'drop' to drop such rows)"
 
 
 def _convert_context_columns(frame: pd.DataFrame, source: str, report: CleaningReport) -> None:
@@ -236,10 +258,16 @@ def missing_values_error(frame: pd.DataFrame, columns: list[str], source: str,
     rows = missing.any(axis=1).to_numpy()
     if not rows.any():
         return None
-    named = ", ".join(c for c in columns if missing[c].any())
+    return missing_values_text(source, [c for c in columns if missing[c].any()],
+                               np.flatnonzero(rows), hint)
+
+
+def missing_values_text(source: str, columns: list[str], positions,
+                        hint: str) -> DataValidationError:
+    """The one-line error naming the ``columns`` with missing values and the rows."""
     return DataValidationError(
-        f"{source}: missing values in column(s) {named} at {rows_text(np.flatnonzero(rows))}{hint}"
-    )
+        f"{source}: missing values in column(s) {', '.join(columns)} at {rows_text(positions)}"
+        f"{hint}")
 
 
 def _handle_missing(frame, report, present, on_missing):
@@ -250,8 +278,7 @@ def _handle_missing(frame, report, present, on_missing):
     report.rows_with_missing = int(any_missing.sum())
     if report.rows_with_missing and on_missing == "fail":
         raise missing_values_error(
-            frame, present, report.source,
-            " (load.on_missing is 'fail'; set it to 'drop' to drop such rows)")
+            frame, present, report.source, MISSING_FAIL_HINT)
     if report.rows_with_missing:
         frame = frame.loc[~any_missing]
         report.missing_rows_dropped = report.rows_with_missing
@@ -262,11 +289,15 @@ def _check_two_classes(frame: pd.DataFrame, source: str) -> None:
     """Raise when the fraud column holds only one class (nothing to learn or compare)."""
     classes = frame[TARGET].unique()
     if len(classes) < 2:
-        label = "fraud (1)" if classes[0] == 1 else "legitimate (0)"
-        raise DataValidationError(
-            f"{source}: column 'fraud' has one class only: all {len(frame)} rows are {label}; "
-            f"the analysis needs both fraudulent and legitimate purchases"
-        )
+        raise one_class_error(source, classes[0], len(frame))
+
+
+def one_class_error(source: str, label_value, rows: int) -> DataValidationError:
+    """The one-line error for a fraud column with one class only."""
+    label = "fraud (1)" if label_value == 1 else "legitimate (0)"
+    return DataValidationError(
+        f"{source}: column 'fraud' has one class only: all {rows} rows are {label}; "
+        f"the analysis needs both fraudulent and legitimate purchases")
 
 
 def load_file(

@@ -131,6 +131,12 @@ def bank_codes() -> Rule:
                 lambda v: isinstance(v, dict))  # what is wrong inside: _check_codes
 
 
+def spark_settings() -> Rule:
+    """``common.spark``: {master: ..., conf: {...}}; what is wrong inside: _check_spark."""
+    return Rule("a mapping {master: local[*] | spark://host:port | yarn | k8s://... | "
+                "sc://host:port, conf: {spark.key: value}}", lambda v: isinstance(v, dict))
+
+
 def model_name() -> Rule:
     """A registered-model name (see :func:`check_model_name`)."""
     return Rule(MODEL_NAME_RULE, lambda v: isinstance(v, str) and bool(_MODEL_NAME.fullmatch(v)))
@@ -142,6 +148,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
     ``load.simulator`` is checked by the simulator's own knob check instead.
     """
     from ..data.column_mapping import MAPPABLE_COLUMNS
+    from ..engines import ENGINES
     from ..modeling.candidates import CANDIDATES, RESAMPLING, SELECTION_METRICS
     from ..modeling.holdout import SPLITS
     from ..report.translate import LANGUAGES
@@ -149,7 +156,8 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
     share = number(0, 1, low_open=True, high_open=True)
     return {
         COMMON_SECTION: {"seed": integer(0), "tracking_uri": text(nullable=True),
-                         "model_name": model_name()},
+                         "model_name": model_name(), "engine": choice(*ENGINES),
+                         "spark": spark_settings()},
         REPORT_SECTION: {"language": choice(*LANGUAGES)},
         "load": {"source": choice("simulated", "file", "raw"), "path": text(nullable=True),
                  "sep": text(nullable=True), "decimal": choice(".", ",", nullable=True),
@@ -212,6 +220,17 @@ def check_parameter_values(params: dict, source: str) -> None:
     _check_psi_thresholds(params.get("monitoring", {}), source)
     _check_column_mapping(params.get("load", {}), source)
     _check_codes(params.get("load", {}), source)
+    _check_spark(params.get(COMMON_SECTION, {}), source)
+
+
+def _check_spark(common: dict, source: str) -> None:
+    """Raise ConfigError naming what is wrong inside common.spark (a key, the master, conf)."""
+    from ..engines import spark_settings_problem
+
+    spark = common.get("spark")
+    problem = spark_settings_problem(spark) if isinstance(spark, dict) else None
+    if problem:
+        raise ConfigError(f"{source}: parameter common.spark.{problem}")
 
 
 def _check_codes(load: dict, source: str) -> None:

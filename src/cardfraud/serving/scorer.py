@@ -226,13 +226,9 @@ def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None =
     inputs = list(FEATURES if inputs is None else inputs)
     lacking = [c for c in inputs if c not in frame.columns]
     if lacking:
-        raise DataValidationError(
-            f"{source}: missing column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}: "
-            f"the model uses {'them' if len(lacking) > 1 else 'it'} (its inputs: "
-            f"{', '.join(inputs)})")
+        raise lacking_inputs_error(source, lacking, inputs)
     present = [c for c in inputs if c in frame.columns and c not in may_be_unknown]
-    error = missing_values_error(frame, present, source,
-                                 f"; every purchase needs all {len(inputs)} model inputs to be scored")
+    error = missing_values_error(frame, present, source, every_input_hint(inputs))
     if error:
         raise error
     labels = frame[TARGET].to_numpy() if TARGET in frame.columns else None
@@ -248,6 +244,19 @@ def check_purchases(frame: pd.DataFrame, source: str, inputs: list[str] | None =
     if labels is not None:
         clean.insert(list(frame.columns).index(TARGET), TARGET, labels)
     return clean
+
+
+def lacking_inputs_error(source: str, lacking: list[str], inputs: list[str]) -> DataValidationError:
+    """The one-line error for purchases to score that lack some of the model's inputs."""
+    return DataValidationError(
+        f"{source}: missing column{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}: "
+        f"the model uses {'them' if len(lacking) > 1 else 'it'} (its inputs: "
+        f"{', '.join(inputs)})")
+
+
+def every_input_hint(inputs: list[str]) -> str:
+    """What the missing-values error of purchases to score adds: every input is needed."""
+    return f"; every purchase needs all {len(inputs)} model inputs to be scored"
 
 
 def check_history_inputs(frame: pd.DataFrame, source: str, inputs: list[str]) -> pd.DataFrame:

@@ -1,0 +1,53 @@
+"""Start (or reuse) the Spark session the Spark engine works in.
+
+PySpark is optional (``pip install -e '.[spark]'``) and needs Java 17; without either, the
+engine stops with one line saying what to install. The workers start ``sys.executable`` (the
+project's venv, where cardfraud, scikit-learn and MLflow are), not the system python.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+
+from . import DEFAULT_MASTER, EngineSettings
+
+APP_NAME = "cardfraud"
+
+
+class SparkUnavailable(RuntimeError):
+    """PySpark or Java is missing; the message says what to install."""
+
+
+def check_spark_installed() -> None:
+    """Raise SparkUnavailable when pyspark cannot be imported or no Java is found."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise SparkUnavailable("--engine spark needs PySpark: pip install -e '.[spark]' "
+                               "(or pip install 'pyspark>=4.0')") from None
+    java_home = os.environ.get("JAVA_HOME")
+    if not (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))) and \
+            shutil.which("java") is None:
+        raise SparkUnavailable("--engine spark needs Java 17: apt-get install "
+                               "openjdk-17-jre-headless (or set JAVA_HOME)")
+
+
+def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NAME):
+    """Return the active Spark session, or build one from ``settings`` (master, conf).
+
+    ``sc://host:port`` connects to a Spark Connect server (``pip install 'pyspark[connect]'``).
+    """
+    settings = settings or EngineSettings("spark")
+    check_spark_installed()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(app_name)
+    master = settings.master or DEFAULT_MASTER
+    builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
+    for key, value in settings.conf.items():
+        builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
+    return builder.getOrCreate()
