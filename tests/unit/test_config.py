@@ -270,3 +270,11 @@ def test_right_parameters_pass(override, notebook_parameters):
 def test_model_names_outside_the_safe_alphabet_are_refused(name):
     with pytest.raises(ConfigError, match="is not allowed; use letters, digits"):
         check_model_name(name)
+
+
+def test_the_spark_engine_is_refused_until_its_steps_exist():
+    with pytest.raises(ConfigError, match=r"common.engine is 'spark', but this version runs the "
+                                          r"steps on pandas only"):
+        resolve_params("params/smoke.yaml", ["common.engine=spark"], discover_steps())
+    with pytest.raises(ConfigError, match=r"common.spark.master"):
+        resolve_params("params/smoke.yaml", ["common.spark.master=mesos://x"], discover_steps())
