@@ -111,3 +111,16 @@ def test_the_date_formatter_puts_the_year_on_the_first_tick_and_on_a_new_year():
     days = [mdates.date2num(pd.Timestamp(d)) for d in ("2024-12-15", "2025-01-01", "2025-08-31")]
     assert DateTicksInLanguage("es").format_ticks(days) == ["15 dic 2024", "1 ene 2025",
                                                             "31 ago"]
+
+
+def test_what_each_absent_raw_input_needs_reads_in_spanish_and_names_real_settings():
+    from cardfraud.data.codes import ONLINE_CATEGORY_SUFFIX
+    from cardfraud.data.raw import INPUT_NEEDS
+    from cardfraud.report.translate import translate
+
+    assert f"load.codes.{ONLINE_CATEGORY_SUFFIX}" in INPUT_NEEDS["online_order"]
+    with in_language("es"):
+        spanish = {name: translate(needs) for name, needs in INPUT_NEEDS.items()}
+    assert spanish["online_order"].startswith("el canal (channel), o la categoría")
+    assert all(spanish[name] != INPUT_NEEDS[name] for name in INPUT_NEEDS
+               if name not in ("ratio_to_median_purchase_price", "repeat_retailer"))

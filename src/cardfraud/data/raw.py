@@ -82,7 +82,8 @@ INPUT_NEEDS = {
     "repeat_retailer": N_("merchant_id"),
     "used_chip": N_("the card-read mode (entry_mode)"),
     "used_pin_number": N_("the verification method (verification)"),
-    "online_order": f"the channel (channel), or category with load.codes.{ONLINE_CATEGORY_SUFFIX}",
+    # names load.codes' ONLINE_CATEGORY_SUFFIX key (a test checks the name)
+    "online_order": N_("the channel (channel), or category with load.codes.online_category_suffix"),
 }
 HOW_DERIVED = {
     "distance_from_home": N_("km from the home to the purchase place (online: the connection)"),
