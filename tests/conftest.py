@@ -22,6 +22,21 @@ REAL_SAMPLE = next((folder / "shared" / "data" / "card_transdata_head50k.csv"
                    ROOT.parent / "shared" / "data" / "card_transdata_head50k.csv")
 
 
+# the longest test files (minutes each), started first: `make test` hands whole files to its two
+# workers in collection order, so a long file left to the end runs alone while the other waits
+LONGEST_FIRST = ("test_fresh_clone.py", "test_promotion.py", "test_shared_store.py",
+                 "test_by_hand.py")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the longest test files first (stable: every other test keeps its order)."""
+    def rank(item) -> int:
+        name = Path(str(item.fspath)).name
+        return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_mlflow(tmp_path_factory, monkeypatch):
     """Never touch the user's mlruns/: every test gets its own tracking store."""
