@@ -291,10 +291,7 @@ def refit_rows_of(frame: pd.DataFrame, split: Split, rows: int | None, seed: int
         return train
     if split.kind == "time":  # train_rows are in time order
         return train[-int(rows):]
-    fraud = frame[TARGET].to_numpy()[train]
-    picked, _ = train_test_split(np.arange(len(train)), train_size=int(rows), stratify=fraud,
-                                 random_state=seed)
-    return train[np.sort(picked)]
+    return cv_sample(frame, split, rows, seed)  # the same stratified draw
 
 
 @one_openmp_thread
