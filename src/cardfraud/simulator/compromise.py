@@ -129,9 +129,21 @@ def capture_cards(world: World, purchases: dict, cfg: dict, rng) -> dict:
         and the capture's own draws for :func:`stolen_data_use`: ``lag`` (exponential, mean 1)
         and ``used`` (uniform).
     """
+    points, opens = plant_points(world, cfg, rng)
+    return captures_at_points(world, purchases, points, opens, cfg, rng)
+
+
+def plant_points(world: World, cfg: dict, rng) -> tuple[np.ndarray, np.ndarray]:
+    """The compromised points (merchant indices) and when each one's window opens (seconds)."""
     points = choose_points(world, merchant_traffic(world), cfg, rng)
     window = min(cfg["compromise_window_days"], cfg["days"]) * 86400
-    opens = rng.uniform(0, cfg["days"] * 86400 - window + 1, len(points))
+    return points, rng.uniform(0, cfg["days"] * 86400 - window + 1, len(points))
+
+
+def captures_at_points(world: World, purchases: dict, points: np.ndarray, opens: np.ndarray,
+                       cfg: dict, rng) -> dict:
+    """The captured cards of :func:`capture_cards` at given points and window openings."""
+    window = min(cfg["compromise_window_days"], cfg["days"]) * 86400
     # One draw per purchase, whatever happens to the others: a drift leaves earlier captures alone.
     n = len(purchases["t"])
     luck, lag, used = rng.random(n), rng.exponential(1.0, n), rng.random(n)

@@ -9,7 +9,7 @@ distances, random displacements, lognormal distances, amount rounding and the dr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -120,6 +120,7 @@ class World:
     shop_lat: np.ndarray = None  # physical merchants, ids 0..n_shops-1
     shop_lon: np.ndarray = None
     shop_tree: cKDTree = None
+    big_stores: np.ndarray = None  # shop indices; None = drawn with the cardholders' areas
     online_popularity: np.ndarray = None  # online merchants, ids n_shops..n_shops+ONLINE_MERCHANTS-1
     counts: np.ndarray = None  # genuine purchases per cardholder
     exposure: np.ndarray = None  # weight of each card as a fraud victim (fraud.fraud_exposure)
@@ -180,18 +181,55 @@ def _cities(cfg: dict) -> tuple:
 
 def build_world(cfg: dict, n_legit: int, rng) -> World:
     """Draw the merchants and the cardholders with their homes, habits, areas and trips."""
-    names, city_lat, city_lon, city_pop = _cities(cfg)
-    world = World(names, city_lat, city_lon, city_pop)
-    n_cards = max(1, int(round(n_legit / cfg["purchases_per_cardholder"])))
+    world = World(*_cities(cfg))
+    n_cards = _draw_counts(world, cfg, n_legit, rng)
+    draw_shops(world, rng)
+    _draw_cardholders(world, cfg, n_cards, rng)
+    return world
+
+
+def cardholder_count(cfg: dict, n_legit: int) -> int:
+    """How many cardholders make ``n_legit`` genuine purchases (at least one)."""
+    return max(1, int(round(n_legit / cfg["purchases_per_cardholder"])))
+
+
+def _draw_counts(world: World, cfg: dict, n_legit: int, rng) -> int:
+    """Genuine purchases per cardholder (by a gamma activity); return the number of cardholders."""
+    n_cards = cardholder_count(cfg, n_legit)
     activity = rng.gamma(2.0, 1.0, n_cards)
     world.counts = rng.multinomial(n_legit, activity / activity.sum())
-    # Shops sit where people go: around the cities and in the towns near them.
+    return n_cards
+
+
+def draw_shops(world: World, rng) -> None:
+    """Shops sit where people go: around the cities and in the towns near them; online merchants by popularity."""
     lat, lon = world.point_in_city(world.random_cities(N_SHOPS, rng), rng)
     spread = np.minimum(lognormal_km(8.0, 1.2, N_SHOPS, rng), MAX_SPREAD_KM)
     world.shop_lat, world.shop_lon = displace(lat, lon, spread, rng)
     world.shop_tree = cKDTree(world.planar(world.shop_lat, world.shop_lon))
     zipf = 1.0 / np.arange(1, ONLINE_MERCHANTS + 1)
     world.online_popularity = zipf / zipf.sum()
+
+
+def draw_big_stores(world: World, rng) -> np.ndarray:
+    """Indices of the shops that are big stores (supermarkets, malls, gas stations)."""
+    return np.flatnonzero(rng.random(world.n_shops) < BIG_STORE_SHARE)
+
+
+def cardholders_among(places: World, cfg: dict, n_legit: int, rng) -> World:
+    """A world with ``places``' cities, shops and big stores and its own cardholders.
+
+    Used by the chunked simulator (:mod:`.chunked`): every block of purchases shares the places
+    and draws its cardholders, who make ``n_legit`` genuine purchases, from ``rng``.
+    """
+    world = replace(places)
+    n_cards = _draw_counts(world, cfg, n_legit, rng)
+    _draw_cardholders(world, cfg, n_cards, rng)
+    return world
+
+
+def _draw_cardholders(world: World, cfg: dict, n_cards: int, rng) -> None:
+    """Each cardholder's home, typical amount, habits, areas, usual online merchants and trip."""
     world.home_city = world.random_cities(n_cards, rng)
     world.home_lat, world.home_lon = world.point_in_city(world.home_city, rng)
     world.typical = cfg["typical_amount"] * np.exp(0.6 * rng.standard_normal(n_cards))
@@ -204,7 +242,6 @@ def build_world(cfg: dict, n_legit: int, rng) -> World:
     _draw_areas(world, n_cards, rng)
     world.usual_online = world.popular_online(n_cards * USUAL_ONLINE, rng).reshape(n_cards, USUAL_ONLINE)
     _draw_trips(world, cfg, n_cards, rng)
-    return world
 
 
 def _draw_areas(world: World, n_cards: int, rng) -> None:
@@ -232,7 +269,9 @@ def _with_big_stores(world: World, shops: np.ndarray, lat, lon, rng) -> np.ndarr
     skimmer captures many cards. Duplicates (a big store that is also a nearest shop) are
     dropped and the list is cut back to ``NEARBY_SHOPS``, nearest shops first after the stores.
     """
-    big = np.flatnonzero(rng.random(world.n_shops) < BIG_STORE_SHARE)
+    # The in-memory simulator draws the big stores here (its stream's order); the chunked one
+    # draws them once with the shops, so that every block sees the same stores.
+    big = world.big_stores if world.big_stores is not None else draw_big_stores(world, rng)
     tree = cKDTree(world.planar(world.shop_lat[big], world.shop_lon[big]))
     _, idx = tree.query(world.planar(lat, lon), k=BIG_STORE_SLOTS)
     stores = big[idx.reshape(len(lat), BIG_STORE_SLOTS)]
