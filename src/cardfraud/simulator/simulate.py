@@ -102,7 +102,7 @@ DRIFT_KINDS = ("new_fraud_pattern", "behaviour_shift")
 
 # --------------------------------------------------------------------------- entry point
 
-_STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out",
+STREAMS = ("counts", "world", "genuine", *(s.name for s in SCENARIOS), "drift", "compromise", "cash_out",
             "victims")
 
 
@@ -131,8 +131,8 @@ def simulate_with_captures(rows: int | None = None, seed: int | None = None,
         when the data is not used within the period).
     """
     cfg = check_knobs({"rows": rows, "seed": seed, **knobs})
-    streams = dict(zip(_STREAMS, (np.random.default_rng(s) for s in
-                                  np.random.SeedSequence(cfg["seed"]).spawn(len(_STREAMS))), strict=True))
+    streams = dict(zip(STREAMS, (np.random.default_rng(s) for s in
+                                  np.random.SeedSequence(cfg["seed"]).spawn(len(STREAMS))), strict=True))
     n_fraud = {s.name: int(streams["counts"].binomial(cfg["rows"], cfg[f"{s.name}_rate"])) for s in SCENARIOS}
     n_genuine = cfg["rows"] - sum(n_fraud.values())
     world = build_world(cfg, n_genuine, streams["world"])

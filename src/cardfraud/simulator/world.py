@@ -211,6 +211,14 @@ def draw_shops(world: World, rng) -> None:
     world.online_popularity = zipf / zipf.sum()
 
 
+def draw_places(cfg: dict, rng) -> World:
+    """The configured cities, their shops, big stores and online merchants, without cardholders."""
+    world = World(*_cities(cfg))
+    draw_shops(world, rng)
+    world.big_stores = draw_big_stores(world, rng)
+    return world
+
+
 def draw_big_stores(world: World, rng) -> np.ndarray:
     """Indices of the shops that are big stores (supermarkets, malls, gas stations)."""
     return np.flatnonzero(rng.random(world.n_shops) < BIG_STORE_SHARE)
