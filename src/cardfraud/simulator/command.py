@@ -2,20 +2,28 @@
 
 Simulates purchases with the knobs of :mod:`cardfraud.simulator.simulate` given as options,
 writes them as a Parquet or CSV file (or, with ``--raw``, as a bank's raw extract and
-cardholder file) and prints the calibration report against the public table.
+cardholder file) and prints the calibration report against the public table. ``--out DIR/``
+(a trailing slash, an existing directory or a name without a suffix) writes any number of
+purchases as date-partitioned Parquet in bounded memory (:mod:`.chunked`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import time
+from pathlib import Path
 
 import pandas as pd
 
+from .chunked import DEFAULT_CHUNK_ROWS
 from .realism import print_report
 from .simulate import SIMULATOR_DEFAULTS, simulate
 
 _CLI_TYPES = {"drift_day": int}  # knobs whose default (None) does not tell their type
+FILE_SUFFIXES = (".parquet", ".pq", ".csv")
+REPORT_MAX_ROWS = 5_000_000  # --report on a directory reads it back into memory
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,8 +33,15 @@ def _parser() -> argparse.ArgumentParser:
         description="Simulate card purchases with the card_transdata columns (see docs/simulator.md).")
     parser.add_argument("--rows", type=int, default=SIMULATOR_DEFAULTS["rows"], help="purchases to simulate")
     parser.add_argument("--seed", type=int, default=SIMULATOR_DEFAULTS["seed"], help="random seed")
-    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file (with "
-                                      "--raw: a folder)")
+    parser.add_argument("--out", help="write the purchases to this .parquet or .csv file; DIR/ (a "
+                                      "trailing slash, an existing folder or no suffix): "
+                                      "date-partitioned Parquet written in chunks, for any rows "
+                                      "(with --raw: a folder)")
+    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS,
+                        help="with --out DIR/: purchases held in memory and written together "
+                             "(whole blocks of 500,000; the data does not depend on it)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="with --out DIR/: replace a directory that is not empty")
     parser.add_argument("--raw", action="store_true",
                         help="write a bank's raw extract instead: DIR/purchases.csv (codes, no "
                              "derived inputs) and DIR/cardholders.csv (homes); load.source=raw")
@@ -68,10 +83,14 @@ def cli(argv: list[str] | None = None) -> int:
         print("error: --raw needs --out DIR (the folder for purchases.csv and cardholders.csv)",
               file=sys.stderr)
         return 2
-    if args.out and not args.raw and not args.out.lower().endswith((".parquet", ".pq", ".csv")):
-        print(f"error: --out must end in .parquet or .csv, not {args.out!r}", file=sys.stderr)
+    directory = bool(args.out) and not args.raw and is_directory_target(args.out)
+    if args.out and not args.raw and not directory and not args.out.lower().endswith(FILE_SUFFIXES):
+        print(f"error: --out must end in .parquet or .csv (a file) or name a directory (DIR/), "
+              f"not {args.out!r}", file=sys.stderr)
         return 2
     knobs = {k: v for k, v in vars(args).items() if k in SIMULATOR_DEFAULTS and v is not None}
+    if directory:
+        return _simulate_directory(args, knobs)
     try:
         frame = simulate(**knobs)
     except ValueError as exc:
@@ -88,4 +107,31 @@ def cli(argv: list[str] | None = None) -> int:
         print(f"wrote {len(frame):,} purchases ({int(frame['fraud'].sum()):,} fraudulent) to {args.out}")
     if args.report:
         print_report(frame)
+    return 0
+
+
+def is_directory_target(out: str) -> bool:
+    """True when ``--out`` names a directory: a trailing slash, an existing folder or no suffix."""
+    return out.endswith(("/", os.sep)) or Path(out).is_dir() or not Path(out).suffix
+
+
+def _simulate_directory(args: argparse.Namespace, knobs: dict) -> int:
+    """``--out DIR/``: simulate in chunks into DIR and print one line (and the report if asked)."""
+    from .chunked import simulate_to_directory
+
+    rows = knobs.get("rows", SIMULATOR_DEFAULTS["rows"])
+    if args.report and rows > REPORT_MAX_ROWS:
+        print(f"error: --report with --out DIR/ reads the purchases back into memory: at most "
+              f"{REPORT_MAX_ROWS:,} rows, not {rows:,}", file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    try:
+        summary = simulate_to_directory(args.out, chunk_rows=args.chunk_rows, overwrite=args.overwrite, **knobs)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {summary.rows:,} purchases ({summary.frauds:,} fraudulent) in {summary.files:,} "
+          f"files to {summary.path}/ in {time.perf_counter() - started:.1f} s")
+    if args.report:
+        print_report(pd.read_parquet(summary.path))
     return 0
