@@ -4,6 +4,7 @@ date-partitioned directory, never partial output, and ``simulate()`` unchanged."
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -158,3 +159,22 @@ def test_simulate_gives_the_same_frame_as_before_the_chunked_simulator():
               for f in (frame, captured)]
     assert digest == ["75db54b9643bd69a55604c14b30dce0374610155fd8abc54472670c1b435100f",
                       "0a47a5b4982a7b45efe8ba008a85878cb59336a9d229f505880f8a4177010be5"]
+
+
+def test_spark_reads_the_directory_as_one_dataset(written):
+    pytest.importorskip("pyspark", reason="pyspark is not installed (the Spark engine's optional dependency)")
+    if shutil.which("java") is None:
+        pytest.skip("no Java runtime for Spark")
+    from pyspark.sql import SparkSession
+
+    path, summary = written["three_blocks"]
+    spark = (SparkSession.builder.master("local[2]").config("spark.sql.shuffle.partitions", 4)
+             .config("spark.ui.enabled", "false").getOrCreate())
+    try:
+        purchases = spark.read.parquet(str(path))
+        assert purchases.count() == ROWS  # the captured cards file is not read as purchases
+        assert dict(purchases.dtypes)["purchase_date"] == "date"
+        assert dict(purchases.dtypes)["timestamp"] == "timestamp_ntz"
+        assert purchases.agg({"fraud": "sum"}).collect()[0][0] == summary.frauds
+    finally:
+        spark.stop()
