@@ -133,6 +133,19 @@ def test_cli_keeps_refusing_an_unknown_file_suffix(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(("options", "message"), [
+    (["--out", "{tmp}/out/", "--chunk-rows", "0"], "chunk_rows must be an integer >= 1, not 0"),
+    (["--out", "{tmp}/one.parquet", "--chunk-rows", "1000"], "--chunk-rows and --overwrite apply to --out DIR/"),
+    (["--out", "{tmp}/one.parquet", "--overwrite"], "--chunk-rows and --overwrite apply to --out DIR/"),
+    (["--out", "{tmp}/out/", "--report", "--rows", "6000000"], "--report with --out DIR/ reads the purchases back"),
+])
+def test_cli_refuses_bad_directory_options(tmp_path, capsys, options, message):
+    argv = ["--rows", "2000", *[o.format(tmp=tmp_path) for o in options]]
+    assert cli(argv) == 2
+    assert message in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_bad_knob_leaves_nothing(tmp_path, capsys):
     assert cli(["--rows", "2000", "--out", f"{tmp_path}/out/", "--typical-amount", "0"]) == 2
     assert "typical_amount must be a number >= 1, not 0.0" in capsys.readouterr().err

@@ -151,6 +151,12 @@ def simulate_block(shared: SharedWorld, cfg: dict, block: Block) -> tuple[pd.Dat
     return frame, captured
 
 
+def _check_size(name: str, value, least: int) -> None:
+    """Raise ``ValueError`` unless ``value`` is an integer >= ``least``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"simulator: {name} must be an integer >= {least}, not {value!r}")
+
+
 def simulate_to_directory(out_dir, rows: int | None = None, seed: int | None = None, *,
                           chunk_rows: int = DEFAULT_CHUNK_ROWS, block_rows: int = BLOCK_ROWS,
                           overwrite: bool = False, **knobs) -> DirectorySummary:
@@ -169,9 +175,8 @@ def simulate_to_directory(out_dir, rows: int | None = None, seed: int | None = N
         anything is written.
     """
     cfg = check_knobs({"rows": rows, "seed": seed, **knobs})
-    for name, value in (("chunk_rows", chunk_rows), ("block_rows", block_rows)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < (100 if name == "block_rows" else 1):
-            raise ValueError(f"simulator: {name} must be an integer >= {100 if name == 'block_rows' else 1}, not {value!r}")
+    _check_size("chunk_rows", chunk_rows, 1)
+    _check_size("block_rows", block_rows, 100)
     blocks = plan_blocks(cfg, int(block_rows))
     per_chunk = max(1, math.ceil(chunk_rows / block_rows))
     writer = DirectoryWriter(out_dir, overwrite=overwrite)  # checks the target before any work

@@ -37,9 +37,10 @@ def _parser() -> argparse.ArgumentParser:
                                       "trailing slash, an existing folder or no suffix): "
                                       "date-partitioned Parquet written in chunks, for any rows "
                                       "(with --raw: a folder)")
-    parser.add_argument("--chunk-rows", type=int, default=DEFAULT_CHUNK_ROWS,
+    parser.add_argument("--chunk-rows", type=int, default=None,
                         help="with --out DIR/: purchases held in memory and written together "
-                             "(whole blocks of 500,000; the data does not depend on it)")
+                             f"(whole blocks of 500,000; the data does not depend on it; default "
+                             f"{DEFAULT_CHUNK_ROWS:,})")
     parser.add_argument("--overwrite", action="store_true",
                         help="with --out DIR/: replace a directory that is not empty")
     parser.add_argument("--raw", action="store_true",
@@ -88,6 +89,9 @@ def cli(argv: list[str] | None = None) -> int:
         print(f"error: --out must end in .parquet or .csv (a file) or name a directory (DIR/), "
               f"not {args.out!r}", file=sys.stderr)
         return 2
+    if not directory and (args.chunk_rows is not None or args.overwrite):
+        print("error: --chunk-rows and --overwrite apply to --out DIR/ (a directory) only", file=sys.stderr)
+        return 2
     knobs = {k: v for k, v in vars(args).items() if k in SIMULATOR_DEFAULTS and v is not None}
     if directory:
         return _simulate_directory(args, knobs)
@@ -124,9 +128,10 @@ def _simulate_directory(args: argparse.Namespace, knobs: dict) -> int:
         print(f"error: --report with --out DIR/ reads the purchases back into memory: at most "
               f"{REPORT_MAX_ROWS:,} rows, not {rows:,}", file=sys.stderr)
         return 2
+    chunk_rows = DEFAULT_CHUNK_ROWS if args.chunk_rows is None else args.chunk_rows
     started = time.perf_counter()
     try:
-        summary = simulate_to_directory(args.out, chunk_rows=args.chunk_rows, overwrite=args.overwrite, **knobs)
+        summary = simulate_to_directory(args.out, chunk_rows=chunk_rows, overwrite=args.overwrite, **knobs)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
