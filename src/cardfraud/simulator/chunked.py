@@ -151,6 +151,25 @@ def simulate_block(shared: SharedWorld, cfg: dict, block: Block) -> tuple[pd.Dat
     return frame, captured
 
 
+def _write_chunks(writer: DirectoryWriter, shared: SharedWorld, cfg: dict, blocks: list[Block],
+                  per_chunk: int) -> tuple[int, pd.DataFrame]:
+    """Simulate and write the blocks ``per_chunk`` at a time; return the frauds and the captured cards."""
+    frauds, captured = 0, []
+    for chunk, first in enumerate(range(0, len(blocks), per_chunk)):
+        frames = []
+        for block in blocks[first:first + per_chunk]:
+            frame, cards = simulate_block(shared, cfg, block)
+            frames.append(frame)
+            captured.append(cards)
+        purchases = pd.concat(frames, ignore_index=True)
+        del frames  # the chunk's frame is the only copy held while it is written
+        frauds += int(purchases["fraud"].sum())
+        writer.write_chunk(purchases, chunk)
+        del purchases
+    cards = pd.concat(captured, ignore_index=True)
+    return frauds, cards.sort_values(["compromise_point_id", "captured_at"], kind="stable").reset_index(drop=True)
+
+
 def _check_size(name: str, value, least: int) -> None:
     """Raise ``ValueError`` unless ``value`` is an integer >= ``least``."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
@@ -181,22 +200,9 @@ def simulate_to_directory(out_dir, rows: int | None = None, seed: int | None = N
     per_chunk = max(1, math.ceil(chunk_rows / block_rows))
     writer = DirectoryWriter(out_dir, overwrite=overwrite)  # checks the target before any work
     shared = shared_world(cfg, int(block_rows))
-    frauds, captured = 0, []
     with writer:
-        for chunk, first in enumerate(range(0, len(blocks), per_chunk)):
-            frames = []
-            for block in blocks[first:first + per_chunk]:
-                frame, cards = simulate_block(shared, cfg, block)
-                frames.append(frame)
-                captured.append(cards)
-            purchases = pd.concat(frames, ignore_index=True)
-            del frames
-            frauds += int(purchases["fraud"].sum())
-            writer.write_chunk(purchases, chunk)
-            del purchases
-        cards = pd.concat(captured, ignore_index=True)
-        writer.write_table(cards.sort_values(["compromise_point_id", "captured_at"], kind="stable"),
-                           CAPTURED_CARDS_FILE)
+        frauds, cards = _write_chunks(writer, shared, cfg, blocks, per_chunk)
+        writer.write_table(cards, CAPTURED_CARDS_FILE)
     return DirectorySummary(str(writer.target), cfg["rows"], frauds, writer.files, len(blocks),
                             math.ceil(len(blocks) / per_chunk), len(cards))
 
