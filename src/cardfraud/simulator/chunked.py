@@ -17,7 +17,8 @@ how it is written:
   every block, and the ring spends cloned cards of every block in the same areas.
 - **ids**: ``transaction_id`` is ``b * BLOCK_ROWS`` plus the purchase's order in its block
   (1..rows overall, in time order within a block, not across blocks); ``card_id`` numbers the
-  cardholders of block 0 first, then those of block 1, ... (1..cards overall).
+  cardholders of block 0 first, then those of block 1, ... (unique overall; a cardholder without
+  a purchase in the period leaves a gap, as in ``simulate()``).
 
 ``chunk_rows`` only says how many whole blocks are written together (rounded up to whole
 blocks): the output is the same whatever the chunk size, and the memory is bounded by a chunk,
