@@ -81,7 +81,8 @@ def continuous_summary(frame, tail_quantile: float = 0.999,
                          for c, q in zip(features, quantiles, strict=True)]).first()
     label = f"p{tail_quantile * 100:g}"
     rows = []
-    for feature, (median, cut) in zip(features, quantiles, strict=True):
+    for feature, found in zip(features, quantiles, strict=True):
+        median, cut = found or (np.nan, np.nan)  # no known value: no quantile
         n = int(stats[f"n_{feature}"])
         skew, kurt = _unbiased_skew_kurt(n, stats[f"skew_{feature}"], stats[f"kurt_{feature}"])
         rows.append({"feature": feature, "median": float(median), "mean": stats[f"mean_{feature}"],
@@ -193,22 +194,53 @@ def daily_activity(frame) -> pd.DataFrame:
                        np.array([r["f"] for r in rows], dtype=np.int64))
 
 
+def _pearson(n: float, sa: float, sb: float, saa: float, sbb: float, sab: float) -> float:
+    """Return Pearson's r from the sums of two shifted variables (NaN if one is constant)."""
+    if n < 2:
+        return np.nan
+    spread = (saa - sa * sa / n) * (sbb - sb * sb / n)
+    return float((sab - sa * sb / n) / np.sqrt(spread)) if spread > 0 else np.nan
+
+
 def feature_correlations(frame) -> pd.DataFrame:
     """Return the Pearson correlation matrix of the features the extract gives and fraud.
 
-    One aggregation pass; each pair on the purchases that know both (as pandas does).
+    Two passes: the means, then sums of products of the values less their means (accurate
+    where raw sums of squares would cancel). Each pair on the purchases that know both, as
+    pandas does; for columns with no unknown value the column sums serve every pair.
     """
     from pyspark.sql import functions as F
 
     columns = available_inputs(frame.columns) + [TARGET]
-    frame = known_values(frame, columns)
+    frame = known_values(frame.select([F.col(c).cast("double") for c in columns]))
+    first = frame.agg(F.count(F.lit(1)).alias("rows"), *[
+        e for i, c in enumerate(columns) for e in (F.count(c).alias(f"n{i}"),
+                                                    F.mean(c).alias(f"m{i}"))]).first()
+    rows = first["rows"]
+    complete = [first[f"n{i}"] == rows for i in range(len(columns))]
+    shifted = [F.col(c) - F.lit(float(first[f"m{i}"] or 0.0)) for i, c in enumerate(columns)]
     pairs = [(i, j) for i in range(len(columns)) for j in range(i, len(columns))]
-    row = frame.agg(*[F.corr(F.col(columns[i]).cast("double"), F.col(columns[j]).cast("double"))
-                      .alias(f"c{i}_{j}") for i, j in pairs]).first()
+    sums = [F.sum(shifted[i]).alias(f"s{i}") for i in range(len(columns)) if complete[i]]
+    for i, j in pairs:
+        a, b = shifted[i], shifted[j]
+        if complete[i] and complete[j]:
+            sums.append(F.sum(a * b).alias(f"p{i}_{j}"))
+            continue
+        both = F.col(columns[i]).isNotNull() & F.col(columns[j]).isNotNull()
+        sums += [F.count(F.when(both, 1)).alias(f"n{i}_{j}"), *[
+            F.sum(F.when(both, e)).alias(f"{k}{i}_{j}")
+            for k, e in (("a", a), ("b", b), ("aa", a * a), ("bb", b * b), ("p", a * b))]]
+    row = frame.agg(*sums).first() if rows else None
     matrix = np.full((len(columns), len(columns)), np.nan)
     for i, j in pairs:
-        value = row[f"c{i}_{j}"]
-        matrix[i, j] = matrix[j, i] = np.nan if value is None else value
+        if row is None:
+            continue
+        if complete[i] and complete[j]:
+            values = (rows, row[f"s{i}"], row[f"s{j}"], row[f"p{i}_{i}"], row[f"p{j}_{j}"],
+                      row[f"p{i}_{j}"])
+        else:
+            values = tuple(row[f"{k}{i}_{j}"] or 0.0 for k in ("n", "a", "b", "aa", "bb", "p"))
+        matrix[i, j] = matrix[j, i] = _pearson(*values)
     return pd.DataFrame(matrix, index=columns, columns=columns)
 
 
