@@ -61,7 +61,15 @@ def feature_bins(values: np.ndarray, feature: str, bins: int) -> tuple[np.ndarra
     """Return bin edges and labels: no/yes for a flag, equal-count (quantile) bins otherwise."""
     if feature in FLAG_FEATURES:
         return np.array([-0.5, 0.5, 1.5]), ["no", "yes"]
-    edges = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)))
+    return equal_count_bins(np.quantile(values, np.linspace(0, 1, bins + 1)))
+
+
+def equal_count_bins(quantiles) -> tuple[np.ndarray, list[str]]:
+    """Return bin edges and labels from the quantiles at 0, 1/bins, ..., 1 (ties merged).
+
+    The last edge is nudged up so the largest value falls in the last bin.
+    """
+    edges = np.unique(np.asarray(quantiles, dtype=float))
     edges[-1] = np.nextafter(edges[-1], np.inf)
     labels = [f"{_short(a)}–{_short(b)}" for a, b in zip(edges[:-1], edges[1:], strict=True)]
     return edges, labels
@@ -79,6 +87,12 @@ def pair_fraud_rates(transactions: pd.DataFrame, first: str, second: str, bins: 
     purchases, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges])
     frauds, _rows, _columns = np.histogram2d(y, x, bins=[y_edges, x_edges],
                                   weights=transactions[TARGET].to_numpy(dtype=float))
+    return pair_tables(purchases, frauds, x_labels, y_labels)
+
+
+def pair_tables(purchases, frauds, x_labels: list[str], y_labels: list[str]):
+    """Return the fraud-rate grid and purchases grid (rows: second feature) from cell counts."""
+    purchases, frauds = np.asarray(purchases, float), np.asarray(frauds, float)
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = frauds / purchases
     return (pd.DataFrame(rates, index=y_labels, columns=x_labels),

@@ -135,6 +135,11 @@ def continuous_summary(transactions: pd.DataFrame, tail_quantile: float = 0.999)
                      "skewness": values.skew(), "kurtosis": values.kurt(),
                      f"purchases beyond p{tail_quantile * 100:g}": int((values > cut).sum()),
                      "purchases unknown": int(values.isna().sum())})
+    return continuous_summary_table(rows)
+
+
+def continuous_summary_table(rows: list[dict]) -> pd.DataFrame:
+    """Return the summary table from one row per feature; 'purchases unknown' only if any."""
     table = pd.DataFrame(rows)  # statistics of the known values; unknown ones counted apart
     return table if table.empty or table["purchases unknown"].any() else table.drop(
         columns="purchases unknown")

@@ -31,6 +31,11 @@ def distance_band_fraud_rates(transactions: pd.DataFrame, bands_km: list[float])
     band = np.clip(band, 0, len(edges) - 1)
     purchases = np.bincount(band, minlength=len(edges))
     frauds = np.bincount(band, weights=transactions[TARGET].to_numpy(), minlength=len(edges))
+    return distance_band_table(edges, purchases, frauds)
+
+
+def distance_band_table(edges: np.ndarray, purchases, frauds) -> pd.DataFrame:
+    """Return the distance-band table from the sorted lower edges and counts per band."""
     highs = list(edges[1:]) + [np.inf]
     labels = [f"{low:g}–{high:g} km" if np.isfinite(high) else f"{low:g}+ km"
               for low, high in zip(edges, highs, strict=True)]
@@ -63,8 +68,13 @@ def daily_activity(transactions: pd.DataFrame) -> pd.DataFrame:
     """Return purchases, frauds and fraud rate (95 % CI) per calendar day."""
     day = transactions["timestamp"].dt.normalize()
     grouped = transactions[TARGET].groupby(day.to_numpy()).agg(["size", "sum"])
-    table = pd.DataFrame({"day": grouped.index, "purchases": grouped["size"],
-                          "frauds": grouped["sum"]})
+    return daily_table(grouped.index, grouped["size"].to_numpy(), grouped["sum"].to_numpy())
+
+
+def daily_table(days, purchases, frauds) -> pd.DataFrame:
+    """Return the per-day table from the days (in order) and their counts."""
+    table = pd.DataFrame({"day": pd.DatetimeIndex(days), "purchases": purchases,
+                          "frauds": frauds})
     return with_fraud_rates(table).reset_index(drop=True)
 
 
