@@ -66,15 +66,42 @@ def _spark_failure(path: Path, what: str, exc: Exception) -> DataValidationError
     return DataValidationError(f"{path}: not a readable {what} ({text.strip().splitlines()[0]})")
 
 
+def nanosecond_times(path: Path) -> list[str]:
+    """Return the columns a Parquet file (a folder: its first file) stores as nanosecond
+    timestamps, as pandas writes them; Spark reads those as numbers of nanoseconds."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    first = parquet_files(path)[0] if path.is_dir() else path
+    try:
+        schema = pq.read_schema(first)
+    except (pa.ArrowException, OSError):
+        return []  # Spark says what is wrong with the file
+    return [f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+
+
 def _read_parquet(spark, path: Path, what: str):
-    """Read a Parquet file or folder; refuse one Spark cannot read, naming it."""
+    """Read a Parquet file or folder; refuse one Spark cannot read, naming it.
+
+    Nanosecond times (pandas') become Spark times at the microsecond, in UTC wall time.
+    """
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
+    from pyspark.sql import functions as F
 
+    stamps = nanosecond_times(path)
+    if stamps:
+        spark.conf.set("spark.sql.legacy.parquet.nanosAsLong", "true")
     try:
-        return spark.read.parquet(str(path))
+        frame = spark.read.parquet(str(path))
     except (PySparkException, Py4JJavaError) as exc:
         raise _spark_failure(path, what, exc) from None
+    finally:
+        spark.conf.unset("spark.sql.legacy.parquet.nanosAsLong")
+    for column in stamps:
+        micros = F.timestamp_micros(F.floor(F.col(column) / 1000).cast("long"))
+        frame = frame.withColumn(column, micros.cast("timestamp_ntz"))
+    return frame
 
 
 def _read_folder(spark, path: Path):

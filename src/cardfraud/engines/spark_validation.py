@@ -142,6 +142,9 @@ def _plan_context(extract: SparkExtract, plan: _Plan) -> None:
     if "city" in frame.columns and not is_text(frame, "city"):
         plan.values["city"] = F.col("city").cast("string")
         plan.converted["city"] = "to text"
+    elif "city" in frame.columns and extract.from_csv:  # pandas reads all-number names as numbers
+        plan.marks["city text"] = F.col("city").isNotNull() & F.col("city").try_cast(
+            "double").isNull()
 
 
 def _plan_scoring(extract: SparkExtract, plan: _Plan, checks: ScoringChecks,
@@ -167,6 +170,10 @@ def _resolve_csv_flags(plan: _Plan, counts: dict[str, int]) -> list[Rule]:
             skipped.add(f"not 0/1 {column}")  # words are 0/1 by construction
         else:
             skipped.add(f"unread {column}")
+    if counts.get("city text") == 0:
+        plan.converted["city"] = "to text"
+    order = CONTINUOUS_FEATURES + FLAG_FEATURES + [TARGET] + CONTEXT_NUMBERS + [TIMESTAMP, "city"]
+    plan.converted = {c: plan.converted[c] for c in order if c in plan.converted}
     return [rule for rule in plan.rules if rule.name not in skipped]
 
 
