@@ -158,6 +158,27 @@ def test_every_rule_gives_the_pandas_message(engine, tmp_path, name):
     assert str(by_spark.value) == str(by_pandas.value)
 
 
+def test_row_numbers_are_places_in_the_file_across_partitions(engine, spark, tmp_path):
+    frame = make_transactions(3000, seed=4).astype({"distance_from_home": object})
+    frame.loc[[1499, 2998], "distance_from_home"] = "n/d"
+    frame.loc[[2000], "used_chip"] = 3
+    path = tmp_path / "big.csv"
+    frame.to_csv(path, index=False)
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "16k")  # about ten partitions
+    try:
+        assert engine.read_extract(path, SETTINGS).rdd.getNumPartitions() >= 8
+        with pytest.raises(DataValidationError) as by_spark:
+            engine.load_extract(path, SETTINGS)
+        frame.loc[[1499, 2998], "distance_from_home"] = 1.0
+        frame.to_csv(path, index=False)
+        with pytest.raises(DataValidationError) as flag_by_spark:
+            engine.load_extract(path, SETTINGS)
+    finally:
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+    assert str(by_spark.value).endswith("has non-numeric values at rows 1500, 2999 (e.g. 'n/d')")
+    assert str(flag_by_spark.value).endswith("'used_chip' must be 0 or 1 but has 3 at row 2001")
+
+
 @pytest.mark.parametrize("name, write, expected", [
     ("absent.csv", None, "absent.csv: file not found"),
     ("empty.csv", lambda p: p.write_bytes(b""), "empty.csv: file is empty (0 bytes)"),

@@ -37,7 +37,6 @@ from ..data.cleaning import (
 
 ROW_ID = "_cardfraud_row_id"
 _PARTITION_BITS = 33  # monotonically_increasing_id: partition index << 33 | place in partition
-_FLAG_VALUES = F.create_map(*[F.lit(v) for pair in FLAG_WORDS.items() for v in pair])
 
 
 def with_row_ids(frame: DataFrame) -> DataFrame:
@@ -100,7 +99,8 @@ def text_as_number(frame: DataFrame, column: str, decimal: str) -> Column:
 
 def text_as_flag(column: str) -> Column:
     """A flag's words (0/1, 1.0/0.0, true/false, yes/no) as 0.0/1.0; null when not one."""
-    return _FLAG_VALUES[F.lower(F.trim(F.col(column).cast("string")))].cast("double")
+    words = F.create_map(*[F.lit(v) for pair in FLAG_WORDS.items() for v in pair])
+    return words[F.lower(F.trim(F.col(column).cast("string")))].cast("double")
 
 
 def is_missing(value: Column) -> Column:

@@ -10,6 +10,7 @@ pandas engine gives them (``--engine pandas --reasons alerts``).
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -21,7 +22,7 @@ from ..runner.atomic_write import TEMPORARY_FILE, temporary_path
 from ..serving.history_scoring import history_inputs, refuse_without_history
 from ..serving.scoring import process_is_running
 from . import EngineSettings
-from .spark_engine import partition_columns, read_spark_extract
+from .spark_engine import parquet_files, partition_columns, read_spark_extract
 
 REASONS_NOT_ON_SPARK = ("reasons are not computed on Spark; score with --engine pandas "
                         "--reasons alerts (or all) for them")
@@ -92,9 +93,15 @@ def with_scores(clean, scorer, model_uri: str, tracking_uri: str):
     from ..serving.scorer import REASONS, takes_params
 
     params = {REASONS: "none"} if takes_params(scorer.model) else None
-    with using_store(tracking_uri):
-        udf = mlflow.pyfunc.spark_udf(clean.sparkSession, model_uri, env_manager="local",
-                                      result_type=SCORE_TYPE, params=params)
+    quiet = logging.getLogger("mlflow")  # "env_manager='local' does not recreate the
+    level = quiet.level                   # environment": the executors run this project's
+    quiet.setLevel(logging.ERROR)         # Python, which scored and validated the model
+    try:
+        with using_store(tracking_uri):
+            udf = mlflow.pyfunc.spark_udf(clean.sparkSession, model_uri, env_manager="local",
+                                          result_type=SCORE_TYPE, params=params)
+    finally:
+        quiet.setLevel(level)
     inputs = F.struct(*[F.col(c).cast("double").alias(c) for c in scorer.inputs])
     scored = clean.withColumn("_cardfraud_score", udf(inputs))
     return scored.select(*clean.columns, "_cardfraud_score.probability",
@@ -112,7 +119,10 @@ def write_scores(scored, output_path: Path, partitions: list[str], overwrite: bo
     spark = scored.sparkSession
     try:
         scored.write.partitionBy(*partitions).parquet(str(folder))
-        totals = spark.read.parquet(str(folder)).agg(
+        # counted from the files written (the model does not run twice); named one by one, as
+        # Spark skips a hidden folder given whole
+        written = [str(p) for p in parquet_files(folder)]
+        totals = spark.read.parquet(*written).agg(
             F.count(F.lit(1)).alias("rows"), F.sum("decision").alias("flagged")).first()
         replace_with(folder, output_path)
     except BaseException:  # Ctrl-C and SIGTERM too: never a half-written folder
@@ -151,6 +161,8 @@ def score_on_spark(input_path: str | os.PathLike, output_path: str | os.PathLike
     check_output_folder(input_path, output_path, overwrite)
     started = time.perf_counter()
     extract = read_spark_extract(input_path, settings, sep, decimal)
+    if hasattr(extract.frame.sparkSession, "sparkContext"):  # not on Spark Connect
+        extract.frame.sparkSession.sparkContext.setLogLevel("ERROR")  # the command's one line
     scorer = load_registered_scorer(model_uri, tracking_uri)
     refuse_unscorable_model(scorer)
     columns = [c for c in extract.frame.columns]

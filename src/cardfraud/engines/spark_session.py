@@ -41,13 +41,13 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
     ``sc://host:port`` connects to a Spark Connect server (``pip install 'pyspark[connect]'``).
     """
     settings = settings or EngineSettings("spark")
-    check_spark_installed()
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     # PySpark 4 warns on every UDF that pandas 3 is newer than it was tested with; the engine's
     # tests check what it does with pandas 3, so the user is not told at every score
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                             category=FutureWarning)
+    check_spark_installed()
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(app_name)
