@@ -202,6 +202,21 @@ def test_unreadable_files_are_refused_like_pandas(engine, tmp_path, name, write,
         assert str(by_spark.value) == str(by_pandas.value)
 
 
+def test_a_line_with_too_many_fields_is_refused_like_pandas(engine, tmp_path):
+    path = tmp_path / "ragged.csv"
+    _good().drop(columns=["timestamp", "amount"]).to_csv(path, index=False)
+    lines = path.read_text().splitlines()
+    lines[4] += ",7"
+    lines[6] = lines[6].rsplit(",", 1)[0]  # one field short: empty, as in pandas
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError) as by_pandas:
+        pandas_engine.load_extract(path)
+    with pytest.raises(DataValidationError) as by_spark:
+        engine.load_extract(path, SETTINGS)
+    assert "Expected 8 fields in line 5, saw 9" in str(by_pandas.value)
+    assert str(by_spark.value) == str(by_pandas.value)
+
+
 def test_folders_without_extracts_are_refused(engine, tmp_path):
     (tmp_path / "daily").mkdir()
     (tmp_path / "daily" / "notes.txt").write_text("no data here")
@@ -336,4 +351,18 @@ def test_without_spark_the_command_says_what_to_install(tmp_path, capsys, monkey
         "error: --engine spark needs Java 17: apt-get install openjdk-17-jre-headless (or set "
         "JAVA_HOME)"]
     assert not (tmp_path / "scored").exists()
+    assert os.listdir(tmp_path) == ["new.csv"]
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--engine", "spark", "--spark-master", "mars://x"],
+     "error: --spark-master: master is the text 'mars://x'; allowed: local[*], local[N], "
+     "spark://host:port"),
+    (["--spark-master", "local[2]"], "error: --spark-master is for --engine spark"),
+])
+def test_the_master_is_checked_before_anything_runs(tmp_path, capsys, options, message):
+    path = tmp_path / "new.csv"
+    make_transactions(5).to_csv(path, index=False)
+    assert cli(["--input", str(path), "--output", str(tmp_path / "scored"), *options]) == 2
+    assert capsys.readouterr().err.startswith(message)
     assert os.listdir(tmp_path) == ["new.csv"]

@@ -13,6 +13,7 @@ counted to turn ids into places.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
@@ -20,6 +21,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from ..data.checks import (
+    DataValidationError,
     OffendingRows,
     bounds_error,
     bounds_problems,
@@ -36,6 +38,8 @@ from ..data.cleaning import (
 )
 
 ROW_ID = "_cardfraud_row_id"
+BAD_LINE = "_cardfraud_bad_line"  # a CSV line Spark could not fit to the header, as written
+INTERNAL_COLUMNS = (ROW_ID, BAD_LINE)
 _PARTITION_BITS = 33  # monotonically_increasing_id: partition index << 33 | place in partition
 
 
@@ -196,6 +200,22 @@ def raise_first_broken(finder: OffendingRowFinder, rules: list[Rule],
         if total:
             rows, values = finder.offending(rule.marked, rule.value, total, rule.rows_shown)
             raise rule.error(rows, values, counts)
+
+
+def ragged_line_rule(source: str, sep: str, fields: int, column: str) -> Rule:
+    """The rule refusing a CSV line with more fields than the header, worded as pandas' CSV
+    reader words it (a line with fewer fields gets empty values, as in pandas).
+
+    ``column``: any column of the file, which the query reads besides the line itself.
+    """
+    seen = F.size(F.split(F.col(BAD_LINE), re.escape(sep)))  # quoted separators aside
+
+    def error(rows, values, counts):
+        return DataValidationError(
+            f"{source}: not a valid CSV file (Error tokenizing data. C error: Expected {fields} "
+            f"fields in line {rows.first[0] + 2}, saw {values[0]['seen']})")
+    return Rule("ragged line", F.col(BAD_LINE).isNotNull() & (seen > fields),
+                F.struct(seen.alias("seen"), F.col(column).alias("first")), error, 1)
 
 
 def missing_rule(frame: DataFrame, source: str, columns: list[str], hint: str,

@@ -116,6 +116,8 @@ def _read_csv(spark, path: Path, sep: str | None, decimal: str | None):
     """Read a CSV with every column as text (the checks read numbers as pandas does)."""
     from pyspark.sql import types as T
 
+    from .spark_checks import BAD_LINE
+
     if path.suffix.lower() in {".xz", ".zip"}:
         raise DataValidationError(f"{path}: Spark reads CSV files plain, .gz or .bz2; "
                                   f"decompress the {path.suffix} file or use the pandas engine")
@@ -131,11 +133,14 @@ def _read_csv(spark, path: Path, sep: str | None, decimal: str | None):
     if not header:
         raise DataValidationError(f"{path}: file has no header and no rows")
     check_unique_column_names(header, str(path))
-    schema = T.StructType([T.StructField(name.strip(), T.StringType()) for name in header])
+    schema = T.StructType([T.StructField(name.strip(), T.StringType())
+                           for name in [*header, BAD_LINE]])
     frame = spark.read.csv(str(path), schema=schema, header=True, sep=sep, encoding="UTF-8",
-                           enforceSchema=True, mode="PERMISSIVE")
-    frame = frame.replace(_pandas_missing_words(), None)  # as pandas reads them: empty
-    return frame, decimal
+                           enforceSchema=True, mode="PERMISSIVE",
+                           columnNameOfCorruptRecord=BAD_LINE)
+    names = [name.strip() for name in header]
+    frame = frame.replace(_pandas_missing_words(), None, subset=names)  # as pandas reads them
+    return frame, decimal, sep
 
 
 def read_spark_extract(path: str | os.PathLike, settings: EngineSettings | None = None,
@@ -157,20 +162,20 @@ def read_spark_extract(path: str | os.PathLike, settings: EngineSettings | None 
         if path.suffix.lower() in PARQUET_SUFFIXES:
             frame, decimal, from_csv = _read_parquet(spark, path, "Parquet file"), ".", False
         else:
-            (frame, decimal), from_csv = _read_csv(spark, path, sep, decimal), True
+            (frame, decimal, sep), from_csv = _read_csv(spark, path, sep, decimal), True
     check_unique_column_names(list(frame.columns), str(path))
     if frame.isEmpty():
         raise DataValidationError(f"{path}: has a header but no data rows" if from_csv else
                                   f"{path}: has no data rows")
-    return SparkExtract(with_row_ids(frame), str(path), decimal or ".", from_csv)
+    return SparkExtract(with_row_ids(frame), str(path), decimal or ".", from_csv, sep or ",")
 
 
 def read_extract(path: str | os.PathLike, settings: EngineSettings | None = None,
                  sep: str | None = None, decimal: str | None = None):
     """Read a CSV or Parquet file, or a folder of (partitioned) Parquet, into a Spark frame."""
-    from .spark_checks import ROW_ID
+    from .spark_checks import INTERNAL_COLUMNS
 
-    return read_spark_extract(path, settings, sep, decimal).frame.drop(ROW_ID)
+    return read_spark_extract(path, settings, sep, decimal).frame.drop(*INTERNAL_COLUMNS)
 
 
 def load_extract(path: str | os.PathLike, settings: EngineSettings | None = None,

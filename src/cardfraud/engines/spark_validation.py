@@ -36,7 +36,8 @@ from ..data.schema import (
     TIMESTAMP,
 )
 from .spark_checks import (
-    ROW_ID,
+    BAD_LINE,
+    INTERNAL_COLUMNS,
     OffendingRowFinder,
     Rule,
     bounds_rules,
@@ -46,6 +47,7 @@ from .spark_checks import (
     is_text,
     missing_rule,
     number_rule,
+    ragged_line_rule,
     raise_first_broken,
     text_as_flag,
     text_as_number,
@@ -63,6 +65,7 @@ class SparkExtract:
     source: str
     decimal: str = "."
     from_csv: bool = False
+    sep: str = ","
 
 
 @dataclass
@@ -190,7 +193,7 @@ def validate_extract(extract: SparkExtract, on_missing: str = "drop", require_ta
     if on_missing not in {"drop", "fail"}:
         raise ValueError(f"on_missing must be 'drop' or 'fail', not {on_missing!r}")
     frame, source = extract.frame, extract.source
-    columns = [c for c in frame.columns if c != ROW_ID]
+    columns = [c for c in frame.columns if c not in INTERNAL_COLUMNS]
     inputs = list(FEATURES if required_inputs is None else required_inputs)
     require_columns(SimpleNamespace(columns=columns), inputs + [TARGET] * require_target, source,
                     lead="missing required")
@@ -199,6 +202,8 @@ def validate_extract(extract: SparkExtract, on_missing: str = "drop", require_ta
     labels = [TARGET] if TARGET in columns and scoring is None else []
     flags = [c for c in FLAG_FEATURES if c in columns] + labels
     plan = _Plan()
+    if BAD_LINE in frame.columns:  # pandas refuses such a file when reading it: first
+        plan.add(ragged_line_rule(source, extract.sep, len(columns), columns[0]))
     if scoring is not None:
         _plan_scoring(extract, plan, scoring, inputs)
     _plan_numbers(extract, plan, [c for c in CONTINUOUS_FEATURES if c in columns],
@@ -243,7 +248,7 @@ def _clean_frame(extract: SparkExtract, plan: _Plan, counts: dict, report: Clean
         frame = frame.filter(~missing)
     gaps = {c for c in plan.values if c not in present}  # unknown inputs may stay empty
     clean = frame.select(*[_stored(c, plan.values.get(c), c in gaps)
-                           for c in frame.columns if c != ROW_ID])
+                           for c in frame.columns if c not in INTERNAL_COLUMNS])
     if count_duplicates:
         report.duplicate_rows = kept - clean.select(*present).distinct().count()
     report.converted_columns = dict(plan.converted)
