@@ -180,6 +180,28 @@ def _resolve_csv_flags(plan: _Plan, counts: dict[str, int]) -> list[Rule]:
     return [rule for rule in plan.rules if rule.name not in skipped]
 
 
+def _plan_values(extract: SparkExtract, columns: list[str], labels: list[str],
+                 scoring: ScoringChecks | None, inputs: list[str]) -> _Plan:
+    """Plan the rules on values in the pandas engine's order: the file's lines, ``score``'s
+    own checks, numbers, flags, context columns, ranges, then flags other than 0/1."""
+    frame, source = extract.frame, extract.source
+    flags = [c for c in FLAG_FEATURES if c in columns] + labels
+    plan = _Plan()
+    if BAD_LINE in frame.columns:  # pandas refuses such a file when reading it: first
+        plan.add(ragged_line_rule(source, extract.sep, len(columns), columns[0]))
+    if scoring is not None:
+        _plan_scoring(extract, plan, scoring, inputs)
+    _plan_numbers(extract, plan, [c for c in CONTINUOUS_FEATURES if c in columns],
+                  "text to number")
+    _plan_flags(extract, plan, flags)
+    _plan_context(extract, plan)
+    for column, bounds in VALUE_BOUNDS.items():
+        if column in columns:
+            plan.add(*bounds_rules(source, column, plan.values[column], bounds))
+    plan.add(*[flag_rule(source, column, plan.values[column]) for column in flags])
+    return plan
+
+
 def validate_extract(extract: SparkExtract, on_missing: str = "drop", require_target: bool = True,
                      required_inputs: list[str] | None = None,
                      scoring: ScoringChecks | None = None,
@@ -200,20 +222,7 @@ def validate_extract(extract: SparkExtract, on_missing: str = "drop", require_ta
     report = CleaningReport(source=source, extra_columns=[c for c in columns
                                                           if c not in REQUIRED_COLUMNS])
     labels = [TARGET] if TARGET in columns and scoring is None else []
-    flags = [c for c in FLAG_FEATURES if c in columns] + labels
-    plan = _Plan()
-    if BAD_LINE in frame.columns:  # pandas refuses such a file when reading it: first
-        plan.add(ragged_line_rule(source, extract.sep, len(columns), columns[0]))
-    if scoring is not None:
-        _plan_scoring(extract, plan, scoring, inputs)
-    _plan_numbers(extract, plan, [c for c in CONTINUOUS_FEATURES if c in columns],
-                  "text to number")
-    _plan_flags(extract, plan, flags)
-    _plan_context(extract, plan)
-    for column, bounds in VALUE_BOUNDS.items():
-        if column in columns:
-            plan.add(*bounds_rules(source, column, plan.values[column], bounds))
-    plan.add(*[flag_rule(source, column, plan.values[column]) for column in flags])
+    plan = _plan_values(extract, columns, labels, scoring, inputs)
     used = REQUIRED_COLUMNS + (CHECKED_CONTEXT if require_target else [])
     present = [c for c in used if c in columns and (c != TARGET or labels)
                and c not in (scoring.may_be_unknown if scoring else ())]
