@@ -281,6 +281,16 @@ def test_scores_equal_the_pandas_scores(engine, champion, purchases, tmp_path):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
 
 
+def test_labels_in_purchases_to_score_are_kept(engine, champion, purchases, tmp_path):
+    labelled = pd.read_csv(purchases).assign(fraud=[i % 2 for i in range(200)])
+    labelled.to_csv(tmp_path / "labelled.csv", index=False)
+    engine.score_extract(tmp_path / "labelled.csv", tmp_path / "scored", MODEL, champion[1],
+                         SETTINGS)
+    scored = pd.read_parquet(tmp_path / "scored").sort_values("transaction_id")
+    assert list(scored.columns) == [*labelled.columns, "probability", "decision"]
+    assert scored["fraud"].tolist() == labelled.sort_values("transaction_id")["fraud"].tolist()
+
+
 def test_scores_of_daily_extracts_keep_the_days(engine, champion, tmp_path):
     written = _daily_extracts(tmp_path / "daily", rows=200)
     summary = engine.score_extract(tmp_path / "daily", tmp_path / "scored", MODEL, champion[1],

@@ -223,6 +223,8 @@ def validate_extract(extract: SparkExtract, on_missing: str = "drop", require_ta
                                                           if c not in REQUIRED_COLUMNS])
     labels = [TARGET] if TARGET in columns and scoring is None else []
     plan = _plan_values(extract, columns, labels, scoring, inputs)
+    if scoring is not None and TARGET in columns:  # kept, not checked: read as numbers
+        plan.values[TARGET] = text_as_number(frame, TARGET, extract.decimal)
     used = REQUIRED_COLUMNS + (CHECKED_CONTEXT if require_target else [])
     present = [c for c in used if c in columns and (c != TARGET or labels)
                and c not in (scoring.may_be_unknown if scoring else ())]
