@@ -149,7 +149,6 @@ def score_on_spark(input_path: str | os.PathLike, output_path: str | os.PathLike
         SparkUnavailable: PySpark or Java is missing.
     """
     from ..serving.scorer import check_model_uri, configure_quiet_tracking, load_registered_scorer
-    from .spark_validation import check_purchases_to_score
 
     input_path, output_path = Path(input_path), Path(output_path)
     check_model_uri(model_uri)
@@ -160,7 +159,9 @@ def score_on_spark(input_path: str | os.PathLike, output_path: str | os.PathLike
                                   f"computed on Spark; score with --engine pandas")
     check_output_folder(input_path, output_path, overwrite)
     started = time.perf_counter()
-    extract = read_spark_extract(input_path, settings, sep, decimal)
+    extract = read_spark_extract(input_path, settings, sep, decimal)  # says if PySpark is missing
+    from .spark_validation import check_purchases_to_score
+
     if hasattr(extract.frame.sparkSession, "sparkContext"):  # not on Spark Connect
         extract.frame.sparkSession.sparkContext.setLogLevel("ERROR")  # the command's one line
     scorer = load_registered_scorer(model_uri, tracking_uri)
