@@ -10,6 +10,10 @@ One module per engine, with the same functions (:func:`engine_for` picks it from
 - ``score_extract(input, output, model_uri, tracking_uri, settings, ...)``: the ``score``
   command (Spark: into a directory of Parquet, renamed into place on success).
 
+The Spark engine's work is split by what it does: ``spark_session`` (the session),
+``spark_checks`` (each rule as a Spark condition), ``spark_validation`` (the load step's and
+``score``'s checks in their order), ``spark_scoring`` (``spark_udf`` and the folder of scores).
+
 Reads params (``common.engine``, ``common.spark``); writes nothing itself.
 """
 

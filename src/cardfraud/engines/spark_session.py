@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
 
 from . import DEFAULT_MASTER, EngineSettings
 
@@ -40,6 +41,10 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
     ``sc://host:port`` connects to a Spark Connect server (``pip install 'pyspark[connect]'``).
     """
     settings = settings or EngineSettings("spark")
+    # PySpark 4 warns on every UDF that pandas 3 is newer than it was tested with; the engine's
+    # tests check what it does with pandas 3, so the user is not told at every score
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
     check_spark_installed()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
@@ -48,6 +53,10 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
     builder = SparkSession.builder.appName(app_name)
     master = settings.master or DEFAULT_MASTER
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
-    for key, value in settings.conf.items():
+    # times without a zone (pandas') are read and written as they are, whatever the machine's
+    # zone; a CSV line is judged whole (too many fields) whichever columns a query reads
+    conf = {"spark.sql.session.timeZone": "UTC",
+            "spark.sql.csv.parser.columnPruning.enabled": "false", **settings.conf}
+    for key, value in conf.items():
         builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
     return builder.getOrCreate()
