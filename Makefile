@@ -70,8 +70,8 @@ smoke: $(STAMP) ## A small fast run with params/smoke.yaml into reports/
 test: $(SPARK_STAMP) ## Run the whole test suite
 	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) --dist loadfile $(ARGS)
 
-test-fast: $(SPARK_STAMP) ## Run the tests that do not execute notebooks
-	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) -m "not slow and not browser" $(ARGS)
+test-fast: $(STAMP) ## Run the tests that do not execute notebooks or start Spark
+	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) -m "not slow and not browser and not spark" $(ARGS)
 
 lab: $(STAMP) ## Open JupyterLab in the venv on notebooks/
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/jupyter lab notebooks/

@@ -179,6 +179,7 @@ def test_simulate_gives_the_same_frame_as_before_the_chunked_simulator():
                       "0a47a5b4982a7b45efe8ba008a85878cb59336a9d229f505880f8a4177010be5"]
 
 
+@pytest.mark.spark
 def test_spark_reads_the_directory_as_one_dataset(written):
     pytest.importorskip("pyspark", reason="pyspark is not installed (the Spark engine's optional dependency)")
     if shutil.which("java") is None:

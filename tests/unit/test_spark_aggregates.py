@@ -21,6 +21,8 @@ except SparkUnavailable as missing:
 from cardfraud.engines import spark_drift, spark_eda, spark_sampling  # noqa: E402
 from cardfraud.engines.spark_session import spark_session  # noqa: E402
 
+pytestmark = pytest.mark.spark  # starts a Spark session: make test, not test-fast
+
 ERROR = spark_eda.QUANTILE_RELATIVE_ERROR
 BANDS_KM = [0, 5, 25, 100]
 

@@ -24,6 +24,8 @@ from cardfraud.serving.registration import held_out_test_rows
 from cardfraud.serving.score_command import cli
 from cardfraud.serving.scoring import score_file
 
+pytestmark = pytest.mark.spark  # starts a Spark session: make test, not test-fast
+
 SETTINGS = EngineSettings("spark", "local[2]", {"spark.sql.shuffle.partitions": 4,
                                                 "spark.ui.enabled": False,
                                                 "spark.ui.showConsoleProgress": False})
