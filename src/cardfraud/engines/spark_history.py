@@ -5,15 +5,18 @@
 (``double``) values and meanings, computed on the executors with range windows over each card's
 (or merchant's) purchases ordered by time in microseconds; nothing is collected to the driver.
 
-The windows are the pandas ones, bound for bound:
+The windows are the pandas ones, bound for bound, in whole microseconds ``T`` of ``t``:
 
-- card counts and amount means: ``rangeBetween(-window, -1)``, i.e. [t - window, t), purchases
-  at the same time never seeing each other;
+- card counts and amount means over [t - window, t), purchases at the same time never seeing
+  each other: the running total up to ``t - 1`` minus the one up to ``t - window - 1``
+  (``rangeBetween(unboundedPreceding, -offset)``; running totals grow row by row, where a
+  sliding frame is recomputed at every row, far too slow for a merchant with 100,000 purchases);
 - previous purchase and previous known place: ``rangeBetween(unboundedPreceding, -1)``; among
   earlier purchases at the same time, the last in the frame's order (pandas: the caller's row
   order; Spark: ``monotonically_increasing_id`` of the input rows, their partition order);
-- merchant fraud rate: (t - delay - 30 d, t - delay] is ``rangeBetween(-ceil(delay + 30 d) + 1,
-  -ceil(delay))`` in whole microseconds (with no delay the window ends at -1, before t);
+- merchant fraud rate over (t - delay - 30 d, t - delay]: the running totals up to
+  ``t - ceil(delay)`` minus up to ``t - ceil(delay + 30 d)`` (the lengths in nanoseconds
+  rounded as pandas rounds them; with no delay the window ends at ``t - 1``, before t);
 - first purchase at the merchant: the earliest time of the (card, merchant) pair.
 
 Timestamps are counted as Spark holds them: a ``timestamp`` column in real (UTC) microseconds
@@ -131,6 +134,25 @@ def _card_window():
     return Window.partitionBy(CARD_ID).orderBy(_TIME)
 
 
+def _window_total(aggregate, group: str, before_us: int, last_us: int):
+    """``aggregate`` (a count or sum) over the group's purchases with time T in
+    (t - before_us, t - last_us], as the difference of two running totals.
+
+    Running totals (frames from unboundedPreceding) grow row by row, where a sliding frame is
+    recomputed at every row: a merchant with 100,000 purchases would cost 100,000 times its
+    30-day window. pandas computes the same differences of cumulative sums.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    ordered = Window.partitionBy(group).orderBy(_TIME)
+
+    def up_to(offset):
+        return F.coalesce(aggregate.over(ordered.rangeBetween(Window.unboundedPreceding, -offset)),
+                          F.lit(0))
+    return up_to(last_us) - up_to(before_us)
+
+
 def _microseconds_of(nanoseconds: float) -> tuple[int, int]:
     """A window length in nanoseconds, rounded as pandas does, as (floor, ceil) microseconds."""
     whole = int(round(nanoseconds))
@@ -144,8 +166,8 @@ def _card_counts() -> dict:
     counts = {}
     for name, days in COUNT_WINDOWS.items():
         # T >= t - W (ns) holds for whole microseconds T exactly when T >= t - floor(W / 1000)
-        window = _card_window().rangeBetween(-_microseconds_of(days * NANOSECONDS_PER_DAY)[0], -1)
-        counts[name] = F.count(F.lit(1)).over(window)
+        start = _microseconds_of(days * NANOSECONDS_PER_DAY)[0]
+        counts[name] = _window_total(F.count(F.lit(1)), CARD_ID, start + 1, 1)
     return counts
 
 
@@ -165,8 +187,9 @@ def _amount_ratios() -> dict:
     amount = _finite(AMOUNT)
     ratios = {}
     for name, days in AMOUNT_WINDOWS.items():
-        window = _card_window().rangeBetween(-_microseconds_of(days * NANOSECONDS_PER_DAY)[0], -1)
-        total, count = F.sum(amount).over(window), F.count(amount).over(window)
+        start = _microseconds_of(days * NANOSECONDS_PER_DAY)[0] + 1  # [t - W, t), as above
+        total = _window_total(F.sum(amount), CARD_ID, start, 1)
+        count = _window_total(F.count(amount), CARD_ID, start, 1)
         usable = amount.isNotNull() & (count > 0) & (total > 0)
         ratios[name] = F.when(usable, F.least(amount / (total / count), F.lit(MAX_RATIO))
                               ).otherwise(1.0)
@@ -236,16 +259,14 @@ def _first_at_merchant(frame):
 
 def _merchant_fraud_rate(frame, label_delay_days: float):
     """The merchant's known frauds over its purchases in (t - delay - 30 d, t - delay]."""
-    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     delay_ns = label_delay_days * NANOSECONDS_PER_DAY
     reach_ns = delay_ns + MERCHANT_WINDOW_DAYS * NANOSECONDS_PER_DAY  # pandas' float sum
     # T > t - D (ns) for whole microseconds T: T >= t - ceil(D / 1000) + 1; T <= t - d: T <=
     # t - ceil(d / 1000); with no delay the window ends before t
-    start = -_microseconds_of(reach_ns)[1] + 1
-    stop = -_microseconds_of(delay_ns)[1] if delay_ns > 0 else -1
-    window = Window.partitionBy(MERCHANT_ID).orderBy(_TIME).rangeBetween(start, stop)
+    before, last = _microseconds_of(reach_ns)[1], _microseconds_of(delay_ns)[1] if delay_ns else 1
     known_fraud = F.when(F.col(TARGET).try_cast("double") == 1, 1).otherwise(0)
-    frauds, count = F.sum(known_fraud).over(window), F.count(F.lit(1)).over(window)
+    frauds = _window_total(F.sum(known_fraud), MERCHANT_ID, before, last)
+    count = _window_total(F.count(F.lit(1)), MERCHANT_ID, before, last)
     return F.when(_known_merchant(frame) & (count > 0), frauds / count).otherwise(0.0)
