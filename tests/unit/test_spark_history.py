@@ -19,6 +19,8 @@ except SparkUnavailable as missing:
 
 from cardfraud.engines import spark_history  # noqa: E402 - only with pyspark installed
 
+pytestmark = pytest.mark.spark  # starts a Spark session: make test, not test-fast
+
 ROW = "test_row"
 EXACT = ["purchases_last_1h", "purchases_last_24h", "purchases_last_7d",
          "first_purchase_at_merchant", "hour_of_day"]
