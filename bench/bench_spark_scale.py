@@ -90,7 +90,9 @@ def simulate(rows: int, folder: Path, timer: dict) -> None:
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "cardfraud", "simulate", "--rows", str(rows),
                     "--out", f"{folder}/"], check=True, stdout=subprocess.DEVNULL)
-    timer["simulate"] = time.perf_counter() - started
+    timer["simulate"] = round(time.perf_counter() - started, 2)
+    print(f"{rows:>11,}  {'simulate (chunked, own process)':<34} {timer['simulate']:8.1f} s",
+          flush=True)
 
 
 def fit_and_log(sample, inputs: list[str], store: Path):
@@ -100,23 +102,32 @@ def fit_and_log(sample, inputs: list[str], store: Path):
 
     mlflow.set_tracking_uri(f"sqlite:///{store}/mlflow.db")
     model = HistGradientBoostingClassifier(max_leaf_nodes=15, random_state=0)
-    model.fit(sample[inputs], sample["fraud"])
+    model.fit(sample[inputs].astype("float64"), sample["fraud"])
     with mlflow.start_run() as run:
         mlflow.sklearn.log_model(model, name="model", pyfunc_predict_fn="predict_proba",
-                                 input_example=sample[inputs].head(2))
+                                 serialization_format="cloudpickle",
+                                 input_example=sample[inputs].head(2).astype("float64"))
     return f"runs:/{run.info.run_id}/model"
 
 
-def score_test_period(features, model_uri: str, inputs: list[str], test_days: int) -> dict:
-    """Score the last ``test_days`` days on the executors; PR-AUC from binned score counts."""
-    import mlflow
+def split_at_test_period(features, test_days: int):
+    """Return (training period, test period): the test period is the last ``test_days`` days."""
     from pyspark.sql import functions as F
 
     last = features.agg(F.max("timestamp")).first()[0]
-    test = features.where(F.col("timestamp") > F.lit(last) - F.expr(f"INTERVAL {test_days} DAYS"))
+    cut = F.lit(last) - F.expr(f"INTERVAL {test_days} DAYS")
+    return features.where(F.col("timestamp") <= cut), features.where(F.col("timestamp") > cut)
+
+
+def score_test_period(test, model_uri: str, inputs: list[str]) -> dict:
+    """Score the test period on the executors; PR-AUC from binned score counts."""
+    import mlflow
+    from pyspark.sql import functions as F
+
+    features = test
     udf = mlflow.pyfunc.spark_udf(features.sparkSession, model_uri, env_manager="local",
                                   result_type="array<double>")
-    scored = test.withColumn("probability", udf(F.struct(*inputs))[1])
+    scored = test.withColumn("probability", udf(F.struct(*[F.col(c).cast("double").alias(c) for c in inputs]))[1])
     bins = F.least(F.floor(F.col("probability") * SCORE_BINS), F.lit(SCORE_BINS - 1)).cast("int")
     counts = scored.groupBy(bins.alias("bin"), "fraud").count().toPandas()
     fraud = np.zeros(SCORE_BINS)
@@ -142,7 +153,7 @@ def run(rows: int, master: str, driver_memory: str, sample_rows: int, test_days:
         tmp = Path(tmp)
         simulate(rows, tmp / "purchases", seconds)
         settings = EngineSettings("spark", master, {
-            "spark.driver.memory": driver_memory, "spark.ui.enabled": False,
+            "spark.driver.memory": driver_memory, "spark.ui.enabled": False, "spark.ui.showConsoleProgress": False,
             "spark.sql.shuffle.partitions": 64, "spark.local.dir": str(tmp / "spark-local")})
 
         def phase(name, call):
@@ -167,10 +178,13 @@ def run(rows: int, master: str, driver_memory: str, sample_rows: int, test_days:
                               "ratio_to_median_purchase_price", "repeat_retailer", "used_chip",
                               "used_pin_number", "online_order", *HISTORY_FEATURES)
                   if c in features.columns]
-        sample = phase("training sample", lambda: training_sample(features, sample_rows))
+        training, test = split_at_test_period(features.select(*inputs, "fraud", "timestamp"),
+                                              test_days)
+        sample = phase("training sample (training period)",
+                       lambda: training_sample(training, sample_rows))
         model_uri = phase("fit and log", lambda: fit_and_log(sample.frame, inputs, tmp))
         figures = phase("score test period (spark_udf)",
-                        lambda: score_test_period(features, model_uri, inputs, test_days))
+                        lambda: score_test_period(test, model_uri, inputs))
         spark.stop()
     peaks.done.set()
     peaks.join()
