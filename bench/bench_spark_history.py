@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         pandas_features(purchases)
     spark = spark_session(EngineSettings("spark", args.master, {
         "spark.ui.enabled": False, "spark.sql.session.timeZone": "UTC",
-        "spark.driver.memory": "4g", "spark.sql.shuffle.partitions": 8}))
+        "spark.driver.memory": "4g", "spark.ui.showConsoleProgress": False, "spark.sql.shuffle.partitions": 8}))
     spark.sparkContext.setLogLevel("ERROR")
     with tempfile.TemporaryDirectory() as folder:
         source, target = Path(folder, "purchases.parquet"), Path(folder, "features.parquet")
