@@ -18,9 +18,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..data.checks import DataValidationError
-from ..runner.atomic_write import TEMPORARY_FILE, temporary_path
+from ..runner.atomic_write import temporary_path
 from ..serving.history_scoring import history_inputs, refuse_without_history
-from ..serving.scoring import process_is_running
+from ..serving.scoring import remove_leftover_temporary_files
 from . import EngineSettings
 from .spark_engine import parquet_files, partition_columns, read_spark_extract
 
@@ -41,18 +41,6 @@ def check_output_folder(input_path: Path, output_path: Path, overwrite: bool = F
                          f"to another folder")
     if output_path.exists() and not overwrite:
         raise ValueError(f"{output_path}: already exists; pass --overwrite to replace it")
-
-
-def remove_leftover_folders(folder: Path) -> list[Path]:
-    """Delete the temporary folders of scores whose process is gone; return what was deleted."""
-    removed = []
-    for candidate in folder.glob(".*.cardfraud-*.tmp"):
-        match = TEMPORARY_FILE.fullmatch(candidate.name)
-        if candidate.is_dir() and match and int(match.group(1)) != os.getpid() and \
-                not process_is_running(int(match.group(1))):
-            shutil.rmtree(candidate, ignore_errors=True)
-            removed.append(candidate)
-    return removed
 
 
 def replace_with(folder: Path, target: Path) -> None:
@@ -114,7 +102,7 @@ def write_scores(scored, output_path: Path, partitions: list[str], overwrite: bo
     from pyspark.sql import functions as F
 
     output_path.parent.mkdir(parents=True, exist_ok=True)
-    remove_leftover_folders(output_path.parent)
+    remove_leftover_temporary_files(output_path.parent)
     folder = temporary_path(output_path)
     spark = scored.sparkSession
     try:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import signal
 import time
 from contextlib import contextmanager
@@ -88,13 +89,17 @@ def process_is_running(pid: int) -> bool:
 
 
 def remove_leftover_temporary_files(folder: Path) -> list[Path]:
-    """Delete the temporary files of scores whose process is gone; return what was deleted."""
+    """Delete the temporary files (pandas engine) and folders (Spark engine) of scores whose
+    process is gone; return what was deleted."""
     removed = []
     for candidate in folder.glob(".*.cardfraud-*.tmp"):
         match = TEMPORARY_FILE.fullmatch(candidate.name)
         if match and int(match.group(1)) != os.getpid() and not process_is_running(
                 int(match.group(1))):
-            candidate.unlink(missing_ok=True)
+            if candidate.is_dir():
+                shutil.rmtree(candidate, ignore_errors=True)
+            else:
+                candidate.unlink(missing_ok=True)
             removed.append(candidate)
     return removed
 
