@@ -83,3 +83,14 @@ def engine_for(settings: EngineSettings | str) -> ModuleType:
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; allowed: {', '.join(ENGINES)}")
     return importlib.import_module(f"{__name__}.{name}_engine")
+
+
+def is_spark_frame(frame) -> bool:
+    """Return True for a Spark DataFrame (classic or Spark Connect), False for a pandas one.
+
+    Page functions (``run_eda``, ``run_georeferencing``, ...) take either: a Spark run hands
+    each step a Spark DataFrame of the loaded purchases. Checked by type name, so a pandas run
+    never imports PySpark.
+    """
+    return any(cls.__module__.startswith("pyspark.") and cls.__name__ == "DataFrame"
+               for cls in type(frame).__mro__)
