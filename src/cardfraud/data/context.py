@@ -69,7 +69,7 @@ def context_columns_table(columns) -> pd.DataFrame:
 
 def model_inputs_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Return one row per model input: given by the extract, or unknown (never invented)."""
-    unknown = set(unknown_inputs(frame))
+    unknown = set(unknown_inputs(list(frame.columns)))
     return pd.DataFrame(
         [(name, unknown_input_text(name) if name in unknown else "in the extract")
          for name in FEATURES], columns=["input", "status"]).set_index("input")

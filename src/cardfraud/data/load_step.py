@@ -15,6 +15,7 @@ from dataclasses import asdict
 
 import pandas as pd
 
+from ..engines import is_spark_frame
 from ..report.locale_format import fill
 from ..report.markup import code, plain_text, sentence
 from ..report.translate import _, translate
@@ -84,8 +85,15 @@ def load_transactions(
     cities_path: str | None = None,
     codes: dict | None = None,
     out_of_order: str = "refuse",
+    engine: str = "pandas",
+    spark: dict | None = None,
+    output_dir=None,
 ) -> tuple[pd.DataFrame, CleaningReport, dict]:
     """Load the transactions from a file (when ``path`` is given) or the simulator.
+
+    ``engine``/``spark`` are ``common.engine``/``common.spark``: on Spark the purchases are
+    read and validated by :func:`cardfraud.engines.spark_load.load_on_spark` (a Spark
+    DataFrame is returned; ``output_dir`` holds the chunked simulator's folder).
 
     ``columns`` maps canonical names to the extract's own headers (``load.columns``);
     ``coordinates_path`` names the geolocation provider's file, joined on ``transaction_id``.
@@ -97,6 +105,16 @@ def load_transactions(
         The clean frame, the cleaning report and ``data`` = {source (simulated, file or raw),
         path, rows, fingerprint, ``coordinates`` (the join's counts), ``derivation`` (raw)}.
     """
+    if engine == "spark":
+        from ..engines import engine_settings
+        from ..engines.spark_load import load_on_spark
+
+        return load_on_spark(
+            engine_settings({"engine": engine, "spark": spark or {}}), source, path, sep,
+            decimal, on_missing, duplicates, simulator, output_dir, thousands=thousands,
+            columns=columns, coordinates_path=coordinates_path,
+            allow_missing_inputs=allow_missing_inputs, cardholders_path=cardholders_path,
+            cardholder_columns=cardholder_columns, cities_path=cities_path, codes=codes)
     raw_options = {"codes": codes, "cardholders_path": cardholders_path, "columns": columns,
                    "cardholder_columns": cardholder_columns, "cities_path": cities_path,
                    "on_missing": on_missing, "duplicates": duplicates, "out_of_order": out_of_order}
@@ -140,6 +158,10 @@ def load_transactions(
 
 def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dict:
     """Return the data profile: rows, columns, missing, duplicates, class balance, statistics."""
+    if is_spark_frame(frame):
+        from ..engines.spark_load import spark_data_profile
+
+        return spark_data_profile(frame, report, data)
     frauds = int(frame[TARGET].sum())
     continuous = [c for c in CONTINUOUS_FEATURES if c in frame]  # an extract may lack some
     stats = frame[continuous].describe(percentiles=[0.1, 0.5, 0.9, 0.99]).T
@@ -161,8 +183,13 @@ def data_profile(frame: pd.DataFrame, report: CleaningReport, data: dict) -> dic
 def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> dict:
     """Write the cleaned parquet, the profile and the step results; return the paths."""
     target = transactions_path(output_dir)
-    with atomic_path(target) as tmp:
-        frame.to_parquet(tmp, index=False)
+    if is_spark_frame(frame):  # a folder written by the executors
+        from ..engines.spark_load import write_handed_on
+
+        write_handed_on(frame, target)
+    else:
+        with atomic_path(target) as tmp:
+            frame.to_parquet(tmp, index=False)
     profile_path = write_json_atomic(artifact_path(DATA_PROFILE, output_dir), profile)
     save_step_results(
         "load",
@@ -171,10 +198,23 @@ def write_load_outputs(frame: pd.DataFrame, profile: dict, output_dir=None) -> d
          "rows_dropped_missing": profile["cleaning"]["missing_rows_dropped"],
          "duplicate_rows": profile["cleaning"]["duplicate_rows"],
          "coordinates": profile["data"].get("coordinates"),
-         "context_columns": profile["context_columns"], **inputs_record(frame)},
+         "context_columns": profile["context_columns"], **inputs_record(frame.columns)},
         output_dir,
     )
     return {"transactions": str(target), "profile": str(profile_path)}
+
+
+def handed_on_transactions(frame, output_dir=None):
+    """Return the purchases the page goes on showing: a pandas frame as it is; on Spark the
+    folder just handed on, read back, once the chunked simulator's folder is deleted (it would
+    otherwise be a second copy of the data in the output dir)."""
+    if not is_spark_frame(frame):
+        return frame
+    from ..eda.headlines import read_loaded_transactions
+    from ..engines.spark_load import remove_simulated_purchases
+
+    remove_simulated_purchases(output_dir)
+    return read_loaded_transactions(output_dir)
 
 
 def describe_source(data: dict, report: CleaningReport) -> str:
@@ -197,9 +237,11 @@ def describe_source(data: dict, report: CleaningReport) -> str:
 
 def schema_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Return one row per column: type, meaning, and whether the analysis requires it."""
+    types = (list(dict(frame.dtypes).values()) if is_spark_frame(frame)  # Spark's type names
+             else [str(t) for t in frame.dtypes])
     return pd.DataFrame({
         "column": frame.columns,
-        "type": [str(t) for t in frame.dtypes],
+        "type": types,
         "required": [c in REQUIRED_COLUMNS for c in frame.columns],
         "meaning": [COLUMN_MEANINGS.get(c, "context carried along (not a model input)")
                     for c in frame.columns],
@@ -248,9 +290,23 @@ def coordinates_table(data: dict) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["check", "result"]).set_index("check")
 
 
+def purchases_sample(frame, rows: int = 8) -> pd.DataFrame:
+    """Return a few purchases to show on the page (seeded; on Spark a bounded sample)."""
+    if is_spark_frame(frame):
+        from ..engines.spark_load import sample_of_purchases
+
+        return sample_of_purchases(frame, rows)
+    return frame.sample(n=min(rows, len(frame)), random_state=0)
+
+
 def class_balance_table(frame: pd.DataFrame) -> pd.DataFrame:
     """Return purchases and share for legitimate and fraudulent purchases."""
-    counts = frame[TARGET].value_counts().reindex([0, 1], fill_value=0)
+    if is_spark_frame(frame):
+        from ..engines.spark_eda import class_balance
+
+        counts = class_balance(frame)["purchases"].reset_index(drop=True)
+    else:
+        counts = frame[TARGET].value_counts().reindex([0, 1], fill_value=0)
     return pd.DataFrame({
         "class": ["legitimate", "fraud"],
         "purchases": counts.to_numpy(),

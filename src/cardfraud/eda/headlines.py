@@ -46,11 +46,21 @@ def __getattr__(name: str):  # NO_TIMESTAMPS_MESSAGE: the message in the languag
 
 
 def read_loaded_transactions(output_dir=None) -> pd.DataFrame:
-    """Return the transactions the load step handed on, or raise naming the step to run."""
+    """Return the transactions the load step handed on, or raise naming the step to run.
+
+    A pandas run hands on one Parquet file (a pandas frame is returned); a Spark run a folder
+    of Parquet, returned as a Spark DataFrame in the session the load results name
+    (:func:`cardfraud.engines.spark_load.read_handed_on`).
+    """
     path = transactions_path(output_dir)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the load step first "
                                 "(python run_all.py --only load)")
+    if path.is_dir():
+        from ..engines.spark_load import read_handed_on
+        from ..runner.artifacts import load_step_results
+
+        return read_handed_on(path, load_step_results("load", output_dir)["data"].get("engine"))
     return pd.read_parquet(path)
 
 

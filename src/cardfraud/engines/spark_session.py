@@ -55,7 +55,7 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
     builder = builder.remote(master) if master.startswith("sc://") else builder.master(master)
     # times without a zone (pandas') are read and written as they are, whatever the machine's
     # zone; a CSV line is judged whole (too many fields) whichever columns a query reads
-    conf = {"spark.sql.session.timeZone": "UTC",
+    conf = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
             "spark.sql.csv.parser.columnPruning.enabled": "false", **settings.conf}
     for key, value in conf.items():
         builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))

@@ -6,6 +6,8 @@ predictions and the transactions); nothing is recomputed or re-estimated.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pyarrow.parquet
 
@@ -99,6 +101,28 @@ def expected_frauds_text(results: dict) -> str:
                     onsite_high=batch["onsite"]["high"])
 
 
+def _alerts_and_caught(predictions: Path, threshold: float, output_dir=None) -> dict:
+    """Alerts, caught frauds and their amount (None without amounts) from a pandas run's
+    test scores and transactions."""
+    scores = pd.read_parquet(predictions)
+    alerts = scores["probability"].to_numpy() >= threshold
+    caught = alerts & (scores["fraud"].to_numpy() == 1)
+    amount = None
+    if "amount" in pyarrow.parquet.read_schema(transactions_path(output_dir)).names:
+        amounts = pd.read_parquet(transactions_path(output_dir), columns=["amount"])["amount"]
+        amount = float(amounts.to_numpy()[scores["row"].to_numpy()[caught]].sum())
+    return {"alerts": int(alerts.sum()), "caught": int(caught.sum()), "caught_amount": amount}
+
+
+def _spark_alerts_and_caught(predictions: Path, threshold: float, output_dir=None) -> dict:
+    """The same counts from a Spark run's folder of test scores, summed on the executors."""
+    from ..engines.spark_summary import alerts_and_caught
+    from ..runner.artifacts import load_step_results
+
+    engine = load_step_results("load", output_dir)["data"].get("engine")
+    return alerts_and_caught(predictions, threshold, engine)
+
+
 def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None:
     """Losses the model would have prevented on the test period, from its saved scores.
 
@@ -107,27 +131,25 @@ def prevented_loss(output_dir=None, modeling: dict | None = None) -> dict | None
     or were made from other data than the transactions (e.g. after ``--only load``).
     """
     predictions = artifact_path(TEST_PREDICTIONS, output_dir)
-    if modeling is None or not predictions.is_file():
+    if modeling is None or not predictions.exists():
         return None
     if modeling.get(DATA_FINGERPRINT) != data_fingerprint(output_dir):
         return None
-    scores = pd.read_parquet(predictions)
-    alerts = scores["probability"].to_numpy() >= modeling["threshold"]
-    caught = alerts & (scores["fraud"].to_numpy() == 1)
+    counts = (_spark_alerts_and_caught(predictions, modeling["threshold"], output_dir)
+              if predictions.is_dir() else _alerts_and_caught(predictions, modeling["threshold"],
+                                                              output_dir))
     costs = modeling["costs"]
-    columns = pyarrow.parquet.read_schema(transactions_path(output_dir)).names
     currency = modeling.get("currency") or (modeling.get("costs") or {}).get("currency", "")
-    if "amount" in columns:
-        amounts = pd.read_parquet(transactions_path(output_dir), columns=["amount"])["amount"]
-        saved = float(amounts.to_numpy()[scores["row"].to_numpy()[caught]].sum())
+    if counts["caught_amount"] is not None:
+        saved = counts["caught_amount"]
         basis = _("a caught fraud saves its amount")
     else:
-        saved = float(caught.sum() * costs["cost_missed_fraud"])
+        saved = float(counts["caught"] * costs["cost_missed_fraud"])
         basis = sentence(_("a caught fraud saves {cost:,.0f} {currency}"),
                          cost=costs["cost_missed_fraud"], currency=currency)
-    review = float(alerts.sum() * costs["cost_review"])
+    review = float(counts["alerts"] * costs["cost_review"])
     days = (modeling.get("split") or {}).get("test_days")
-    return {"frauds_caught": int(caught.sum()), "alerts": int(alerts.sum()),
+    return {"frauds_caught": counts["caught"], "alerts": counts["alerts"],
             "saved": saved, "review_cost": review, "net": saved - review, "test_days": days,
             "currency": currency,
             "assumptions": sentence(_("{basis}; each alert is reviewed at {cost:,.0f} {currency}"),

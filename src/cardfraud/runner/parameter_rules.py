@@ -231,10 +231,6 @@ def _check_spark(common: dict, source: str) -> None:
     problem = spark_settings_problem(spark) if isinstance(spark, dict) else None
     if problem:
         raise ConfigError(f"{source}: parameter common.spark.{problem}")
-    if common.get("engine") == "spark":  # the settings are checked; the steps are not there yet
-        raise ConfigError(f"{source}: parameter common.engine is 'spark', but this version runs "
-                          f"the steps on pandas only (the Spark engine is work in progress: "
-                          f"README, \"Running on Spark\"); use common.engine: pandas")
 
 
 def _check_codes(load: dict, source: str) -> None:
