@@ -19,7 +19,7 @@ import shutil
 from pathlib import Path
 
 from ..data.checks import DataValidationError
-from ..data.schema import CONTINUOUS_FEATURES, FLAG_FEATURES, REQUIRED_COLUMNS, TARGET
+from ..data.schema import CONTINUOUS_FEATURES, REQUIRED_COLUMNS, TARGET
 from ..runner.atomic_write import temporary_path
 from . import EngineSettings
 from .spark_session import spark_session
@@ -147,7 +147,7 @@ def spark_data_profile(frame, report, data: dict) -> dict:
     from .spark_eda import QUANTILE_RELATIVE_ERROR, known_values
 
     continuous = [c for c in CONTINUOUS_FEATURES if c in frame.columns]
-    flags = [c for c in FLAG_FEATURES if c in frame.columns]
+    flags = [c for c in REQUIRED_COLUMNS[3:] if c in frame.columns]  # as pandas: flags, fraud
     known = known_values(frame, continuous)
     sums = [F.count(F.lit(1)).alias("rows"), F.sum(F.col(TARGET).cast("long")).alias("frauds")]
     sums += [F.avg(F.col(c).cast("double")).alias(f"share {c}") for c in flags]
