@@ -272,9 +272,8 @@ def test_model_names_outside_the_safe_alphabet_are_refused(name):
         check_model_name(name)
 
 
-def test_the_spark_engine_is_refused_until_its_steps_exist():
-    with pytest.raises(ConfigError, match=r"common.engine is 'spark', but this version runs the "
-                                          r"steps on pandas only"):
-        resolve_params("params/smoke.yaml", ["common.engine=spark"], discover_steps())
+def test_the_spark_engine_is_accepted_and_its_master_checked():
+    params = resolve_params("params/smoke.yaml", ["common.engine=spark"], discover_steps())[0]
+    assert params["common"]["engine"] == "spark"
     with pytest.raises(ConfigError, match=r"common.spark.master"):
         resolve_params("params/smoke.yaml", ["common.spark.master=mesos://x"], discover_steps())
