@@ -60,28 +60,44 @@ def normalized(text: str, places: list[tuple[str, str]]) -> str:
     return TIMESTAMP.sub("<time>", text)
 
 
-def differences(a, b, places_a, places_b, tolerance: float, path: str = "") -> list[str]:
+class Rules:
+    """What a comparison skips and how close numbers must be: ``ignored`` (a pattern of the
+    dotted paths skipped) and ``tolerances`` ((pattern of paths, tolerance), first match
+    wins; else ``tolerance``)."""
+
+    def __init__(self, tolerance: float = 1e-9, ignored: re.Pattern | None = None,
+                 tolerances: tuple = ()):
+        self.tolerance, self.ignored, self.tolerances = tolerance, ignored, tolerances
+
+    def tolerance_at(self, path: str) -> float:
+        """The tolerance of the number at ``path``."""
+        return next((tol for pattern, tol in self.tolerances if pattern.search(path)),
+                    self.tolerance)
+
+
+def differences(a, b, places_a, places_b, tolerance: float | Rules, path: str = "") -> list[str]:
     """Return one line per difference between two JSON values (ignored keys skipped)."""
+    rules = tolerance if isinstance(tolerance, Rules) else Rules(tolerance)
     if isinstance(a, dict) and isinstance(b, dict):
         found = []
         for key in sorted(set(a) | set(b), key=str):
-            if IGNORED_KEYS.search(str(key)):
-                continue
             where = f"{path}.{key}" if path else str(key)
+            if IGNORED_KEYS.search(str(key)) or (rules.ignored and rules.ignored.search(where)):
+                continue
             if key not in a or key not in b:
                 side = "only in B" if key not in a else "only in A"
                 found.append(f"{where}: {side} ({_shown(a.get(key, b.get(key)), 80)})")
                 continue
-            found += differences(a[key], b[key], places_a, places_b, tolerance, where)
+            found += differences(a[key], b[key], places_a, places_b, rules, where)
         return found
     if isinstance(a, list) and isinstance(b, list):
         found = [] if len(a) == len(b) else [f"{path}: {len(a)} items != {len(b)} items"]
         for index, (x, y) in enumerate(zip(a, b, strict=False)):  # extra items: said above
-            found += differences(x, y, places_a, places_b, tolerance, f"{path}[{index}]")
+            found += differences(x, y, places_a, places_b, rules, f"{path}[{index}]")
         return found
     if _is_number(a) and _is_number(b):
-        same = (math.isnan(a) and math.isnan(b)) or math.isclose(
-            a, b, rel_tol=tolerance, abs_tol=tolerance)
+        tol = rules.tolerance_at(path)
+        same = (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=tol, abs_tol=tol)
         return [] if same else [f"{path}: {a!r} != {b!r}"]
     if isinstance(a, str) and isinstance(b, str):
         a, b = normalized(a, places_a), normalized(b, places_b)
@@ -98,7 +114,7 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def compare_records(a: dict, b: dict, tolerance: float = 1e-9) -> list[str]:
+def compare_records(a: dict, b: dict, tolerance: float | Rules = 1e-9) -> list[str]:
     """Return every difference between two run records beyond times, ids and paths."""
     return differences(a, b, run_places(a), run_places(b), tolerance)
 
