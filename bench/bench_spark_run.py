@@ -1,0 +1,135 @@
+#!/usr/bin/env python
+"""Scale figures of a whole run on Spark: every notebook and the site, at 10M, 30M, 100M purchases.
+
+For each ``--rows`` it runs ``run_all.py --set common.engine=spark`` (the load step's chunked
+simulator writes the purchases; every later step reads them on Spark) into a temporary dir with
+a temporary MLflow store, and prints, from the run record and from sampling the process tree
+every 0.2 s:
+
+- seconds in all and per step, and seconds per million purchases;
+- the peak resident memory of each kind of process (the run_all and kernel pythons, the JVM
+  that is driver and executors in local mode, the executors' python workers) and of all of
+  them together.
+
+Growth is checked against the first size: the issue asks for 100M within 12 times 10M.
+
+    .venv/bin/python bench/bench_spark_run.py --rows 10000000 30000000 --json bench/results/spark_run.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def process_kind(proc: psutil.Process) -> str:
+    """Return which part of a Spark run a process is: jvm, python_workers, kernel or run_all."""
+    line = " ".join(proc.cmdline())
+    if "java" in proc.name() or "/java" in line:
+        return "jvm"
+    if "pyspark" in line or "daemon" in line or "worker" in line:
+        return "python_workers"
+    if "ipykernel" in line:
+        return "kernel"
+    return "run_all" if "run_all" in line else "other"
+
+
+class PeakOfTree(threading.Thread):
+    """Sample a process tree; keep the peak resident memory of each kind and of all together."""
+
+    def __init__(self, pid: int, interval: float = 0.2):
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peaks, self.done = pid, interval, {}, threading.Event()
+
+    def run(self) -> None:
+        try:
+            root = psutil.Process(self.pid)
+        except psutil.NoSuchProcess:
+            return
+        while not self.done.is_set():
+            totals: dict[str, int] = {}
+            try:
+                procs = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for proc in procs:
+                try:
+                    kind = process_kind(proc)
+                    totals[kind] = totals.get(kind, 0) + proc.memory_info().rss
+                except (psutil.NoSuchProcess, psutil.AccessDenied):
+                    continue
+            totals["all"] = sum(totals.values())
+            for kind, rss in totals.items():
+                self.peaks[kind] = max(self.peaks.get(kind, 0), rss)
+            time.sleep(self.interval)
+
+
+def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
+                 extra: list[str]) -> dict:
+    """Run the whole chain on Spark at ``rows`` purchases; return its figures."""
+    out = workdir / "out"
+    command = [sys.executable, str(ROOT / "run_all.py"), "--output", str(out),
+               "--set", "common.engine=spark", "--set", f"common.spark.master={master}",
+               "--set", f"common.spark.conf={{spark.driver.memory: {driver_memory}}}",
+               "--set", f"load.simulator.rows={rows}",
+               "--set", f"common.tracking_uri=sqlite:///{workdir}/mlflow.db", *extra]
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    monitor = PeakOfTree(proc.pid)
+    monitor.start()
+    output, _ = proc.communicate()
+    wall = time.perf_counter() - started
+    monitor.done.set()
+    monitor.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"run_all failed ({proc.returncode}):\n{output[-4000:]}")
+    record = json.loads((out / "run.json").read_text())
+    steps = {step["name"]: round(step.get("seconds", 0.0), 1) for step in record["steps"]}
+    steps["render"] = round(record.get("render_seconds") or 0.0, 1)
+    return {"rows": rows, "master": master, "driver_memory": driver_memory,
+            "total_seconds": round(wall, 1),
+            "seconds_per_million": round(wall / (rows / 1e6), 2), "steps_seconds": steps,
+            "peak_gb": {kind: round(rss / 1e9, 2) for kind, rss in monitor.peaks.items()},
+            "site_pages": len(list((out / "site").rglob("*.html"))),
+            "test_pr_auc": (record.get("modeling") or {}).get("test", {}).get(
+                "average_precision")}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the whole chain on Spark at each size; print and save the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000])
+    parser.add_argument("--master", default="local[2]")
+    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--set", dest="overrides", action="append", default=[])
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args(argv)
+    extra = [item for pair in (("--set", s) for s in args.overrides) for item in pair]
+    results = []
+    for rows in args.rows:
+        with tempfile.TemporaryDirectory(prefix="cardfraud-spark-run-") as tmp:
+            figures = run_on_spark(rows, Path(tmp), args.master, args.driver_memory, extra)
+        if results:
+            first = results[0]
+            figures["growth_vs_first"] = round(figures["total_seconds"] / first["total_seconds"], 2)
+            figures["rows_vs_first"] = rows / first["rows"]
+        print(json.dumps(figures, indent=2), flush=True)
+        results.append(figures)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
