@@ -69,7 +69,7 @@ def both_runs(tmp_path_factory):
 
 
 def test_both_runs_succeed_and_publish_the_same_pages(both_runs):
-    for engine, (out, done) in both_runs.items():
+    for engine, (_out, done) in both_runs.items():
         assert done.returncode == 0, f"{engine}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     pages = {engine: sorted(p.name for p in (out / "site").glob("*.html"))
              for engine, (out, _) in both_runs.items()}
