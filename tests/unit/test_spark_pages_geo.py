@@ -3,8 +3,9 @@
 20,000 simulated purchases (with planted skimmers and cash-out areas) run through
 ``run_georeferencing`` as a pandas frame and as a Spark frame handed over as a Spark run does:
 the results dict (counts exact, rates 1e-9), the exported CSV and GeoJSON files, the scope text
-and the map's per-cell counts agree; so do purchases partly without coordinates and an
-extract without coordinate columns (no maps, no hot spots, no CPP).
+and the map's per-cell counts agree; so do purchases partly without coordinates (with Spark's
+zoned ``timestamp`` type, as the Spark load step writes) and an extract without coordinate
+columns (no maps, no hot spots, no CPP).
 """
 
 from __future__ import annotations
@@ -53,9 +54,18 @@ def purchases() -> pd.DataFrame:
     return simulate(rows=20_000, seed=7, purchases_per_cardholder=20.0)
 
 
-def run_both(spark, frame: pd.DataFrame, tmp_path, **params):
-    """Run the page on ``frame`` with pandas and with Spark; return both pages and folders."""
+def run_both(spark, frame: pd.DataFrame, tmp_path, timestamp_type: str | None = None,
+             **params):
+    """Run the page on ``frame`` with pandas and with Spark; return both pages.
+
+    ``timestamp_type`` (``timestamp``: Spark's zoned type, as the Spark load step writes)
+    recasts the Spark frame's times; the session's zone is UTC, so they mean the same.
+    """
     spark_frame = as_loaded_spark_frame(spark, frame, tmp_path)
+    if timestamp_type:
+        spark_frame = spark_frame.withColumn("timestamp",
+                                             spark_frame["timestamp"].cast(timestamp_type))
+        assert dict(spark_frame.dtypes)["timestamp"] == timestamp_type
     pages = {}
     for engine, data in (("pandas", frame), ("spark", spark_frame)):
         pages[engine] = run_georeferencing(data, tmp_path / engine, **params)
@@ -134,11 +144,11 @@ def test_the_map_grid_counts_agree(spark, purchases, tmp_path):
         np.testing.assert_array_equal(actual[key], expected[key], err_msg=key)
 
 
-def test_purchases_partly_without_coordinates_agree(spark, purchases, tmp_path):
+def test_purchases_partly_without_coordinates_and_zoned_times_agree(spark, purchases, tmp_path):
     frame = purchases.copy()
     unplaced = frame.index[::20]
     frame.loc[unplaced, ["latitude", "longitude"]] = np.nan
-    pages = run_both(spark, frame, tmp_path, **PARAMS)
+    pages = run_both(spark, frame, tmp_path, timestamp_type="timestamp", **PARAMS)
     results = pages["pandas"].results
     assert results["purchases_without_coordinates"] == len(unplaced)
     assert results["suspected_point_count"] >= 1

@@ -40,7 +40,7 @@ def timeline(frame):
 
     purchases = frame.filter(F.col("card_id").isNotNull() & F.col("merchant_id").isNotNull())
     first = purchases.agg(F.min("timestamp").alias("origin"))
-    origin = pd.Timestamp(first.first()["origin"])
+    origin = first_purchase_time(frame.sparkSession, first, dict(frame.dtypes)["timestamp"])
     fraud = F.col(TARGET) == 1
     exposing = F.lit(True)
     if {"online_order", "used_chip"} <= set(frame.columns):
@@ -52,6 +52,21 @@ def timeline(frame):
         "card_id", "merchant_id", (micros / F.lit(1e6) / F.lit(SECONDS_PER_DAY)).alias("days"),
         fraud.alias("is_fraud"), kind.alias("kind"), (~fraud & exposing).alias("genuine"))
     return purchases, origin
+
+
+def first_purchase_time(spark, first, kind: str) -> pd.Timestamp:
+    """Return the first purchase's time as pandas reads the data: a wall-clock time.
+
+    A ``timestamp_ntz`` column is that already; a ``timestamp`` column is shown in the session's
+    time zone (Python's ``collect`` would use the driver machine's instead).
+    """
+    from pyspark.sql import functions as F
+
+    if kind != "timestamp":
+        return pd.Timestamp(first.first()["origin"])
+    micros = first.select(F.unix_micros("origin").alias("us")).first()["us"]
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    return pd.Timestamp(micros, unit="us", tz="UTC").tz_convert(zone).tz_localize(None)
 
 
 def activity_strata(cards) -> pd.DataFrame:
@@ -171,13 +186,15 @@ def window_pairs(purchases, cards, members: dict, kinds: list[int], merchant_ids
     return pairs, blocks
 
 
-def unit_table(pairs) -> pd.DataFrame:
-    """Return per merchant-window: cards, later-defrauded cards and expected, from Spark."""
+def unit_table(pairs, min_cards: int) -> pd.DataFrame:
+    """Return per merchant-window with at least ``min_cards`` cards: cards, later-defrauded
+    cards and expected, from Spark (the others cannot be tested: ``tests_of_units``)."""
     from pyspark.sql import functions as F
 
     return pairs.groupBy("unit").agg(
         F.count(F.lit(1)).alias("cards"), F.sum(F.col("observed").cast("long")).alias("observed"),
-        F.max("unit_expected").alias("expected")).toPandas().sort_values("unit")
+        F.max("unit_expected").alias("expected")).filter(F.col("cards") >= min_cards
+                                                         ).toPandas().sort_values("unit")
 
 
 def flagged_pairs(pairs, units: np.ndarray) -> pd.DataFrame:
@@ -252,7 +269,7 @@ def common_points_of_purchase(frame, lookback_days: float = 30.0, fdr: float = 0
                                  window_days)
     pairs = pairs.cache()
     try:
-        units = unit_table(pairs)
+        units = unit_table(pairs, max(min_defrauded, 1))
         tests = tests_of_units(units["unit"].to_numpy(np.int64), units["cards"].to_numpy(np.int64),
                                units["observed"].to_numpy(float), units["expected"].to_numpy(float),
                                blocks, min_defrauded, fdr)
