@@ -1,7 +1,7 @@
 """The common point of purchase (CPP) on Spark: the same suspects and cards at risk as pandas.
 
-``common_points_of_purchase``, ``suspected_points`` and ``cards_at_risk`` mirror the functions
-of :mod:`cardfraud.geo.cpp` and :mod:`cardfraud.geo.suspects` on a Spark DataFrame. On the
+``common_points_of_purchase`` mirrors :mod:`cardfraud.geo.cpp`'s on a Spark DataFrame (the
+suspects' table and the cards at risk are :mod:`.spark_suspects`). On the
 executors: each card's first fraud of each kind and activity stratum (groupBy), the visits of
 genuine purchases placed in their merchant-windows, and each (card, merchant-window) pair's
 observed and expected later fraud, computed by the pandas ``card_unit_exposures`` in groups of
@@ -27,7 +27,6 @@ from ..geo.cpp import (
     first_pass_flags,
     tests_of_units,
 )
-from ..geo.suspects import SUSPECT_COLUMNS, merchant_places, points_table
 
 PAIR_SCHEMA = ("unit long, kind int, card string, pair_rank long, observed boolean, "
                "expected double, hit_first double, hit_last double, unit_expected double")
@@ -300,44 +299,3 @@ def common_points_of_purchase(frame, lookback_days: float = 30.0, fdr: float = 0
             "visits": visits, "visit_counts": counts, "merchant_ids": merchant_ids,
             "card_ids": at_risk["card_id"].to_numpy(), "origin": origin,
             "lookback_days": lookback_days, "fdr": fdr}
-
-
-def _places_of_group(group: pd.DataFrame) -> pd.DataFrame:
-    """Return one merchant's place (``merchant_places``) from its genuine purchases."""
-    places = merchant_places(group, group["merchant_id"].unique())
-    places = places.reset_index(names="merchant_id")[
-        ["merchant_id", "onsite_share", "kind", "longitude", "latitude", "city"]]
-    # object, not pandas' Arrow-backed text, which Spark's Arrow writer refuses
-    return places.astype({"kind": object, "city": object})
-
-
-def suspected_points(frame, cpp: dict, boundaries) -> pd.DataFrame:
-    """Return the suspected points (``geo.suspects.suspected_points``) from Spark.
-
-    Each suspect's place is the pandas median of its genuine purchases, computed per merchant
-    on the executors (only the suspects' places reach the driver).
-    """
-    from pyspark.sql import functions as F
-
-    if not len(cpp["suspects"]):
-        return pd.DataFrame(columns=SUSPECT_COLUMNS)
-    merchant_ids = cpp["merchant_ids"][cpp["suspects"]]
-    keep = [c for c in ("merchant_id", "longitude", "latitude", "online_order", "city", TARGET)
-            if c in frame.columns]
-    chosen = frame.filter(F.col("merchant_id").isin(merchant_ids.tolist())
-                          & (F.col(TARGET) == 0)).select(*keep)
-    if "city" in chosen.columns:
-        chosen = chosen.withColumn("city", F.col("city").cast("string"))
-    id_type = dict(chosen.dtypes)["merchant_id"]
-    schema = (f"merchant_id {id_type}, onsite_share double, kind string, longitude double, "
-              "latitude double, city string")
-    places = chosen.groupBy("merchant_id").applyInPandas(_places_of_group, schema).toPandas()
-    places = places.set_index("merchant_id").reindex(merchant_ids)
-    return points_table(cpp, places, cpp["visit_counts"], boundaries)
-
-
-def cards_at_risk(cpp: dict, points: pd.DataFrame) -> pd.DataFrame:
-    """Return the cards at risk (``geo.suspects.cards_at_risk``): from the collected rows."""
-    from ..geo.suspects import cards_at_risk as at_risk_table
-
-    return at_risk_table(cpp, points)

@@ -7,7 +7,7 @@ purchases: each purchase's department is found on the executors (``mapInPandas``
 boundaries shipped to them, the pandas point-in-polygon), then purchases and frauds are
 counted per department, per hot-spot cell and per map cell; the statistics (Wilson intervals,
 binomial tests, Benjamini-Hochberg) run on the driver over those per-cell tables, with the
-pandas code. The common point of purchase is :mod:`.spark_cpp`.
+pandas code. The common point of purchase is :mod:`.spark_cpp` and :mod:`.spark_suspects`.
 
 Counts, tests and q-values equal pandas; a hot spot's position (mean of its frauds' coordinates)
 is a sum in another order, equal to about 1e-12 degrees. A cell's department and city are its
@@ -225,7 +225,7 @@ def analyse(transactions, boundaries: Boundaries, fdr: float = 0.05,
     """Return ``geo.step.analyse``'s tables from a Spark DataFrame of the purchases."""
     from pyspark.sql import functions as F
 
-    from . import spark_cpp
+    from . import spark_cpp, spark_suspects
 
     missing = missing_columns(transactions)
     result = {"missing": missing, "departments": None, "located": 0, "unlocated": 0,
@@ -250,6 +250,7 @@ def analyse(transactions, boundaries: Boundaries, fdr: float = 0.05,
         cpp = spark_cpp.common_points_of_purchase(transactions, cpp_lookback_days, fdr,
                                                   cpp_min_defrauded)
         result["cpp"] = cpp
-        result["suspected_points"] = spark_cpp.suspected_points(transactions, cpp, boundaries)
-        result["cards_at_risk"] = spark_cpp.cards_at_risk(cpp, result["suspected_points"])
+        result["suspected_points"] = spark_suspects.suspected_points(transactions, cpp,
+                                                                     boundaries)
+        result["cards_at_risk"] = spark_suspects.cards_at_risk(cpp, result["suspected_points"])
     return result
