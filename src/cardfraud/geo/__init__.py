@@ -15,4 +15,8 @@ Modules: ``boundaries`` (GeoJSON, point-in-polygon, drawing), ``hot_spots`` (cel
 departments), ``cpp`` (common point of purchase, cards at risk), ``exports``, ``maps``,
 ``step`` (what the data allows, the step's results and sentences, the ``geo`` command),
 ``page`` (``run_georeferencing``: the step's sequence of calls, written once).
+
+A Spark run hands the step a Spark DataFrame: ``run_georeferencing`` then takes the counting
+functions of ``cardfraud.engines.spark_geo`` and ``spark_cpp`` (same names, same results and
+exports; only per-cell, per-merchant and exported rows reach the driver).
 """

@@ -58,31 +58,43 @@ def activity_stratum(card: np.ndarray, n_cards: int) -> np.ndarray:
                       ).astype(np.int64)
 
 
-def _first_fraud_cdf(first: np.ndarray, stratum: np.ndarray, card_stratum: np.ndarray,
-                     at: np.ndarray) -> np.ndarray:
-    """Return P(a card of the stratum has its first fraud by ``at``), per element."""
+def stratum_first_frauds(first: np.ndarray, card_stratum: np.ndarray) -> list[tuple]:
+    """Return per activity stratum its cards' first frauds (sorted) and its number of cards."""
+    return [(np.sort(first[card_stratum == s]), int((card_stratum == s).sum()))
+            for s in range(ACTIVITY_STRATA)]
+
+
+def _first_fraud_cdf(members: list[tuple], stratum: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Return P(a card of the stratum has its first fraud by ``at``), per element.
+
+    ``members`` is :func:`stratum_first_frauds`'s list; cards never defrauded (``inf``) may be
+    left out of its sorted times, they count through the stratum's size.
+    """
     out = np.zeros(len(at))
-    for s in range(ACTIVITY_STRATA):
-        members = np.sort(first[card_stratum == s])
+    for s, (times, size) in enumerate(members):
         rows = stratum == s
-        if members.size:
-            out[rows] = np.searchsorted(members, at[rows], side="right") / members.size
+        if size:
+            out[rows] = np.searchsorted(times, at[rows], side="right") / size
     return out
 
 
-def card_unit_exposures(card, unit, days, first, card_stratum, lookback_days: float) -> dict:
+def card_unit_exposures(card, unit, days, first, card_stratum, lookback_days: float,
+                        members: list[tuple] | None = None) -> dict:
     """Return per (card, unit) pair: observed (0/1) and expected chance of later fraud.
 
     A unit is a merchant in a window. Visits are sorted by pair and time. A pair is observed
     defrauded when one of its visits lies within ``lookback_days`` before the card's first
     fraud; its expected chance is the first-fraud probability mass over the union of
-    ``(visit, visit + lookback]`` (the card's activity stratum's first-fraud times).
+    ``(visit, visit + lookback]`` (the card's activity stratum's first-fraud times, ``members``:
+    by default those of every card in ``first``).
     """
     if not unit.size:
         empty = np.zeros(0, dtype=np.int64)
         return {"days": np.zeros(0), "card": empty, "unit": empty, "hit": np.zeros(0, bool),
                 "pair_unit": empty, "pair_card": empty, "pair_observed": np.zeros(0, bool),
                 "pair_expected": np.zeros(0)}
+    if members is None:
+        members = stratum_first_frauds(first, card_stratum)
     n_units = int(unit.max()) + 1
     pair_key = card.astype(np.int64) * n_units + unit
     order = np.lexsort((days, pair_key))
@@ -92,8 +104,8 @@ def card_unit_exposures(card, unit, days, first, card_stratum, lookback_days: fl
     next_visit[starts[1:] - 1] = np.inf
     stratum = card_stratum[card]
     segment_end = np.minimum(days + lookback_days, next_visit)
-    mass = (_first_fraud_cdf(first, stratum, card_stratum, segment_end)
-            - _first_fraud_cdf(first, stratum, card_stratum, days))
+    mass = (_first_fraud_cdf(members, stratum, segment_end)
+            - _first_fraud_cdf(members, stratum, days))
     hit = (first[card] > days) & (first[card] <= days + lookback_days)
     return {"days": days, "card": card, "unit": unit, "hit": hit, "pair_unit": unit[starts],
             "pair_card": card[starts],
@@ -128,6 +140,17 @@ def unit_tests(exposures: dict, blocks: int, min_defrauded: int = 1,
     cards = np.bincount(unit, minlength=size)
     observed = np.bincount(unit, weights=exposures["pair_observed"], minlength=size)
     expected = np.bincount(unit, weights=exposures["pair_expected"], minlength=size)
+    return tests_of_units(np.arange(size), cards, observed, expected, blocks, min_defrauded, fdr)
+
+
+def tests_of_units(units: np.ndarray, cards: np.ndarray, observed: np.ndarray,
+                   expected: np.ndarray, blocks: int, min_defrauded: int = 1,
+                   fdr: float = 1.0) -> pd.DataFrame:
+    """Return :func:`unit_tests`'s table from per-unit cards, later-defrauded and expected.
+
+    ``units`` (ascending) name the units the arrays describe; the Spark engine sums them on
+    the executors and calls this with the units that have visits.
+    """
     with np.errstate(invalid="ignore", divide="ignore"):
         chance = np.clip(expected / cards, 1e-12, 1 - 1e-12)
         reachable = cards * np.log(chance) < np.log(fdr) if fdr < 1 else cards > 0
@@ -135,10 +158,25 @@ def unit_tests(exposures: dict, blocks: int, min_defrauded: int = 1,
     chance = chance[used]
     p_values = np.clip(stats.binom.sf(observed[used] - 1, cards[used], chance), 0.0, 1.0)
     q_values = stats.false_discovery_control(p_values) if used.size else p_values
-    return pd.DataFrame({"unit": used, "merchant": used // (2 * blocks), "cards": cards[used],
+    return pd.DataFrame({"unit": units[used], "merchant": units[used] // (2 * blocks),
+                         "cards": cards[used],
                          "cards_defrauded": observed[used].astype(np.int64),
                          "expected_defrauded": expected[used], "p_value": p_values,
                          "q_value": q_values})
+
+
+def first_pass_flags(tests: pd.DataFrame, min_defrauded: int,
+                     fdr: float) -> tuple[pd.DataFrame, float]:
+    """Return the units Benjamini-Hochberg flags (with ``min_defrauded`` cards) and its cutoff."""
+    rejected = tests["q_value"] <= fdr
+    cutoff = float(tests.loc[rejected, "p_value"].max()) if rejected.any() else 0.0
+    return tests[rejected & (tests["cards_defrauded"] >= min_defrauded)], cutoff
+
+
+def best_tests(tests: pd.DataFrame) -> pd.DataFrame:
+    """Return each merchant's most significant window, merchants in code order."""
+    best = tests.sort_values("p_value", kind="stable").drop_duplicates("merchant")
+    return best.sort_values("merchant").reset_index(drop=True)
 
 
 def explain_away(flagged: pd.DataFrame, exposures: dict, blocks: int, cutoff: float,
@@ -254,16 +292,13 @@ def common_points_of_purchase(purchases: pd.DataFrame, lookback_days: float = 30
                                          days[genuine][chosen], first, strata, lookback_days))
     exposures = {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
     tests = unit_tests(exposures, blocks, min_defrauded, fdr)
-    rejected = tests["q_value"] <= fdr
-    cutoff = float(tests.loc[rejected, "p_value"].max()) if rejected.any() else 0.0
-    flagged = tests[rejected & (tests["cards_defrauded"] >= min_defrauded)]
+    flagged, cutoff = first_pass_flags(tests, min_defrauded, fdr)
     flagged = explain_away(flagged, exposures, blocks, cutoff, min_defrauded, fdr)
     suspects = np.unique(flagged["merchant"].to_numpy())
     windows = _windows(exposures, flagged["unit"].to_numpy(), blocks)
     visits = _cards_in_windows(card[genuine], merchant[genuine], days[genuine], windows,
                                last_fraud)
-    best = tests.sort_values("p_value", kind="stable").drop_duplicates("merchant")
-    return {"tests": best.sort_values("merchant").reset_index(drop=True), "suspects": suspects,
+    return {"tests": best_tests(tests), "suspects": suspects,
             "windows": windows, "visits": visits, "merchant_ids": np.asarray(merchant_ids),
             "card_ids": np.asarray(card_ids), "origin": origin, "lookback_days": lookback_days,
             "fdr": fdr}

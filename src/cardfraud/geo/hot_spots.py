@@ -43,15 +43,15 @@ def cell_of_purchases(lon: np.ndarray, lat: np.ndarray, boundaries: Boundaries,
     return (row + 2**20) * 2**21 + (column + 2**20)
 
 
-def expected_frauds_elsewhere(cell: np.ndarray, fraud: np.ndarray, online: np.ndarray | None,
-                              n_cells: int) -> np.ndarray:
-    """Return each cell's expected frauds at the other cells' rates, channel by channel."""
-    channels = np.zeros(len(cell), dtype=np.int8) if online is None else online.astype(np.int8)
+def expected_frauds_from_counts(channel_counts: list[tuple[np.ndarray, np.ndarray]],
+                                n_cells: int) -> np.ndarray:
+    """Return each cell's expected frauds from its (purchases, frauds) per channel.
+
+    ``channel_counts`` holds one pair of per-cell arrays per channel, in channel order; the
+    Spark engine counts them on the executors and calls this with the same arrays.
+    """
     expected = np.zeros(n_cells)
-    for channel in np.unique(channels):
-        rows = channels == channel
-        purchases = np.bincount(cell[rows], minlength=n_cells)
-        frauds = np.bincount(cell[rows], weights=fraud[rows], minlength=n_cells)
+    for purchases, frauds in channel_counts:
         elsewhere = (frauds.sum() - frauds) / np.maximum(purchases.sum() - purchases, 1)
         expected += purchases * elsewhere
     return expected
@@ -78,6 +78,50 @@ def _majority(keys: np.ndarray, labels: pd.Series) -> pd.Series:
     return pd.Series(values, index=cell[first])
 
 
+def cell_sums(purchases: pd.DataFrame, cell: np.ndarray, n_cells: int) -> dict:
+    """Return per cell: purchases, frauds, coordinate sums and (purchases, frauds) per channel."""
+    lon = purchases["longitude"].to_numpy(dtype=float)
+    lat = purchases["latitude"].to_numpy(dtype=float)
+    fraud = purchases[TARGET].to_numpy(dtype=float)
+    online = purchases["online_order"].to_numpy() if "online_order" in purchases else None
+    channels = np.zeros(len(cell), dtype=np.int8) if online is None else online.astype(np.int8)
+    by_channel = []
+    for channel in np.unique(channels):
+        rows = channels == channel
+        by_channel.append((np.bincount(cell[rows], minlength=n_cells),
+                           np.bincount(cell[rows], weights=fraud[rows], minlength=n_cells)))
+    return {"purchases": np.bincount(cell, minlength=n_cells),
+            "frauds": np.bincount(cell, weights=fraud, minlength=n_cells),
+            "lon": np.bincount(cell, weights=lon, minlength=n_cells),
+            "lat": np.bincount(cell, weights=lat, minlength=n_cells),
+            "fraud_lon": np.bincount(cell, weights=lon * fraud, minlength=n_cells),
+            "fraud_lat": np.bincount(cell, weights=lat * fraud, minlength=n_cells),
+            "channels": by_channel}
+
+
+def tested_cells(sums: dict, min_purchases: int) -> pd.DataFrame:
+    """Return the cells with at least ``min_purchases`` purchases, tested and q-valued.
+
+    ``sums`` is :func:`cell_sums`'s per-cell table (cells in key order); ``cell`` in the result
+    is a cell's position in it. Department and city are added by the caller.
+    """
+    counts, frauds = sums["purchases"], sums["frauds"]
+    tested = np.flatnonzero(counts >= min_purchases)
+    centre_lon = np.where(frauds > 0, sums["fraud_lon"] / np.maximum(frauds, 1),
+                          sums["lon"] / counts)
+    centre_lat = np.where(frauds > 0, sums["fraud_lat"] / np.maximum(frauds, 1),
+                          sums["lat"] / counts)
+    expected_rate = (expected_frauds_from_counts(sums["channels"], len(counts))[tested]
+                     / counts[tested])
+    p_values = binomial_excess_p_values(frauds[tested], counts[tested], expected_rate)
+    return pd.DataFrame({"cell": tested, "longitude": centre_lon[tested],
+                         "latitude": centre_lat[tested], "purchases": counts[tested],
+                         "frauds": frauds[tested].astype(np.int64), "expected_rate": expected_rate,
+                         "p_value": p_values,
+                         "q_value": stats.false_discovery_control(p_values) if len(tested)
+                         else np.array([])})
+
+
 def cell_table(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boundaries,
                cell_km: float, min_purchases: int) -> pd.DataFrame:
     """Return every cell with at least ``min_purchases`` purchases, tested and q-valued.
@@ -87,26 +131,9 @@ def cell_table(purchases: pd.DataFrame, department: np.ndarray, boundaries: Boun
     """
     lon = purchases["longitude"].to_numpy(dtype=float)
     lat = purchases["latitude"].to_numpy(dtype=float)
-    fraud = purchases[TARGET].to_numpy(dtype=float)
     keys, cell = np.unique(cell_of_purchases(lon, lat, boundaries, cell_km), return_inverse=True)
-    counts = np.bincount(cell, minlength=len(keys))
-    frauds = np.bincount(cell, weights=fraud, minlength=len(keys))
-    tested = np.flatnonzero(counts >= min_purchases)
-    centre_lon = np.where(frauds > 0, np.bincount(cell, weights=lon * fraud, minlength=len(keys))
-                          / np.maximum(frauds, 1), np.bincount(cell, weights=lon) / counts)
-    centre_lat = np.where(frauds > 0, np.bincount(cell, weights=lat * fraud, minlength=len(keys))
-                          / np.maximum(frauds, 1), np.bincount(cell, weights=lat) / counts)
-    online = purchases["online_order"].to_numpy() if "online_order" in purchases else None
-    expected_rate = (expected_frauds_elsewhere(cell, fraud, online, len(keys))[tested]
-                     / counts[tested])
-    p_values = binomial_excess_p_values(frauds[tested], counts[tested], expected_rate)
-    in_tested = np.isin(cell, tested)
-    table = pd.DataFrame({"cell": tested, "longitude": centre_lon[tested],
-                          "latitude": centre_lat[tested], "purchases": counts[tested],
-                          "frauds": frauds[tested].astype(np.int64), "expected_rate": expected_rate,
-                          "p_value": p_values,
-                          "q_value": stats.false_discovery_control(p_values) if len(tested)
-                          else np.array([])})
+    table = tested_cells(cell_sums(purchases, cell, len(keys)), min_purchases)
+    in_tested = np.isin(cell, table["cell"].to_numpy())
     names = pd.Series(department_names(boundaries, department[in_tested]))
     table["department"] = table["cell"].map(_majority(cell[in_tested], names))
     if "city" in purchases.columns:
@@ -141,6 +168,11 @@ def hot_spots(purchases: pd.DataFrame, department: np.ndarray, boundaries: Bound
     (``H1``, ``H2``...) used on the maps.
     """
     table = cell_table(purchases, department, boundaries, cell_km, min_purchases)
+    return hot_spots_of_cells(table, fdr, min_frauds)
+
+
+def hot_spots_of_cells(table: pd.DataFrame, fdr: float, min_frauds: int) -> pd.DataFrame:
+    """Return the hot spots (``HOT_SPOT_COLUMNS``) among tested cells (:func:`cell_table`)."""
     table = table[(table["q_value"] <= fdr) & (table["frauds"] >= min_frauds)].copy()
     table["fraud_rate"] = table["frauds"] / table["purchases"]
     table["rate_ci_low"], table["rate_ci_high"] = wilson_interval(table["frauds"],
@@ -161,6 +193,15 @@ def fraud_rate_by_department(purchases: pd.DataFrame, department: np.ndarray,
     counts = np.bincount(slots, minlength=len(boundaries.names) + 1)
     frauds = np.bincount(slots, weights=purchases[TARGET].to_numpy(dtype=float),
                          minlength=len(boundaries.names) + 1).astype(np.int64)
+    return department_table(counts, frauds, boundaries)
+
+
+def department_table(counts: np.ndarray, frauds: np.ndarray,
+                     boundaries: Boundaries) -> pd.DataFrame:
+    """Return the department rates from purchases and frauds per department index.
+
+    Both arrays hold one slot per department, then one for ``outside the country``.
+    """
     table = pd.DataFrame({"department": [*boundaries.names, "outside the country"],
                           "purchases": counts, "frauds": frauds})
     table = table[table["purchases"] > 0].copy()

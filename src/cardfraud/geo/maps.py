@@ -55,35 +55,62 @@ def plot_department_fraud_rates(departments: pd.DataFrame, boundaries: Boundarie
     return fig
 
 
+def grid_shape(boundaries: Boundaries, gridsize: int) -> dict:
+    """Return the map grid over the country: cell edges and cell sizes (degrees)."""
+    lon_min, lon_max, lat_min, lat_max = boundaries.extent
+    lat_cells = max(int(round(gridsize * (lat_max - lat_min) / (lon_max - lon_min))), 1)
+    lon_edges = np.linspace(lon_min, lon_max, gridsize + 1)
+    lat_edges = np.linspace(lat_min, lat_max, lat_cells + 1)
+    return {"lon_edges": lon_edges, "lat_edges": lat_edges, "lon_min": lon_min,
+            "lat_min": lat_min, "columns": gridsize, "lines": lat_cells,
+            "width": lon_edges[1] - lon_edges[0], "height": lat_edges[1] - lat_edges[0]}
+
+
+def grid_from_cells(shape: dict, cell: np.ndarray, purchases: np.ndarray, frauds: np.ndarray,
+                    located: int) -> dict:
+    """Return the map grid from purchases and frauds per cell index (row * columns + column).
+
+    ``located`` is the number of purchases with coordinates; those in no cell are ``outside``.
+    """
+    size = shape["lines"] * shape["columns"]
+    counts = np.bincount(cell, weights=purchases, minlength=size)
+    fraud_counts = np.bincount(cell, weights=frauds, minlength=size)
+    dims = (shape["lines"], shape["columns"])
+    return {"lon_edges": shape["lon_edges"], "lat_edges": shape["lat_edges"],
+            "purchases": counts.reshape(dims).astype(float), "frauds": fraud_counts.reshape(dims),
+            "outside": located - int(counts.sum())}
+
+
 def purchase_grid(purchases: pd.DataFrame, boundaries: Boundaries, gridsize: int) -> dict:
     """Return purchases and frauds counted on a grid over the country, ``gridsize`` across.
 
     Purchases without coordinates are left out (``outside`` counts those beyond the grid).
     """
     purchases = purchases.dropna(subset=["latitude", "longitude"])
-    lon_min, lon_max, lat_min, lat_max = boundaries.extent
-    lat_cells = max(int(round(gridsize * (lat_max - lat_min) / (lon_max - lon_min))), 1)
-    lon_edges = np.linspace(lon_min, lon_max, gridsize + 1)
-    lat_edges = np.linspace(lat_min, lat_max, lat_cells + 1)
+    shape = grid_shape(boundaries, gridsize)
     lat = purchases["latitude"].to_numpy(dtype=float)
     lon = purchases["longitude"].to_numpy(dtype=float)
     # equal cells: a purchase's cell is arithmetic, then one bincount (no bin search)
-    column = np.floor((lon - lon_min) / (lon_edges[1] - lon_edges[0])).astype(np.int64)
-    row = np.floor((lat - lat_min) / (lat_edges[1] - lat_edges[0])).astype(np.int64)
-    inside = (column >= 0) & (column < gridsize) & (row >= 0) & (row < lat_cells)
+    column = np.floor((lon - shape["lon_min"]) / shape["width"]).astype(np.int64)
+    row = np.floor((lat - shape["lat_min"]) / shape["height"]).astype(np.int64)
+    inside = (column >= 0) & (column < gridsize) & (row >= 0) & (row < shape["lines"])
     cell = row[inside] * gridsize + column[inside]
-    shape = (lat_cells, gridsize)
-    counts = np.bincount(cell, minlength=lat_cells * gridsize).reshape(shape).astype(float)
-    frauds = np.bincount(cell, weights=purchases[TARGET].to_numpy(dtype=float)[inside],
-                         minlength=lat_cells * gridsize).reshape(shape)
-    return {"lon_edges": lon_edges, "lat_edges": lat_edges, "purchases": counts,
-            "frauds": frauds, "outside": len(lat) - int(counts.sum())}
+    return grid_from_cells(shape, cell, np.ones(len(cell)),
+                           purchases[TARGET].to_numpy(dtype=float)[inside], len(lat))
 
 
 def plot_purchases_and_frauds(purchases: pd.DataFrame, boundaries: Boundaries,
                               gridsize: int = 60):
     """Figure: purchases per cell and frauds per cell (log scales), over the departments."""
-    grid = purchase_grid(purchases, boundaries, gridsize)
+    return draw_purchases_and_frauds(purchase_grid(purchases, boundaries, gridsize), boundaries,
+                                     len(purchases))
+
+
+def draw_purchases_and_frauds(grid: dict, boundaries: Boundaries, rows: int):
+    """Figure: the grid's purchases and frauds per cell (log scales); ``rows`` in the note.
+
+    The grid comes from :func:`purchase_grid` (pandas) or the Spark engine's per-cell counts.
+    """
     fig, axes = plt.subplots(1, 2, figsize=(14, 8))
     for ax, key, cmap, title, label in (
             (axes[0], "purchases", "Blues", _("Purchases per cell"),
@@ -101,7 +128,7 @@ def plot_purchases_and_frauds(purchases: pd.DataFrame, boundaries: Boundaries,
                                     "grid over the country (cells about {km:.0f} km wide); "
                                     "{outside:,} purchases placed beyond the country's extent (e.g. "
                                     "online connections from abroad) are not drawn."),
-                                  rows=len(purchases), columns=gridsize,
+                                  rows=rows, columns=len(grid["lon_edges"]) - 1,
                                   lines=len(grid["lat_edges"]) - 1, km=width_km,
                                   outside=grid["outside"]))
     fig.tight_layout()

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 
+from ..engines import is_spark_frame
 from ..report.figures import save_and_close
 from ..runner.artifacts import save_step_results
 from ..runner.phases import Phase, no_phase
@@ -24,6 +26,9 @@ from .boundaries import Boundaries, load_boundaries
 from .exports import write_exports
 from .step import STEP, analyse, georeferencing_results, scope_text, summary_sentences
 
+# the data-bound functions of the pandas engine; engines/spark_geo.py has the same names
+PANDAS_GEO = SimpleNamespace(analyse=analyse, scope_text=scope_text,
+                             purchase_grid=maps.purchase_grid)
 MAPS = ("geo_department_fraud_rates", "geo_purchases_and_frauds", "geo_suspects_and_hot_spots")
 
 
@@ -76,17 +81,32 @@ def check_parameters(fdr: float, cpp_lookback_days: float, hot_spot_channel: str
         raise ParameterError(f"geo.hot_spot_channel {hot_spot_channel!r}: allowed onsite, all")
 
 
-def geo_maps(transactions: pd.DataFrame, analysis: dict, country: Boundaries,
-             map_gridsize: int, map_min_purchases: int, hot_spots_top: int,
-             output_dir=None) -> dict[str, Path]:
-    """Draw and save the three maps (none without coordinates); return their files by name."""
+def geo_engine(transactions):
+    """Return the functions that count on these purchases: pandas, or Spark for a Spark frame.
+
+    Both have ``analyse``, ``scope_text`` and ``purchase_grid`` with the same results; the
+    Spark ones aggregate on the executors and bring only per-cell tables to the driver.
+    """
+    if is_spark_frame(transactions):
+        from ..engines import spark_geo
+
+        return spark_geo
+    return PANDAS_GEO
+
+
+def geo_maps(grid: dict | None, analysis: dict, country: Boundaries, map_min_purchases: int,
+             hot_spots_top: int, output_dir=None) -> dict[str, Path]:
+    """Draw and save the three maps (none without coordinates); return their files by name.
+
+    ``grid`` is the purchases and frauds per map cell (``purchase_grid``).
+    """
     if analysis["departments"] is None:
         return {}
+    rows = analysis["located"] + analysis["unlocated"]
     figures = {
         "geo_department_fraud_rates": maps.plot_department_fraud_rates(
             analysis["departments"], country, map_min_purchases),
-        "geo_purchases_and_frauds": maps.plot_purchases_and_frauds(transactions, country,
-                                                                   map_gridsize),
+        "geo_purchases_and_frauds": maps.draw_purchases_and_frauds(grid, country, rows),
         "geo_suspects_and_hot_spots": maps.plot_suspects_and_hot_spots(
             analysis["hot_spots"], analysis["suspected_points"], country, hot_spots_top)}
     return {name: save_and_close(fig, name, output_dir) for name, fig in figures.items()}
@@ -101,21 +121,25 @@ def run_georeferencing(transactions: pd.DataFrame, output_dir=None, *,
                        cpp_min_defrauded: int = 3, phase: Phase = no_phase) -> GeoPage:
     """Run the georeferencing step on the loaded purchases; save maps, exports and results.
 
-    The keyword arguments are the ``geo`` section of the params (same names and defaults as
-    the notebook's parameters cell); ``phase`` names each section for a timer. A bad
-    parameter (ParameterError) or boundary file (BoundaryFileError) is refused before anything is
-    written.
+    ``transactions`` is a pandas or a Spark DataFrame (a Spark run): the results and exports
+    are the same. The keyword arguments are the ``geo`` section of the params (same names and
+    defaults as the notebook's parameters cell); ``phase`` names each section for a timer. A
+    bad parameter (ParameterError) or boundary file (BoundaryFileError) is refused before
+    anything is written.
     """
     check_parameters(fdr, cpp_lookback_days, hot_spot_channel)
+    engine = geo_engine(transactions)
     with phase("boundaries"):
         country = load_boundaries(boundaries)
     with phase("analyse (departments, hot spots, CPP)"):
-        analysis = analyse(transactions, country, fdr, hot_spot_cell_km, hot_spot_min_purchases,
-                           cpp_lookback_days, cpp_min_defrauded, hot_spot_channel,
-                           hot_spot_min_frauds)
+        analysis = engine.analyse(transactions, country, fdr, hot_spot_cell_km,
+                                  hot_spot_min_purchases, cpp_lookback_days, cpp_min_defrauded,
+                                  hot_spot_channel, hot_spot_min_frauds)
     with phase("maps (3, saved)"):
-        figures = geo_maps(transactions, analysis, country, map_gridsize, map_min_purchases,
-                           hot_spots_top, output_dir)
+        grid = (None if analysis["departments"] is None
+                else engine.purchase_grid(transactions, country, map_gridsize))
+        figures = geo_maps(grid, analysis, country, map_min_purchases, hot_spots_top,
+                           output_dir)
     with phase("exports"):
         written = write_exports(analysis["hot_spots"], analysis["suspected_points"],
                                 analysis["cards_at_risk"], output_dir)
@@ -128,5 +152,5 @@ def run_georeferencing(transactions: pd.DataFrame, output_dir=None, *,
                     "cpp_min_defrauded": cpp_min_defrauded}
         results = georeferencing_results(analysis, settings, hot_spots_top, map_min_purchases)
         save_step_results(STEP, results, output_dir)
-    return GeoPage(scope_text(transactions), country, analysis, results,
+    return GeoPage(engine.scope_text(transactions), country, analysis, results,
                    summary_sentences(results), written, figures)

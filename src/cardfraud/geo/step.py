@@ -22,8 +22,11 @@ CPP_COLUMNS = ("card_id", "merchant_id", "timestamp")
 STEP = "georeferencing"
 
 
-def missing_columns(transactions: pd.DataFrame) -> dict[str, list[str]]:
-    """Return, per analysis (``maps``, ``cpp``), the columns it needs and the data lacks."""
+def missing_columns(transactions) -> dict[str, list[str]]:
+    """Return, per analysis (``maps``, ``cpp``), the columns it needs and the data lacks.
+
+    Only the column names are read, so a Spark DataFrame does as well.
+    """
     absent = [c for c in (*COORDINATES, *CPP_COLUMNS) if c not in transactions.columns]
     return {"maps": [c for c in COORDINATES if c in absent],
             "cpp": [c for c in (*CPP_COLUMNS, *COORDINATES) if c in absent]}
@@ -32,7 +35,14 @@ def missing_columns(transactions: pd.DataFrame) -> dict[str, list[str]]:
 def scope_text(transactions: pd.DataFrame) -> str:
     """Return what this data allows, naming each missing column and what it turns off."""
     missing = missing_columns(transactions)
-    lines = [sentence(_("{rows:,} purchases."), rows=len(transactions))]
+    unlocated = (0 if missing["maps"] else
+                 int(transactions[list(COORDINATES)].isna().any(axis=1).sum()))
+    return scope_sentences(len(transactions), missing, unlocated)
+
+
+def scope_sentences(rows: int, missing: dict[str, list[str]], unlocated: int) -> str:
+    """Return the scope text from the purchases, the missing columns and those unplaced."""
+    lines = [sentence(_("{rows:,} purchases."), rows=rows)]
     if missing["maps"]:
         lines.append(sentence(_("No {cols} column: no maps, no fraud rate per department and no "
                                 "hot spots."), cols=join(", ", (code(c) for c in missing["maps"]))))
@@ -40,12 +50,10 @@ def scope_text(transactions: pd.DataFrame) -> str:
         lines.append(sentence(_("No {cols} column: no common point of purchase, so no suspected "
                                 "points and no cards at risk."),
                               cols=join(", ", (code(c) for c in missing["cpp"]))))
-    if not missing["maps"]:
-        unlocated = int(transactions[list(COORDINATES)].isna().any(axis=1).sum())
-        if unlocated:
-            lines.append(sentence(_("{n:,} purchases have no coordinates (none from the "
-                                    "provider): the maps and hot spots leave them out, the common "
-                                    "point of purchase keeps them."), n=unlocated))
+    if not missing["maps"] and unlocated:
+        lines.append(sentence(_("{n:,} purchases have no coordinates (none from the "
+                                "provider): the maps and hot spots leave them out, the common "
+                                "point of purchase keeps them."), n=unlocated))
     if not missing["maps"] and not missing["cpp"]:
         lines.append(_("They carry coordinates, card and merchant ids and timestamps: every "
                        "analysis on this page applies."))

@@ -48,16 +48,26 @@ def merchant_places(purchases: pd.DataFrame, merchant_ids: np.ndarray) -> pd.Dat
 
 def suspected_points(purchases: pd.DataFrame, cpp: dict, boundaries: Boundaries) -> pd.DataFrame:
     """Return the suspected points (``SUSPECT_COLUMNS``), most significant first."""
+    places = merchant_places(purchases, cpp["merchant_ids"][cpp["suspects"]])
+    visits = cpp["visits"].groupby("merchant").agg(cards_visited=("card", "size"),
+                                                   cards_at_risk=("at_risk", "sum"))
+    return points_table(cpp, places, visits, boundaries)
+
+
+def points_table(cpp: dict, places: pd.DataFrame, visits: pd.DataFrame,
+                 boundaries: Boundaries) -> pd.DataFrame:
+    """Return the suspected points from their places and their visit counts.
+
+    ``places`` is :func:`merchant_places` of the suspects (indexed by merchant id, in suspect
+    order); ``visits`` holds ``cards_visited`` and ``cards_at_risk`` per merchant code.
+    """
     tests = cpp["tests"].set_index("merchant").loc[cpp["suspects"]]
-    merchant_ids = cpp["merchant_ids"][cpp["suspects"]]
-    table = merchant_places(purchases, merchant_ids).reset_index(names="merchant_id")
+    table = places.reset_index(names="merchant_id")
     table["department"] = department_names(
         boundaries, department_index(boundaries, table["longitude"], table["latitude"]))
     windows = cpp["windows"].loc[cpp["suspects"]]
     table["window_start"] = at_time(cpp, windows["window_start"].to_numpy())
     table["window_end"] = at_time(cpp, windows["window_end"].to_numpy())
-    visits = cpp["visits"].groupby("merchant").agg(cards_visited=("card", "size"),
-                                                   cards_at_risk=("at_risk", "sum"))
     visits = visits.reindex(cpp["suspects"]).fillna(0).astype(np.int64)
     table["cards_visited"] = visits["cards_visited"].to_numpy()
     table["cards_at_risk"] = visits["cards_at_risk"].to_numpy()
