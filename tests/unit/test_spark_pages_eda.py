@@ -192,11 +192,14 @@ def channel_pages(frames, tmp_path_factory):
         for purchases in (5_000, None):
             out = {engine: tmp_path_factory.mktemp(f"channels_{engine}")
                    for engine in ("pandas", "spark")}
+            with pytest.MonkeyPatch.context() as monkeypatch:
+                collected = CollectedRows(monkeypatch, type(spark_frame))
+                spark_page = run_channel_simulation(spark_frame, out["spark"], seed=7,
+                                                    purchases=purchases, runs=RUNS)
             pages[name, purchases] = {
-                engine: run_channel_simulation(frame, out[engine], seed=7, purchases=purchases,
-                                               runs=RUNS)
-                for engine, frame in (("pandas", pandas_frame), ("spark", spark_frame))}
-            pages[name, purchases]["out"] = out
+                "spark": spark_page, "out": out, "collected": collected.sizes,
+                "pandas": run_channel_simulation(pandas_frame, out["pandas"], seed=7,
+                                                 purchases=purchases, runs=RUNS)}
     return pages
 
 
@@ -237,6 +240,13 @@ def test_channel_page_on_spark_writes_the_same_figures(channel_pages, variant):
     pages = channel_pages[variant, 5_000]
     assert figure_files(pages["out"]["spark"]) == figure_files(pages["out"]["pandas"]) == [
         "channel_simulation_flow.png", "channel_simulation_monte_carlo.png"]
+
+
+@pytest.mark.parametrize("drawn", [5_000, None])
+def test_channel_page_on_spark_brings_only_counts(channel_pages, drawn):
+    for variant in VARIANTS:
+        collected = channel_pages[variant, drawn]["collected"]
+        assert collected and max(collected) <= 16  # end states x chip x PIN at most
 
 
 def test_what_if_on_spark_says_unknown_without_the_pin(channel_pages):
