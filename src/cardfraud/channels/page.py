@@ -11,26 +11,33 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ..eda.headlines import has_timestamps
+from ..engines import is_spark_frame
 from ..report.figures import save_and_close
 from ..runner.artifacts import save_step_results
 from ..runner.phases import Phase, no_phase
+from . import counts as channel_counts
 from . import simulation as flow
 from .figures import plot_batch_frauds, plot_purchase_flow
-from .what_if import authentication_what_if
 
 
 @dataclass
 class PurchaseFlow:
-    """Purchases drawn from the data, their stage counts and the Monte Carlo of batches."""
+    """Purchases drawn from the data, their stage counts and the Monte Carlo of batches.
+
+    ``drawn`` is None on Spark (no row is collected: the draw is of end-state counts).
+    """
 
     purchases: int
-    drawn: pd.DataFrame
+    drawn: pd.DataFrame | None
     stages: pd.DataFrame
     batches: pd.DataFrame
     intervals: pd.DataFrame
+    data_rows: int = 0  # purchases in the data
+    cells: np.ndarray | None = None  # the data's end-state counts (flow.cell_counts)
 
 
 @dataclass
@@ -46,27 +53,48 @@ class ChannelPage:
     figures: dict[str, Path] = field(default_factory=dict)
 
 
-def purchase_flow(transactions: pd.DataFrame, purchases: int | None, runs: int, seed: int,
+def counting_for(transactions):
+    """Return the module that counts on this frame: :mod:`.counts` (pandas) or, for a Spark
+    DataFrame, :mod:`cardfraud.engines.spark_channels` (the same names)."""
+    if is_spark_frame(transactions):
+        from ..engines import spark_channels
+
+        return spark_channels
+    return channel_counts
+
+
+def purchase_flow(transactions, purchases: int | None, runs: int, seed: int,
                   phase: Phase = no_phase) -> PurchaseFlow:
-    """Draw ``purchases`` (None: every row), count their stages, simulate ``runs`` batches."""
-    purchases = purchases or len(transactions)
+    """Draw ``purchases`` (None: every row), count their stages, simulate ``runs`` batches.
+
+    ``transactions``: a pandas frame (rows drawn with numpy) or a Spark DataFrame (the draw
+    made on the end-state counts: :func:`.simulation.draw_cell_counts`).
+    """
+    counting = counting_for(transactions)
+    data_rows = counting.purchase_count(transactions)
+    purchases = purchases or data_rows
     with phase("draw + stage counts"):
-        drawn = flow.draw_purchases(transactions, purchases, seed)
-        stages = flow.stage_counts(drawn)
+        drawn, stages = counting.drawn_stage_counts(transactions, purchases, seed)
     with phase("Monte Carlo"):
-        batches = flow.simulate_batches(transactions, purchases, runs, seed)
+        cells = counting.cell_counts(transactions)
+        batches = flow.simulate_batches_from_counts(cells, purchases, runs, seed)
         intervals = flow.batch_intervals(batches)
-    return PurchaseFlow(purchases, drawn, stages, batches, intervals)
+    return PurchaseFlow(purchases, drawn, stages, batches, intervals, data_rows, cells)
 
 
-def run_channel_simulation(transactions: pd.DataFrame, output_dir=None, *, seed: int = 42,
+def run_channel_simulation(transactions, output_dir=None, *, seed: int = 42,
                            purchases: int | None = 10000, runs: int = 10000,
                            phase: Phase = no_phase) -> ChannelPage:
     """Run the channel-simulation step: flow, batches, per day, what-if, figures, results.
 
-    The keyword arguments are the ``channel_simulation`` section of the params (same names
-    and defaults as the notebook's parameters cell); the results are saved for the step.
+    ``transactions``: a pandas frame or a Spark DataFrame (a Spark run), counted by
+    :func:`counting_for`'s module; the Monte Carlo runs on the driver from the counts, so
+    both engines give the same results, except the stage counts of a draw of part of the
+    data (see :func:`.simulation.draw_cell_counts`). The keyword arguments are the
+    ``channel_simulation`` section of the params (same names and defaults as the notebook's
+    parameters cell); the results are saved for the step.
     """
+    counting = counting_for(transactions)
     counted = purchase_flow(transactions, purchases, runs, seed, phase)
     figures: dict[str, Path] = {}
     with phase("figures"):
@@ -78,13 +106,14 @@ def run_channel_simulation(transactions: pd.DataFrame, output_dir=None, *, seed:
     per_day = day_intervals = None
     with phase("per day"):
         if has_timestamps(transactions):
-            per_day = flow.purchases_per_day(transactions)
-            day_intervals = flow.batch_intervals(
-                flow.simulate_batches(transactions, max(round(per_day), 1), runs, seed))
+            per_day = counting.purchases_per_day(transactions)
+            day_intervals = flow.batch_intervals(flow.simulate_batches_from_counts(
+                counted.cells, max(round(per_day), 1), runs, seed))
     with phase("authentication what-if"):
-        what_if = authentication_what_if(transactions)
+        what_if = counting.authentication_what_if(transactions)
     results = flow.flow_results(counted.stages, counted.intervals, runs, seed,
-                                len(transactions), what_if, per_day, day_intervals)
+                                counted.data_rows, what_if, per_day, day_intervals)
     save_step_results("channel_simulation", results, output_dir)
-    return ChannelPage(flow.describe_draw(counted.purchases, len(transactions), seed), counted,
-                       per_day, day_intervals, what_if, results, figures)
+    draw = flow.describe_draw(counted.purchases, counted.data_rows, seed,
+                              by_counts=counted.drawn is None)
+    return ChannelPage(draw, counted, per_day, day_intervals, what_if, results, figures)

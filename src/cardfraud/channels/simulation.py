@@ -49,8 +49,12 @@ def draw_purchases(transactions: pd.DataFrame, purchases: int, seed: int = 42) -
     return transactions.iloc[np.sort(picked)]
 
 
-def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
-    """Return one sentence on how the purchases were drawn from the data."""
+def describe_draw(purchases: int, data_rows: int, seed: int, by_counts: bool = False) -> str:
+    """Return one sentence on how the purchases were drawn from the data.
+
+    ``by_counts``: the draw was made on the end-state counts (:func:`draw_cell_counts`, a
+    Spark run), which a second sentence says when part of the data is drawn.
+    """
     if purchases == data_rows:
         how = _("every purchase of the data (the counts are the data's exact counts)")
     elif purchases < data_rows:
@@ -59,7 +63,12 @@ def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
     else:
         how = fill(_("{n:,} purchases drawn with replacement from the data's {rows:,} (more "
                      "purchases asked for than the data holds)"), n=purchases, rows=data_rows)
-    return fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
+    text = fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
+    if by_counts and purchases != data_rows:
+        text += " " + _("On Spark the purchases have no row order, so the draw is made on the "
+                        "counts of the four end states: the same chances, but other counts "
+                        "than a pandas run with the same seed.")
+    return text
 
 
 def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
@@ -70,11 +79,39 @@ def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
 
 def stage_counts(purchases: pd.DataFrame) -> pd.DataFrame:
     """Return the count and share of purchases at each stage of the flow."""
-    onsite_legit, onsite_fraud, online_legit, online_fraud = cell_counts(purchases)
-    counts = [len(purchases), onsite_legit + onsite_fraud, online_legit + online_fraud,
+    return stage_table(cell_counts(purchases), len(purchases))
+
+
+def stage_table(cells, purchases: int) -> pd.DataFrame:
+    """Return the count and share of purchases at each stage from the four end-state counts."""
+    onsite_legit, onsite_fraud, online_legit, online_fraud = cells
+    counts = [purchases, onsite_legit + onsite_fraud, online_legit + online_fraud,
               onsite_fraud, online_fraud]
     return pd.DataFrame({"stage": STAGES, "purchases": np.asarray(counts, dtype="int64"),
-                         "share of purchases": np.asarray(counts) / max(len(purchases), 1)})
+                         "share of purchases": np.asarray(counts) / max(purchases, 1)})
+
+
+def draw_cell_counts(cells, purchases: int, seed: int = 42) -> np.ndarray:
+    """Return the end-state counts of ``purchases`` purchases drawn from data with ``cells``.
+
+    The draw of :func:`draw_purchases` (same seed, same numpy positions, without replacement
+    up to the data's rows, with replacement beyond) made on the purchases lined up by end
+    state, for data with no row order (a Spark DataFrame): only counts are needed, never rows.
+    Every purchase is as likely to be drawn as in :func:`draw_purchases`, so the counts
+    follow the same distribution, and they are the data's exact counts when every purchase
+    is drawn; a part drawn gives other counts than a pandas draw of the data's rows in their
+    file order, whose positions fall on other purchases.
+    """
+    if purchases < 1:
+        raise ValueError(f"purchases must be a positive whole number, not {purchases}")
+    cells = np.asarray(cells, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    rows = int(cells.sum())
+    if purchases <= rows:
+        picked = rng.choice(rows, size=purchases, replace=False)
+    else:
+        picked = rng.integers(0, rows, size=purchases)
+    return np.bincount(np.searchsorted(np.cumsum(cells), picked, side="right"), minlength=4)
 
 
 def simulate_batches(transactions: pd.DataFrame, purchases: int, runs: int = 10_000,
@@ -86,10 +123,17 @@ def simulate_batches(transactions: pd.DataFrame, purchases: int, runs: int = 10_
     multinomial with those shares. Only counts are drawn, never rows, so 1,000,000 rows and
     10,000 runs take milliseconds.
     """
+    return simulate_batches_from_counts(cell_counts(transactions), purchases, runs, seed)
+
+
+def simulate_batches_from_counts(cells, purchases: int, runs: int = 10_000,
+                                 seed: int = 42) -> pd.DataFrame:
+    """Simulate ``runs`` batches of ``purchases`` purchases from the data's end-state counts
+    (:func:`cell_counts`); see :func:`simulate_batches`."""
     if purchases < 1 or runs < 1:
         raise ValueError(f"purchases and runs must be positive, not {purchases} and {runs}")
     rng = np.random.default_rng(seed)
-    shares = rng.dirichlet(cell_counts(transactions) + 0.5, size=runs)
+    shares = rng.dirichlet(np.asarray(cells) + 0.5, size=runs)
     draws = rng.multinomial(purchases, shares)
     return pd.DataFrame({
         "purchases onsite": draws[:, 0] + draws[:, 1], "frauds onsite": draws[:, 1],

@@ -7,6 +7,8 @@ all purchases (equal-count bins for continuous features).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -106,14 +108,36 @@ def _scatter_axis(values: np.ndarray, feature: str, rng: np.random.Generator) ->
     return np.maximum(values, values[values > 0].min() if (values > 0).any() else 1e-3)
 
 
-def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlation: float,
-                   sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
-    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
+@dataclass
+class PairView:
+    """What the pair figure draws: a bounded sample of purchases and the fraud-rate grid.
+
+    ``rows`` purchases know both features (the grid counts all of them); ``sample`` is a
+    seeded random sample of at most ``sample_rows`` of them; ``rng`` jitters the flags.
+    """
+
+    sample: pd.DataFrame
+    rng: np.random.Generator
+    rates: pd.DataFrame
+    rows: int
+    unknown: dict[str, int]  # purchases with either feature unknown (left out), per feature
+
+
+def pair_view_counts(transactions: pd.DataFrame, first: str, second: str,
+                     sample_rows: int = 20_000, bins: int = 10, seed: int = 42) -> PairView:
+    """Return the pair figure's sample and grid (pandas; the sample drawn with numpy)."""
     rng = np.random.default_rng(seed)
-    unknown = unknown_note(unknown_counts(transactions, [first, second]))
+    unknown = unknown_counts(transactions, [first, second])
     transactions = transactions.dropna(subset=[first, second])  # the known values only
     take = rng.choice(len(transactions), min(sample_rows, len(transactions)), replace=False)
-    sample = transactions.iloc[np.sort(take)]
+    rates, _counts = pair_fraud_rates(transactions, first, second, bins)
+    return PairView(transactions.iloc[np.sort(take)], rng, rates, len(transactions), unknown)
+
+
+def draw_pair_view(view: PairView, first: str, second: str, correlation: float):
+    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
+    sample, rng = view.sample, view.rng
+    unknown = unknown_note(view.unknown)
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 5.2))
     x, y = (_scatter_axis(sample[c].to_numpy(dtype=float), c, rng) for c in (first, second))
     fraud = sample[TARGET].to_numpy() == 1
@@ -129,9 +153,8 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     plots.label_axes(left, fill(_("Sample of {n:,} purchases by class"), n=len(sample)),
                      plots.feature_label(first), plots.feature_label(second))
     left.legend(markerscale=3)
-    rates, _counts = pair_fraud_rates(transactions, first, second, bins)
-    plots.draw_heatmap(right, rates.iloc[::-1], "{:.1%}", "Reds", 0, None, _("fraud rate (%)"),
-                       percent=True)
+    plots.draw_heatmap(right, view.rates.iloc[::-1], "{:.1%}", "Reds", 0, None,
+                       _("fraud rate (%)"), percent=True)
     plots.label_axes(right, _("Fraud rate per cell (all purchases)"), plots.feature_label(first),
                      plots.feature_label(second))
     fig.suptitle(fill(_("Strongest pair: {first} and {second} (r = {r:.2f})"), first=first,
@@ -139,6 +162,13 @@ def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlat
     fig.tight_layout()
     plots.add_note(fig, fill(_("Left: seeded random sample of {n:,} of {rows:,} purchases (flags "
                                "jittered). Right: all purchases, in equal-count bins for "
-                               "continuous features."), n=len(sample), rows=len(transactions))
+                               "continuous features."), n=len(sample), rows=view.rows)
                    + (f" {unknown}" if unknown else ""))
     return fig
+
+
+def plot_pair_view(transactions: pd.DataFrame, first: str, second: str, correlation: float,
+                   sample_rows: int = 20_000, bins: int = 10, seed: int = 42):
+    """Figure: the two features as a sampled scatter by class and as a fraud-rate grid."""
+    return draw_pair_view(pair_view_counts(transactions, first, second, sample_rows, bins, seed),
+                          first, second, correlation)

@@ -12,13 +12,14 @@ over the days in ``where_when``; maps and hot spots in the georeferencing step (
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from statistics import NormalDist
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from ..data.partly_unknown import unknown_counts, unknown_note
+from ..data.partly_unknown import unknown_counts
 from ..data.schema import (
     CONTINUOUS_FEATURES,
     FLAG_FEATURES,
@@ -31,6 +32,7 @@ from ..report.locale_format import fill, format_date, format_value
 from ..report.markup import sentence
 from ..report.translate import N_, _, translate
 from ..runner.artifacts import transactions_path
+from .distributions import log_histograms, plot_continuous_distributions  # noqa: F401 (moved)
 
 CHANNELS = ("onsite", "online")
 FLAG_NAMES = {"repeat_retailer": "repeat retailer", "used_chip": "chip used",
@@ -64,13 +66,47 @@ def read_loaded_transactions(output_dir=None) -> pd.DataFrame:
     return pd.read_parquet(path)
 
 
+@dataclass
+class PurchaseFacts:
+    """The whole data's headline counts, what the scope sentence and the results are built on.
+
+    Counted from a pandas frame by :func:`purchase_facts`, from a Spark DataFrame by
+    :func:`cardfraud.engines.spark_eda_counts.purchase_facts` (the same numbers).
+    """
+
+    rows: int
+    frauds: int
+    fraud_rate: float
+    fraud_rate_by_channel: dict[str, float | None]  # None: no purchase in the channel
+    inputs_unknown: list[str]  # inputs the extract cannot give
+    inputs_partly_unknown: dict[str, int]  # input -> purchases with it unknown, where any
+    has_coordinates: bool
+    has_timestamps: bool
+
+
+def purchase_facts(transactions: pd.DataFrame) -> PurchaseFacts:
+    """Return the headline counts of the purchases (pandas)."""
+    fraud = transactions[TARGET].to_numpy()
+    channel = purchase_channel(transactions)
+    return PurchaseFacts(
+        len(transactions), int(fraud.sum()), float(fraud.mean()),
+        {c: float(fraud[channel == c].mean()) if (channel == c).any() else None
+         for c in CHANNELS},
+        unknown_inputs(transactions), unknown_counts(transactions),
+        has_coordinates(transactions), has_timestamps(transactions))
+
+
 def data_scope(transactions: pd.DataFrame) -> str:
     """Return one sentence on what the data holds and which sections it allows."""
-    frauds = int(transactions[TARGET].sum())
-    extras = [name for name, present in (("coordinates", has_coordinates(transactions)),
-                                         ("timestamps", has_timestamps(transactions))) if present]
+    return scope_sentence(purchase_facts(transactions))
+
+
+def scope_sentence(facts: PurchaseFacts) -> str:
+    """Return one sentence on what the data holds and which sections it allows (from counts)."""
+    extras = [name for name, present in (("coordinates", facts.has_coordinates),
+                                         ("timestamps", facts.has_timestamps)) if present]
     text = fill(_("{rows:,} purchases, {frauds:,} of them fraudulent ({share:.2%})."),
-                rows=len(transactions), frauds=frauds, share=frauds / len(transactions))
+                rows=facts.rows, frauds=facts.frauds, share=facts.frauds / facts.rows)
     if len(extras) == 2:
         return text + _(" They carry coordinates and timestamps, so every section applies.")
     if extras:  # "coordinates" or "timestamps", words of the catalogue (report.table_words)
@@ -155,54 +191,6 @@ def continuous_summary_table(rows: list[dict]) -> pd.DataFrame:
         columns="purchases unknown")
 
 
-def log_histograms(transactions: pd.DataFrame, feature: str, bins: int = 60):
-    """Return log-spaced bin edges and each class's share of purchases per bin.
-
-    Values at or below the smallest positive value (e.g. zero distances) fall in the first bin.
-    """
-    known = transactions[feature].notna().to_numpy()  # unknown values are left out
-    values = transactions[feature].to_numpy(dtype=float)[known]
-    positive = values[values > 0]
-    low = positive.min() if positive.size else 1e-3
-    log_range = (np.log10(low), np.log10(max(values.max(), low * 10)))
-    # equal-width bins on log10 values take numpy's fast path (no per-value bin search)
-    log_values = np.log10(np.maximum(values, low))
-    fraud = transactions[TARGET].to_numpy()[known] == 1
-    shares = {}
-    for label, mask in ((0, ~fraud), (1, fraud)):
-        counts, log_edges = np.histogram(log_values[mask], bins=bins, range=log_range)
-        shares[label] = counts / max(counts.sum(), 1)
-    return 10.0 ** log_edges, shares
-
-
-def plot_continuous_distributions(transactions: pd.DataFrame, bins: int = 60):
-    """Figure: each continuous feature's distribution per class on a log scale."""
-    continuous = [c for c in CONTINUOUS_FEATURES if c in transactions]  # unknown ones left out
-    fig, axes = plt.subplots(1, len(continuous), figsize=(13, 4.2), squeeze=False)
-    axes = axes[0]
-    for ax, feature in zip(axes, continuous, strict=True):
-        edges, shares = log_histograms(transactions, feature, bins)
-        for label, share in shares.items():
-            ax.stairs(share, edges, color=plots.CLASS_COLORS[label], linewidth=1.6,
-                      label=translate(plots.CLASS_NAMES[label]))
-        ax.set_xscale("log")
-        plots.label_axes(ax, feature.replace("_", " "), plots.feature_label(feature) + _(", log scale"),
-                         _("share of the class's purchases (%)"))
-        plots.percent_axis(ax)
-    axes[0].legend()
-    fig.suptitle(_("Continuous features by class (log scale)"), fontweight="bold")
-    fig.tight_layout()
-    zeros = {f: int((transactions[f] <= 0).sum()) for f in continuous}
-    zero_text = "; ".join(fill(_("{n:,} zero {feature} values"), n=n, feature=f.replace("_", " "))
-                          for f, n in zeros.items() if n)
-    unknown = unknown_note(unknown_counts(transactions, continuous))
-    zero_text = fill(_(" Zeros sit in the first bin ({zeros})."), zeros=zero_text) if zero_text else ""
-    plots.add_note(fig, fill(_("Binned from all {rows:,} purchases into {bins} log-spaced bins; "
-                               "each class's line sums to 100 %."), rows=len(transactions), bins=bins)
-                   + zero_text + (f" {unknown}" if unknown else ""))
-    return fig
-
-
 def flag_fraud_rates(transactions: pd.DataFrame) -> pd.DataFrame:
     """Return purchases, frauds and fraud rate (95 % CI) for each value of the four flags."""
     fraud = transactions[TARGET].to_numpy()
@@ -255,14 +243,17 @@ def _records(table: pd.DataFrame, columns: dict) -> list[dict]:
 def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.DataFrame,
                 pair: tuple[str, str, float], daily: pd.DataFrame | None = None) -> dict:
     """Return the headline numbers of the EDA for run.json and the executive summary."""
-    fraud = transactions[TARGET].to_numpy()
-    channel = purchase_channel(transactions)
+    return results_from_facts(purchase_facts(transactions), flag_rates, bands, pair, daily)
+
+
+def results_from_facts(facts: PurchaseFacts, flag_rates: pd.DataFrame, bands: pd.DataFrame,
+                       pair: tuple[str, str, float], daily: pd.DataFrame | None = None) -> dict:
+    """Return the EDA's headline numbers from the purchases' counts and the EDA's tables."""
     results = {
-        "rows": len(transactions), "frauds": int(fraud.sum()), "fraud_rate": float(fraud.mean()),
-        "fraud_rate_by_channel": {c: float(fraud[channel == c].mean()) if (channel == c).any()
-                                  else None for c in CHANNELS},
-        "inputs_unknown": unknown_inputs(transactions),
-        "inputs_partly_unknown": unknown_counts(transactions),
+        "rows": facts.rows, "frauds": facts.frauds, "fraud_rate": facts.fraud_rate,
+        "fraud_rate_by_channel": dict(facts.fraud_rate_by_channel),
+        "inputs_unknown": list(facts.inputs_unknown),
+        "inputs_partly_unknown": dict(facts.inputs_partly_unknown),
         "fraud_rate_with_pin": _rate_of(flag_rates, flag="PIN used", value="yes"),
         "fraud_rate_without_pin": _rate_of(flag_rates, flag="PIN used", value="no"),
         "fraud_rate_with_chip": _rate_of(flag_rates, flag="chip used", value="yes"),
@@ -271,8 +262,8 @@ def eda_results(transactions: pd.DataFrame, flag_rates: pd.DataFrame, bands: pd.
             "band": "band", "from km": "from_km", "purchases": "purchases", "frauds": "frauds",
             "fraud rate": "rate"}) if bands is not None else None,
         "strongest_pair": {"features": [pair[0], pair[1]], "correlation": pair[2]},
-        "has_coordinates": has_coordinates(transactions),
-        "has_timestamps": has_timestamps(transactions),
+        "has_coordinates": facts.has_coordinates,
+        "has_timestamps": facts.has_timestamps,
     }
     if daily is not None:
         results.update(period(daily))

@@ -1,0 +1,28 @@
+"""The channel step's counting on a pandas frame, under the names the page calls.
+
+:func:`cardfraud.channels.page.run_channel_simulation` takes this module for a pandas frame
+and :mod:`cardfraud.engines.spark_channels` (the same names) for a Spark DataFrame; the Monte
+Carlo, the tables and the figures are then made from what these return, the same way.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from .simulation import cell_counts, draw_purchases, purchases_per_day, stage_counts
+from .what_if import authentication_what_if
+
+__all__ = ["authentication_what_if", "cell_counts", "drawn_stage_counts", "purchase_count",
+           "purchases_per_day"]
+
+
+def purchase_count(transactions: pd.DataFrame) -> int:
+    """Return the number of purchases in the data."""
+    return len(transactions)
+
+
+def drawn_stage_counts(transactions: pd.DataFrame, purchases: int,
+                       seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return ``purchases`` rows drawn from the data (seeded) and their stage counts."""
+    drawn = draw_purchases(transactions, purchases, seed)
+    return drawn, stage_counts(drawn)
