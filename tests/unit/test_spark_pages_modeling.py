@@ -124,7 +124,7 @@ def test_spark_hand_over(both_runs):
     np.testing.assert_allclose(got["probability"], expected["probability"], atol=1e-9)
     assert not (spark_dir / "artifacts" / "split.parquet").exists()
     assert not (spark_dir / "artifacts" / "history_features.parquet").exists()
-    saved = json.loads((spark_dir / "results" / "modeling.json").read_text())
+    saved = json.loads((spark_dir / "artifacts" / "results" / "modeling.json").read_text())
     assert saved["split_rule"] == spark_page.results["split_rule"]
     comparison = pd.read_csv(spark_dir / "artifacts" / "model_comparison.csv", index_col=0)
     assert list(comparison.index) == list(pandas_page.test.comparison.index)
