@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -150,14 +149,14 @@ def test_test_metrics_are_logged_on_the_runs(both_runs):
 def test_small_cap_keeps_every_fraud(purchases, tmp_path_factory):
     from pyspark.sql import functions as F
 
+    from cardfraud.engines.spark_sampling import training_sample
     from cardfraud.modeling.spark_modeling import (
         PURCHASE_ROW,
-        _TEST,
+        TEST_PERIOD,
         spark_feature_sets,
         spark_split,
         with_purchase_row,
     )
-    from cardfraud.engines.spark_sampling import training_sample
 
     spark = local_spark()
     folder = tmp_path_factory.mktemp("capped")
@@ -167,7 +166,7 @@ def test_small_cap_keeps_every_fraud(purchases, tmp_path_factory):
     cut = pd.Timestamp(found.rule["test_from"])
     training = purchases[purchases["timestamp"] < cut]
     frauds = int(training[TARGET].sum())
-    drawn = training_sample(found.frame.where(~F.col(_TEST)), 2 * frauds + 500, seed=7)
+    drawn = training_sample(found.frame.where(~F.col(TEST_PERIOD)), 2 * frauds + 500, seed=7)
     found.frame.unpersist()
     sample = drawn.frame
     assert len(sample) == 2 * frauds + 500 < len(training)
@@ -199,3 +198,69 @@ def test_hash_rule_is_the_contract(purchases, tmp_path_factory):
     got = flagged.orderBy("transaction_id").select("t").toPandas()["t"]
     assert got.tolist() == by_sql.orderBy("transaction_id").select("t").toPandas()["t"].tolist()
     assert 0.22 < got.mean() < 0.28
+
+
+def split_on_spark(frame, **kwargs):
+    """The Spark split of a loaded frame (its working frame released)."""
+    from cardfraud.modeling.spark_modeling import (
+        PURCHASE_ROW,
+        spark_feature_sets,
+        spark_split,
+        with_purchase_row,
+    )
+
+    sets, modeled = spark_feature_sets(with_purchase_row(frame, PURCHASE_ROW))
+    found = spark_split(frame, modeled, sets, **kwargs)
+    found.frame.unpersist()
+    return found
+
+
+@pytest.mark.parametrize("test_days", [None, 10])
+def test_time_cut_is_pandas_cut(purchases, tmp_path_factory, test_days):
+    from cardfraud.modeling.holdout import split_summary, split_transactions
+
+    spark = local_spark()
+    frame = as_loaded_spark_frame(spark, purchases, tmp_path_factory.mktemp("cut"))
+    found = split_on_spark(frame, test_days=test_days, test_share=0.3, cv_folds=2)
+    expected = split_transactions(purchases, "auto", test_days, 0.3, 7, 2)
+    assert found.description == expected.description
+    first_test = purchases["timestamp"].iloc[expected.test_rows].min()
+    last_train = purchases["timestamp"].iloc[expected.train_rows].max()
+    assert last_train < pd.Timestamp(found.rule["test_from"]) <= first_test
+    pd.testing.assert_frame_equal(found.summary, split_summary(purchases, expected))
+
+
+def test_too_many_test_days_says_what_pandas_says(purchases, tmp_path_factory):
+    from cardfraud.modeling.holdout import ModelingError, split_transactions
+
+    spark = local_spark()
+    frame = as_loaded_spark_frame(spark, purchases, tmp_path_factory.mktemp("long"))
+    with pytest.raises(ModelingError) as expected:
+        split_transactions(purchases, "auto", 400, 0.2, 7, 2)
+    with pytest.raises(ModelingError, match="leaves no training rows") as got:
+        split_on_spark(frame, test_days=400, cv_folds=2)
+    assert str(got.value) == str(expected.value)
+
+
+def test_without_timestamps_the_hash_rule_splits(purchases, tmp_path_factory):
+    from pyspark.sql import functions as F
+
+    from cardfraud.modeling.spark_modeling import hash_test_column
+
+    spark = local_spark()
+    folder = tmp_path_factory.mktemp("no_time")
+    plain = purchases.drop(columns=["timestamp", "card_id"]).head(8000)
+    frame = as_loaded_spark_frame(spark, plain, folder)
+    page = run_modeling(frame, folder / "out", tracking_uri=f"sqlite:///{folder}/mlflow.db",
+                        **{**SETTINGS, "candidates": ["logistic_regression"],
+                           "bootstrap_resamples": 0})
+    rule = page.results["split_rule"]
+    assert rule == {"kind": "hash", "seed": 7, "test_share": 0.2}
+    in_test = frame.where(hash_test_column(frame, 7, 0.2)).agg(
+        F.count(F.lit(1)).alias("n"), F.sum("fraud").alias("f")).first()
+    assert page.results["test_rows"] == in_test["n"] == len(page.test.fraud)
+    assert page.results["train_rows"] == 8000 - in_test["n"]
+    assert int(page.test.fraud.sum()) == in_test["f"]
+    assert page.results["split"]["kind"] == "hash"
+    assert page.results["history_unavailable"] is not None
+    assert page.results["card_precision"]["k"] is None

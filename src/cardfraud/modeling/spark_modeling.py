@@ -77,7 +77,7 @@ from .holdout import (
 DEFAULT_TRAIN_SAMPLE_ROWS = 1_000_000
 HASH_BUCKETS = 1_000_000
 PURCHASE_ROW = "_cardfraud_purchase_row"  # the purchase's position: the predictions' ``row``
-_TEST = "_cardfraud_test_period"
+TEST_PERIOD = "_cardfraud_test_period"  # the working column: in the test period
 _ID = "_cardfraud_read_id"
 _TIME_TEXT = "yyyy-MM-dd HH:mm:ss.SSSSSS"
 _ID_BITS = 33  # monotonically_increasing_id: partition index above bit 33, position below
@@ -90,7 +90,7 @@ class SparkSplit:
 
     kind: str
     rule: dict
-    frame: object  # Spark DataFrame: the columns modeling needs, PURCHASE_ROW and _TEST
+    frame: object  # Spark DataFrame: the columns modeling needs, PURCHASE_ROW and TEST_PERIOD
     description: dict
     summary: pd.DataFrame
     purchases: int
@@ -228,7 +228,7 @@ def _split_counts(frame, by_time: bool):
     the days, in one aggregation."""
     from pyspark.sql import functions as F
 
-    test, fraud = F.col(_TEST), F.col(TARGET).cast("long")
+    test, fraud = F.col(TEST_PERIOD), F.col(TARGET).cast("long")
     columns = [F.count(F.lit(1)).alias("rows"), F.sum(fraud).alias("frauds"),
                F.count_if(test).alias("test_rows"),
                F.sum(F.when(test, fraud).otherwise(0)).alias("test_frauds")]
@@ -294,8 +294,8 @@ def spark_split(transactions, modeled, sets: FeatureSets, split: str = "auto",
         rule = {"kind": "time", "test_from": cut.isoformat()}
     else:
         rule = {"kind": "hash", "seed": int(seed), "test_share": float(test_share)}
-    work = modeled.withColumn(_TEST, test_period_column(transactions, rule)) \
-        .select(*modeling_columns(modeled, sets), PURCHASE_ROW, _TEST) \
+    work = modeled.withColumn(TEST_PERIOD, test_period_column(transactions, rule)) \
+        .select(*modeling_columns(modeled, sets), PURCHASE_ROW, TEST_PERIOD) \
         .persist(StorageLevel.MEMORY_AND_DISK)
     counts = _split_counts(work, by_time)
     frauds, rows = int(counts["frauds"] or 0), int(counts["rows"])
@@ -443,9 +443,19 @@ def backtest_not_on_spark(evaluation, weeks: int, label_delay_days: int,
                      "with common.engine pandas for it)."), settings)
 
 
+ARROW = "spark.sql.execution.arrow.pyspark.enabled"
+
+
 def collect_test_period(scored, columns: list[str]) -> pd.DataFrame:
-    """Bring the scored test period's ``columns`` to the driver, in the purchases' order."""
-    return scored.select(*columns).orderBy(PURCHASE_ROW).toPandas().reset_index(drop=True)
+    """Bring the scored test period's ``columns`` to the driver, in the purchases' order
+    (through Arrow: a test period holds millions of purchases at scale)."""
+    conf = scored.sparkSession.conf
+    before = conf.get(ARROW, "false")
+    conf.set(ARROW, "true")
+    try:
+        return scored.select(*columns).orderBy(PURCHASE_ROW).toPandas().reset_index(drop=True)
+    finally:
+        conf.set(ARROW, before)
 
 
 def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: int | None = None,
@@ -502,7 +512,7 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
         from pyspark.sql import functions as F
 
         with phase("training sample"):
-            drawn = training_sample(found.frame.where(~F.col(_TEST)).drop(_TEST), cap, seed)
+            drawn = training_sample(found.frame.where(~F.col(TEST_PERIOD)).drop(TEST_PERIOD), cap, seed)
             # in time order, then the purchases' order (pandas' order of the training rows)
             sample = drawn.frame.sort_values(
                 [c for c in (TIMESTAMP, PURCHASE_ROW) if c in drawn.frame.columns],
@@ -529,7 +539,7 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
         with phase("test scoring"):
             from pyspark import StorageLevel
 
-            scored = score_test_period(found.frame.where(F.col(_TEST)).drop(_TEST), fitted,
+            scored = score_test_period(found.frame.where(F.col(TEST_PERIOD)).drop(TEST_PERIOD), fitted,
                                        tracked).persist(StorageLevel.MEMORY_AND_DISK)
             keys = list(fitted.pipelines)
             test_period = collect_test_period(
