@@ -264,3 +264,31 @@ def test_without_timestamps_the_hash_rule_splits(purchases, tmp_path_factory):
     assert page.results["split"]["kind"] == "hash"
     assert page.results["history_unavailable"] is not None
     assert page.results["card_precision"]["k"] is None
+
+
+def test_a_capped_sample_trains_and_the_whole_test_period_is_judged(both_runs,
+                                                                    tmp_path_factory):
+    from cardfraud.modeling.spark_modeling import training_sample_note
+    from cardfraud.report.translate import in_language
+
+    pandas_page, _spark_page, folder = both_runs
+    spark = local_spark()
+    frame = spark.read.parquet(str(folder / "transactions.parquet"))
+    out = tmp_path_factory.mktemp("capped_run")
+    page = run_modeling(frame, out, tracking_uri=f"sqlite:///{out}/mlflow.db",
+                        **{**SETTINGS, "candidates": ["logistic_regression"],
+                           "bootstrap_resamples": 0}, train_sample_rows=6000)
+    drawn, results = page.results["training_sample"], page.results
+    assert results["split"] == pandas_page.results["split"]  # the same split as pandas
+    assert drawn["rows"] == 6000 < results["train_rows"] and drawn["cap"] == 6000
+    training_frauds = int(pandas_page.split_table.loc["training", "frauds"])
+    assert drawn["fraud_fraction"] == 1.0 and drawn["frauds_kept"] == training_frauds
+    assert drawn["genuine_kept"] == 6000 - training_frauds
+    assert results["fit_rows"] == 6000 and results["cv_rows"] == 6000
+    assert len(page.test.fraud) == results["test_rows"] == pandas_page.results["test_rows"]
+    assert page.test.comparison.loc["logistic_regression", "tp"] + page.test.comparison.loc[
+        "logistic_regression", "fn"] == int(pandas_page.test.fraud.sum())
+    assert "sample of 6,000" in page.training_sample_note
+    with in_language("es"):
+        spanish = training_sample_note(drawn, 6000, results["train_rows"])
+    assert spanish.startswith("Los modelos se entrenaron con una muestra de 6")
