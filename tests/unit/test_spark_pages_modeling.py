@@ -201,26 +201,29 @@ def test_hash_rule_is_the_contract(purchases, tmp_path_factory):
 
 
 def split_on_spark(frame, **kwargs):
-    """The Spark split of a loaded frame (its working frame released)."""
-    from cardfraud.modeling.spark_modeling import (
-        PURCHASE_ROW,
-        spark_feature_sets,
-        spark_split,
-        with_purchase_row,
-    )
+    """The Spark split of a loaded frame (its working frame released; no history features:
+    the split does not depend on them)."""
+    from cardfraud.data.schema import available_inputs
+    from cardfraud.modeling.feature_sets import BASE, FeatureSets
+    from cardfraud.modeling.spark_modeling import PURCHASE_ROW, spark_split, with_purchase_row
 
-    sets, modeled = spark_feature_sets(with_purchase_row(frame, PURCHASE_ROW))
-    found = spark_split(frame, modeled, sets, **kwargs)
+    sets = FeatureSets({BASE: available_inputs(frame)})
+    found = spark_split(frame, with_purchase_row(frame, PURCHASE_ROW), sets, **kwargs)
     found.frame.unpersist()
     return found
 
 
-@pytest.mark.parametrize("test_days", [None, 10])
-def test_time_cut_is_pandas_cut(purchases, tmp_path_factory, test_days):
+@pytest.mark.parametrize(("test_days", "time_type"), [(None, "timestamp_ntz"), (10, "timestamp_ntz"),
+                                                    (None, "timestamp"), (10, "timestamp")])
+def test_time_cut_is_pandas_cut(purchases, tmp_path_factory, test_days, time_type):
+    """Naive times (as pandas writes them) and Spark's zoned timestamps (session in UTC)."""
+    from pyspark.sql import functions as F
+
     from cardfraud.modeling.holdout import split_summary, split_transactions
 
     spark = local_spark()
     frame = as_loaded_spark_frame(spark, purchases, tmp_path_factory.mktemp("cut"))
+    frame = frame.withColumn("timestamp", F.col("timestamp").cast(time_type))
     found = split_on_spark(frame, test_days=test_days, test_share=0.3, cv_folds=2)
     expected = split_transactions(purchases, "auto", test_days, 0.3, 7, 2)
     assert found.description == expected.description
