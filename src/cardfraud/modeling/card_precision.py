@@ -90,15 +90,22 @@ def card_precision_of_rows(frame: pd.DataFrame, rows, scores, k: int | None) -> 
                                pd.to_datetime(part["timestamp"]).dt.floor("D").to_numpy(), k)
 
 
-def card_precision_note(frame: pd.DataFrame, k: int | None, alert_budget: float) -> str:
-    """Say how k was derived and what card precision@k measures (or why it is absent)."""
+def card_precision_note(frame: pd.DataFrame, k: int | None, alert_budget: float,
+                        purchases: int | None = None, days: int | None = None) -> str:
+    """Say how k was derived and what card precision@k measures (or why it is absent).
+
+    ``purchases`` and ``days`` (the extract's purchases and calendar days) are counted from
+    ``frame`` when not given (a Spark run gives them, counted on the executors).
+    """
     if k is None:
         return why_no_card_precision(frame) or _("Card precision@k is not measured.")
-    days = pd.to_datetime(frame["timestamp"]).dt.floor("D").nunique()
+    if days is None:
+        days = pd.to_datetime(frame["timestamp"]).dt.floor("D").nunique()
+    purchases = len(frame) if purchases is None else purchases
     return fill(_("Card precision@k: each day the review team checks the k = {k:,} cards with "
                   "the highest fraud probability that day; the column card_precision_at_k is the "
                   "share of them with a fraud that day, averaged over the test days. k = "
                   "round(alert_budget {budget:g} % x {per_day:,.0f} purchases a day on average "
                   "over the {days} days of the data), the same number of reviews as the "
                   "transaction-level budget on an average day."),
-                k=k, budget=100 * alert_budget, per_day=len(frame) / max(days, 1), days=days)
+                k=k, budget=100 * alert_budget, per_day=purchases / max(days, 1), days=days)

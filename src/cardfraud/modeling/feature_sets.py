@@ -96,16 +96,22 @@ def history_unavailable_reason(columns) -> str | None:
     if history_columns(list(present)):
         empty = {c: int(columns[c].isna().sum()) for c in (CARD_ID, TIMESTAMP)
                  if isinstance(columns, pd.DataFrame)}
-        if not any(empty.values()):
-            return None
-        shown = _(" and ").join(fill(_("{n:,} purchases have no {column}"), n=n, column=c)
-                                for c, n in empty.items() if n)
-        return fill(_("Only the base inputs are used: {shown}, so the card's earlier purchases "
-                      "(its history) cannot be followed for every purchase."), shown=shown)
+        return empty_history_reason(empty)
     lacking = _(" and ").join(c for c in (CARD_ID, TIMESTAMP) if c not in present) or \
         _(" and ").join((CARD_ID, TIMESTAMP))
     return fill(_("Only the base inputs are used: the purchases have no {lacking}, so no card's "
                   "earlier purchases (its history) can be followed."), lacking=lacking)
+
+
+def empty_history_reason(empty: dict[str, int]) -> str | None:
+    """Say why there is no history when some purchases lack a card_id or timestamp
+    (``empty``: column -> purchases where it is empty); None when none do."""
+    if not any(empty.values()):
+        return None
+    shown = _(" and ").join(fill(_("{n:,} purchases have no {column}"), n=n, column=c)
+                            for c, n in empty.items() if n)
+    return fill(_("Only the base inputs are used: {shown}, so the card's earlier purchases "
+                  "(its history) cannot be followed for every purchase."), shown=shown)
 
 
 def feature_sets_for(transactions: pd.DataFrame, label_delay_days: float = 7.0) -> FeatureSets:

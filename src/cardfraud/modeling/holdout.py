@@ -34,10 +34,14 @@ class Split:
 
 def check_both_classes(fraud: np.ndarray, where: str) -> None:
     """Raise when a set of rows lacks frauds or legitimate purchases."""
-    frauds = int(fraud.sum())
-    if frauds == 0 or frauds == len(fraud):
+    check_both_classes_counted(int(fraud.sum()), len(fraud), where)
+
+
+def check_both_classes_counted(frauds: int, rows: int, where: str) -> None:
+    """Raise when ``rows`` rows holding ``frauds`` frauds lack either class (counts given)."""
+    if frauds == 0 or frauds == rows:
         kind = "no fraud" if frauds == 0 else "no legitimate purchase"
-        raise ModelingError(f"modeling: the {where} ({len(fraud)} rows) has {kind}; "
+        raise ModelingError(f"modeling: the {where} ({rows} rows) has {kind}; "
                             f"more rows or a different split are needed")
 
 

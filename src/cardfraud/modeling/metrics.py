@@ -102,14 +102,26 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
     inputs = {key: fitted.inputs.get(key) or available_inputs(frame) for key in fitted.pipelines}
     features = model_features(frame.iloc[split.test_rows],
                               list(dict.fromkeys(c for names in inputs.values() for c in names)))
+    scores = {candidate: pipeline.predict_proba(features[inputs[candidate]])[:, 1]
+              for candidate, pipeline in fitted.pipelines.items()}
+    k = cards_reviewed_per_day(frame, alert_budget) if has_cards_and_days(frame) else None
+    return judge_test_scores(frame, split, fitted, cv, thresholds, scores, alert_budget,
+                             cost_missed_fraud, cost_review, k)
+
+
+def judge_test_scores(frame: pd.DataFrame, split: Split, fitted: FittedModels,
+                      cv: CrossValidation, thresholds: pd.DataFrame, scores: dict,
+                      alert_budget: float, cost_missed_fraud: float, cost_review: float,
+                      k: int | None) -> TestEvaluation:
+    """Gather the comparison table from each model's test scores (``scores``: model key ->
+    P(fraud) of the rows ``split.test_rows`` of ``frame``); ``k``: cards reviewed a day."""
     fraud = frame[TARGET].to_numpy()[split.test_rows]
     days = _test_days(frame, split)
     n_days = None if days is None else int(pd.Series(days).nunique())
     best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
-    k = cards_reviewed_per_day(frame, alert_budget) if has_cards_and_days(frame) else None
-    rows, scores = [], {}
-    for candidate, pipeline in fitted.pipelines.items():
-        score = pipeline.predict_proba(features[inputs[candidate]])[:, 1]
+    rows = []
+    for candidate in fitted.pipelines:
+        score = scores[candidate]
         threshold = float(thresholds.loc[candidate, "threshold"])
         metrics = {**classification_metrics(fraud, score, threshold),
                    **alert_budget_metrics(fraud, score, alert_budget, days),
@@ -126,9 +138,9 @@ def evaluate_on_test(frame: pd.DataFrame, split: Split, fitted: FittedModels,
                      "cv_roc_auc": cv_row["cv_roc_auc"], "threshold": threshold, **metrics,
                      "alerts_per_day": flagged / n_days if n_days else None,
                      "expected_cost_per_1000": round(1000 * cost / len(fraud))})
-        scores[candidate] = score
     return TestEvaluation(comparison=pd.DataFrame(rows).set_index("candidate"),
-                          scores=scores, fraud=fraud, days=n_days, cards_reviewed_per_day=k)
+                          scores={c: scores[c] for c in fitted.pipelines}, fraud=fraud,
+                          days=n_days, cards_reviewed_per_day=k)
 
 
 def _missed_cost(fraud, score, threshold, frame, split, cost_missed_fraud) -> float:

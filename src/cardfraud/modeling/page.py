@@ -22,9 +22,9 @@ from . import tracking
 from .backtest import Backtest, backtest_results, run_backtest
 from .bootstrap import test_period_intervals
 from .candidates import CrossValidation, FittedModels, cross_validate_candidates, fit_final_models
-from .card_precision import K_RULE, why_no_card_precision
+from .card_precision import K_RULE, card_precision_note, why_no_card_precision
 from .feature_sets import FeatureSets, feature_sets_for, save_history_features, with_history
-from .holdout import Split, split_transactions
+from .holdout import Split, split_summary, split_transactions
 from .metrics import (
     TestEvaluation,
     evaluate_on_test,
@@ -33,7 +33,7 @@ from .metrics import (
 )
 from .reasons import top_alert_reasons
 from .results import save_modeling_results, step_settings
-from .thresholds import choose_thresholds
+from .thresholds import choose_thresholds, threshold_check
 
 SHARED_FIGURES = ["modeling_pr_roc", "modeling_confusion_matrices"]  # logged on every run
 BEST_FIGURES = ["modeling_cost_curve", "modeling_calibration", "modeling_importance"]
@@ -66,6 +66,11 @@ class ModelingPage:
     backtest: Backtest | None = None  # the weekly backtest of the chosen model's procedure
     intervals: dict = field(default_factory=dict)  # bootstrap 95 % intervals of the test metrics
     alert_reasons: pd.DataFrame | None = None  # the top test alerts of the chosen model, why
+    split_table: pd.DataFrame | None = None  # per set: purchases, frauds, rate, first/last day
+    threshold_note: str = ""  # the threshold warning, or the validation purchases it reviews
+    card_precision_text: str = ""  # how k was derived (or why card precision is absent)
+    training_sample_note: str = ""  # a Spark run: what the models were trained on, and why
+    test_period: pd.DataFrame | None = None  # a Spark run: the scored test period, in order
 
     def __getattr__(self, name: str):
         """``page.cv``, ``page.test``...: the parts of the evaluation the page shows."""
@@ -167,12 +172,33 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                  target_recall: float = 0.9, importance_rows: int = 10000,
                  first_analysis_rows: int | None = 30000, label_delay_days: int = 7,
                  backtest_weeks: int = 6, backtest_train_rows: int | None = 50000,
-                 bootstrap_resamples: int = 1000, phase: Phase = no_phase) -> ModelingPage:
+                 bootstrap_resamples: int = 1000, train_sample_rows: int | None = 1_000_000,
+                 phase: Phase = no_phase) -> ModelingPage:
     """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
 
     The keyword arguments are the ``modeling`` section of the params (same names and defaults
     as the notebook's parameters cell); ``phase`` names each section for a timer.
+    ``transactions`` is a pandas frame, or a Spark DataFrame in a Spark run
+    (:mod:`cardfraud.modeling.spark_modeling`, which alone uses ``train_sample_rows``: the
+    cap on the training sample drawn in Spark).
     """
+    from ..engines import is_spark_frame
+
+    if is_spark_frame(transactions):
+        from .spark_modeling import run_modeling_on_spark
+
+        return run_modeling_on_spark(
+            transactions, output_dir, train_sample_rows=train_sample_rows, run_id=run_id,
+            tracking_uri=tracking_uri, seed=seed, experiment_name=experiment_name,
+            candidates=candidates, resampling=resampling, grids=grids,
+            selection_metric=selection_metric, cv_folds=cv_folds, cv_sample_rows=cv_sample_rows,
+            refit_rows=refit_rows, split=split, test_days=test_days, test_share=test_share,
+            alert_budget=alert_budget, cost_missed_fraud=cost_missed_fraud,
+            cost_review=cost_review, currency=currency, target_recall=target_recall,
+            importance_rows=importance_rows, first_analysis_rows=first_analysis_rows,
+            label_delay_days=label_delay_days, backtest_weeks=backtest_weeks,
+            backtest_train_rows=backtest_train_rows, bootstrap_resamples=bootstrap_resamples,
+            phase=phase)
     evaluation = evaluate_candidates(
         transactions, seed=seed, candidates=candidates, resampling=resampling, grids=grids,
         selection_metric=selection_metric, cv_folds=cv_folds, cv_sample_rows=cv_sample_rows,
@@ -217,4 +243,10 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
             fitted.pipelines[fitted.best], modeled.iloc[data_split.test_rows],
             evaluation.test.scores[fitted.best], fitted.inputs[fitted.best])
     return ModelingPage(evaluation, importance, tracked, results, first_analysis, figures,
-                        backtest, intervals, alert_reasons)
+                        backtest, intervals, alert_reasons,
+                        split_table=split_summary(transactions, data_split),
+                        threshold_note=threshold_check(
+                            evaluation.thresholds, evaluation.cv.best_candidate, transactions,
+                            cost_missed_fraud, cost_review, currency),
+                        card_precision_text=card_precision_note(
+                            transactions, evaluation.test.cards_reviewed_per_day, alert_budget))

@@ -73,20 +73,43 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
     from ..runner.contract import MODEL_COMPARISON, SPLIT, TEST_PREDICTIONS
     from .holdout import split_labels
 
-    comparison = test.comparison.join(thresholds[["threshold_target_recall",
-                                                  "validation_cost_per_1000"]])
-    comparison.insert(0, "run_id", [tracking["runs"][c] for c in comparison.index])
-    comparison.insert(1, "settings", [str(cv.best_settings[c]) for c in comparison.index])
     with atomic_path(artifact_path(MODEL_COMPARISON, output_dir)) as tmp:
-        comparison.to_csv(tmp)
+        comparison_for_handover(test, thresholds, cv, tracking).to_csv(tmp)
     with atomic_path(artifact_path(SPLIT, output_dir)) as tmp:
         split_labels(len(frame), split).to_parquet(tmp, index=False)
     with atomic_path(artifact_path(TEST_PREDICTIONS, output_dir)) as tmp:
         pd.DataFrame({"row": split.test_rows.astype("int64"),
                       TARGET: frame[TARGET].to_numpy()[split.test_rows],
                       "probability": test.scores[fitted.best]}).to_parquet(tmp, index=False)
+    results = modeling_results_record(frame, split, cv, fitted, thresholds, test, tracking,
+                                      settings, feature_sets, over_time)
+    save_step_results("modeling", results, output_dir)
+    return results
+
+
+def comparison_for_handover(test: TestEvaluation, thresholds: pd.DataFrame,
+                            cv: CrossValidation, tracking: dict) -> pd.DataFrame:
+    """Return ``model_comparison.csv``: one row per model, its run id and settings first."""
+    comparison = test.comparison.join(thresholds[["threshold_target_recall",
+                                                  "validation_cost_per_1000"]])
+    comparison.insert(0, "run_id", [tracking["runs"][c] for c in comparison.index])
+    comparison.insert(1, "settings", [str(cv.best_settings[c]) for c in comparison.index])
+    return comparison
+
+
+def modeling_results_record(frame: pd.DataFrame, split: Split, cv: CrossValidation,
+                            fitted: FittedModels, thresholds: pd.DataFrame,
+                            test: TestEvaluation, tracking: dict, settings: dict,
+                            feature_sets: FeatureSets | None = None,
+                            over_time: dict | None = None,
+                            median_fraud_amount=None) -> dict:
+    """Return the step's results (modeling.json): the chosen model, its run and threshold,
+    test metrics, rows of each set (from ``split.description``), inputs and ``over_time``.
+
+    ``median_fraud_amount``: see :func:`cardfraud.modeling.thresholds.threshold_warning`.
+    """
     best = fitted.best
-    results = {
+    return {
         "best_model": best, "best_run_id": tracking["best_run_id"],
         "model_uri": f"runs:/{tracking['best_run_id']}/model",
         "experiment_name": tracking["experiment_name"],
@@ -97,19 +120,19 @@ def save_modeling_results(frame: pd.DataFrame, split: Split, cv: CrossValidation
         "threshold_target_recall": float(thresholds.loc[best, "threshold_target_recall"]),
         "threshold_warning": threshold_warning(
             thresholds, best, frame, settings["costs"]["cost_missed_fraud"],
-            settings["costs"]["cost_review"], settings["costs"]["currency"]),
+            settings["costs"]["cost_review"], settings["costs"]["currency"],
+            median_fraud_amount),
         "target_recall": settings["target_recall"], "costs": settings["costs"],
         "alert_budget": settings["alert_budget"], "resampling": cv.resampling,
         "best_settings": cv.best_settings[best],
         "test_metrics": test_metrics_for_results(test, best),
-        "test_rows": len(split.test_rows), "train_rows": len(split.train_rows),
+        "test_rows": int(split.description["test_rows"]),
+        "train_rows": int(split.description["train_rows"]),
         "cv_rows": len(cv.sample_rows), "fit_rows": fitted.fit_rows[best],
         "split": split.description, "candidates": list(fitted.pipelines),
         "runs": tracking["runs"], **model_inputs_record(frame, fitted, feature_sets),
         **(over_time or {}),
     }
-    save_step_results("modeling", results, output_dir)
-    return results
 
 
 def model_inputs_record(frame: pd.DataFrame, fitted: FittedModels | None = None,

@@ -89,19 +89,23 @@ def choose_thresholds(frame: pd.DataFrame, cv: CrossValidation, cost_missed_frau
 
 
 def threshold_warning(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFrame,
-                      cost_missed_fraud: float, cost_review: float, currency: str) -> str | None:
+                      cost_missed_fraud: float, cost_review: float, currency: str,
+                      median_fraud_amount=None) -> str | None:
     """Return a warning when the least-cost threshold reviews no purchase or every one, else None.
 
     Either means the costs cannot pick a useful threshold: typically a review cost in another
     currency or scale than the amounts (amounts in USD against ``cost_review`` in COP).
+    ``median_fraud_amount``: a callable returning the frauds' median amount (a Spark run
+    computes it on the executors); None: from ``frame``.
     """
     row = thresholds.loc[candidate]
     alerts, rows = int(row["validation_alerts"]), int(row["validation_rows"])
     if 0 < alerts < rows:
         return None
-    if "amount" in frame:
-        amounts = frame.loc[frame[TARGET] == 1, "amount"]
-        missed = f"a missed fraud costs its amount (median fraud amount {amounts.median():,.2f})"
+    if "amount" in frame.columns:
+        median = (median_fraud_amount() if median_fraud_amount is not None else
+                  frame.loc[frame[TARGET] == 1, "amount"].median())
+        missed = f"a missed fraud costs its amount (median fraud amount {median:,.2f})"
     else:
         missed = f"a missed fraud costs {cost_missed_fraud:,.0f} {currency}"
     review = f"a review costs {cost_review:,.0f} {currency}"
@@ -117,10 +121,11 @@ def threshold_warning(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFr
 
 
 def threshold_check(thresholds: pd.DataFrame, candidate: str, frame: pd.DataFrame,
-                    cost_missed_fraud: float, cost_review: float, currency: str) -> str:
+                    cost_missed_fraud: float, cost_review: float, currency: str,
+                    median_fraud_amount=None) -> str:
     """Return the threshold warning, or how many validation purchases the threshold reviews."""
     warning = threshold_warning(thresholds, candidate, frame, cost_missed_fraud, cost_review,
-                                currency)
+                                currency, median_fraud_amount)
     if warning:
         return warning
     row = thresholds.loc[candidate]

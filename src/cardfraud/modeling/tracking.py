@@ -256,3 +256,56 @@ def track_candidates(experiment_name: str, tracking_uri: str | None, cv, fitted,
                   FEATURE_SET_TAG: feature_set, MODEL_INPUTS_TAG: ",".join(example.columns)})
     return {"tracking_uri": uri, "experiment_name": experiment_name,
             "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}
+
+
+def log_candidate_models(experiment_name: str, tracking_uri: str | None, cv, fitted,
+                         thresholds, input_example: pd.DataFrame, settings: dict,
+                         run_id: str | None = None) -> dict:
+    """Log every candidate's run before its test (a Spark run scores the test period with
+    the logged models): parameters, tags, cross-validation and threshold metrics, the model.
+
+    :func:`log_test_results` then adds the test metrics and figures, so each run ends up with
+    what :func:`track_candidates` logs. Returns URI, experiment and run ids as it does.
+    """
+    uri = configure_tracking(tracking_uri)
+    with _quiet_mlflow():
+        experiment_id = get_or_create_experiment(experiment_name, uri)
+    best_cv = cv.table.loc[cv.table.groupby("candidate")[f"cv_{cv.selection_metric}"].idxmax()]
+    runs = {}
+    for candidate, model in fitted.pipelines.items():
+        cv_row = best_cv.loc[best_cv["candidate"] == candidate].iloc[0]
+        example = input_example[fitted.inputs.get(candidate) or list(input_example.columns)]
+        feature_set = feature_set_of(candidate)
+        params = {**{k: v for k, v in settings.items() if not isinstance(v, dict)},
+                  **settings.get("costs", {}), "candidate": candidate, "feature_set": feature_set,
+                  "fit_rows": fitted.fit_rows[candidate],
+                  **{f"classify__{k}": v for k, v in cv.best_settings[candidate].items()}}
+        is_best = candidate == fitted.best
+        runs[candidate] = log_candidate_run(
+            uri, experiment_id, candidate, params,
+            candidate_metrics(cv_row, thresholds.loc[candidate], pd.Series(dtype=float)),
+            model, example, [],
+            tags={"best": str(is_best).lower(), "report_run_id": str(run_id or ""),
+                  FEATURE_SET_TAG: feature_set, MODEL_INPUTS_TAG: ",".join(example.columns)})
+    return {"tracking_uri": uri, "experiment_name": experiment_name,
+            "experiment_id": experiment_id, "runs": runs, "best_run_id": runs[fitted.best]}
+
+
+def log_test_results(tracked: dict, test, fitted, shared_figures: list, best_figures: list,
+                     output_dir=None) -> None:
+    """Add each candidate's test metrics (``test_<name>``) and the figures to its run logged
+    by :func:`log_candidate_models`."""
+    from mlflow.entities import Metric
+
+    from ..runner.artifacts import figure_path
+
+    client = tracking_client(tracked["tracking_uri"])
+    skip = {"best", "feature_set", "fit_rows", "threshold", "cv_average_precision", "cv_roc_auc"}
+    for candidate, run in tracked["runs"].items():
+        row = test.comparison.loc[candidate]
+        metrics = [Metric(f"test_{name}", float(value), 0, 0) for name, value in row.items()
+                   if name not in skip and value is not None and pd.notna(value)]
+        client.log_batch(run, metrics=metrics)
+        names = shared_figures + (best_figures if candidate == fitted.best else [])
+        for name in names:
+            client.log_artifact(run, str(figure_path(name, output_dir)), artifact_path="figures")

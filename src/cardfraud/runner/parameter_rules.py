@@ -190,7 +190,7 @@ def parameter_rules() -> dict[str, dict[str, Rule]]:
             "importance_rows": integer(1), "first_analysis_rows": integer(1),
             "label_delay_days": integer(0), "backtest_weeks": integer(0),
             "backtest_train_rows": integer(1, nullable=True),
-            "bootstrap_resamples": integer(0)},
+            "bootstrap_resamples": integer(0), "train_sample_rows": integer(2)},
         "registry": {"register": boolean(), "force_promotion": boolean(), "min_improvement": number(0, 1),
                      "sample_rows": integer(1)},
         "monitoring": {"current_days": integer(1), "current_path": text(nullable=True),
