@@ -135,11 +135,13 @@ def _other_label_delay(scorer, window: MonitoringWindow, inputs: list[str]) -> s
 def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str | None = None,
                    bins: int = 10, psi_watch: float = 0.1, psi_alert: float = 0.25,
                    sample_rows: int | None = 50_000, seed: int = 42, output_dir=None,
-                   run_id: str | None = None) -> ChampionCheck:
+                   run_id: str | None = None, score_drift=None) -> ChampionCheck:
     """Load the champion once this run publishes and check it; say so when there is none.
 
     When this run's registry step promoted a version (``run_id`` and ``output_dir`` given),
-    that version is checked: it becomes champion when the run publishes.
+    that version is checked: it becomes champion when the run publishes. ``score_drift``:
+    the function that scores the window (default :func:`champion_score_drift`; a Spark run's
+    is :func:`cardfraud.monitoring.spark_champion.champion_score_drift`).
     """
     with warnings.catch_warnings():  # tqdm's "IProgress not found" when mlflow loads in Jupyter
         warnings.filterwarnings("ignore", message="IProgress not found")
@@ -153,8 +155,9 @@ def champion_check(window: MonitoringWindow, model_name: str, tracking_uri: str 
         return ChampionCheck(False, fill(_("No champion to check ({error}): score drift and "
                                            "performance are skipped; run the registry step."),
                                          error=str(exc).splitlines()[0]))
-    check = champion_score_drift(scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
-                                 metrics_at_training(model_name, scorer.version, tracking_uri))
+    check = (score_drift or champion_score_drift)(
+        scorer, window, bins, psi_watch, psi_alert, sample_rows, seed,
+        metrics_at_training(model_name, scorer.version, tracking_uri))
     if promoted is not None:
         check.message += fill(_(" Version {version} was promoted by this run's registry step: it "
                                 "is the champion once the run is published."), version=promoted)

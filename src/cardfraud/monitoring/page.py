@@ -9,10 +9,13 @@ given (it writes no log and no results).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 
+from ..engines import is_spark_frame
+from ..engines.spark_handover import is_spark_run
 from ..report.figures import save_and_close
 from .champion import ChampionCheck, champion_check
 from .drift import FeatureDrift, check_monitoring_params, feature_drift
@@ -49,13 +52,27 @@ def assess_window(window: MonitoringWindow, *, model_name: str, tracking_uri: st
                   score_sample_rows: int | None = 50000, seed: int = 42,
                   performance_drop: float = 0.05, check_champion: bool = True,
                   output_dir=None, run_id: str | None = None) -> Assessment:
-    """Compare the window's purchases feature by feature, check the champion, give a status."""
-    drift = feature_drift(window.reference, window.current, bins, psi_watch, psi_alert)
+    """Compare the window's purchases feature by feature, check the champion, give a status.
+
+    A window of Spark frames (a Spark run) is assessed on Spark
+    (:mod:`.spark_assessment`, :mod:`.spark_champion`), with the same numbers.
+    """
+    on_spark = is_spark_frame(window.reference)
+    if on_spark:
+        from . import spark_assessment, spark_champion
+
+        drift = spark_assessment.feature_drift(window.reference, window.current, bins,
+                                               psi_watch, psi_alert)
+        score_drift = partial(spark_champion.champion_score_drift, tracking_uri=tracking_uri)
+    else:
+        drift = feature_drift(window.reference, window.current, bins, psi_watch, psi_alert)
+        score_drift = None
     champion = (champion_check(window, model_name, tracking_uri, bins, psi_watch, psi_alert,
-                               score_sample_rows, seed, output_dir, run_id) if check_champion
-                else ChampionCheck(False, NO_CHAMPION_CHECK))
+                               score_sample_rows, seed, output_dir, run_id, score_drift)
+                if check_champion else ChampionCheck(False, NO_CHAMPION_CHECK))
+    problems = spark_assessment.data_feed_problems(window) if on_spark else None
     return Assessment(drift, champion, monitoring_status(window, drift, champion,
-                                                         performance_drop))
+                                                         performance_drop, problems))
 
 
 def run_monitoring(output_dir=None, *, run_id: str | None = None,
@@ -70,7 +87,11 @@ def run_monitoring(output_dir=None, *, run_id: str | None = None,
     defaults as the notebook's parameters cell).
     """
     check_monitoring_params(bins, psi_watch, psi_alert, current_days)
-    window = load_monitoring_window(output_dir, current_days, current_path)
+    if is_spark_run(output_dir):  # the load step handed on a folder written by Spark
+        from .spark_window import load_spark_monitoring_window as load_window
+    else:
+        load_window = load_monitoring_window
+    window = load_window(output_dir, current_days, current_path)
     found = assess_window(window, model_name=model_name, tracking_uri=tracking_uri, bins=bins,
                           psi_watch=psi_watch, psi_alert=psi_alert,
                           score_sample_rows=score_sample_rows, seed=seed,

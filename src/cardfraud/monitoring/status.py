@@ -131,13 +131,17 @@ def recommendation(overall: str, performance: str | None, problems: list[str], c
 
 
 def monitoring_status(window: MonitoringWindow, drift: FeatureDrift, champion: ChampionCheck,
-                      performance_drop: float = 0.05) -> dict:
-    """Return the overall status (worst of features, scores, performance) and the advice."""
+                      performance_drop: float = 0.05, problems: list[str] | None = None) -> dict:
+    """Return the overall status (worst of features, scores, performance) and the advice.
+
+    ``problems``: the data feed's problems when already found (a Spark run counts them on
+    Spark); None finds them with :func:`data_feed_problems`.
+    """
     table = drift.table
     feature_status = worst_status(table["status"])
     performance = _performance_status(champion, performance_drop)
     overall = worst_status([feature_status, champion.score_status, performance])
-    problems = data_feed_problems(window)
+    problems = data_feed_problems(window) if problems is None else problems
     score = (fill(_("the champion's scores shifted (score PSI {psi:.2f})"), psi=champion.score_psi)
              if champion.score_status in ("watch", "alert") else "")
     changed = "; ".join(p for p in (_listed(table, ("alert", "watch")), score) if p)

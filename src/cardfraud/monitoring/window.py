@@ -191,6 +191,8 @@ def describe_window(window: MonitoringWindow) -> str:
         labels += _(" The current period is exactly the modeling step's test period, so the "
                     "champion's performance now repeats its test result; give current_path (new "
                     "purchases) to follow it on data it has not been evaluated on.")
+    if d.get("engine_note"):  # a Spark run says how its figures were counted
+        labels += " " + translate(d["engine_note"])
     return sentence(_("Current: {rows:,} purchases, {note}{period}. Reference: {reference_rows:,} "
                       "{kind}{ref_period}.{overlap} {labels}"), rows=d["current_rows"],
                     note=d["note"], period=period, reference_rows=d["reference_rows"],

@@ -79,6 +79,10 @@ MONITORING_LOG = Artifact("monitoring_log.csv", "monitoring", optional_readers=(
 SUMMARY_RESULTS = Artifact(results_file("summary"), "summary")
 # ------------------------------------------------------------------------------------------
 
+# A Spark run hands on no per-row split (modeling.json's split_rule says which purchases are
+# test ones) and no history features (readers recompute them on Spark).
+NOT_IN_SPARK_RUNS = (SPLIT.file, CARD_HISTORY.file)
+
 ARTIFACTS: tuple[Artifact, ...] = tuple(v for v in list(globals().values())
                                         if isinstance(v, Artifact))
 

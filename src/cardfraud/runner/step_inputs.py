@@ -24,6 +24,8 @@ from .contract import (
     ARTIFACTS_FOLDER,
     DATA_FINGERPRINT,
     LOAD_STEP,
+    NOT_IN_SPARK_RUNS,
+    TRANSACTIONS,
     Artifact,
     needed_by,
     results_file,
@@ -68,11 +70,12 @@ def input_problems(step: str, artifacts: Path, fresh: set[str] = frozenset(),
             other files cannot be compared yet (only their presence is checked).
     """
     current = recorded_fingerprint(artifacts, LOAD_STEP)
+    spark_run = (artifacts / TRANSACTIONS.file).is_dir()  # the load step wrote a Spark folder
     problems = []
     for artifact in needed_by(step):
-        if artifact.writer in fresh:
+        if artifact.writer in fresh or (spark_run and artifact.file in NOT_IN_SPARK_RUNS):
             continue
-        if not (artifacts / artifact.file).is_file():
+        if not (artifacts / artifact.file).exists():  # a Spark run hands on folders
             problems.append(InputProblem(step, artifact, "is missing"))
             continue
         if not data_known or artifact.writer == LOAD_STEP or current is None:

@@ -94,6 +94,13 @@ def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: Registere
     """Return the decision, or a refusal when the candidate holds no test fraud for review."""
     frauds = int(fraud.sum())
     caught = int(((fraud.to_numpy() == 1) & (held.to_numpy() == 1)).sum())
+    return refuse_unless_fraud_caught(decision, registered, frauds, caught, int(fraud.size))
+
+
+def refuse_unless_fraud_caught(decision: PromotionDecision, registered: RegisteredVersion,
+                               frauds: int, caught: int, rows: int) -> PromotionDecision:
+    """Return the decision, or a refusal when none of the ``frauds`` test frauds is caught
+    (``caught`` of them held for review among ``rows`` test purchases)."""
     if not frauds or caught:
         return decision
     stays = (fill(_("champion v{version} stays"), version=decision.champion_version)
@@ -104,7 +111,7 @@ def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: Registere
                     "force_promotion; {stays}. Check the modeling step's cost threshold "
                     "(modeling.cost_review against the purchase amounts)"),
                   label=registered.label, threshold=registered.threshold, frauds=frauds,
-                  rows=int(fraud.size), stays=stays)
+                  rows=rows, stays=stays)
     return PromotionDecision(False, reason, decision.candidate_score, decision.champion_score,
                              decision.champion_version)
 

@@ -10,9 +10,11 @@ tests run the step through the same call. The champion alias itself moves at pub
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
 
+from ..engines.spark_handover import is_spark_run
 from ..runner.artifacts import load_step_results, save_step_results
 from .champion_rule import (
     PromotionDecision,
@@ -48,6 +50,20 @@ class RegistryPage:
     results: dict
 
 
+def registry_engine(output_dir=None) -> SimpleNamespace:
+    """The functions that read and score the test purchases: pandas', or Spark's when the load
+    step handed on a folder written by Spark (:mod:`.spark_registry`, the same names)."""
+    if is_spark_run(output_dir):
+        from . import spark_registry
+
+        return SimpleNamespace(held_out_test_rows=spark_registry.held_out_test_rows,
+                               compare_with_champion=spark_registry.compare_with_champion,
+                               check_registered_scores=spark_registry.check_registered_scores)
+    return SimpleNamespace(held_out_test_rows=held_out_test_rows,
+                           compare_with_champion=compare_with_champion,
+                           check_registered_scores=check_registered_scores)
+
+
 def run_registry(output_dir=None, *, run_id: str | None = None,
                  tracking_uri: str | None = None, model_name: str = DEFAULT_MODEL_NAME,
                  register: bool = False, force_promotion: bool = False,
@@ -59,16 +75,18 @@ def run_registry(output_dir=None, *, run_id: str | None = None,
     as the notebook's parameters cell). ``tracking_uri`` None means the store where modeling
     logged its runs.
     """
+    engine = registry_engine(output_dir)
     modeling = load_step_results("modeling", output_dir)
     data = load_step_results("load", output_dir)["data"]
-    test = held_out_test_rows(output_dir)
+    test = engine.held_out_test_rows(output_dir)
     registered = register_or_find_candidate(modeling, data, test, model_name, tracking_uri,
                                             run_id, register)
     details = version_details(registered)
     metric = modeling["selection_metric"]
-    decision = compare_with_champion(registered, test, metric, force_promotion, min_improvement)
+    decision = engine.compare_with_champion(registered, test, metric, force_promotion,
+                                            min_improvement)
     aliases = apply_aliases(registered, decision)
-    check, check_summary = check_registered_scores(registered, test, sample_rows, seed)
+    check, check_summary = engine.check_registered_scores(registered, test, sample_rows, seed)
     table = registry_table(model_name, champion_after_run(registered, decision),
                            registered.tracking_uri)
     serving = serving_commands(model_name, registered.tracking_uri,
