@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import warnings
 
+import numpy as np
 import pandas as pd
 
 from ..data.schema import TARGET
@@ -54,18 +55,35 @@ def check_registered_scores(registered: RegisteredVersion, test: pd.DataFrame,
     Raises:
         AssertionError: when a probability differs from the modeling step's by more than 1e-9.
     """
+    sample = test.sample(n=min(sample_rows, len(test)), random_state=seed).sort_values("row")
+    return compare_registered_scores(registered, lambda _inputs: sample,
+                                     lambda _sample, _inputs: sample["modeling_probability"],
+                                     rows=sample["row"])
+
+
+def compare_registered_scores(registered: RegisteredVersion, draw_sample, modeling_probability,
+                              rows=None) -> tuple[pd.DataFrame, str]:
+    """Score the purchases ``draw_sample(inputs)`` gives with the registered model (the
+    champion when it is this version, else the candidate) and compare with
+    ``modeling_probability(sample, inputs)``; the champion's scores are added beside them when
+    it is another version. ``rows``: the purchases' row numbers, kept in the table when given.
+
+    Raises:
+        AssertionError: when a probability differs from the modeling step's by more than 1e-9.
+    """
     try:
         champion = load_champion(registered.model_name, registered.tracking_uri)
     except LookupError:
         champion = None
     is_champion = champion is not None and champion.version == registered.version
     checked = champion if is_champion else load_candidate_scorer(registered)
-    sample = test.sample(n=min(sample_rows, len(test)), random_state=seed).sort_values("row")
+    sample = draw_sample(checked.inputs)
     scored = checked.score(sample)
-    table = pd.DataFrame({"row": sample["row"].to_numpy(), TARGET: sample[TARGET].to_numpy(),
-                          "modeling_probability": sample["modeling_probability"].to_numpy(),
-                          "registered_probability": scored["probability"].to_numpy(),
-                          "decision": scored["decision"].to_numpy()})
+    table = pd.DataFrame({} if rows is None else {"row": pd.Series(rows).to_numpy()})
+    table[TARGET] = sample[TARGET].to_numpy()
+    table["modeling_probability"] = np.asarray(modeling_probability(sample, checked.inputs))
+    table["registered_probability"] = scored["probability"].to_numpy()
+    table["decision"] = scored["decision"].to_numpy()
     table["difference"] = (table["registered_probability"] - table["modeling_probability"]).abs()
     lacking = [c for c in champion.inputs if c not in sample] if champion is not None else []
     if champion is not None and not is_champion and not lacking:

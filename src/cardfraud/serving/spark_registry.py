@@ -20,13 +20,13 @@ of Parquet a Spark run's load step hands on:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
 from ..data.schema import TARGET, model_features
 from ..modeling.history import HISTORY_FEATURES
-from ..report.locale_format import fill
 from ..report.translate import _
 from ..runner.artifacts import artifact_path, load_step_results, resolve_output_dir
 from ..runner.contract import REGISTRY_STEP, TEST_PREDICTIONS
@@ -41,8 +41,8 @@ from .champion_rule import (
 )
 from .registration import RegisteredVersion, modeling_inputs
 from .registry import current_champion
-from .registry_report import SCORE_TOLERANCE
-from .scorer import load_candidate_scorer, load_champion, load_registered_scorer
+from .registry_report import compare_registered_scores
+from .scorer import load_candidate_scorer, load_registered_scorer
 
 PAYLOAD_ROWS = 20  # test purchases brought to the driver for the input example and payload
 
@@ -211,36 +211,9 @@ def check_registered_scores(registered: RegisteredVersion, test: SparkTestPurcha
     """
     from ..engines.spark_sampling import sample_rows as spark_sample
 
-    try:
-        champion = load_champion(registered.model_name, registered.tracking_uri)
-    except LookupError:
-        champion = None
-    is_champion = champion is not None and champion.version == registered.version
-    checked = champion if is_champion else load_candidate_scorer(registered)
-    sample = spark_sample(test.frame, min(sample_rows, len(test)), seed)
-    scored = checked.score(sample)
-    table = pd.DataFrame({TARGET: sample[TARGET].to_numpy(),
-                          "modeling_probability": _modeling_probability(registered, sample,
-                                                                        checked.inputs),
-                          "registered_probability": scored["probability"].to_numpy(),
-                          "decision": scored["decision"].to_numpy()})
-    table["difference"] = (table["registered_probability"] - table["modeling_probability"]).abs()
-    lacking = [c for c in champion.inputs if c not in sample] if champion is not None else []
-    if champion is not None and not is_champion and not lacking:
-        table[f"champion_v{champion.version}_probability"] = \
-            champion.score(sample)["probability"].to_numpy()
-    worst = float(table["difference"].max())
-    which = (fill(_("{uri} (version {version})"), uri=checked.uri, version=checked.version)
-             if checked.version is not None else
-             fill(_("{uri} (not registered)"), uri=checked.uri))
-    if worst > SCORE_TOLERANCE:
-        raise AssertionError(f"{which} does not reproduce the modeling step's scores: largest "
-                             f"difference {worst:.3g}")
-    unscored = (" " + fill(_("Champion version {version} is not scored beside it: its inputs "
-                             "{inputs} are not in these purchases."), version=champion.version,
-                           inputs=", ".join(lacking)) if lacking and not is_champion else "")
-    return table, fill(_("{which} reproduces the modeling step's probabilities on {rows} test "
-                         "purchases: largest difference {worst:.1e}."), which=which,
-                       rows=len(table), worst=worst) + unscored + _(
+    table, sentence = compare_registered_scores(
+        registered, lambda _inputs: spark_sample(test.frame, min(sample_rows, len(test)), seed),
+        partial(_modeling_probability, registered))
+    return table, sentence + _(
         " The purchases are a seeded sample drawn on Spark (other ones than a pandas run "
         "checks), scored again by the modeling run's own classifier.")
