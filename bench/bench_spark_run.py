@@ -101,7 +101,7 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
             "seconds_per_million": round(wall / (rows / 1e6), 2), "steps_seconds": steps,
             "peak_gb": {kind: round(rss / 1e9, 2) for kind, rss in monitor.peaks.items()},
             "site_pages": len(list((out / "site").rglob("*.html"))),
-            "test_pr_auc": (record.get("modeling") or {}).get("test", {}).get(
+            "test_pr_auc": ((record.get("modeling") or {}).get("test_metrics") or {}).get(
                 "average_precision")}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from cardfraud.engines import EngineSettings
 from cardfraud.engines.spark_session import spark_session
@@ -20,8 +21,17 @@ TEST_SETTINGS = EngineSettings("spark", "local[2]", {
 
 
 def local_spark():
-    """Return the tests' local[2] Spark session (built once per worker process)."""
-    return spark_session(TEST_SETTINGS)
+    """Return the tests' local[2] Spark session (built once per worker process), quiet:
+    its log shows errors only."""
+    session = spark_session(TEST_SETTINGS)
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+@pytest.fixture(scope="module", name="spark")
+def spark_fixture():
+    """The ``spark`` fixture: the tests' local[2] session (import it into a test module)."""
+    return local_spark()
 
 
 def as_loaded_spark_frame(spark, frame: pd.DataFrame, folder: Path, partitions: int = 3):

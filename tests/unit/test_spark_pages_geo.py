@@ -24,7 +24,7 @@ try:
 except SparkUnavailable as missing:
     pytest.skip(str(missing), allow_module_level=True)
 
-from spark_frames import as_loaded_spark_frame, local_spark  # noqa: E402
+from spark_frames import as_loaded_spark_frame, spark_fixture  # noqa: E402, F401
 
 from cardfraud.engines import spark_geo  # noqa: E402
 from cardfraud.geo import maps  # noqa: E402
@@ -40,13 +40,6 @@ EXPORTS = ("hot_spots.csv", "suspected_points.csv", "cards_at_risk.csv")
 RATE_TOLERANCE = 1e-9
 # a hot spot's position is the mean of its frauds' coordinates: a sum in another order
 POSITION_TOLERANCE = 1e-9
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = local_spark()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,11 @@ except SparkUnavailable as missing:
     pytest.skip(str(missing), allow_module_level=True)
 
 from helpers import MODEL, empty_tracking_database  # noqa: E402
-from spark_frames import TEST_SETTINGS, as_loaded_spark_frame, local_spark  # noqa: E402
+from spark_frames import (  # noqa: E402
+    TEST_SETTINGS,
+    as_loaded_spark_frame,
+    spark_fixture,  # noqa: F401  (the spark fixture)
+)
 
 from cardfraud.data.schema import FEATURES, TARGET, compact_dtypes, model_features  # noqa: E402
 from cardfraud.runner.artifacts import artifacts_dir, save_step_results  # noqa: E402
@@ -34,13 +38,6 @@ pytestmark = pytest.mark.spark  # starts a Spark session: make test, not test-fa
 
 ROWS, TEST_DAYS, THRESHOLD = 20_000, 18, 0.3
 IDENTITY = {"run_id", "model_uri", "scorer_uri", "tracking_uri", "decided_at", "champion_since"}
-
-
-@pytest.fixture(scope="module")
-def spark():
-    session = local_spark()
-    session.sparkContext.setLogLevel("ERROR")
-    return session
 
 
 @pytest.fixture(scope="module")

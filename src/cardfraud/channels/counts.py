@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .simulation import cell_counts, draw_purchases, purchases_per_day, stage_counts
+from .simulation import cell_counts, purchases_per_day
 from .what_if import authentication_what_if
 
-__all__ = ["authentication_what_if", "cell_counts", "drawn_stage_counts", "purchase_count",
+__all__ = ["authentication_what_if", "cell_counts", "purchase_count",
            "purchases_per_day"]
 
 
 def purchase_count(transactions: pd.DataFrame) -> int:
     """Return the number of purchases in the data."""
     return len(transactions)
-
-
-def drawn_stage_counts(transactions: pd.DataFrame, purchases: int,
-                       seed: int = 42) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return ``purchases`` rows drawn from the data (seeded) and their stage counts."""
-    drawn = draw_purchases(transactions, purchases, seed)
-    return drawn, stage_counts(drawn)

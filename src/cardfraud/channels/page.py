@@ -26,13 +26,10 @@ from .figures import plot_batch_frauds, plot_purchase_flow
 
 @dataclass
 class PurchaseFlow:
-    """Purchases drawn from the data, their stage counts and the Monte Carlo of batches.
-
-    ``drawn`` is None on Spark (no row is collected: the draw is of end-state counts).
-    """
+    """Purchases drawn from the data (as end-state counts), their stage counts and the Monte
+    Carlo of batches."""
 
     purchases: int
-    drawn: pd.DataFrame | None
     stages: pd.DataFrame
     batches: pd.DataFrame
     intervals: pd.DataFrame
@@ -67,19 +64,19 @@ def purchase_flow(transactions, purchases: int | None, runs: int, seed: int,
                   phase: Phase = no_phase) -> PurchaseFlow:
     """Draw ``purchases`` (None: every row), count their stages, simulate ``runs`` batches.
 
-    ``transactions``: a pandas frame (rows drawn with numpy) or a Spark DataFrame (the draw
-    made on the end-state counts: :func:`.simulation.draw_cell_counts`).
+    ``transactions``: a pandas frame or a Spark DataFrame; either way the draw is made on the
+    end-state counts (:func:`.simulation.draw_cell_counts`), so both give the same counts.
     """
     counting = counting_for(transactions)
     data_rows = counting.purchase_count(transactions)
     purchases = purchases or data_rows
     with phase("draw + stage counts"):
-        drawn, stages = counting.drawn_stage_counts(transactions, purchases, seed)
-    with phase("Monte Carlo"):
         cells = counting.cell_counts(transactions)
+        stages = flow.stage_table(flow.draw_cell_counts(cells, purchases, seed), purchases)
+    with phase("Monte Carlo"):
         batches = flow.simulate_batches_from_counts(cells, purchases, runs, seed)
         intervals = flow.batch_intervals(batches)
-    return PurchaseFlow(purchases, drawn, stages, batches, intervals, data_rows, cells)
+    return PurchaseFlow(purchases, stages, batches, intervals, data_rows, cells)
 
 
 def run_channel_simulation(transactions, output_dir=None, *, seed: int = 42,
@@ -89,8 +86,8 @@ def run_channel_simulation(transactions, output_dir=None, *, seed: int = 42,
 
     ``transactions``: a pandas frame or a Spark DataFrame (a Spark run), counted by
     :func:`counting_for`'s module; the Monte Carlo runs on the driver from the counts, so
-    both engines give the same results, except the stage counts of a draw of part of the
-    data (see :func:`.simulation.draw_cell_counts`). The keyword arguments are the
+    both engines give the same results (the draw too: :func:`.simulation.draw_cell_counts`).
+    The keyword arguments are the
     ``channel_simulation`` section of the params (same names and defaults as the notebook's
     parameters cell); the results are saved for the step.
     """
@@ -114,6 +111,5 @@ def run_channel_simulation(transactions, output_dir=None, *, seed: int = 42,
     results = flow.flow_results(counted.stages, counted.intervals, runs, seed,
                                 counted.data_rows, what_if, per_day, day_intervals)
     save_step_results("channel_simulation", results, output_dir)
-    draw = flow.describe_draw(counted.purchases, counted.data_rows, seed,
-                              by_counts=counted.drawn is None)
+    draw = flow.describe_draw(counted.purchases, counted.data_rows, seed)
     return ChannelPage(draw, counted, per_day, day_intervals, what_if, results, figures)

@@ -49,12 +49,8 @@ def draw_purchases(transactions: pd.DataFrame, purchases: int, seed: int = 42) -
     return transactions.iloc[np.sort(picked)]
 
 
-def describe_draw(purchases: int, data_rows: int, seed: int, by_counts: bool = False) -> str:
-    """Return one sentence on how the purchases were drawn from the data.
-
-    ``by_counts``: the draw was made on the end-state counts (:func:`draw_cell_counts`, a
-    Spark run), which a second sentence says when part of the data is drawn.
-    """
+def describe_draw(purchases: int, data_rows: int, seed: int) -> str:
+    """Return one sentence on how the purchases were drawn from the data."""
     if purchases == data_rows:
         how = _("every purchase of the data (the counts are the data's exact counts)")
     elif purchases < data_rows:
@@ -63,12 +59,7 @@ def describe_draw(purchases: int, data_rows: int, seed: int, by_counts: bool = F
     else:
         how = fill(_("{n:,} purchases drawn with replacement from the data's {rows:,} (more "
                      "purchases asked for than the data holds)"), n=purchases, rows=data_rows)
-    text = fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
-    if by_counts and purchases != data_rows:
-        text += " " + _("On Spark the purchases have no row order, so the draw is made on the "
-                        "counts of the four end states: the same chances, but other counts "
-                        "than a pandas run with the same seed.")
-    return text
+    return fill(_("The flow below follows {how}; random seed {seed}."), how=how, seed=seed)
 
 
 def cell_counts(transactions: pd.DataFrame) -> np.ndarray:
@@ -96,11 +87,10 @@ def draw_cell_counts(cells, purchases: int, seed: int = 42) -> np.ndarray:
 
     The draw of :func:`draw_purchases` (same seed, same numpy positions, without replacement
     up to the data's rows, with replacement beyond) made on the purchases lined up by end
-    state, for data with no row order (a Spark DataFrame): only counts are needed, never rows.
-    Every purchase is as likely to be drawn as in :func:`draw_purchases`, so the counts
-    follow the same distribution, and they are the data's exact counts when every purchase
-    is drawn; a part drawn gives other counts than a pandas draw of the data's rows in their
-    file order, whose positions fall on other purchases.
+    state: only counts are needed, never rows, and no row order, so a pandas frame and a Spark
+    DataFrame with the same purchases give the same counts for the same seed. Every purchase
+    is as likely to be drawn as in :func:`draw_purchases`, so the counts follow the same
+    distribution, and they are the data's exact counts when every purchase is drawn.
     """
     if purchases < 1:
         raise ValueError(f"purchases must be a positive whole number, not {purchases}")

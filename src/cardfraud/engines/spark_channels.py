@@ -2,11 +2,8 @@
 
 The same names as :mod:`cardfraud.channels.counts` (pandas). Only counts reach the driver:
 the end-state counts, the what-if counts per channel and authentication, the first and last
-day. The Monte Carlo runs on the driver from those counts, so it gives the pandas numbers.
-The one difference: the purchases a Spark DataFrame holds have no row order, so the flow's
-draw of ``purchases`` rows is made on their end-state counts
-(:func:`cardfraud.channels.simulation.draw_cell_counts`): the same counts as pandas when
-every purchase is drawn, other counts (same distribution) when only part is.
+day. The flow's draw and the Monte Carlo run on the driver from those counts (on either
+engine), so they give the pandas numbers.
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..channels.simulation import draw_cell_counts, stage_table
 from ..channels.what_if import (
     WHAT_IF_RULES,
     RuleCounts,
@@ -24,7 +20,7 @@ from ..channels.what_if import (
 )
 from ..data.schema import TARGET
 
-__all__ = ["authentication_what_if", "cell_counts", "drawn_stage_counts", "purchase_count",
+__all__ = ["authentication_what_if", "cell_counts", "purchase_count",
            "purchases_per_day"]
 
 _AUTHENTICATION = ("used_chip", "used_pin_number")
@@ -44,12 +40,6 @@ def cell_counts(frame) -> np.ndarray:
     for row in frame.groupBy(code.alias("cell")).count().collect():
         counts[row["cell"]] = row["count"]
     return counts
-
-
-def drawn_stage_counts(frame, purchases: int, seed: int = 42) -> tuple[None, pd.DataFrame]:
-    """Return no rows (none are collected) and the stage counts of ``purchases`` purchases
-    drawn from the data's end-state counts (:func:`draw_cell_counts`, seeded)."""
-    return None, stage_table(draw_cell_counts(cell_counts(frame), purchases, seed), purchases)
 
 
 def purchases_per_day(frame) -> float:

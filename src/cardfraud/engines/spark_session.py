@@ -8,6 +8,7 @@ project's venv, where cardfraud, scikit-learn and MLflow are), not the system py
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -35,6 +36,26 @@ def check_spark_installed() -> None:
                                "openjdk-17-jre-headless (or set JAVA_HOME)")
 
 
+def local_defaults(master: str) -> dict:
+    """Settings for a session on this machine (``local[...]``): four shuffle partitions per
+    core (at least 8) rather than a cluster's 200, and no web UI; on a cluster, none (the
+    cluster's own apply).
+
+    ``common.spark.conf`` overrides any of them.
+    """
+    if not master.startswith("local"):
+        return {}
+    found = re.fullmatch(r"local(?:\[(\*|\d+)(?:,\d+)?\])?", master)
+    threads = found.group(1) if found else None
+    if threads is None:
+        cores = 1
+    else:
+        cores = (os.cpu_count() or 1) if threads == "*" else int(threads)
+    partitions = str(max(8, 4 * cores))
+    return {"spark.sql.shuffle.partitions": partitions, "spark.default.parallelism": partitions,
+            "spark.ui.enabled": "false"}
+
+
 def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NAME):
     """Return the active Spark session, or build one from ``settings`` (master, conf).
 
@@ -56,7 +77,8 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
     # times without a zone (pandas') are read and written as they are, whatever the machine's
     # zone; a CSV line is judged whole (too many fields) whichever columns a query reads
     conf = {"spark.sql.session.timeZone": "UTC", "spark.ui.showConsoleProgress": "false",
-            "spark.sql.csv.parser.columnPruning.enabled": "false", **settings.conf}
+            "spark.sql.csv.parser.columnPruning.enabled": "false",
+            **local_defaults(master), **settings.conf}
     for key, value in conf.items():
         builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
     return builder.getOrCreate()

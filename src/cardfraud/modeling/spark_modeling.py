@@ -357,7 +357,7 @@ def score_column(number: int) -> str:
 
 def write_test_predictions(scored, best_number: int, output_dir=None) -> None:
     """Write ``test_predictions.parquet`` as a folder (row, fraud, probability of the chosen
-    model), into a temporary folder renamed into place when complete."""
+    model, and amount when the purchases have one), into a temporary folder renamed into place when complete."""
     from pyspark.sql import functions as F
 
     from ..engines.spark_scoring import replace_with
@@ -368,9 +368,11 @@ def write_test_predictions(scored, best_number: int, output_dir=None) -> None:
     target = artifact_path(TEST_PREDICTIONS, output_dir)
     folder = temporary_path(target)
     try:
-        scored.select(F.col(PURCHASE_ROW).alias("row"), F.col(TARGET),
-                      F.col(score_column(best_number)).alias("probability")) \
-            .orderBy("row").write.parquet(str(folder))
+        columns = [F.col(PURCHASE_ROW).alias("row"), F.col(TARGET),
+                   F.col(score_column(best_number)).alias("probability")]
+        if AMOUNT in scored.columns:  # the summary's loss prevented sums the caught amounts
+            columns.append(F.col(AMOUNT))
+        scored.select(*columns).orderBy("row").write.parquet(str(folder))
         replace_with(folder, target)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

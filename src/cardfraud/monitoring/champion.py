@@ -79,20 +79,12 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
             every current purchase is scored, since performance needs them all.
         at_training: the champion's metrics when it was trained (registry tags).
     """
-    from ..data.schema import available_inputs, model_features
+    from ..data.schema import model_features
 
     reference = window.reference
-    inputs = list(getattr(scorer, "inputs", None) or available_inputs(reference))
-    lacking = [c for c in inputs if c not in window.current or c not in reference]
-    if lacking:  # e.g. a history champion and a current extract without card_id or timestamp
-        side = "current" if all(c in reference for c in lacking) else "reference"
-        return ChampionCheck(False, f"Champion version {scorer.version} uses inputs the {side} "
-                                    f"purchases lack ({', '.join(lacking)}; the card's history "
-                                    f"needs card_id and timestamp): score drift and performance "
-                                    f"are skipped.", scorer.version, scorer.threshold)
-    other_delay = _other_label_delay(scorer, window, inputs)
-    if other_delay is not None:
-        return ChampionCheck(False, other_delay, scorer.version, scorer.threshold)
+    inputs, skipped = champion_inputs(scorer, window)
+    if skipped is not None:
+        return skipped
     if sample_rows and len(reference) > sample_rows:
         reference = reference.sample(n=int(sample_rows), random_state=seed)
     reference_scores = scorer.score(model_features(reference, inputs))["probability"].to_numpy()
@@ -112,6 +104,30 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
         message += _(" The registry holds no test metrics for this version.")
     return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
                          drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
+
+
+def champion_inputs(scorer, window: MonitoringWindow) -> tuple[list[str], ChampionCheck | None]:
+    """Return the champion's inputs, and a skipped check when the window cannot be scored.
+
+    Skipped when either side lacks an input (e.g. a history champion and a current extract
+    without card_id or timestamp) or the champion was trained for another label delay.
+    Works on pandas and Spark frames alike (it reads only their columns).
+    """
+    from ..data.schema import available_inputs
+
+    reference, current = window.reference, window.current
+    inputs = list(getattr(scorer, "inputs", None) or available_inputs(reference))
+    lacking = [c for c in inputs if c not in current.columns or c not in reference.columns]
+    if lacking:
+        side = "current" if all(c in reference.columns for c in lacking) else "reference"
+        return inputs, ChampionCheck(
+            False, f"Champion version {scorer.version} uses inputs the {side} purchases lack "
+                   f"({', '.join(lacking)}; the card's history needs card_id and timestamp): "
+                   f"score drift and performance are skipped.", scorer.version, scorer.threshold)
+    other_delay = _other_label_delay(scorer, window, inputs)
+    if other_delay is not None:
+        return inputs, ChampionCheck(False, other_delay, scorer.version, scorer.threshold)
+    return inputs, None
 
 
 def _other_label_delay(scorer, window: MonitoringWindow, inputs: list[str]) -> str | None:

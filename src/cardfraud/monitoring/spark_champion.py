@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..data.schema import TARGET, available_inputs
+from ..data.schema import TARGET
 from ..report.locale_format import fill
 from ..report.translate import _
-from .champion import ChampionCheck, _other_label_delay
+from .champion import ChampionCheck, champion_inputs
 from .drift import BinnedComparison, _edge_labels, drift_status, population_stability_index
 from .window import MonitoringWindow
 
@@ -88,17 +88,9 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
     store ``tracking_uri`` the executors load the champion from.
     """
     reference = window.reference
-    inputs = list(getattr(scorer, "inputs", None) or available_inputs(reference))
-    lacking = [c for c in inputs if c not in window.current.columns or c not in reference.columns]
-    if lacking:
-        side = "current" if all(c in reference.columns for c in lacking) else "reference"
-        return ChampionCheck(False, f"Champion version {scorer.version} uses inputs the {side} "
-                                    f"purchases lack ({', '.join(lacking)}; the card's history "
-                                    f"needs card_id and timestamp): score drift and performance "
-                                    f"are skipped.", scorer.version, scorer.threshold)
-    other_delay = _other_label_delay(scorer, window, inputs)
-    if other_delay is not None:
-        return ChampionCheck(False, other_delay, scorer.version, scorer.threshold)
+    _inputs, skipped = champion_inputs(scorer, window)
+    if skipped is not None:
+        return skipped
     reference = _bounded_reference(reference, window.description["reference_rows"],
                                    sample_rows, seed)
     reference_scored = score_on_executors(reference, scorer, tracking_uri)

@@ -67,34 +67,53 @@ def compare_with_champion(registered: RegisteredVersion, test: pd.DataFrame, met
     """
     scored = load_candidate_scorer(registered).score(test)
     candidate = selection_score(metric, test[TARGET], scored["probability"], scored["decision"])
+    champion_version, champion_score = score_current_champion(
+        registered, lambda champion: score_on_test(champion, test, metric), force)
+    frauds = int(test[TARGET].sum())
+    caught = int(((test[TARGET].to_numpy() == 1) & (scored["decision"].to_numpy() == 1)).sum())
+    return decide_against_champion(registered, candidate, champion_version, champion_score,
+                                   metric, (frauds, caught, len(test)), force, min_improvement)
+
+
+def score_current_champion(registered: RegisteredVersion, score_with, force: bool = False
+                           ) -> tuple[str | None, float | None]:
+    """Return the current champion's version and its selection score on the test purchases.
+
+    ``score_with(champion scorer) -> float`` scores it (in pandas or on Spark's executors).
+    The score is None when there is no champion, when the candidate is it, or when ``force``
+    replaces a champion that cannot score these purchases.
+
+    Raises:
+        RuntimeError: the champion cannot score the test purchases and ``force`` is off.
+    """
     champion_version = current_champion(registered.model_name, registered.tracking_uri)
-    champion_score = None
-    if champion_version not in (None, registered.version):
-        uri = f"models:/{registered.model_name}/{champion_version}"
-        try:
-            champion = load_registered_scorer(uri, registered.tracking_uri)
-            champion_score = score_on_test(champion, test, metric)
-        except (LookupError, TypeError, KeyError) as exc:
-            if not force:
-                raise RuntimeError(f"champion version {champion_version} cannot score the test "
-                                   f"purchases ({exc}); set force_promotion to replace it"
-                                   ) from None
+    if champion_version in (None, registered.version):
+        return champion_version, None
+    try:
+        champion = load_registered_scorer(f"models:/{registered.model_name}/{champion_version}",
+                                          registered.tracking_uri)
+        return champion_version, score_with(champion)
+    except (LookupError, TypeError, KeyError) as exc:
+        if not force:
+            raise RuntimeError(f"champion version {champion_version} cannot score the test "
+                               f"purchases ({exc}); set force_promotion to replace it") from None
+        return champion_version, None
+
+
+def decide_against_champion(registered: RegisteredVersion, candidate: float,
+                            champion_version: str | None, champion_score: float | None,
+                            metric: str, caught: tuple[int, int, int], force: bool = False,
+                            min_improvement: float = 0.0) -> PromotionDecision:
+    """Decide promotion from both scores; ``caught`` is (test frauds, frauds the candidate
+    holds for review, test purchases): a candidate that holds none is refused."""
+    frauds, held, rows = caught
     decision = decide_promotion(registered.version, candidate, champion_version, champion_score,
-                                metric, len(test), force, min_improvement)
+                                metric, rows, force, min_improvement)
     if decision.promote:
-        decision = refuse_if_no_fraud_caught(decision, registered, test[TARGET],
-                                             scored["decision"])
+        decision = refuse_unless_fraud_caught(decision, registered, frauds, held, rows)
     if champion_version not in (None, registered.version) and registered.version is not None:
         decision.reason += _other_data_note(registered, champion_version)
     return decision
-
-
-def refuse_if_no_fraud_caught(decision: PromotionDecision, registered: RegisteredVersion,
-                              fraud: pd.Series, held: pd.Series) -> PromotionDecision:
-    """Return the decision, or a refusal when the candidate holds no test fraud for review."""
-    frauds = int(fraud.sum())
-    caught = int(((fraud.to_numpy() == 1) & (held.to_numpy() == 1)).sum())
-    return refuse_unless_fraud_caught(decision, registered, frauds, caught, int(fraud.size))
 
 
 def refuse_unless_fraud_caught(decision: PromotionDecision, registered: RegisteredVersion,

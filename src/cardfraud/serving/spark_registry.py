@@ -35,14 +35,12 @@ from .champion_rule import (
     _DECISION_METRICS,
     _PROBABILITY_METRICS,
     PromotionDecision,
-    _other_data_note,
-    decide_promotion,
-    refuse_unless_fraud_caught,
+    decide_against_champion,
+    score_current_champion,
 )
 from .registration import RegisteredVersion, modeling_inputs
-from .registry import current_champion
 from .registry_report import compare_registered_scores
-from .scorer import load_candidate_scorer, load_registered_scorer
+from .scorer import load_candidate_scorer
 
 PAYLOAD_ROWS = 20  # test purchases brought to the driver for the input example and payload
 
@@ -163,30 +161,20 @@ def compare_with_champion(registered: RegisteredVersion, test: SparkTestPurchase
         counts = decision_counts(scored)
     finally:
         scored.unpersist()
-    champion_version = current_champion(registered.model_name, uri)
-    champion_score = None
-    if champion_version not in (None, registered.version):
-        try:
-            champion = load_registered_scorer(f"models:/{registered.model_name}/"
-                                              f"{champion_version}", uri)
-            champion_scored = score_test(test, champion, uri)
-            try:
-                champion_score = selection_score(metric, champion_scored)
-            finally:
-                champion_scored.unpersist()
-        except (LookupError, TypeError, KeyError) as exc:
-            if not force:
-                raise RuntimeError(f"champion version {champion_version} cannot score the test "
-                                   f"purchases ({exc}); set force_promotion to replace it"
-                                   ) from None
-    decision = decide_promotion(registered.version, candidate, champion_version, champion_score,
-                                metric, len(test), force, min_improvement)
-    if decision.promote:
-        decision = refuse_unless_fraud_caught(decision, registered, counts["frauds"],
-                                              counts["caught"], counts["rows"])
-    if champion_version not in (None, registered.version) and registered.version is not None:
-        decision.reason += _other_data_note(registered, champion_version)
-    return decision
+    champion_version, champion_score = score_current_champion(
+        registered, partial(_score_champion, test, metric, uri), force)
+    return decide_against_champion(registered, candidate, champion_version, champion_score,
+                                   metric, (counts["frauds"], counts["caught"], counts["rows"]),
+                                   force, min_improvement)
+
+
+def _score_champion(test: SparkTestPurchases, metric: str, uri: str, champion) -> float:
+    """The champion's selection score on the test purchases, scored on the executors."""
+    champion_scored = score_test(test, champion, uri)
+    try:
+        return selection_score(metric, champion_scored)
+    finally:
+        champion_scored.unpersist()
 
 
 def _modeling_probability(registered: RegisteredVersion, sample: pd.DataFrame,
