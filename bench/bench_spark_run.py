@@ -9,7 +9,7 @@ every 0.2 s:
 - seconds in all and per step, and seconds per million purchases;
 - the peak resident memory of each kind of process (the run_all and kernel pythons, the JVM
   that is driver and executors in local mode, the executors' python workers) and of all of
-  them together.
+  them together, overall and per step.
 
 Growth is checked against the first size: the issue asks for 100M within 12 times 10M.
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import sys
 import tempfile
@@ -30,6 +31,7 @@ from pathlib import Path
 import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
+STEP_LINE = re.compile(r"\[\d+/\d+\] (\w+): running")
 
 
 def process_kind(proc: psutil.Process) -> str:
@@ -45,11 +47,13 @@ def process_kind(proc: psutil.Process) -> str:
 
 
 class PeakOfTree(threading.Thread):
-    """Sample a process tree; keep the peak resident memory of each kind and of all together."""
+    """Sample a process tree; keep the peak resident memory of each kind and of all together,
+    overall and per step (``step`` names the step running)."""
 
     def __init__(self, pid: int, interval: float = 0.2):
         super().__init__(daemon=True)
         self.pid, self.interval, self.peaks, self.done = pid, interval, {}, threading.Event()
+        self.step, self.step_peaks = "start", {}
 
     def run(self) -> None:
         try:
@@ -71,6 +75,9 @@ class PeakOfTree(threading.Thread):
             totals["all"] = sum(totals.values())
             for kind, rss in totals.items():
                 self.peaks[kind] = max(self.peaks.get(kind, 0), rss)
+            step = self.step_peaks.setdefault(self.step, {})
+            for kind in ("all", "jvm"):
+                step[kind] = max(step.get(kind, 0), totals.get(kind, 0))
             time.sleep(self.interval)
 
 
@@ -87,7 +94,16 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     monitor = PeakOfTree(proc.pid)
     monitor.start()
-    output, _ = proc.communicate()
+    lines = []
+    for line in proc.stdout:  # "[5/8] modeling: running ..." tells the step now running
+        lines.append(line)
+        started_step = STEP_LINE.match(line)
+        if started_step:
+            monitor.step = started_step.group(1)
+        elif line.startswith("site:") and monitor.step != "site":
+            monitor.step = "site"
+    proc.wait()
+    output = "".join(lines)
     wall = time.perf_counter() - started
     monitor.done.set()
     monitor.join()
@@ -100,6 +116,8 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
             "total_seconds": round(wall, 1),
             "seconds_per_million": round(wall / (rows / 1e6), 2), "steps_seconds": steps,
             "peak_gb": {kind: round(rss / 1e9, 2) for kind, rss in monitor.peaks.items()},
+            "peak_gb_per_step": {step: {kind: round(rss / 1e9, 2) for kind, rss in peaks.items()}
+                                 for step, peaks in monitor.step_peaks.items()},
             "site_pages": len(list((out / "site").rglob("*.html"))),
             "test_pr_auc": ((record.get("modeling") or {}).get("test_metrics") or {}).get(
                 "average_precision")}

@@ -31,12 +31,13 @@ SETTINGS = {"candidates": ["logistic_regression", "hist_gradient_boosting"],
             "grids": {"logistic_regression": {"C": [1.0]},
                       "hist_gradient_boosting": {"max_leaf_nodes": [15]}},
             "cv_folds": 2, "importance_rows": 2000, "first_analysis_rows": 3000,
-            "backtest_weeks": 0, "bootstrap_resamples": 200, "seed": 7}
+            "backtest_weeks": 3, "backtest_train_rows": 4000, "bootstrap_resamples": 200,
+            "seed": 7}
 SAME_EXACTLY = ["best_model", "selection_metric", "threshold_rule", "target_recall", "costs",
                 "alert_budget", "resampling", "best_settings", "test_rows", "train_rows",
                 "cv_rows", "fit_rows", "split", "candidates", "model_inputs", "feature_set",
                 "feature_sets", "history_unavailable", "label_delay_days", "inputs_unknown",
-                "card_precision", "backtest", "experiment_name"]
+                "card_precision", "experiment_name"]
 
 
 @pytest.fixture(scope="module")
@@ -87,6 +88,9 @@ def test_results_agree_with_pandas(both_runs):
     for key in ("threshold", "threshold_target_recall"):
         assert got[key] == pytest.approx(expected[key], abs=1e-12), key
     assert_close(got["bootstrap"], expected["bootstrap"], "bootstrap")
+    # the weekly backtest on the driver's purchases (every training purchase: under the cap)
+    assert_close(got["backtest"], expected["backtest"], "backtest")
+    assert got["backtest"]["ran"] and len(got["backtest"]["windows"]) == 3
     assert got["split_rule"] == {"kind": "time", "test_from": "2024-03-17T00:00:00"}
     assert got["training_sample"]["rows"] == expected["train_rows"]
     assert got["training_sample"]["fraud_fraction"] == 1.0
@@ -117,7 +121,9 @@ def test_spark_hand_over(both_runs):
     assert predictions.is_dir()
     got = pd.read_parquet(predictions)
     expected = pd.read_parquet(pandas_dir / "artifacts" / "test_predictions.parquet")
-    assert list(got.columns) == list(expected.columns) == ["row", TARGET, "probability"]
+    assert list(expected.columns) == ["row", TARGET, "probability"]
+    # a Spark run keeps the amount beside the score: the summary sums the caught amounts
+    assert list(got.columns) == ["row", TARGET, "probability", "amount"]
     np.testing.assert_array_equal(got["row"].to_numpy(), expected["row"].to_numpy())
     np.testing.assert_array_equal(got[TARGET].to_numpy(), expected[TARGET].to_numpy())
     np.testing.assert_allclose(got["probability"], expected["probability"], atol=1e-9)
@@ -292,6 +298,11 @@ def test_a_capped_sample_trains_and_the_whole_test_period_is_judged(both_runs,
     assert page.test.comparison.loc["logistic_regression", "tp"] + page.test.comparison.loc[
         "logistic_regression", "fn"] == int(pandas_page.test.fraud.sum())
     assert "sample of 6,000" in page.training_sample_note
+    # the backtest scores only the windows whose weeks are whole: those in the test period
+    windows = results["backtest"]["windows"]
+    assert results["backtest"]["ran"] and 0 < len(windows) < 3
+    assert all(w["period"] == "held-out test" for w in windows)
+    assert f"{3 - len(windows)} earlier windows are left out" in results["backtest"]["note"]
     with in_language("es"):
         spanish = training_sample_note(drawn, 6000, results["train_rows"])
     assert spanish.startswith("Los modelos se entrenaron con una muestra de 6")

@@ -99,6 +99,18 @@ def windows_that_fit_text(stamps: pd.Series, weeks: int, label_delay_days: int,
                 days=days, delay=label_delay_days, training=MIN_TRAINING_DAYS)
 
 
+def whole_windows(windows: pd.DataFrame, whole_from: pd.Timestamp) -> tuple[pd.DataFrame, str]:
+    """Return the windows whose test week starts at or after ``whole_from`` (where every
+    purchase is there), and the sentence saying how many earlier ones were left out."""
+    kept = windows[windows["test_start"] >= pd.Timestamp(whole_from)].reset_index(drop=True)
+    left_out = len(windows) - len(kept)
+    if not left_out:
+        return kept, ""
+    return kept, fill(_("{left_out} earlier windows are left out: in a Spark run their weeks "
+                        "hold only the training sample (modeling.train_sample_rows), whose "
+                        "fraud share is not the data's."), left_out=left_out)
+
+
 def window_rows(stamps: np.ndarray, window) -> tuple[np.ndarray, np.ndarray]:
     """Return the positions of a window's training purchases (before its training end, so
     none in the delay period) and of its test week's purchases."""
@@ -183,7 +195,7 @@ def skipped(note: str, settings: dict) -> Backtest:
 def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
                  label_delay_days: int = 7, train_rows: int | None = 100000,
                  alert_budget: float = 0.01, k: int | None = None,
-                 seed: int = 42) -> Backtest:
+                 seed: int = 42, whole_from: pd.Timestamp | None = None) -> Backtest:
     """Score the chosen model's procedure on each of the latest weekly windows.
 
     Args:
@@ -194,6 +206,10 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
         label_delay_days: days between the end of training and the test week.
         train_rows: cap on training rows per window (None: all).
         alert_budget: share of a day's purchases reviewed; k: cards reviewed a day.
+        whole_from: the purchases before this moment are a sample (a Spark run's training
+            sample): the windows whose test week starts earlier are left out, since a sampled
+            week's fraud share is not the data's and its PR-AUC would read high; with a
+            stratified split no week is whole, so none is scored.
     """
     cv = evaluation.cv
     procedure = {"candidate": cv.best_candidate, "settings": cv.best_settings[cv.best_candidate],
@@ -203,6 +219,10 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
     if not weeks:
         return skipped(_("The weekly backtest is turned off (modeling.backtest_weeks = 0)."),
                        settings)
+    if whole_from is not None and evaluation.split.kind != "time":
+        return skipped(_("No weekly backtest: the models were trained on a sample of the "
+                         "training purchases and the test purchases are spread over every week "
+                         "(stratified split), so no week holds all its purchases."), settings)
     if "timestamp" not in transactions:
         return skipped(_("No weekly backtest: the extract has no timestamps, so purchases "
                          "cannot be put in weeks (the evaluation rests on the one held-out test "
@@ -214,6 +234,9 @@ def run_backtest(transactions: pd.DataFrame, evaluation, weeks: int = 6,
     stamps = times.to_numpy()
     windows = weekly_windows(times, weeks, label_delay_days)
     short = windows_that_fit_text(times, weeks, label_delay_days, len(windows))
+    if whole_from is not None:
+        windows, left_out = whole_windows(windows, whole_from)
+        short = " ".join(filter(None, [short, left_out]))
     if windows.empty:
         return skipped(fill(_("No weekly backtest. {short}"), short=short), settings)
     inputs = chosen_model_inputs(transactions, evaluation)

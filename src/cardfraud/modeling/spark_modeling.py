@@ -27,7 +27,8 @@ it is handed a Spark DataFrame. Nothing collects the whole data to the driver:
   each model's score (bounded by ``test_days``; without it, the latest ``test_share``). k of
   card precision@k and the split's counts come from aggregates over every purchase.
 
-Not on Spark (yet): the weekly backtest (the page says so); the first analysis' re-run uses the
+The weekly backtest runs on the training sample and the test period (every window when the
+sample holds every training purchase, else the test period's); the first analysis' re-run uses the
 training sample and the test period instead of every purchase.
 
 Hand-over (``results/modeling.json`` as in pandas, plus ``split_rule`` and ``training_sample``;
@@ -428,21 +429,26 @@ def training_sample_note(record: dict, cap: int, train_rows: int) -> str:
                 genuine_share=record["genuine_fraction"])
 
 
-def backtest_not_on_spark(evaluation, weeks: int, label_delay_days: int,
-                          train_rows: int | None, k: int | None):
-    """The weekly backtest of a Spark run: not run, the page says so."""
-    from .backtest import skipped
+def backtest_on_spark(sample: pd.DataFrame, test_period: pd.DataFrame, evaluation,
+                      training_rows: int, weeks: int, label_delay_days: int,
+                      train_rows: int | None, alert_budget: float, seed: int):
+    """The weekly backtest of a Spark run, on the purchases the driver holds: the training
+    sample and the whole test period, in time order.
 
-    cv = evaluation.cv
-    settings = {"weeks_asked": int(weeks), "label_delay_days": int(label_delay_days),
-                "train_rows_cap": train_rows, "cards_reviewed_per_day": k,
-                "candidate": cv.best_candidate, "settings": cv.best_settings[cv.best_candidate],
-                "resampling": cv.resampling}
-    if not weeks:
-        return skipped(_("The weekly backtest is turned off (modeling.backtest_weeks = 0)."),
-                       settings)
-    return skipped(_("No weekly backtest: it is not run on Spark yet (run the modeling step "
-                     "with common.engine pandas for it)."), settings)
+    When the sample holds every training purchase these are all the purchases, so the
+    windows are a pandas run's. Otherwise only the windows in the test period are scored (their
+    weeks are whole; the earlier ones hold a sample, see :func:`.backtest.whole_windows`), or
+    none with a stratified split, whose test purchases are spread over every week.
+    """
+    from .backtest import run_backtest
+
+    both = pd.concat([sample, test_period[sample.columns]], ignore_index=True)
+    whole_from = None
+    if len(sample) < training_rows:
+        whole_from = (pd.Timestamp(evaluation.split.description["test_period"][0])
+                      if evaluation.split.kind == "time" else pd.Timestamp.max)
+    return run_backtest(both, evaluation, weeks, label_delay_days, train_rows, alert_budget,
+                        evaluation.test.cards_reviewed_per_day, seed, whole_from=whole_from)
 
 
 ARROW = "spark.sql.execution.arrow.pyspark.enabled"
@@ -564,8 +570,10 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                                                       data_split, importance_rows, seed,
                                                       inputs=fitted.inputs[best])
         with phase("backtest"):
-            backtest = backtest_not_on_spark(evaluation, backtest_weeks, label_delay_days,
-                                             backtest_train_rows, k)
+            backtest = backtest_on_spark(sample, test_period, evaluation,
+                                         found.description["train_rows"], backtest_weeks,
+                                         label_delay_days, backtest_train_rows, alert_budget,
+                                         seed)
         with phase("bootstrap"):
             intervals = test_period_intervals(test_period, evaluation, bootstrap_resamples, seed)
         with phase("figures"):
