@@ -98,12 +98,21 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
     message = fill(_("Champion version {version}{threshold} scored {current:,} current and "
                      "{reference:,} reference purchases."), version=scorer.version,
                    threshold=threshold, current=len(window.current), reference=len(reference))
+    return scored_check(message, scorer, window, psi, (psi_watch, psi_alert), binned, now,
+                        at_training)
+
+
+def scored_check(message: str, scorer, window: MonitoringWindow, psi: float,
+                 limits: tuple[float, float], binned, now, at_training) -> ChampionCheck:
+    """Return the check of a champion that scored the window (either engine): ``message``
+    plus what is not measured (one-class labels, no test metrics in the registry); ``limits``
+    are the PSI watch and alert levels."""
     if window.description["current_has_labels"] and now is None:
         message += _(" The current fraud labels hold one class only: performance is not measured.")
     if at_training is None:
         message += _(" The registry holds no test metrics for this version.")
     return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
-                         drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
+                         drift_status(psi, *limits), binned, now, at_training)
 
 
 def champion_inputs(scorer, window: MonitoringWindow) -> tuple[list[str], ChampionCheck | None]:

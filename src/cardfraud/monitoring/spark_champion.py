@@ -17,8 +17,8 @@ import numpy as np
 from ..data.schema import TARGET
 from ..report.locale_format import fill
 from ..report.translate import _
-from .champion import ChampionCheck, champion_inputs
-from .drift import BinnedComparison, _edge_labels, drift_status, population_stability_index
+from .champion import ChampionCheck, champion_inputs, scored_check
+from .drift import BinnedComparison, _edge_labels, population_stability_index
 from .window import MonitoringWindow
 
 
@@ -114,9 +114,5 @@ def champion_score_drift(scorer, window: MonitoringWindow, bins: int = 10,
         message += _(" The reference purchases scored are a seeded sample drawn on Spark: "
                      "another draw than a pandas run's, so the score PSI differs from it by "
                      "sampling noise.")
-    if window.description["current_has_labels"] and now is None:
-        message += _(" The current fraud labels hold one class only: performance is not measured.")
-    if at_training is None:
-        message += _(" The registry holds no test metrics for this version.")
-    return ChampionCheck(True, message, scorer.version, scorer.threshold, psi,
-                         drift_status(psi, psi_watch, psi_alert), binned, now, at_training)
+    return scored_check(message, scorer, window, psi, (psi_watch, psi_alert), binned, now,
+                        at_training)
