@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[10_000_000])
     parser.add_argument("--master", default="local[2]")
-    parser.add_argument("--driver-memory", default="8g")
+    parser.add_argument("--driver-memory", default="6g")
     parser.add_argument("--set", dest="overrides", action="append", default=[])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)

@@ -378,3 +378,20 @@ def test_the_master_is_checked_before_anything_runs(tmp_path, capsys, options, m
     assert cli(["--input", str(path), "--output", str(tmp_path / "scored"), *options]) == 2
     assert capsys.readouterr().err.startswith(message)
     assert os.listdir(tmp_path) == ["new.csv"]
+
+
+@pytest.mark.parametrize("master, partitions", [("local[2]", "8"), ("local[4]", "16"),
+                                                ("local", "8")])
+def test_a_local_session_caps_the_jvm_memory_outside_its_heap(master, partitions):
+    from cardfraud.engines.spark_session import LOCAL_DIRECT_MEMORY, local_defaults
+
+    conf = local_defaults(master)
+    assert conf["spark.driver.extraJavaOptions"] == f"-XX:MaxDirectMemorySize={LOCAL_DIRECT_MEMORY}"
+    assert conf["spark.sql.shuffle.partitions"] == partitions
+    assert conf["spark.ui.enabled"] == "false"
+
+
+def test_a_cluster_session_keeps_the_cluster_settings():
+    from cardfraud.engines.spark_session import local_defaults
+
+    assert local_defaults("spark://host:7077") == local_defaults("yarn") == {}

@@ -36,10 +36,15 @@ def check_spark_installed() -> None:
                                "openjdk-17-jre-headless (or set JAVA_HOME)")
 
 
+LOCAL_DIRECT_MEMORY = "2g"  # the JVM's memory outside its heap (Arrow and shuffle buffers)
+
+
 def local_defaults(master: str) -> dict:
     """Settings for a session on this machine (``local[...]``): four shuffle partitions per
-    core (at least 8) rather than a cluster's 200, and no web UI; on a cluster, none (the
-    cluster's own apply).
+    core (at least 8) rather than a cluster's 200, no web UI, and the JVM's memory outside
+    its heap capped at :data:`LOCAL_DIRECT_MEMORY` (by default Java allows as much as the
+    heap, so a JVM with an 8 GB heap grew to 17.6 GB at 10M purchases); on a cluster, none
+    (the cluster's own apply).
 
     ``common.spark.conf`` overrides any of them.
     """
@@ -53,7 +58,8 @@ def local_defaults(master: str) -> dict:
         cores = (os.cpu_count() or 1) if threads == "*" else int(threads)
     partitions = str(max(8, 4 * cores))
     return {"spark.sql.shuffle.partitions": partitions, "spark.default.parallelism": partitions,
-            "spark.ui.enabled": "false"}
+            "spark.ui.enabled": "false",
+            "spark.driver.extraJavaOptions": f"-XX:MaxDirectMemorySize={LOCAL_DIRECT_MEMORY}"}
 
 
 def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NAME):

@@ -92,11 +92,14 @@ def run_monitoring(output_dir=None, *, run_id: str | None = None,
     else:
         load_window = load_monitoring_window
     window = load_window(output_dir, current_days, current_path)
-    found = assess_window(window, model_name=model_name, tracking_uri=tracking_uri, bins=bins,
-                          psi_watch=psi_watch, psi_alert=psi_alert,
-                          score_sample_rows=score_sample_rows, seed=seed,
-                          performance_drop=performance_drop, output_dir=output_dir,
-                          run_id=run_id)
+    try:
+        found = assess_window(window, model_name=model_name, tracking_uri=tracking_uri,
+                              bins=bins, psi_watch=psi_watch, psi_alert=psi_alert,
+                              score_sample_rows=score_sample_rows, seed=seed,
+                              performance_drop=performance_drop, output_dir=output_dir,
+                              run_id=run_id)
+    finally:
+        window.release()
     figures = {"monitoring_feature_drift": save_and_close(
         feature_drift_figure(found.drift), "monitoring_feature_drift", output_dir)}
     if found.champion.available:

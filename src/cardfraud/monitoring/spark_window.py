@@ -8,7 +8,7 @@ the latest ``current_days`` days, a current extract (validated on Spark with
 window's description (rows, periods, overlap, labels) is counted in one aggregation and equals
 the pandas engine's. When the modeling step's inputs hold card-history features, both sides get
 them from :func:`cardfraud.engines.spark_history.card_history_features` (computed on the
-executors when the champion is scored, never handed on as a file).
+executors once, cached for the step, never handed on as a file).
 """
 
 from __future__ import annotations
@@ -153,11 +153,22 @@ def load_spark_monitoring_window(output_dir=None, current_days: int = 14,
 
         current = load_extract(current_path, require_target=False,
                                required_inputs=available_inputs(transactions))[0]
-    if history:  # computed over every purchase, then split (lazy: only when scored)
+    cached = None
+    if history:  # computed over every purchase, then split; cached, as the reference and
+        # the current purchases the champion scores both come from it (one pass of windows)
+        from pyspark import StorageLevel
+
         transactions = with_model_history(transactions, inputs, delay)
         kept += [c for c in transactions.columns if c in HISTORY_FEATURES]
-    window = spark_monitoring_window(transactions.select(*kept), rule, current_days, current,
-                                     current_path)
+        transactions = cached = transactions.select(*kept).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        window = spark_monitoring_window(transactions.select(*kept), rule, current_days,
+                                         current, current_path)
+    except BaseException:
+        if cached is not None:
+            cached.unpersist()
+        raise
+    window.cached = cached
     if history:
         window.description["label_delay_days"] = delay
     return window

@@ -44,6 +44,13 @@ class MonitoringWindow:
     reference: pd.DataFrame
     current: pd.DataFrame
     description: dict
+    cached: object = None  # a Spark run's cached purchases both sides come from, if any
+
+    def release(self) -> None:
+        """Free the cached purchases of a Spark window (nothing to do on pandas)."""
+        if self.cached is not None:
+            self.cached.unpersist()
+            self.cached = None
 
 
 def _period(stamps: pd.Series) -> list[str] | None:

@@ -79,14 +79,18 @@ def run_registry(output_dir=None, *, run_id: str | None = None,
     modeling = load_step_results("modeling", output_dir)
     data = load_step_results("load", output_dir)["data"]
     test = engine.held_out_test_rows(output_dir)
-    registered = register_or_find_candidate(modeling, data, test, model_name, tracking_uri,
-                                            run_id, register)
-    details = version_details(registered)
-    metric = modeling["selection_metric"]
-    decision = engine.compare_with_champion(registered, test, metric, force_promotion,
-                                            min_improvement)
-    aliases = apply_aliases(registered, decision)
-    check, check_summary = engine.check_registered_scores(registered, test, sample_rows, seed)
+    try:
+        registered = register_or_find_candidate(modeling, data, test, model_name, tracking_uri,
+                                                run_id, register)
+        details = version_details(registered)
+        metric = modeling["selection_metric"]
+        decision = engine.compare_with_champion(registered, test, metric, force_promotion,
+                                                min_improvement)
+        aliases = apply_aliases(registered, decision)
+        check, check_summary = engine.check_registered_scores(registered, test, sample_rows,
+                                                              seed)
+    finally:
+        getattr(test, "release", lambda: None)()  # Spark's cached test purchases
     table = registry_table(model_name, champion_after_run(registered, decision),
                            registered.tracking_uri)
     serving = serving_commands(model_name, registered.tracking_uri,

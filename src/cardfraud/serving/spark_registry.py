@@ -61,6 +61,10 @@ class SparkTestPurchases:
     def __len__(self) -> int:
         return self.rows
 
+    def release(self) -> None:
+        """Free the cached test purchases (the registry step is done with them)."""
+        self.frame.unpersist()
+
 
 def held_out_test_rows(output_dir=None, seed: int = 42) -> SparkTestPurchases:
     """Return the modeling step's test purchases of a Spark run (model inputs and fraud).
@@ -69,6 +73,7 @@ def held_out_test_rows(output_dir=None, seed: int = 42) -> SparkTestPurchases:
         StepInputsMissing: the modeling step's files are missing or stale, or its test
             predictions do not hold the purchases its split rule gives.
     """
+    from pyspark import StorageLevel
     from pyspark.sql import functions as F
 
     from ..engines.spark_handover import handed_on_session, read_handed_on
@@ -90,13 +95,16 @@ def held_out_test_rows(output_dir=None, seed: int = 42) -> SparkTestPurchases:
     if lacking:
         raise StepInputsMissing(f"step '{REGISTRY_STEP}' needs the model's inputs "
                                 f"{', '.join(lacking)}, which the purchases cannot give")
-    test = marked.where(F.col("__test")).select(*inputs, TARGET)
+    # read by each check below: the card-history windows run once, not once per check
+    test = marked.where(F.col("__test")).select(*inputs, TARGET).persist(
+        StorageLevel.MEMORY_AND_DISK)
     counts = test.agg(F.count(F.lit(1)).alias("rows"),
                       F.sum(F.col(TARGET).cast("long")).alias("frauds")).first()
     predictions = handed_on_session(output_dir).read.parquet(
         str(artifact_path(TEST_PREDICTIONS, output_dir))).agg(
         F.count(F.lit(1)).alias("rows"), F.sum(F.col(TARGET).cast("long")).alias("frauds")).first()
     if (counts["rows"], counts["frauds"]) != (predictions["rows"], predictions["frauds"]):
+        test.unpersist()
         raise StepInputsMissing(
             f"step '{REGISTRY_STEP}': the modeling step's split rule gives {counts['rows']:,} "
             f"test purchases ({counts['frauds'] or 0:,} frauds) but its "
