@@ -369,7 +369,8 @@ def collect_scores(test_period: pd.DataFrame, scored: dict, keep: str):
         column = score_column(number)
         if key == keep:
             frame = kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
-        found = collect_test_period(frame, [PURCHASE_ROW, column]).set_index(PURCHASE_ROW)
+        found = collect_test_period(frame, [PURCHASE_ROW, column], ordered=False) \
+            .set_index(PURCHASE_ROW)
         test_period[column] = found[column].reindex(rows).to_numpy(dtype="float64")
     return kept
 
@@ -477,14 +478,17 @@ def backtest_on_spark(sample: pd.DataFrame, test_period: pd.DataFrame, evaluatio
 ARROW = "spark.sql.execution.arrow.pyspark.enabled"
 
 
-def collect_test_period(scored, columns: list[str]) -> pd.DataFrame:
+def collect_test_period(scored, columns: list[str], ordered: bool = True) -> pd.DataFrame:
     """Bring the scored test period's ``columns`` to the driver, in the purchases' order
-    (through Arrow: a test period holds millions of purchases at scale)."""
+    unless not ``ordered`` (through Arrow: a test period holds millions of purchases at
+    scale)."""
     conf = scored.sparkSession.conf
     before = conf.get(ARROW, "false")
     conf.set(ARROW, "true")
     try:
-        return scored.select(*columns).orderBy(PURCHASE_ROW).toPandas().reset_index(drop=True)
+        chosen = scored.select(*columns)
+        return (chosen.orderBy(PURCHASE_ROW) if ordered else chosen).toPandas() \
+            .reset_index(drop=True)
     finally:
         conf.set(ARROW, before)
 

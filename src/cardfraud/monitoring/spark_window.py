@@ -153,17 +153,18 @@ def load_spark_monitoring_window(output_dir=None, current_days: int = 14,
 
         current = load_extract(current_path, require_target=False,
                                required_inputs=available_inputs(transactions))[0]
-    cached = None
-    if history:  # computed over every purchase, then split; cached, as the reference and
-        # the current purchases the champion scores both come from it (one pass of windows)
-        from pyspark import StorageLevel
-
+    if history:  # computed over every purchase, then split
         transactions = with_model_history(transactions, inputs, delay)
         kept += [c for c in transactions.columns if c in HISTORY_FEATURES]
-        transactions = cached = transactions.select(*kept).persist(StorageLevel.MEMORY_AND_DISK)
+    from pyspark import StorageLevel
+
+    transactions = transactions.select(*kept)
+    # cached with history: the reference and current purchases the champion scores both come
+    # from it (one pass of windows)
+    cached = transactions.persist(StorageLevel.MEMORY_AND_DISK) if history else None
     try:
-        window = spark_monitoring_window(transactions.select(*kept), rule, current_days,
-                                         current, current_path)
+        window = spark_monitoring_window(transactions, rule, current_days, current,
+                                         current_path)
     except BaseException:
         if cached is not None:
             cached.unpersist()

@@ -58,10 +58,12 @@ def registry_engine(output_dir=None) -> SimpleNamespace:
 
         return SimpleNamespace(held_out_test_rows=spark_registry.held_out_test_rows,
                                compare_with_champion=spark_registry.compare_with_champion,
-                               check_registered_scores=spark_registry.check_registered_scores)
+                               check_registered_scores=spark_registry.check_registered_scores,
+                               release_test_rows=spark_registry.SparkTestPurchases.release)
     return SimpleNamespace(held_out_test_rows=held_out_test_rows,
                            compare_with_champion=compare_with_champion,
-                           check_registered_scores=check_registered_scores)
+                           check_registered_scores=check_registered_scores,
+                           release_test_rows=lambda _test: None)
 
 
 def run_registry(output_dir=None, *, run_id: str | None = None,
@@ -90,7 +92,7 @@ def run_registry(output_dir=None, *, run_id: str | None = None,
         check, check_summary = engine.check_registered_scores(registered, test, sample_rows,
                                                               seed)
     finally:
-        getattr(test, "release", lambda: None)()  # Spark's cached test purchases
+        engine.release_test_rows(test)  # Spark's cached test purchases
     table = registry_table(model_name, champion_after_run(registered, decision),
                            registered.tracking_uri)
     serving = serving_commands(model_name, registered.tracking_uri,
