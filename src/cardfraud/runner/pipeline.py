@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 import uuid
+import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -208,6 +209,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
         write_json_atomic(staging / RUN_RECORD, record)
         return refused(exc, output)
     except KeyboardInterrupt:
+        forget_interrupted_cell()
         with interrupts_ignored():  # a second Ctrl-C must not cut the clean-up short
             record.update(status="interrupted", finished_at=_now(), error="interrupted (Ctrl-C)")
             for entry in record["steps"]:
@@ -225,6 +227,14 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
     if render:
         say(f"site: {output / 'site' / 'index.html'}")
     return 0
+
+
+def forget_interrupted_cell() -> None:
+    """Silence Python's warning about the cell coroutine that Ctrl-C cut off before nbclient
+    awaited it: the interruption is reported in one line, and the warning (emitted whenever
+    the coroutine is garbage collected, up to the interpreter's exit) would only add noise."""
+    warnings.filterwarnings("ignore", message=r"coroutine '.*' was never awaited",
+                            category=RuntimeWarning)
 
 
 def notebook_in_language(step, params: dict):
