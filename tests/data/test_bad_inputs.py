@@ -211,7 +211,14 @@ def published(smoke_run, tmp_path_factory):
     return out, tracking_uri, state
 
 
-@pytest.mark.parametrize("kind", list(BAD))
+# run_all end to end on a file of each kind of failure (unreadable, empty, a bad value, a bad
+# file format, a step after load); every kind's message from the load step itself below
+RUN_ALL_KINDS = ["empty", "text_in_numeric", "nan_fail", "truncated_parquet", "unreadable",
+                 "excel", "one_fraud"]
+LOAD_STEP_KINDS = [kind for kind in BAD if kind != "one_fraud"]  # one_fraud fails in modeling
+
+
+@pytest.mark.parametrize("kind", RUN_ALL_KINDS)
 def test_run_all_refuses_bad_input_and_keeps_what_was_published(kind, published, tmp_path):
     out, tracking_uri, before = published
     bad = make_bad_file(kind, tmp_path)
@@ -227,6 +234,24 @@ def test_run_all_refuses_bad_input_and_keeps_what_was_published(kind, published,
     assert BAD[kind][0] in failed[0], failed[0]
     assert "Traceback" not in done.stderr and "Traceback" not in done.stdout
     assert fingerprint_outputs(out, tracking_uri) == before
+
+
+@pytest.mark.parametrize("kind", LOAD_STEP_KINDS)
+def test_the_load_step_refuses_every_bad_file_with_the_message_run_all_gives(kind, tmp_path,
+                                                                            capsys):
+    """``python -m cardfraud load`` (in this process) is the load step's validation that
+    run_all's load notebook calls: the same refusal, exit 2, one line naming file and rows."""
+    from cardfraud.__main__ import main
+
+    bad = make_bad_file(kind, tmp_path)
+    extra = ["--on-missing", "fail"] if kind == "nan_fail" else []
+    capsys.readouterr()
+    code = main(["load", "--input", str(bad), *extra])
+    captured = capsys.readouterr()
+    assert code == 2, captured.err[-2000:]
+    assert captured.err.startswith("error: ") and BAD[kind][0] in captured.err, captured.err
+    assert len(captured.err.splitlines()) == 1, captured.err
+    assert captured.out == ""
 
 
 @pytest.fixture(scope="module")
@@ -250,24 +275,52 @@ def score(scorer: tuple[str, str], source: Path, target: Path) -> subprocess.Com
                           capture_output=True, text=True, timeout=300, env=env)
 
 
+def score_here(scorer: tuple[str, str], source: Path, target: Path, capsys) -> tuple[int, str]:
+    """The score command run in this process (``python -m cardfraud``'s ``main``): its exit
+    code and what it printed on stderr. An exception escaping it fails the test, as a
+    traceback would in a shell."""
+    from cardfraud.__main__ import main
+
+    tracking_uri, model_uri = scorer
+    capsys.readouterr()
+    code = main(["score", "--input", str(source), "--output", str(target), "--overwrite",
+                 "--model", model_uri, "--tracking-uri", tracking_uri])
+    return code, capsys.readouterr().err
+
+
+# each refusal in this process (the same command, without a Python start and MLflow import
+# per file); the process boundary itself: test_score_refuses_in_a_shell_with_one_line below
 @pytest.mark.parametrize("kind", list(BAD))
-def test_score_refuses_bad_input_without_touching_the_output(kind, base_scorer, tmp_path):
+def test_score_refuses_bad_input_without_touching_the_output(kind, base_scorer, tmp_path,
+                                                             capsys):
     bad = make_bad_file(kind, tmp_path)
     target = tmp_path / "scored.csv"
     target.write_text("previous scores\n")
-    done = score(base_scorer, bad, target)
+    code, err = score_here(base_scorer, bad, target, capsys)
     expected = BAD[kind][1]
     if expected is None:
-        assert done.returncode == 0, done.stderr[-2000:]
+        assert code == 0, err[-2000:]
         scored = pd.read_csv(target)
         assert {"probability", "decision"} <= set(scored.columns)
         assert scored["probability"].between(0, 1).all()
         return
-    assert done.returncode != 0
-    assert expected in done.stderr, done.stderr[-2000:]
-    assert "Traceback" not in done.stderr
+    assert code != 0
+    assert expected in err, err[-2000:]
     assert target.read_text() == "previous scores\n"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("scored")) == ["scored.csv"]
+
+
+@pytest.mark.parametrize("kind", ["text_in_numeric", "truncated_parquet"])
+def test_score_refuses_in_a_shell_with_one_line(kind, base_scorer, tmp_path):
+    bad = make_bad_file(kind, tmp_path)
+    target = tmp_path / "scored.csv"
+    target.write_text("previous scores\n")
+    done = score(base_scorer, bad, target)
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ") and BAD[kind][1] in done.stderr, done.stderr[-2000:]
+    assert len(done.stderr.splitlines()) == 1, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert target.read_text() == "previous scores\n"
 
 
 @pytest.mark.parametrize("kind", ["bom", "semicolon_decimal_comma", "true_false_flags", "nans_dropped",

@@ -36,7 +36,7 @@ def _compare_runs():
 # session's settings, and what only a Spark run records (its split as a rule, its training
 # sample: with fewer training purchases than modeling.train_sample_rows, all of them)
 ENGINE_PATHS = re.compile(r"^params\.common\.(engine|spark)$|^(load\.)?data\.engine$"
-                          r"|^modeling\.(split_rule|training_sample)$")
+                          r"|^modeling\.(split_rule|training_sample|test_sample)$")
 # the same settings on both engines: two candidates (the run fits in make test's budget) and
 # every reference purchase scored by monitoring (no seeded sample, which differs between
 # engines); the weekly backtest runs on both (200,000 purchases: the Spark training sample holds

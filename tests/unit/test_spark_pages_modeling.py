@@ -306,3 +306,36 @@ def test_a_capped_sample_trains_and_the_whole_test_period_is_judged(both_runs,
     with in_language("es"):
         spanish = training_sample_note(drawn, 6000, results["train_rows"])
     assert spanish.startswith("Los modelos se entrenaron con una muestra de 6")
+
+
+def test_beyond_the_test_sample_cap_the_counts_still_cover_every_test_purchase(
+        both_runs, tmp_path_factory):
+    from cardfraud.modeling.spark_test_sample import COUNTED
+
+    _pandas_page, whole, folder = both_runs
+    spark = local_spark()
+    frame = spark.read.parquet(str(folder / "transactions.parquet"))
+    out = tmp_path_factory.mktemp("test_sample_run")
+    page = run_modeling(frame, out, tracking_uri=f"sqlite:///{out}/mlflow.db", **SETTINGS,
+                        test_sample_rows=1500)
+    drawn, test_rows = page.results["test_sample"], whole.results["test_rows"]
+    assert whole.results["test_sample"]["sampled"] is False
+    assert drawn["sampled"] and drawn["test_rows"] == test_rows > 1500 and drawn["cap"] == 1500
+    assert 1000 < drawn["rows"] == len(page.test.fraud) < 2000
+    # the same models and thresholds: every count at the threshold is the whole period's
+    got, expected = page.test.comparison, whole.test.comparison
+    for column in COUNTED:
+        np.testing.assert_allclose(got[column].to_numpy(float), expected[column].to_numpy(float),
+                                   rtol=1e-12, err_msg=column)
+    assert int(got["tp"].iloc[0] + got["fn"].iloc[0]) == int(whole.test.fraud.sum())
+    # the ranking measures are the sample's: close to the whole period's, not equal
+    gap = (got["average_precision"] - expected["average_precision"]).abs()
+    assert (gap < 0.1).all() and (gap > 0).any()
+    assert page.results["card_precision"]["k"] == whole.results["card_precision"]["k"]
+    # the reasons are given for the whole period's highest scores, not the sample's
+    pd.testing.assert_frame_equal(page.alert_reasons, whole.alert_reasons)
+    predictions = pd.read_parquet(out / "artifacts" / "test_predictions.parquet")
+    assert len(predictions) == test_rows  # the hand-over holds every test purchase
+    assert f"uniform sample of {drawn['rows']:,}" in page.training_sample_note
+    assert f"{test_rows:,} test purchases" in page.training_sample_note
+    assert "uniform sample" not in whole.training_sample_note

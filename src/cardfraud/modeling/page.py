@@ -173,14 +173,15 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
                  first_analysis_rows: int | None = 30000, label_delay_days: int = 7,
                  backtest_weeks: int = 6, backtest_train_rows: int | None = 50000,
                  bootstrap_resamples: int = 1000, train_sample_rows: int | None = 1_000_000,
-                 phase: Phase = no_phase) -> ModelingPage:
+                 test_sample_rows: int | None = 2_000_000, phase: Phase = no_phase) -> ModelingPage:
     """Run the modeling step on the loaded purchases; save figures, runs and hand-over files.
 
     The keyword arguments are the ``modeling`` section of the params (same names and defaults
     as the notebook's parameters cell); ``phase`` names each section for a timer.
     ``transactions`` is a pandas frame, or a Spark DataFrame in a Spark run
     (:mod:`cardfraud.modeling.spark_modeling`, which alone uses ``train_sample_rows``: the
-    cap on the training sample drawn in Spark).
+    cap on the training sample drawn in Spark, and ``test_sample_rows``: the cap on the test
+    purchases brought to the driver, :mod:`cardfraud.modeling.spark_test_sample`).
     """
     from ..engines import is_spark_frame
 
@@ -198,6 +199,7 @@ def run_modeling(transactions: pd.DataFrame, output_dir=None, *, run_id: str | N
             importance_rows=importance_rows, first_analysis_rows=first_analysis_rows,
             label_delay_days=label_delay_days, backtest_weeks=backtest_weeks,
             backtest_train_rows=backtest_train_rows, bootstrap_resamples=bootstrap_resamples,
+            test_sample_rows=test_sample_rows,
             phase=phase)
     evaluation = evaluate_candidates(
         transactions, seed=seed, candidates=candidates, resampling=resampling, grids=grids,

@@ -357,22 +357,42 @@ def score_test_period(test_period, fitted, tracked: dict) -> dict:
     return scored
 
 
-def collect_scores(test_period: pd.DataFrame, scored: dict, keep: str):
+def collect_scores(test_period: pd.DataFrame, scored: dict, keep: str,
+                   share: float | None = None, seed: int = 42, thresholds=None):
     """Add each model's test scores to the collected ``test_period`` (matched on the purchase
     row), one Spark job per model; return the ``keep`` model's scored frame, cached for the
-    hand-over file."""
+    hand-over file, and each model's :func:`.spark_test_sample.threshold_counts` over every
+    test purchase when the driver holds a sample (``share``; else an empty dict).
+
+    With a sample, each model's label, amount and score are cached once and read twice: by the
+    counts at its threshold (``thresholds``) and by the sample's collection.
+    """
     from pyspark import StorageLevel
 
-    kept = None
+    from .spark_test_sample import test_sample_column, threshold_counts
+
+    kept, counts = None, {}
     rows = test_period[PURCHASE_ROW]
     for number, (key, frame) in enumerate(scored.items()):
         column = score_column(number)
-        if key == keep:
-            frame = kept = frame.persist(StorageLevel.MEMORY_AND_DISK)
-        found = collect_test_period(frame, [PURCHASE_ROW, column], ordered=False) \
+        if share is not None:
+            narrow = [c for c in (PURCHASE_ROW, TARGET, AMOUNT, column) if c in frame.columns]
+            frame = frame.select(*narrow).persist(StorageLevel.MEMORY_AND_DISK)
+            counts[key] = threshold_counts(frame, column,
+                                           float(thresholds.loc[key, "threshold"]))
+            drawn = frame.where(test_sample_column(PURCHASE_ROW, share, seed))
+        else:
+            if key == keep:
+                frame = frame.persist(StorageLevel.MEMORY_AND_DISK)
+            drawn = frame
+        found = collect_test_period(drawn, [PURCHASE_ROW, column], ordered=False) \
             .set_index(PURCHASE_ROW)
         test_period[column] = found[column].reindex(rows).to_numpy(dtype="float64")
-    return kept
+        if key == keep:
+            kept = frame
+        elif share is not None:
+            frame.unpersist()
+    return kept, counts
 
 
 def score_column(number: int) -> str:
@@ -455,9 +475,10 @@ def training_sample_note(record: dict, cap: int, train_rows: int) -> str:
 
 def backtest_on_spark(sample: pd.DataFrame, test_period: pd.DataFrame, evaluation,
                       training_rows: int, weeks: int, label_delay_days: int,
-                      train_rows: int | None, alert_budget: float, seed: int):
+                      train_rows: int | None, alert_budget: float, seed: int, k: int | None):
     """The weekly backtest of a Spark run, on the purchases the driver holds: the training
-    sample and the whole test period, in time order.
+    sample and the test period (whole, or its uniform sample with ``k`` scaled to it), in
+    time order.
 
     When the sample holds every training purchase these are all the purchases, so the
     windows are a pandas run's. Otherwise only the windows in the test period are scored (their
@@ -472,7 +493,7 @@ def backtest_on_spark(sample: pd.DataFrame, test_period: pd.DataFrame, evaluatio
         whole_from = (pd.Timestamp(evaluation.split.description["test_period"][0])
                       if evaluation.split.kind == "time" else pd.Timestamp.max)
     return run_backtest(both, evaluation, weeks, label_delay_days, train_rows, alert_budget,
-                        evaluation.test.cards_reviewed_per_day, seed, whole_from=whole_from)
+                        k, seed, whole_from=whole_from)
 
 
 ARROW = "spark.sql.execution.arrow.pyspark.enabled"
@@ -505,7 +526,7 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                           importance_rows: int = 10000, first_analysis_rows=30000,
                           label_delay_days: int = 7, backtest_weeks: int = 6,
                           backtest_train_rows=50000, bootstrap_resamples: int = 1000,
-                          phase=None):
+                          test_sample_rows: int | None = None, phase=None):
     """Run the modeling step on a Spark DataFrame of the purchases (see the module); the
     arguments are :func:`cardfraud.modeling.page.run_modeling`'s.
 
@@ -530,10 +551,22 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
     )
     from .reasons import top_alert_reasons
     from .results import comparison_for_handover, modeling_results_record, step_settings
+    from .spark_test_sample import (
+        DEFAULT_TEST_SAMPLE_ROWS,
+        counted_metrics,
+        sampled_share,
+        scaled_cards_reviewed,
+        test_sample_column,
+        test_sample_note,
+        test_sample_record,
+        top_alerts,
+        with_whole_period_counts,
+    )
     from .thresholds import choose_thresholds, threshold_check
 
     phase = phase or no_phase
     cap = int(train_sample_rows or DEFAULT_TRAIN_SAMPLE_ROWS)
+    test_cap = int(test_sample_rows or DEFAULT_TEST_SAMPLE_ROWS)
     candidates = candidates or ["logistic_regression", "decision_tree",
                                 "hist_gradient_boosting", "random_forest"]
     with phase("history features"):
@@ -573,11 +606,17 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                 model_features(sample.iloc[:5], sets.all_inputs()), settings, run_id)
         with phase("test scoring"):
             test_frame = found.frame.where(F.col(TEST_PERIOD)).drop(TEST_PERIOD)
+            share = sampled_share(found.description["test_rows"], test_cap)
+            judged = test_frame if share is None else test_frame.where(
+                test_sample_column(PURCHASE_ROW, share, seed))
             keys = list(fitted.pipelines)
             test_period = collect_test_period(
-                test_frame, [*modeling_columns(modeled, sets), PURCHASE_ROW])
-            scored = collect_scores(test_period, score_test_period(test_frame, fitted, tracked),
-                                    fitted.best)
+                judged, [*modeling_columns(modeled, sets), PURCHASE_ROW])
+            scored, counts = collect_scores(
+                test_period, score_test_period(test_frame, fitted, tracked), fitted.best,
+                share, seed, thresholds)
+            judged_record = test_sample_record(share, len(test_period),
+                                               found.description["test_rows"], test_cap, seed)
             scores = {key: test_period[score_column(n)].to_numpy(dtype="float64")
                       for n, key in enumerate(keys)}
         with phase("test evaluation"):
@@ -585,8 +624,14 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                                found.description)
             k = (cards_reviewed_per_day_counted(found.purchases, found.days, alert_budget)
                  if has_cards_and_days(transactions) else None)
+            k_judged = scaled_cards_reviewed(k, share)
             test = judge_test_scores(test_period, data_split, fitted, cv, thresholds, scores,
-                                     alert_budget, cost_missed_fraud, cost_review, k)
+                                     alert_budget, cost_missed_fraud, cost_review, k_judged)
+            if counts:  # the threshold's counts over every test purchase, not the sample's
+                test.comparison = with_whole_period_counts(test.comparison, {
+                    key: counted_metrics(found_counts, test.days, cost_missed_fraud, cost_review)
+                    for key, found_counts in counts.items()})
+                test.cards_reviewed_per_day = k
             evaluation = CandidateEvaluation(data_split, cv, thresholds, cost_curves, settings,
                                              fitted, test, sets)
         best = fitted.best
@@ -598,7 +643,7 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
             backtest = backtest_on_spark(sample, test_period, evaluation,
                                          found.description["train_rows"], backtest_weeks,
                                          label_delay_days, backtest_train_rows, alert_budget,
-                                         seed)
+                                         seed, k_judged)
         with phase("bootstrap"):
             intervals = test_period_intervals(test_period, evaluation, bootstrap_resamples, seed)
         with phase("figures"):
@@ -622,7 +667,7 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
             results = {**modeling_results_record(
                 transactions, data_split, cv, fitted, thresholds, test, tracked, settings, sets,
                 over_time_results(transactions, evaluation, backtest, intervals), amounts),
-                "split_rule": found.rule,
+                "split_rule": found.rule, "test_sample": judged_record,
                 "training_sample": {**drawn.as_record(), "cap": cap,
                                     "training_rows": found.description["train_rows"]}}
             save_step_results("modeling", results, output_dir)
@@ -633,8 +678,15 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                             len(sample) + np.arange(len(test_period))),
                 first_analysis_rows, seed)
         with phase("alert reasons"):
-            alert_reasons = top_alert_reasons(fitted.pipelines[best], test_period,
-                                              test.scores[best], fitted.inputs[best])
+            if share is None:
+                alert_reasons = top_alert_reasons(fitted.pipelines[best], test_period,
+                                                  test.scores[best], fitted.inputs[best])
+            else:  # the whole period's highest scores, not the sample's
+                alerted, probability = top_alerts(scored, test_frame, PURCHASE_ROW,
+                                                  score_column(keys.index(best)),
+                                                  modeling_columns(modeled, sets))
+                alert_reasons = top_alert_reasons(fitted.pipelines[best], alerted, probability,
+                                                  fitted.inputs[best])
     finally:
         if scored is not None:
             scored.unpersist()
@@ -646,6 +698,8 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
                                        cost_missed_fraud, cost_review, currency, amounts),
         card_precision_text=card_precision_note(transactions, k, alert_budget, found.purchases,
                                                 found.days),
-        training_sample_note=training_sample_note(results["training_sample"], cap,
-                                                  found.description["train_rows"]),
+        training_sample_note=" ".join(filter(None, [
+            training_sample_note(results["training_sample"], cap,
+                                 found.description["train_rows"]),
+            test_sample_note(judged_record)])),
         test_period=test_period)
