@@ -628,8 +628,9 @@ def run_modeling_on_spark(transactions, output_dir=None, *, train_sample_rows: i
             test = judge_test_scores(test_period, data_split, fitted, cv, thresholds, scores,
                                      alert_budget, cost_missed_fraud, cost_review, k_judged)
             if counts:  # the threshold's counts over every test purchase, not the sample's
+                days = found.description.get("test_days", test.days)  # the whole period's
                 test.comparison = with_whole_period_counts(test.comparison, {
-                    key: counted_metrics(found_counts, test.days, cost_missed_fraud, cost_review)
+                    key: counted_metrics(found_counts, days, cost_missed_fraud, cost_review)
                     for key, found_counts in counts.items()})
                 test.cards_reviewed_per_day = k
             evaluation = CandidateEvaluation(data_split, cv, thresholds, cost_curves, settings,
