@@ -55,11 +55,15 @@ def classification_metrics(fraud, scores, threshold: float) -> dict:
     fp = int(np.count_nonzero(flagged)) - tp
     fn = int(np.count_nonzero(is_fraud)) - tp
     tn = len(fraud) - tp - fp - fn
-    precision, recall = _share(tp, tp + fp), _share(tp, tp + fn)
-    return {"accuracy": _share(tp + tn, len(fraud)), "precision": precision, "recall": recall,
-            "f1": _share(2 * tp, 2 * tp + fp + fn),
+    return {**threshold_measures(tp, fp, fn, tn),
             "roc_auc": float(roc_auc_score(fraud, scores)),
-            "average_precision": float(average_precision_score(fraud, scores)),
+            "average_precision": float(average_precision_score(fraud, scores))}
+
+
+def threshold_measures(tp: int, fp: int, fn: int, tn: int) -> dict:
+    """Return accuracy, precision, recall, F1 and the four counts at a threshold."""
+    return {"accuracy": _share(tp + tn, tp + fp + fn + tn), "precision": _share(tp, tp + fp),
+            "recall": _share(tp, tp + fn), "f1": _share(2 * tp, 2 * tp + fp + fn),
             "tn": int(tn), "fp": int(fp), "fn": int(fn), "tp": int(tp)}
 
 

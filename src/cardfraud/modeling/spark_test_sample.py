@@ -81,18 +81,14 @@ def counted_metrics(counts: dict, days: int | None, cost_missed_fraud: float,
                     cost_review: float) -> dict:
     """The threshold's measures from :func:`threshold_counts`, as
     :func:`cardfraud.modeling.metrics.judge_test_scores` computes them from the rows."""
+    from .metrics import threshold_measures
+
     rows, tp = counts["rows"], counts["tp"]
     fp, fn = counts["flagged"] - tp, counts["frauds"] - tp
-    tn = rows - tp - fp - fn
-
-    def share(part, whole):
-        return float(part / whole) if whole else 0.0
     missed = (counts.get("missed_amount") or 0.0) if "missed_amount" in counts \
         else fn * cost_missed_fraud
     cost = missed + counts["flagged"] * cost_review
-    return {"accuracy": share(tp + tn, rows), "precision": share(tp, tp + fp),
-            "recall": share(tp, tp + fn), "f1": share(2 * tp, 2 * tp + fp + fn),
-            "tn": tn, "fp": fp, "fn": fn, "tp": tp,
+    return {**threshold_measures(tp, fp, fn, rows - tp - fp - fn),
             "alerts_per_day": counts["flagged"] / days if days else None,
             "expected_cost_per_1000": round(1000 * cost / rows)}
 
