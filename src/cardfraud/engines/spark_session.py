@@ -36,6 +36,24 @@ def check_spark_installed() -> None:
                                "openjdk-17-jre-headless (or set JAVA_HOME)")
 
 
+OUT_OF_MEMORY = re.compile(r"java\.lang\.OutOfMemoryError: ([^\n]+)")
+
+
+def out_of_memory_advice(error_text: str) -> str | None:
+    """Return what to do when ``error_text`` (a Py4J error's whole text, Java trace included)
+    says the JVM ran out of memory, else None.
+
+    A Spark job that fails for want of heap reports only the call that failed (``An error
+    occurred while calling o5063.collectToPython``); the reason sits deep in the Java trace.
+    """
+    found = OUT_OF_MEMORY.search(error_text or "")
+    if found is None:
+        return None
+    return (f"Spark ran out of memory ({found.group(1).strip()}): give the driver more with "
+            "--set 'common.spark.conf={spark.driver.memory: 8g}' (on local[*] it runs the "
+            "executors too) or run on a cluster (README, \"Running on Spark\")")
+
+
 LOCAL_DIRECT_MEMORY = "2g"  # the JVM's memory outside its heap (Arrow and shuffle buffers)
 
 

@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from cardfraud.engines.spark_session import out_of_memory_advice
+
 KERNEL_NAME = "cardfraud"
 # the kernel warns about plain-TCP transport on loopback at every start: silence it
 KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=CRITICAL"]
@@ -59,8 +61,10 @@ class StepKernel:
                 extra_arguments=KERNEL_ARGUMENTS, km=self.manager)
         except PapermillExecutionError as exc:
             message = str(exc.evalue).strip().splitlines()[0] if exc.evalue else ""
+            advice = out_of_memory_advice(str(exc.evalue))
             raise NotebookFailed(f"at cell {exc.exec_count or exc.cell_index}: {exc.ename}: "
-                                 f"{message}\n  traceback in {target}") from None
+                                 f"{message}" + (f"\n  {advice}" if advice else "")
+                                 + f"\n  traceback in {target}") from None
         except Exception as exc:  # the kernel died (out of memory) or timed out
             raise NotebookFailed(f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}\n"
                                  f"  partial notebook in {target}") from None

@@ -1,0 +1,46 @@
+"""A step that runs Spark out of memory says so, and what to set, in its one-line failure."""
+
+from __future__ import annotations
+
+import papermill
+import pytest
+from papermill.exceptions import PapermillExecutionError
+
+from cardfraud.engines.spark_session import out_of_memory_advice
+from cardfraud.runner.kernel import NotebookFailed, StepKernel
+
+# what a Py4JJavaError's text looks like when an executor ran out of heap (30M purchases on a
+# 4 GB driver heap, modeling step): the call first, the reason deep in the Java trace
+JAVA_HEAP = (
+    "An error occurred while calling o5063.collectToPython.\n"
+    ": org.apache.spark.SparkException: Job aborted due to stage failure: Task 4 in stage 235.0 "
+    "failed 1 times, most recent failure: Lost task 4.0 in stage 235.0 (TID 1897) "
+    "(localhost executor driver): java.lang.OutOfMemoryError: Java heap space\n"
+    "\tat java.base/java.lang.invoke.DirectMethodHandle.allocateInstance(DirectMethodHandle.java:520)\n")
+
+
+def test_the_advice_names_the_reason_and_the_setting():
+    advice = out_of_memory_advice(JAVA_HEAP)
+    assert advice.startswith("Spark ran out of memory (Java heap space)")
+    assert "common.spark.conf={spark.driver.memory: 8g}" in advice
+
+
+def test_other_spark_errors_get_no_advice():
+    assert out_of_memory_advice("An error occurred while calling o12.count.\n: "
+                                "org.apache.spark.SparkFileNotFoundException: x.parquet") is None
+    assert out_of_memory_advice("") is None
+
+
+def test_a_failed_step_carries_the_advice_beside_the_failed_call(monkeypatch, tmp_path):
+    def fail(*args, **kwargs):
+        raise PapermillExecutionError(4, 5, "run_modeling(...)", "Py4JJavaError", JAVA_HEAP, [])
+
+    monkeypatch.setattr(papermill, "execute_notebook", fail)
+    with pytest.raises(NotebookFailed) as failed:
+        StepKernel(fresh=True).execute(tmp_path / "05_modeling.ipynb", tmp_path / "out.ipynb",
+                                       {}, tmp_path, progress=False)
+    lines = str(failed.value).splitlines()
+    assert lines[0] == ("at cell 5: Py4JJavaError: An error occurred while calling "
+                        "o5063.collectToPython.")
+    assert lines[1].strip().startswith("Spark ran out of memory (Java heap space)")
+    assert lines[2].strip() == f"traceback in {tmp_path / 'out.ipynb'}"
