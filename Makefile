@@ -68,7 +68,7 @@ smoke: $(STAMP) ## A small fast run with params/smoke.yaml into reports/
 	MLFLOW_DISABLE_TELEMETRY=true $(BIN)/python run_all.py --params params/smoke.yaml $(ARGS)
 
 test: $(SPARK_STAMP) ## Run the whole test suite
-	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) --dist loadfile $(ARGS)
+	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) --dist loadfile --no-loadscope-reorder $(ARGS)
 
 test-fast: $(STAMP) ## Run the tests that do not execute notebooks or start Spark
 	MLFLOW_DISABLE_TELEMETRY=true $(PYTEST) -n $(WORKERS) -m "not slow and not browser and not spark" $(ARGS)

@@ -53,7 +53,7 @@ class PeakOfTree(threading.Thread):
     def __init__(self, pid: int, interval: float = 0.2):
         super().__init__(daemon=True)
         self.pid, self.interval, self.peaks, self.done = pid, interval, {}, threading.Event()
-        self.step, self.step_peaks = "start", {}
+        self.step, self.step_peaks, self.others = "start", {}, {}
 
     def run(self) -> None:
         try:
@@ -69,15 +69,19 @@ class PeakOfTree(threading.Thread):
             for proc in procs:
                 try:
                     kind = process_kind(proc)
-                    totals[kind] = totals.get(kind, 0) + proc.memory_info().rss
+                    rss = proc.memory_info().rss
+                    totals[kind] = totals.get(kind, 0) + rss
+                    if kind == "other":  # say what they are: name and command, peak each
+                        name = " ".join(proc.cmdline())[:120] or proc.name()
+                        self.others[name] = max(self.others.get(name, 0), rss)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):
                     continue
             totals["all"] = sum(totals.values())
             for kind, rss in totals.items():
                 self.peaks[kind] = max(self.peaks.get(kind, 0), rss)
             step = self.step_peaks.setdefault(self.step, {})
-            for kind in ("all", "jvm"):
-                step[kind] = max(step.get(kind, 0), totals.get(kind, 0))
+            for kind, rss in totals.items():
+                step[kind] = max(step.get(kind, 0), rss)
             time.sleep(self.interval)
 
 
@@ -108,7 +112,11 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
     monitor.done.set()
     monitor.join()
     if proc.returncode != 0:
-        raise SystemExit(f"run_all failed ({proc.returncode}):\n{output[-4000:]}")
+        steps_done = [line.strip() for line in lines if ": done in " in line]
+        raise SystemExit(f"run_all failed ({proc.returncode}) after {wall:.0f} s; "
+                         f"steps done: {steps_done}; peak GB per step so far: "
+                         f"{ {s: {k: round(v / 1e9, 2) for k, v in p.items()} for s, p in monitor.step_peaks.items()} }\n"
+                         f"{output[-4000:]}")
     record = json.loads((out / "run.json").read_text())
     steps = {step["name"]: round(step.get("seconds", 0.0), 1) for step in record["steps"]}
     steps["render"] = round(record.get("render_seconds") or 0.0, 1)
@@ -118,6 +126,9 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
             "peak_gb": {kind: round(rss / 1e9, 2) for kind, rss in monitor.peaks.items()},
             "peak_gb_per_step": {step: {kind: round(rss / 1e9, 2) for kind, rss in peaks.items()}
                                  for step, peaks in monitor.step_peaks.items()},
+            "other_processes_gb": {name: round(rss / 1e9, 2)
+                                   for name, rss in sorted(monitor.others.items(),
+                                                           key=lambda item: -item[1])[:8]},
             "site_pages": len(list((out / "site").rglob("*.html"))),
             "test_pr_auc": ((record.get("modeling") or {}).get("test_metrics") or {}).get(
                 "average_precision")}

@@ -22,10 +22,19 @@ REAL_SAMPLE = next((folder / "shared" / "data" / "card_transdata_head50k.csv"
                    ROOT.parent / "shared" / "data" / "card_transdata_head50k.csv")
 
 
-# the longest test files (minutes each), started first: `make test` hands whole files to its two
-# workers in collection order, so a long file left to the end runs alone while the other waits
-LONGEST_FIRST = ("test_fresh_clone.py", "test_promotion.py", "test_shared_store.py",
-                 "test_by_hand.py")
+# the longest test files, longest first (seconds of `make test --durations` on 2026-12-06 with
+# both workers busy: 337, 167, 145, 103, 98, 92, 79, ...): `make test` hands whole files to its
+# two workers in this order (--no-loadscope-reorder; xdist otherwise orders files by their
+# number of tests), so no long file is left to the end to run alone while the other waits
+LONGEST_FIRST = ("test_spark_run.py", "test_bad_inputs.py", "test_fresh_clone.py",
+                 "test_spark_pages_monitoring.py", "test_spark_pages_modeling.py",
+                 "test_spark_pages_eda.py", "test_promotion.py", "test_shared_store.py",
+                 "test_pipeline.py", "test_serving.py", "test_site_renderers.py",
+                 "test_by_hand.py", "test_raw_extract_run.py", "test_spark_engine.py",
+                 "test_absent_inputs_run.py", "test_sparkov_run.py", "test_markup_site.py",
+                 "test_rerun.py", "test_scoring.py", "test_spark_history.py",
+                 "test_spark_pages_geo.py", "test_registry_notebook.py",
+                 "test_monitoring_notebook.py", "test_history_serving.py")
 
 
 def pytest_collection_modifyitems(config, items):
