@@ -119,5 +119,9 @@ def test_bad_extract_on_spark_stops_with_the_pandas_message_and_keeps_the_run(bo
     assert done.returncode != 0
     said = done.stdout + done.stderr
     assert str(bad) in said and "distance_from_home" in said and "Traceback" not in said
+    # Spark's own log goes to the failed run's folder, not the terminal
+    assert " WARN " not in said and "log4j" not in said
+    log = re.search(r"Spark's own log: (\S+)", done.stderr)
+    assert log and "log4j" in Path(log.group(1)).read_text()
     assert (out / "run.json").read_text() == before
     assert (out / "site" / "index.html").is_file()

@@ -44,3 +44,18 @@ def test_a_failed_step_carries_the_advice_beside_the_failed_call(monkeypatch, tm
                         "o5063.collectToPython.")
     assert lines[1].strip().startswith("Spark ran out of memory (Java heap space)")
     assert lines[2].strip() == f"traceback in {tmp_path / 'out.ipynb'}"
+
+
+def test_a_process_started_in_the_block_writes_its_stderr_into_the_log(tmp_path, capfd):
+    import subprocess
+    import sys
+
+    from cardfraud.engines.spark_session import stderr_into
+
+    log = tmp_path / "run" / "spark.log"
+    with stderr_into(str(log)):
+        subprocess.run([sys.executable, "-c", "import sys; sys.stderr.write('WARN Utils: noise\\n')"],
+                       check=True)
+    sys.stderr.write("ours again\n")
+    assert log.read_text() == "WARN Utils: noise\n"
+    assert capfd.readouterr().err == "ours again\n"

@@ -12,6 +12,8 @@ import re
 import shutil
 import sys
 import warnings
+from contextlib import contextmanager
+from pathlib import Path
 
 from . import DEFAULT_MASTER, EngineSettings
 
@@ -80,6 +82,30 @@ def local_defaults(master: str) -> dict:
             "spark.driver.extraJavaOptions": f"-XX:MaxDirectMemorySize={LOCAL_DIRECT_MEMORY}"}
 
 
+# where a run's local JVM writes its stderr (Spark's log, Java's own traces) instead of the
+# terminal: run_all sets it to the run's folder (runs/<run id>/spark.log)
+JVM_LOG_VARIABLE = "CARDFRAUD_SPARK_LOG"
+
+
+@contextmanager
+def stderr_into(path: str | None):
+    """Give a process started in this block ``path`` (appended to) as its stderr; this
+    process's own stderr comes back after. No ``path``: nothing changes."""
+    if not path:
+        yield
+        return
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    with open(path, "ab") as log:
+        saved = os.dup(2)
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NAME):
     """Return the active Spark session, or build one from ``settings`` (master, conf).
 
@@ -105,4 +131,7 @@ def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NA
             **local_defaults(master), **settings.conf}
     for key, value in conf.items():
         builder = builder.config(key, str(value).lower() if isinstance(value, bool) else str(value))
-    return builder.getOrCreate()
+    # a JVM started here (not a Spark Connect server's) logs into the run's spark.log
+    log = None if master.startswith("sc://") else os.environ.get(JVM_LOG_VARIABLE)
+    with stderr_into(log):
+        return builder.getOrCreate()

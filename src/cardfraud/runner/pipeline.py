@@ -15,6 +15,7 @@ URI) are taken from the caller's working directory, before any notebook starts.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import warnings
 from contextlib import ExitStack
 from pathlib import Path
 
+from ..engines.spark_session import JVM_LOG_VARIABLE
 from ..serving.promotion import PromotionFailed
 from .artifacts import (
     collect_results,
@@ -62,6 +64,7 @@ from .steps import (
 )
 from .store_warmup import StoreWarmup
 
+SPARK_LOG = "spark.log"  # in the run's folder: what a Spark run's JVM wrote to stderr
 INTERRUPTED = "interrupted: nothing published"
 INTERRUPTED_EXIT = 130
 
@@ -157,6 +160,8 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
               "output_dir": str(output), "steps": [], "renderer": None}
     progress = sys.stdout.isatty()
     started = time.perf_counter()
+    spark_log = staging / SPARK_LOG
+    os.environ[JVM_LOG_VARIABLE] = str(spark_log)  # the kernel's Spark session logs there
     kernel = StepKernel(fresh=fresh_kernels)
     warmup = StoreWarmup()  # the MLflow store made ready beside the kernel, after the first step
     held = ExitStack()  # the promotion lock, from the registry step until the run has published
@@ -202,6 +207,8 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / RUN_RECORD, record)
         print(f"FAILED: {exc}", file=sys.stderr)
+        if spark_log.is_file() and spark_log.stat().st_size:
+            print(f"  Spark's own log: {spark_log}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
     except StepInputsMissing as exc:  # this run's load step changed the data under a step
@@ -223,6 +230,7 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
         kernel.shutdown()
         warmup.wait()
         held.close()
+        os.environ.pop(JVM_LOG_VARIABLE, None)
     say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         say(f"site: {output / 'site' / 'index.html'}")
