@@ -112,6 +112,10 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
     monitor.done.set()
     monitor.join()
     if proc.returncode != 0:
+        logs = sorted((out / "runs").glob("*/spark.log"))  # the JVM's own output
+        if logs:
+            output += f"\n{logs[-1]}, last lines:\n" + "".join(
+                logs[-1].read_text(errors="replace").splitlines(keepends=True)[-40:])
         steps_done = [line.strip() for line in lines if ": done in " in line]
         raise SystemExit(f"run_all failed ({proc.returncode}) after {wall:.0f} s; "
                          f"steps done: {steps_done}; peak GB per step so far: "

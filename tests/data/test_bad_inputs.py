@@ -378,13 +378,17 @@ def check_awkward_load(kind: str, frame: pd.DataFrame, clean: pd.DataFrame, expe
 
 @pytest.mark.parametrize("kind", [k for k in AWKWARD_KINDS if k != AWKWARD_END_TO_END])
 def test_awkward_but_valid_files_load_correctly(kind, tmp_path):
-    from cardfraud.data.load_step import data_profile, load_transactions
+    """The load notebook's three calls, in this process: load, profile, write the outputs."""
+    from cardfraud.data.load_step import data_profile, load_transactions, write_load_outputs
+    from cardfraud.runner.artifacts import load_step_results
 
     frame, path, expected_rows, settings = awkward_file(kind, tmp_path)
-    clean, cleaning, data = load_transactions(source="file", path=str(path), **settings)
-    profile = data_profile(clean, cleaning, data)
+    loaded, cleaning, data = load_transactions(source="file", path=str(path), **settings)
+    out = tmp_path / "out"
+    write_load_outputs(loaded, data_profile(loaded, cleaning, data), out)
+    clean = pd.read_parquet(out / "artifacts" / "transactions.parquet")
     check_awkward_load(kind, frame, clean, expected_rows,
-                       profile["cleaning"]["missing_rows_dropped"])
+                       load_step_results("load", out)["rows_dropped_missing"])
 
 
 def test_an_awkward_file_loads_correctly_through_run_all(tmp_path):

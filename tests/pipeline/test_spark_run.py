@@ -43,7 +43,9 @@ ENGINE_PATHS = re.compile(r"^params\.common\.(engine|spark)$|^(load\.)?data\.eng
 # every training purchase)
 # Spark's work in two partitions rather than local[2]'s eight (each one a python worker's
 # task loading the model to score): 143 s against 160 s for the Spark run alone, and the same
-# run record at 2 and at 8 (2026-12-06, bench/compare_runs.py: only the settings differ)
+# run record at 2 and at 8 (2026-12-06, bench/compare_runs.py: only the settings differ);
+# the default partitioning runs end to end in the bad-extract test below, and at 4 partitions
+# in the tests of each page on Spark (tests/spark_frames.py)
 SAME_SETTINGS = ("modeling.candidates=[logistic_regression, hist_gradient_boosting]",
                  "monitoring.score_sample_rows=1000000",
                  "common.spark.conf={spark.sql.shuffle.partitions: 2, spark.default.parallelism: 2}")
@@ -87,6 +89,11 @@ def test_both_runs_succeed_and_publish_the_same_pages(both_runs):
     pages = {engine: sorted(p.name for p in (out / "site").glob("*.html"))
              for engine, (out, _) in both_runs.items()}
     assert pages["spark"] == pages["pandas"] and len(pages["spark"]) >= 8
+    # the JVM's own output: the published run's log, never run_all's lines
+    spark_out, spark_done = both_runs["spark"]
+    assert "log4j" in (spark_out / "runs" / "spark.log").read_text()
+    assert " WARN " not in spark_done.stdout + spark_done.stderr
+    assert not (both_runs["pandas"][0] / "runs" / "spark.log").exists()
 
 
 def test_spark_run_record_equals_the_pandas_one(both_runs):

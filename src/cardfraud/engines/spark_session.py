@@ -13,7 +13,6 @@ import shutil
 import sys
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 
 from . import DEFAULT_MASTER, EngineSettings
 
@@ -38,22 +37,35 @@ def check_spark_installed() -> None:
                                "openjdk-17-jre-headless (or set JAVA_HOME)")
 
 
-OUT_OF_MEMORY = re.compile(r"java\.lang\.OutOfMemoryError: ([^\n]+)")
+# the JVM's ways of saying it ran out of memory, and what each reason calls for
+OUT_OF_MEMORY = re.compile(
+    r"(java\.lang\.OutOfMemoryError|SparkOutOfMemoryError|OutOfDirectMemoryError"
+    r"|arrow\.memory\.OutOfMemoryException)(?::\s*([^\r\n]+))?")
+DIRECT_MEMORY = re.compile(r"direct (buffer )?memory|OutOfDirectMemory|arrow\.memory", re.IGNORECASE)
 
 
 def out_of_memory_advice(error_text: str) -> str | None:
-    """Return what to do when ``error_text`` (a Py4J error's whole text, Java trace included)
-    says the JVM ran out of memory, else None.
+    """Return what to do when ``error_text`` (a Py4J error's whole text, Java trace included,
+    or the JVM's own log) says the JVM ran out of memory, else None.
 
-    A Spark job that fails for want of heap reports only the call that failed (``An error
+    A Spark job that fails for want of memory reports only the call that failed (``An error
     occurred while calling o5063.collectToPython``); the reason sits deep in the Java trace.
+    Memory outside the heap (Arrow and shuffle buffers) calls for a larger
+    ``-XX:MaxDirectMemorySize``; anything else for a larger heap.
     """
     found = OUT_OF_MEMORY.search(error_text or "")
     if found is None:
         return None
-    return (f"Spark ran out of memory ({found.group(1).strip()}): give the driver more with "
-            "--set 'common.spark.conf={spark.driver.memory: 8g}' (on local[*] it runs the "
-            "executors too) or run on a cluster (README, \"Running on Spark\")")
+    reason = (found.group(2) or found.group(1)).strip()
+    if DIRECT_MEMORY.search(found.group(0)):
+        setting = ("{spark.driver.extraJavaOptions: '-XX:MaxDirectMemorySize=4g'}' (local "
+                   f"sessions get {LOCAL_DIRECT_MEMORY})")
+    else:
+        setting = ("{spark.driver.memory: 8g}' (on local[*] the driver runs the executors too; "
+                   "on a cluster, spark.executor.memory)")
+    return (f"Spark ran out of memory ({reason}): give it more with --set "
+            f"'common.spark.conf={setting}, keeping your other common.spark.conf keys in the "
+            "map, or run on a cluster (README, \"Running on Spark\")")
 
 
 LOCAL_DIRECT_MEMORY = "2g"  # the JVM's memory outside its heap (Arrow and shuffle buffers)
@@ -90,20 +102,28 @@ JVM_LOG_VARIABLE = "CARDFRAUD_SPARK_LOG"
 @contextmanager
 def stderr_into(path: str | None):
     """Give a process started in this block ``path`` (appended to) as its stderr; this
-    process's own stderr comes back after. No ``path``: nothing changes."""
-    if not path:
+    process's own stderr comes back after. No ``path``, or one that cannot be opened: nothing
+    changes."""
+    try:
+        if path:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        log = open(path, "ab") if path else None  # noqa: SIM115 (closed below, once dup'ed)
+    except OSError:
+        log = None
+    if log is None:
         yield
         return
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     sys.stderr.flush()
-    with open(path, "ab") as log:
-        saved = os.dup(2)
-        os.dup2(log.fileno(), 2)
+    saved = os.dup(2)
     try:
+        with log:
+            os.dup2(log.fileno(), 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
+        try:
+            os.dup2(saved, 2)
+        finally:
+            os.close(saved)
 
 
 def spark_session(settings: EngineSettings | None = None, app_name: str = APP_NAME):

@@ -21,10 +21,10 @@ import sys
 import time
 import uuid
 import warnings
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from ..engines.spark_session import JVM_LOG_VARIABLE
+from ..engines.spark_session import JVM_LOG_VARIABLE, out_of_memory_advice
 from ..serving.promotion import PromotionFailed
 from .artifacts import (
     collect_results,
@@ -65,6 +65,7 @@ from .steps import (
 from .store_warmup import StoreWarmup
 
 SPARK_LOG = "spark.log"  # in the run's folder: what a Spark run's JVM wrote to stderr
+SPARK_LOG_TAIL = 1 << 20  # bytes of it read for an out-of-memory error
 INTERRUPTED = "interrupted: nothing published"
 INTERRUPTED_EXIT = 130
 
@@ -161,10 +162,10 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
     progress = sys.stdout.isatty()
     started = time.perf_counter()
     spark_log = staging / SPARK_LOG
-    os.environ[JVM_LOG_VARIABLE] = str(spark_log)  # the kernel's Spark session logs there
     kernel = StepKernel(fresh=fresh_kernels)
     warmup = StoreWarmup()  # the MLflow store made ready beside the kernel, after the first step
     held = ExitStack()  # the promotion lock, from the registry step until the run has published
+    held.enter_context(environment_variable(JVM_LOG_VARIABLE, str(spark_log)))
     try:
         for index, step in enumerate(chosen, start=1):
             check_step(step.name, staging, [s.name for s in chosen[:index - 1]], output, order,
@@ -202,13 +203,14 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
                       seconds=round(time.perf_counter() - started, 2))
         write_json_atomic(staging / RUN_RECORD, record)
         with interrupts_ignored():
+            keep_spark_log(spark_log, output)  # publishing removes the staging folder
             publish_with_promotion(staging, output, record)
     except (RunFailed, site.RenderError, PromotionFailed) as exc:
         record.update(status="failed", finished_at=_now(), error=str(exc).splitlines()[0])
         write_json_atomic(staging / RUN_RECORD, record)
         print(f"FAILED: {exc}", file=sys.stderr)
-        if spark_log.is_file() and spark_log.stat().st_size:
-            print(f"  Spark's own log: {spark_log}", file=sys.stderr)
+        for line in spark_log_lines(spark_log, str(exc)):
+            print(f"  {line}", file=sys.stderr)
         print(f"  nothing published: {output} still holds the previous run", file=sys.stderr)
         return 1
     except StepInputsMissing as exc:  # this run's load step changed the data under a step
@@ -230,11 +232,47 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
         kernel.shutdown()
         warmup.wait()
         held.close()
-        os.environ.pop(JVM_LOG_VARIABLE, None)
     say(f"run {run_id} ok in {record['seconds']:.1f} s")
     if render:
         say(f"site: {output / 'site' / 'index.html'}")
     return 0
+
+
+@contextmanager
+def environment_variable(name: str, value: str):
+    """Set ``name`` to ``value`` in this process (and the kernels it starts) for the block,
+    then put back what it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
+
+
+def spark_log_lines(spark_log: Path, failure: str) -> list[str]:
+    """Lines for a failed run's message about its JVM's log: where it is and, when the log
+    says the JVM ran out of memory and the failure did not, what to set (a JVM that dies of it
+    leaves python only a lost connection). None for a pandas run."""
+    if not spark_log.is_file() or not spark_log.stat().st_size:
+        return []
+    lines = []
+    if out_of_memory_advice(failure) is None:
+        with open(spark_log, "rb") as log:
+            log.seek(max(0, spark_log.stat().st_size - SPARK_LOG_TAIL))
+            advice = out_of_memory_advice(log.read().decode("utf-8", "replace"))
+        lines += [advice] if advice else []
+    return [*lines, f"Spark's own log: {spark_log}"]
+
+
+def keep_spark_log(spark_log: Path, output: Path) -> None:
+    """Keep the JVM log of a run about to publish as ``runs/spark.log`` (its staging folder
+    goes; the JVM, still writing, writes on into the moved file)."""
+    if spark_log.is_file():
+        os.replace(spark_log, output / "runs" / SPARK_LOG)
 
 
 def forget_interrupted_cell() -> None:
