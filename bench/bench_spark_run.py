@@ -85,6 +85,23 @@ class PeakOfTree(threading.Thread):
             time.sleep(self.interval)
 
 
+def failed_cell_trace(out: Path) -> str:
+    """The python frames of the failed cell of a failed run (the temporary folder goes with
+    the run): which of the package's calls the failure came from."""
+    import nbformat
+
+    lines = []
+    for notebook in sorted((out / "runs").glob("*/executed/*.ipynb")):
+        for cell in nbformat.read(notebook, as_version=4).cells:
+            for shown in cell.get("outputs", []):
+                if shown.get("output_type") == "error":
+                    frames = [re.sub(r"\x1b\[[0-9;]*m", "", line) for line in shown["traceback"]]
+                    lines += [f"\n{notebook.name}, failed cell:"] + [
+                        frame.splitlines()[0] for frame in frames
+                        if "cardfraud" in frame or "File " in frame][-12:]
+    return "\n".join(lines)
+
+
 def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
                  extra: list[str]) -> dict:
     """Run the whole chain on Spark at ``rows`` purchases; return its figures."""
@@ -112,6 +129,7 @@ def run_on_spark(rows: int, workdir: Path, master: str, driver_memory: str,
     monitor.done.set()
     monitor.join()
     if proc.returncode != 0:
+        output += failed_cell_trace(out)
         logs = sorted((out / "runs").glob("*/spark.log"))  # the JVM's own output
         if logs:
             output += f"\n{logs[-1]}, last lines:\n" + "".join(
