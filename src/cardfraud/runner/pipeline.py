@@ -164,7 +164,9 @@ def _run_locked(params, declared, params_path, steps, chosen, requested, output,
     spark_log = staging / SPARK_LOG
     kernel = StepKernel(fresh=fresh_kernels)
     warmup = StoreWarmup()  # the MLflow store made ready beside the kernel, after the first step
-    held = ExitStack()  # the promotion lock, from the registry step until the run has published
+    # held for the run: where its Spark session logs; and the promotion lock, from the
+    # registry step until the run has published
+    held = ExitStack()
     held.enter_context(environment_variable(JVM_LOG_VARIABLE, str(spark_log)))
     try:
         for index, step in enumerate(chosen, start=1):
@@ -256,7 +258,7 @@ def environment_variable(name: str, value: str):
 def spark_log_lines(spark_log: Path, failure: str) -> list[str]:
     """Lines for a failed run's message about its JVM's log: where it is and, when the log
     says the JVM ran out of memory and the failure did not, what to set (a JVM that dies of it
-    leaves python only a lost connection). None for a pandas run."""
+    leaves python only a lost connection). No lines for a pandas run."""
     if not spark_log.is_file() or not spark_log.stat().st_size:
         return []
     lines = []
